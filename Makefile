@@ -1,0 +1,117 @@
+# Quicksilver-style microkernel: `make` builds build/qs.iso, `make run` boots
+# the default cluster and attaches to node 0, `make test` runs every suite.
+
+CROSS := i686-linux-gnu-
+CC := $(CROSS)gcc
+PY := /usr/bin/python3
+NODES ?= 1
+
+B := build
+ISO := $(B)/qs.iso
+
+# Evaluated when a recipe runs, i.e. after `deps` has installed the compiler.
+GCC_INC = $(shell $(CC) -print-file-name=include)
+CFLAGS_BASE = -std=gnu11 -m32 -march=i686 -O2 -g -Wall -Wextra -Werror \
+	-ffreestanding -fno-builtin -fno-stack-protector -fno-pie \
+	-fno-asynchronous-unwind-tables -nostdinc -isystem $(GCC_INC) \
+	-I libqs/include -MMD -MP
+KERNEL_CFLAGS = $(CFLAGS_BASE) -I kernel -mno-sse -mno-mmx -mno-80387
+USER_CFLAGS = $(CFLAGS_BASE)
+LDFLAGS_BASE := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack
+
+# C code the kernel shares with user programs (it is freestanding).
+SHARED_SRCS := libqs/src/string.c libqs/src/printf.c libqs/src/stdlib.c
+KERNEL_SRCS := boot/multiboot.S $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
+	$(SHARED_SRCS)
+LIBQS_SRCS := $(filter-out libqs/src/crt0.S,$(wildcard libqs/src/*.c))
+
+# Every user program, each a Multiboot module named after itself.
+SERVERS := init shell
+APPS := $(basename $(notdir $(wildcard apps/*.c)))
+PROGRAMS := $(SERVERS) $(APPS)
+CONFIGS := $(wildcard servers/init/*.conf)
+
+obj = $(patsubst %,$(B)/obj/%.o,$(basename $(1)))
+
+KERNEL_OBJS := $(call obj,$(KERNEL_SRCS))
+LIBQS_OBJS := $(call obj,$(LIBQS_SRCS))
+CRT0 := $(call obj,libqs/src/crt0.S)
+
+.PHONY: all deps run stop test unit-test qemu-gdb clean
+all: $(ISO)
+
+deps:
+	@scripts/deps.sh
+	@scripts/fetch-lwip.sh $(B)
+
+$(B)/obj/kernel/%.o: kernel/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
+$(B)/obj/kernel/%.o: kernel/%.S | deps
+	@mkdir -p $(@D)
+	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
+$(B)/obj/boot/%.o: boot/%.S | deps
+	@mkdir -p $(@D)
+	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
+# The shared sources are built twice: once with the kernel's flags.
+$(B)/obj/kshared/%.o: libqs/src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
+$(B)/obj/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
+$(B)/obj/%.o: %.S | deps
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
+
+KERNEL_LINK_OBJS := $(filter-out $(call obj,$(SHARED_SRCS)),$(KERNEL_OBJS)) \
+	$(patsubst libqs/src/%.c,$(B)/obj/kshared/%.o,$(SHARED_SRCS))
+
+$(B)/kernel.elf: $(KERNEL_LINK_OBJS) linker.ld
+	$(CC) $(LDFLAGS_BASE) -T linker.ld -o $@ $(KERNEL_LINK_OBJS) -lgcc
+
+$(B)/libqs.a: $(LIBQS_OBJS)
+	rm -f $@
+	$(CROSS)ar rcs $@ $^
+
+# $(call program,name,sources): link one user program.
+define program
+$(B)/bin/$(1): $(CRT0) $(call obj,$(2)) $(B)/libqs.a libqs/user.ld
+	@mkdir -p $$(@D)
+	$(CC) $(LDFLAGS_BASE) -T libqs/user.ld -o $$@ $(CRT0) $(call obj,$(2)) \
+		$(B)/libqs.a -lgcc
+endef
+$(eval $(call program,init,servers/init/init.c))
+$(eval $(call program,shell,servers/shell/shell.c servers/shell/parse.c))
+$(foreach a,$(APPS),$(eval $(call program,$(a),apps/$(a).c)))
+
+$(ISO): $(B)/kernel.elf $(PROGRAMS:%=$(B)/bin/%) $(CONFIGS) boot/grub.cfg.in
+	rm -rf $(B)/iso
+	mkdir -p $(B)/iso/boot/grub
+	cp $(B)/kernel.elf $(PROGRAMS:%=$(B)/bin/%) $(CONFIGS) $(B)/iso/boot/
+	modules=$$(for m in $(PROGRAMS) $(notdir $(CONFIGS)); do \
+		printf '\tmodule /boot/%s %s\\n' $$m $$m; done); \
+	awk -v mods="$$modules" '{ if ($$0 == "@MODULES@") printf "%s", mods; else print }' \
+		boot/grub.cfg.in > $(B)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(B)/iso 2>$(B)/grub-mkrescue.log || \
+		{ cat $(B)/grub-mkrescue.log; exit 1; }
+
+run: all
+	boot/qsnet up -n $(NODES)
+	boot/qsnet console 0
+
+stop:
+	boot/qsnet down
+
+qemu-gdb: all
+	boot/qsnet up -n 1 --gdb
+
+include tests/unit/unit.mk
+
+test: all $(UNIT_TESTS)
+	$(PY) tests/run.py $(UNIT_TESTS)
+
+clean:
+	rm -rf $(B)/obj $(B)/bin $(B)/iso $(B)/unit $(B)/*.elf $(B)/*.a $(ISO)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

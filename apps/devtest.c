@@ -1,0 +1,87 @@
+/*
+ * Device grants, exercised on devices every PC has: the CMOS clock's ports
+ * and its periodic interrupt (IRQ 8), VGA text memory as MMIO, and DMA pages.
+ * init starts it with those grants when booted with test.conf.
+ */
+#include <stdio.h>
+#include <qs/sys.h>
+
+#define CMOS_INDEX 0x70
+#define CMOS_DATA 0x71
+#define RTC_IRQ 8
+
+static int passed, failed;
+
+static void
+check(int ok, const char *name)
+{
+	printf("devtest: %s %s\n", ok ? "ok" : "FAIL", name);
+	ok ? passed++ : failed++;
+}
+
+static uint8_t
+cmos_read(uint8_t reg)
+{
+	uint8_t v;
+	__asm__ volatile("outb %0, %1" : : "a"(reg), "Nd"(CMOS_INDEX));
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(CMOS_DATA));
+	return v;
+}
+
+static void
+cmos_write(uint8_t reg, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(reg), "Nd"(CMOS_INDEX));
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(CMOS_DATA));
+}
+
+static void
+test_irq(void)
+{
+	uint8_t b = cmos_read(0x0B);
+	cmos_write(0x0A, (cmos_read(0x0A) & 0xF0) | 0x0F); /* 2 Hz */
+	cmos_write(0x0B, b | 0x40);                         /* periodic on */
+	cmos_read(0x0C);                                    /* ack anything old */
+	int got = 0;
+	for (int i = 0; i < 3; i++) {
+		int r = qs_irq_wait(RTC_IRQ, 5000);
+		if (r > 0)
+			got++;
+		cmos_read(0x0C); /* the RTC raises no new IRQ until C is read */
+	}
+	cmos_write(0x0B, b & ~0x40);
+	check(got == 3, "irq 8 delivered three times");
+}
+
+int
+main(void)
+{
+	uint8_t status_a = cmos_read(0x0A);
+	check(status_a != 0xFF, "granted I/O ports read the CMOS");
+	test_irq();
+
+	volatile uint16_t *vga = qs_mmio_map(0xB8000, 4096);
+	check(vga != NULL, "map granted MMIO");
+	if (vga) {
+		uint16_t old = vga[79];
+		vga[79] = 0x1F51;
+		check(vga[79] == 0x1F51, "MMIO is read and written");
+		vga[79] = old;
+	}
+	check(qs_mmio_map(0xB9000, 4096) == NULL, "MMIO outside the grant is refused");
+
+	uint32_t phys = 0;
+	volatile uint32_t *dma = qs_dma_alloc(3, &phys);
+	check(dma && phys && (phys & 0xFFF) == 0, "DMA pages with their physical address");
+	if (dma) {
+		dma[0] = 0xC0FFEE;
+		dma[3 * 1024 - 1] = 0xBEEF;
+		check(dma[0] == 0xC0FFEE && dma[3 * 1024 - 1] == 0xBEEF,
+		      "DMA pages are writable");
+	}
+	check(qs_dma_alloc(2, &phys) == NULL, "DMA beyond the quota is refused");
+	check(qs_grant(qs_getpid(), QS_GRANT_IO, 0x80, 1) == QS_EPERM,
+	      "only init grants");
+	printf("devtest: %d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}

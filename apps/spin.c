@@ -1,0 +1,8 @@
+/* Burns CPU until killed: the scheduler must still preempt it. */
+int
+main(void)
+{
+	volatile unsigned long n = 0;
+	for (;;)
+		n++;
+}

@@ -1,0 +1,411 @@
+/*
+ * Processes: spawning from a Multiboot module, exit and kill, zombies that
+ * keep only an exit status until the parent waits, and user threads.
+ */
+#include "kernel.h"
+#include "boot.h"
+#include "elf.h"
+#include "heap.h"
+#include "pmm.h"
+#include "proc.h"
+#include "vmm.h"
+#include "x86.h"
+
+#define INIT_PID 1
+
+static list_t procs = LIST_INIT(procs);
+static int next_pid = INIT_PID;
+
+void
+proc_init(void)
+{
+}
+
+proc_t *
+proc_find(int pid)
+{
+	for (list_t *l = procs.next; l != &procs; l = l->next) {
+		proc_t *p = list_entry(l, proc_t, link);
+		if (p->pid == pid)
+			return p;
+	}
+	return NULL;
+}
+
+proc_t *
+proc_current(void)
+{
+	return current->proc;
+}
+
+void
+proc_enter(proc_t *p)
+{
+	vmm_switch(p->pd);
+	tss_set_io_bitmap(p->io_bitmap);
+}
+
+static int
+load_segments(proc_t *p, const module_t *m, const elf_image_t *img)
+{
+	for (int i = 0; i < img->nsegs; i++) {
+		const elf_segment_t *s = &img->segs[i];
+		uint32_t lo = PAGE_ROUND_DOWN(s->vaddr);
+		uint32_t hi = PAGE_ROUND_UP(s->vaddr + s->memsz);
+		uint32_t flags = PTE_U | (s->writable ? PTE_W : 0);
+		int r = vmm_alloc_range(p->pd, lo, hi - lo, flags, &p->pages);
+		if (r < 0)
+			return r;
+		/* copy through the identity map: the frames need not be contiguous */
+		for (uint32_t done = 0; done < s->filesz;) {
+			uint32_t va = s->vaddr + done;
+			uint32_t room = PAGE_SIZE - (va & 0xFFF);
+			uint32_t n = s->filesz - done < room ? s->filesz - done : room;
+			uint32_t pa = (vmm_lookup(p->pd, va) & ~0xFFFu) | (va & 0xFFF);
+			memcpy((void *)pa, (const void *)(m->start + s->offset + done), n);
+			done += n;
+		}
+	}
+	return 0;
+}
+
+/* Writes bytes into p's (not the current) address space. */
+static void
+poke(proc_t *p, uint32_t va, const void *src, uint32_t len)
+{
+	const uint8_t *s = src;
+	while (len) {
+		uint32_t room = PAGE_SIZE - (va & 0xFFF);
+		uint32_t n = len < room ? len : room;
+		uint32_t pa = (vmm_lookup(p->pd, va) & ~0xFFFu) | (va & 0xFFF);
+		memcpy((void *)pa, s, n);
+		va += n;
+		s += n;
+		len -= n;
+	}
+}
+
+/*
+ * The initial stack holds argc, argv[] and the strings (the program name
+ * first, then the NUL-separated argument block).
+ */
+static uint32_t
+build_stack(proc_t *p, const char *args, uint32_t arglen)
+{
+	uint32_t argv[QS_ARGS_MAX / 2 + 2];
+	int argc = 0;
+	uint32_t sp = USER_STACK_TOP;
+	uint32_t namelen = strlen(p->name) + 1;
+
+	sp -= arglen + namelen;
+	uint32_t strings = sp;
+	poke(p, sp, p->name, namelen);
+	poke(p, sp + namelen, args, arglen);
+	argv[argc++] = strings;
+	for (uint32_t i = 0; i < arglen; i++)
+		if (i == 0 || args[i - 1] == 0)
+			argv[argc++] = strings + namelen + i;
+	argv[argc] = 0;
+	sp &= ~3u;
+	sp -= (argc + 1) * 4;
+	uint32_t argv_at = sp;
+	poke(p, sp, argv, (argc + 1) * 4);
+	uint32_t frame[3] = { 0, (uint32_t)argc, argv_at }; /* ret, argc, argv */
+	sp -= sizeof(frame);
+	poke(p, sp, frame, sizeof(frame));
+	return sp;
+}
+
+static proc_t *
+proc_new(const char *name, int parent)
+{
+	proc_t *p = kzalloc(sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pd = vmm_new_space();
+	if (!p->pd) {
+		kfree(p);
+		return NULL;
+	}
+	p->pid = next_pid++;
+	p->parent = parent;
+	strlcpy(p->name, name, sizeof(p->name));
+	list_init(&p->threads);
+	list_init(&p->child_exit.waiters);
+	p->mmio_next = USER_MMIO_BASE;
+	p->dma_next = USER_DMA_BASE;
+	return p;
+}
+
+/* Frees what proc_new and the loader set up, for a spawn that failed. */
+static void
+proc_discard(proc_t *p)
+{
+	vmm_destroy_space(p->pd, &p->pages);
+	kfree(p);
+}
+
+int
+proc_spawn(const char *name, const char *args, uint32_t arglen, uint32_t flags,
+	   int parent)
+{
+	const module_t *m = module_find(name);
+	elf_image_t img;
+	int r;
+
+	if (!m)
+		return QS_ENOENT;
+	if (arglen > QS_ARGS_MAX || (arglen && args[arglen - 1] != 0))
+		return QS_E2BIG;
+	r = elf_parse((const void *)m->start, m->size, QS_USER_BASE,
+		      USER_HEAP_MAX, &img);
+	if (r < 0)
+		return r;
+	proc_t *p = proc_new(name, parent);
+	if (!p)
+		return QS_ENOMEM;
+	r = load_segments(p, m, &img);
+	if (r == 0)
+		r = vmm_alloc_range(p->pd, USER_STACK_TOP - USER_STACK_SIZE,
+				    USER_STACK_SIZE, PTE_U | PTE_W, &p->pages);
+	thread_t *t = NULL;
+	if (r == 0) {
+		uint32_t sp = build_stack(p, args, arglen);
+		t = thread_new(p, img.entry, sp, QS_PRIO_DEFAULT);
+		r = t ? 0 : QS_ENOMEM;
+	}
+	if (r < 0) {
+		proc_discard(p);
+		return r;
+	}
+	p->brk_base = p->brk = PAGE_ROUND_UP(img.end);
+	list_add_tail(&p->threads, &t->proc_link);
+	p->nthreads = 1;
+	list_add_tail(&procs, &p->link);
+	if (flags & QS_SPAWN_SUSPENDED) {
+		p->state = QS_PROC_SUSPENDED;
+	} else {
+		p->state = QS_PROC_RUNNING;
+		sched_ready(t);
+	}
+	return p->pid;
+}
+
+int
+proc_resume(int pid)
+{
+	proc_t *p = proc_find(pid);
+	if (!p)
+		return QS_ENOENT;
+	if (p->parent != current->proc->pid)
+		return QS_EPERM;
+	if (p->state != QS_PROC_SUSPENDED)
+		return QS_EINVAL;
+	p->state = QS_PROC_RUNNING;
+	for (list_t *l = p->threads.next; l != &p->threads; l = l->next)
+		sched_ready(list_entry(l, thread_t, proc_link));
+	return 0;
+}
+
+/* Orphans go to init, which reaps them. */
+static void
+reparent_children(proc_t *dying)
+{
+	proc_t *init = proc_find(INIT_PID);
+	for (list_t *l = procs.next; l != &procs; l = l->next) {
+		proc_t *c = list_entry(l, proc_t, link);
+		if (c->parent != dying->pid)
+			continue;
+		c->parent = INIT_PID;
+		if (c->state == QS_PROC_ZOMBIE && init)
+			sched_wake_all(&init->child_exit);
+	}
+}
+
+void
+proc_exit(proc_t *p, int status)
+{
+	bool self = current->proc == p;
+
+	if (p->state == QS_PROC_ZOMBIE)
+		return;
+	if (p->pid == INIT_PID)
+		panic("init ended (status %#x)", status);
+	while (!list_empty(&p->threads)) {
+		thread_t *t = list_entry(p->threads.next, thread_t, proc_link);
+		list_del(&t->proc_link);
+		thread_free(t);
+	}
+	p->nthreads = 0;
+	grant_release(p);
+	vmm_destroy_space(p->pd, &p->pages);
+	kassert(p->pages == 0);
+	p->pd = 0;
+	p->state = QS_PROC_ZOMBIE;
+	p->exit_status = status;
+	reparent_children(p);
+	proc_t *parent = proc_find(p->parent);
+	if (parent)
+		sched_wake_all(&parent->child_exit);
+	if (self)
+		schedule(); /* never returns: the thread is on the dead list */
+}
+
+int
+proc_kill(int pid)
+{
+	proc_t *p = proc_find(pid);
+	if (!p || p->state == QS_PROC_ZOMBIE)
+		return QS_ENOENT;
+	if (pid == INIT_PID)
+		return QS_EPERM;
+	klog("pid %d (%s) killed by pid %d", p->pid, p->name, current->proc->pid);
+	proc_exit(p, QS_STATUS_KILLED);
+	return 0;
+}
+
+static proc_t *
+find_ended_child(int parent, int pid, bool *any)
+{
+	*any = false;
+	for (list_t *l = procs.next; l != &procs; l = l->next) {
+		proc_t *c = list_entry(l, proc_t, link);
+		if (c->parent != parent || (pid > 0 && c->pid != pid))
+			continue;
+		*any = true;
+		if (c->state == QS_PROC_ZOMBIE)
+			return c;
+	}
+	return NULL;
+}
+
+int
+proc_wait(int pid, uint32_t user_status, uint32_t flags)
+{
+	proc_t *self = current->proc;
+	bool any;
+
+	if (pid == 0 || pid < -1 || (flags & ~QS_WAIT_NOHANG))
+		return QS_EINVAL;
+	if (user_status && !user_ok(user_status, 4, true))
+		return QS_EFAULT;
+	for (;;) {
+		proc_t *c = find_ended_child(self->pid, pid, &any);
+		if (c) {
+			int cpid = c->pid;
+			if (user_status)
+				copy_to_user(user_status, &c->exit_status, 4);
+			list_del(&c->link);
+			kfree(c);
+			return cpid;
+		}
+		if (!any)
+			return QS_ECHILD;
+		if (flags & QS_WAIT_NOHANG)
+			return 0;
+		sched_block(&self->child_exit, -1);
+	}
+}
+
+int
+proc_list(uint32_t user_buf, uint32_t max)
+{
+	uint32_t n = 0;
+	if (max > 1024 || !user_ok(user_buf, max * sizeof(qs_proc_info_t), true))
+		return QS_EFAULT;
+	for (list_t *l = procs.next; l != &procs && n < max; l = l->next, n++) {
+		proc_t *p = list_entry(l, proc_t, link);
+		qs_proc_info_t info = { p->pid, p->parent, p->state, p->nthreads,
+					p->pages, p->ticks, { 0 } };
+		strlcpy(info.name, p->name, sizeof(info.name));
+		copy_to_user(user_buf + n * sizeof(info), &info, sizeof(info));
+	}
+	return (int)n;
+}
+
+int
+proc_sbrk(int32_t incr)
+{
+	proc_t *p = current->proc;
+	uint32_t old = p->brk;
+	uint32_t mapped_end = PAGE_ROUND_UP(old);
+
+	if (incr > 0) {
+		if ((uint32_t)incr > USER_HEAP_MAX - old)
+			return QS_ENOMEM;
+		uint32_t end = PAGE_ROUND_UP(old + incr);
+		if (end > mapped_end &&
+		    vmm_alloc_range(p->pd, mapped_end, end - mapped_end,
+				    PTE_U | PTE_W, &p->pages) < 0)
+			return QS_ENOMEM;
+	} else if (incr < 0) {
+		if ((uint32_t)-incr > old - p->brk_base)
+			return QS_EINVAL;
+		uint32_t end = PAGE_ROUND_UP(old + incr);
+		vmm_free_range(p->pd, end, mapped_end - end, &p->pages);
+	}
+	p->brk = old + incr;
+	return (int)old;
+}
+
+static const char *const fault_names[] = {
+	[0] = "divide error", [1] = "debug trap", [3] = "breakpoint",
+	[4] = "overflow", [5] = "bound range exceeded", [6] = "invalid opcode",
+	[7] = "no math coprocessor", [12] = "stack fault",
+	[13] = "general protection fault", [14] = "page fault",
+	[16] = "x87 floating-point error", [17] = "alignment check",
+	[19] = "SIMD floating-point error",
+};
+
+void
+proc_fault(trap_frame_t *f)
+{
+	proc_t *p = current->proc;
+	const char *name = f->trapno < ARRAY_LEN(fault_names) &&
+					   fault_names[f->trapno]
+				   ? fault_names[f->trapno]
+				   : "exception";
+	if (f->trapno == 14)
+		klog("pid %d (%s): %s at eip 0x%08x, address 0x%08x (%s %s): killed",
+		     p->pid, p->name, name, f->eip, read_cr2(),
+		     f->err & 2 ? "write" : "read",
+		     f->err & 1 ? "protection" : "not present");
+	else
+		klog("pid %d (%s): %s at eip 0x%08x, error code %#x: killed",
+		     p->pid, p->name, name, f->eip, f->err);
+	proc_exit(p, QS_STATUS_FAULT | (int)f->trapno);
+}
+
+int
+proc_thread_create(uint32_t entry, uint32_t arg, uint32_t stack_top,
+		   int priority)
+{
+	proc_t *p = current->proc;
+	uint32_t sp = (stack_top & ~15u) - 8;
+
+	if (priority < QS_PRIO_MIN || priority > QS_PRIO_MAX)
+		return QS_EINVAL;
+	if (!user_ok(entry, 1, false) || stack_top < 8 || !user_ok(sp, 8, true))
+		return QS_EFAULT;
+	uint32_t frame[2] = { 0, arg }; /* return address, argument */
+	copy_to_user(sp, frame, sizeof(frame));
+	thread_t *t = thread_new(p, entry, sp, priority);
+	if (!t)
+		return QS_ENOMEM;
+	list_add_tail(&p->threads, &t->proc_link);
+	p->nthreads++;
+	if (p->state == QS_PROC_RUNNING)
+		sched_ready(t);
+	return t->tid;
+}
+
+void
+proc_thread_exit(void)
+{
+	proc_t *p = current->proc;
+	if (p->nthreads == 1)
+		proc_exit(p, 0);
+	p->nthreads--;
+	thread_free(current);
+	schedule();
+}

@@ -1,0 +1,71 @@
+/* Processes: an address space, threads, an exit status and device grants. */
+#ifndef KERNEL_PROC_H
+#define KERNEL_PROC_H
+
+#include "kernel.h"
+#include "sched.h"
+
+#define USER_STACK_TOP 0xC0000000u
+#define USER_STACK_SIZE (128 * 1024)
+#define USER_DMA_BASE 0xD0000000u  /* DMA pages are mapped from here up */
+#define USER_MMIO_BASE 0xE0000000u /* device memory is mapped from here up */
+#define USER_HEAP_MAX 0xB0000000u  /* sbrk never crosses into the stack area */
+#define MAX_MMIO_GRANTS 8
+
+typedef struct proc {
+	int pid;
+	int parent;
+	char name[QS_NAME_MAX];
+	int state; /* QS_PROC_* */
+	uint32_t pd;
+	int pages;
+	list_t threads;
+	int nthreads;
+	uint32_t brk_base, brk;
+	int exit_status;
+	uint32_t ticks;
+	list_t link;       /* all processes */
+	wq_t child_exit;   /* the process's threads waiting for a child */
+	/* device grants, given by init */
+	uint8_t *io_bitmap; /* 8 KiB TSS bitmap, or NULL */
+	struct {
+		uint32_t base, len;
+	} mmio[MAX_MMIO_GRANTS];
+	int nmmio;
+	uint32_t mmio_next;
+	uint32_t dma_quota, dma_used, dma_next;
+} proc_t;
+
+void proc_init(void);
+int proc_spawn(const char *name, const char *args, uint32_t arglen,
+	       uint32_t flags, int parent);
+proc_t *proc_find(int pid);
+proc_t *proc_current(void);
+/* Ends a process: frees its threads and memory, leaves a zombie. */
+void proc_exit(proc_t *p, int status);
+int proc_kill(int pid);
+int proc_wait(int pid, uint32_t user_status, uint32_t flags);
+int proc_resume(int pid);
+int proc_sbrk(int32_t incr);
+int proc_list(uint32_t user_buf, uint32_t max);
+void proc_fault(trap_frame_t *f);
+int proc_thread_create(uint32_t entry, uint32_t arg, uint32_t stack_top,
+		       int priority);
+void proc_thread_exit(void);
+void proc_enter(proc_t *p); /* address space and I/O bitmap of p */
+
+/* grant.c: device grants */
+int grant_give(int pid, int kind, uint32_t base, uint32_t len);
+int grant_mmio_map(uint32_t phys, uint32_t len);
+int grant_dma_alloc(uint32_t pages, uint32_t user_phys);
+int grant_irq_wait(int irq, int32_t timeout_ms);
+bool grant_irq(int irq); /* an IRQ a process owns: true if handled */
+void grant_release(proc_t *p);
+
+/* uaccess: copies between the kernel and the current process */
+bool user_ok(uint32_t va, uint32_t len, bool write);
+int copy_from_user(void *dst, uint32_t src, uint32_t len);
+int copy_to_user(uint32_t dst, const void *src, uint32_t len);
+int copy_str_from_user(char *dst, uint32_t src, uint32_t max);
+
+#endif

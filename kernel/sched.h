@@ -1,0 +1,57 @@
+/* Threads, wait queues and the preemptive priority scheduler. */
+#ifndef KERNEL_SCHED_H
+#define KERNEL_SCHED_H
+
+#include "kernel.h"
+#include "cpu.h"
+
+#define KSTACK_PAGES 2
+#define QUANTUM_TICKS 2
+
+typedef struct wq {
+	list_t waiters;
+} wq_t;
+#define WQ_INIT(name) { LIST_INIT((name).waiters) }
+
+typedef enum { T_READY, T_RUNNING, T_BLOCKED, T_DEAD } tstate_t;
+
+struct proc;
+
+typedef struct thread {
+	int tid;
+	struct proc *proc; /* NULL for the idle thread */
+	tstate_t state;
+	int priority;
+	uint32_t kstack; /* lowest address of the kernel stack */
+	uint32_t esp;    /* saved kernel stack pointer while switched out */
+	list_t run_link; /* ready queue, wait queue or the dead list */
+	list_t proc_link;  /* in its process's thread list */
+	list_t all_link;   /* in the list of every thread */
+	list_t sleep_link; /* on the timeout list while blocked with one */
+	wq_t *wq;
+	uint64_t wake_tick;
+	int wait_result;
+	uint32_t wait_key; /* what the thread waits for, meaning set by the waiter */
+} thread_t;
+
+extern thread_t *current;
+
+void sched_init(void);
+void sched_start(void) __attribute__((noreturn));
+thread_t *thread_new(struct proc *p, uint32_t eip, uint32_t user_esp,
+		     int priority);
+void thread_free(thread_t *t);
+void sched_ready(thread_t *t);
+void sched_yield(void);
+void schedule(void);
+/* Blocks the current thread; returns 0 when woken, QS_ETIMEDOUT on timeout. */
+int sched_block(wq_t *wq, int32_t timeout_ms);
+void sched_wake(thread_t *t, int result);
+int sched_wake_all(wq_t *wq);
+void sched_remove(thread_t *t); /* take a thread off every queue */
+void sched_tick(void);
+void sched_set_priority(thread_t *t, int priority);
+bool sched_need_resched(void);
+thread_t *thread_find(int tid);
+
+#endif

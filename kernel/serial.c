@@ -1,0 +1,36 @@
+/* COM1 (16550) at 115200 baud: polled output, interrupt-driven input. */
+#include "kernel.h"
+#include "console.h"
+#include "cpu.h"
+#include "x86.h"
+
+#define COM1 0x3F8
+
+void
+serial_init(void)
+{
+	outb(COM1 + 1, 0x00); /* no interrupts while programming */
+	outb(COM1 + 3, 0x80); /* DLAB */
+	outb(COM1 + 0, 0x01); /* divisor 1: 115200 baud */
+	outb(COM1 + 1, 0x00);
+	outb(COM1 + 3, 0x03); /* 8N1 */
+	outb(COM1 + 2, 0xC7); /* FIFO on, cleared */
+	outb(COM1 + 4, 0x0B); /* DTR, RTS, OUT2 (routes the IRQ) */
+	outb(COM1 + 1, 0x01); /* interrupt on received data */
+	pic_mask(4, 0);
+}
+
+void
+serial_putc(char c)
+{
+	for (int spins = 0; spins < 100000 && !(inb(COM1 + 5) & 0x20); spins++)
+		;
+	outb(COM1, (uint8_t)c);
+}
+
+void
+serial_irq(void)
+{
+	while (inb(COM1 + 5) & 0x01)
+		console_input((char)inb(COM1));
+}

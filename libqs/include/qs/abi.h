@@ -1,0 +1,125 @@
+/*
+ * The kernel/user ABI: syscall numbers, error codes and the structures that
+ * cross the boundary. The kernel and libqs both include this one header.
+ *
+ * Calling convention: int $0x80, number in eax, arguments in ebx ecx edx esi
+ * edi, result in eax. A result >= 0 is success; < 0 is one of qs_err_t.
+ */
+#ifndef QS_ABI_H
+#define QS_ABI_H
+
+#include <stdint.h>
+
+typedef enum {
+	QS_OK = 0,
+	QS_EINVAL = -1,    /* bad argument */
+	QS_EFAULT = -2,    /* bad user pointer or length */
+	QS_ENOMEM = -3,    /* out of memory */
+	QS_ENOENT = -4,    /* no such module, process or thread */
+	QS_EPERM = -5,     /* not allowed for this process */
+	QS_ENOSYS = -6,    /* no such syscall */
+	QS_ECHILD = -7,    /* not a child of the caller */
+	QS_ETIMEDOUT = -8, /* timeout expired */
+	QS_EAGAIN = -9,    /* try again (value changed, resource busy) */
+	QS_ENOEXEC = -10,  /* module is not a valid i386 ELF executable */
+	QS_E2BIG = -11,    /* argument list or buffer too long */
+	QS_ESRCH = -12,    /* process is dead or dying */
+	QS_EBUSY = -13,    /* resource already granted or in use */
+	QS_ERR_MIN = -13
+} qs_err_t;
+
+/*
+ * Results that are addresses (sbrk, mmio_map, dma_alloc) may look negative
+ * as ints; an error is only ever one of the few values above.
+ */
+#define QS_IS_ERR(r) ((uint32_t)(r) >= (uint32_t)QS_ERR_MIN)
+
+enum {
+	SYS_EXIT = 1,          /* (status) -> never returns */
+	SYS_SPAWN = 2,         /* (name, argbuf, arglen, flags) -> pid */
+	SYS_WAIT = 3,          /* (pid or -1, &status, flags) -> pid */
+	SYS_KILL = 4,          /* (pid) -> 0 */
+	SYS_THREAD_CREATE = 5, /* (entry, arg, stack_top, priority) -> tid */
+	SYS_THREAD_EXIT = 6,   /* () -> never returns */
+	SYS_YIELD = 7,         /* () -> 0 */
+	SYS_SLEEP = 8,         /* (ms) -> 0 */
+	SYS_SBRK = 9,          /* (increment) -> old break address */
+	SYS_CONS_WRITE = 10,   /* (buf, len) -> len */
+	SYS_CONS_READ = 11,    /* (buf, len) -> bytes read, blocks for >= 1 */
+	SYS_FUTEX_WAIT = 12,   /* (addr, expected, timeout_ms or -1) -> 0 */
+	SYS_FUTEX_WAKE = 13,   /* (addr, count) -> number woken */
+	SYS_PROC_LIST = 14,    /* (qs_proc_info_t *, max) -> count */
+	SYS_MEM_INFO = 15,     /* (qs_mem_info_t *) -> 0 */
+	SYS_UPTIME = 16,       /* () -> milliseconds since boot */
+	SYS_HALT = 17,         /* () -> powers the machine off */
+	SYS_NODE_INFO = 18,    /* (qs_node_info_t *) -> 0 */
+	SYS_SET_PRIORITY = 19, /* (tid or 0 for self, priority) -> 0 */
+	SYS_GETPID = 20,       /* () -> pid */
+	SYS_GETTID = 21,       /* () -> tid */
+	SYS_RESUME = 22,       /* (pid) -> 0: starts a process spawned suspended */
+	SYS_GRANT = 23,        /* (pid, kind, base, length) -> 0; init only */
+	SYS_MMIO_MAP = 24,     /* (phys, length) -> user address */
+	SYS_DMA_ALLOC = 25,    /* (pages, &phys) -> user address */
+	SYS_IRQ_WAIT = 26,     /* (irq, timeout_ms or -1) -> interrupts seen */
+	SYS_BOOT_ARG = 27,     /* (key, buf, len) -> length of the value */
+	SYS_MODULE_READ = 28,  /* (name, offset, buf, len) -> bytes copied */
+	SYS_COUNT = 29
+};
+
+/* SYS_SPAWN flags */
+#define QS_SPAWN_SUSPENDED 0x1 /* do not run until SYS_RESUME */
+
+/* SYS_WAIT flags */
+#define QS_WAIT_NOHANG 0x1 /* return 0 at once if no child has ended */
+
+/* SYS_GRANT kinds */
+enum {
+	QS_GRANT_IO = 1,   /* I/O ports [base, base+length) */
+	QS_GRANT_MMIO = 2, /* physical range [base, base+length) */
+	QS_GRANT_DMA = 3,  /* up to `length` pages of DMA memory; base unused */
+	QS_GRANT_IRQ = 4   /* IRQ line `base`; length unused */
+};
+
+/*
+ * Exit status of a process killed by another process or by a fault. Normal
+ * exits use 0..255.
+ */
+#define QS_STATUS_KILLED 0x100
+#define QS_STATUS_FAULT 0x200
+
+#define QS_PRIO_MIN 0
+#define QS_PRIO_DEFAULT 4
+#define QS_PRIO_MAX 7
+
+#define QS_NAME_MAX 32  /* module/process name, including the NUL */
+#define QS_ARGS_MAX 512 /* argument block: NUL-separated strings */
+
+#define QS_USER_BASE 0x40000000u
+#define QS_USER_TOP 0xF0000000u
+
+enum { QS_PROC_RUNNING = 1, QS_PROC_SUSPENDED = 2, QS_PROC_ZOMBIE = 3 };
+
+typedef struct {
+	int32_t pid;
+	int32_t parent;
+	int32_t state;   /* QS_PROC_* */
+	int32_t threads; /* live threads */
+	int32_t pages;   /* physical pages owned: user memory and page tables */
+	uint32_t ticks;  /* timer ticks spent running */
+	char name[QS_NAME_MAX];
+} qs_proc_info_t;
+
+typedef struct {
+	uint32_t total_pages;
+	uint32_t free_pages;
+	uint32_t page_size;
+	uint32_t heap_bytes; /* bytes in use by the kernel heap */
+} qs_mem_info_t;
+
+typedef struct {
+	uint32_t node_id;
+	uint32_t incarnation; /* reserved for the transaction manager */
+	uint32_t hz;          /* timer frequency */
+} qs_node_info_t;
+
+#endif

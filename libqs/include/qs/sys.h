@@ -1,0 +1,43 @@
+/* Syscall wrappers: the whole kernel interface a program sees through libqs. */
+#ifndef QS_SYS_H
+#define QS_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <qs/abi.h>
+
+int qs_syscall(int num, uint32_t a, uint32_t b, uint32_t c, uint32_t d,
+	       uint32_t e);
+
+void qs_exit(int status) __attribute__((noreturn));
+/* argv is NULL-terminated and excludes the program name. */
+int qs_spawn(const char *name, const char *const *argv, uint32_t flags);
+int qs_wait(int pid, int *status, uint32_t flags);
+int qs_kill(int pid);
+int qs_resume(int pid);
+int qs_getpid(void);
+int qs_gettid(void);
+int qs_yield(void);
+int qs_sleep(uint32_t ms);
+uint32_t qs_uptime_ms(void);
+int qs_set_priority(int tid, int priority);
+int qs_cons_write(const void *buf, size_t len);
+int qs_cons_read(void *buf, size_t len);
+int qs_proc_list(qs_proc_info_t *buf, int max);
+int qs_mem_info(qs_mem_info_t *info);
+int qs_node_info(qs_node_info_t *info);
+void qs_halt(void) __attribute__((noreturn));
+int qs_boot_arg(const char *key, char *buf, size_t len);
+int qs_module_read(const char *name, uint32_t offset, void *buf, size_t len);
+int qs_futex_wait(volatile uint32_t *addr, uint32_t expected, int32_t timeout_ms);
+int qs_futex_wake(volatile uint32_t *addr, uint32_t count);
+
+/* Device grants: qs_grant is init's; the rest are the driver's side. */
+int qs_grant(int pid, int kind, uint32_t base, uint32_t len);
+void *qs_mmio_map(uint32_t phys, uint32_t len);   /* NULL on error */
+void *qs_dma_alloc(uint32_t pages, uint32_t *phys); /* NULL on error */
+int qs_irq_wait(int irq, int32_t timeout_ms);
+
+const char *qs_strerror(int err);
+
+#endif

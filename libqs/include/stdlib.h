@@ -1,0 +1,35 @@
+/*
+ * Number parsing, the heap and process termination.
+ *
+ * There is no errno: strtol/strtoul report overflow only by returning the
+ * clamped value (LONG_MAX, LONG_MIN, ULONG_MAX). Callers that need to know
+ * whether a whole argument is a valid number use qs_parse_int.
+ */
+#ifndef QS_STDLIB_H
+#define QS_STDLIB_H
+
+#include <stddef.h>
+
+int atoi(const char *s);
+long strtol(const char *restrict s, char **restrict endptr, int base);
+unsigned long strtoul(const char *restrict s, char **restrict endptr, int base);
+int abs(int n);
+long labs(long n);
+
+/*
+ * Parses the whole of s as an optionally signed decimal ("-12", "010" is
+ * ten) or 0x/0X hexadecimal ("0x1f", "-0x10") integer that fits in a long.
+ * No surrounding whitespace. Returns 0 and stores the value in *out, or
+ * returns -1 and leaves *out alone.
+ */
+int qs_parse_int(const char *s, long *out);
+
+void *malloc(size_t size);
+void free(void *ptr);
+void *calloc(size_t n, size_t size);
+void *realloc(void *ptr, size_t size);
+
+void exit(int status) __attribute__((noreturn));
+void abort(void) __attribute__((noreturn));
+
+#endif

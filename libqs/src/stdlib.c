@@ -1,0 +1,154 @@
+/*
+ * Integer parsing and small arithmetic helpers from <stdlib.h>.
+ */
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#define LONG_MAX_ __LONG_MAX__
+#define ULONG_MAX_ (2UL * __LONG_MAX__ + 1UL)
+
+static int
+digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A' + 10;
+	return 99; /* larger than any base */
+}
+
+/*
+ * The common part of strtol and strtoul: returns the magnitude, saturated
+ * to ULONG_MAX with *overflow set, and the sign in *neg.
+ */
+static unsigned long
+parse_ulong(const char *s, char **endptr, int base, bool *neg, bool *overflow)
+{
+	const char *p = s;
+	unsigned long acc = 0;
+	bool any = false;
+
+	*neg = false;
+	*overflow = false;
+	while (isspace(*p))
+		p++;
+	if (*p == '-' || *p == '+')
+		*neg = *p++ == '-';
+
+	/* "0x" is only a prefix if a hex digit follows; "0xg" parses as 0. */
+	if ((base == 0 || base == 16) && p[0] == '0' &&
+	    (p[1] == 'x' || p[1] == 'X') && isxdigit(p[2])) {
+		p += 2;
+		base = 16;
+	} else if (base == 0) {
+		base = p[0] == '0' ? 8 : 10;
+	}
+
+	if (base >= 2 && base <= 36) {
+		for (;; p++) {
+			int d = digit_value(*p);
+
+			if (d >= base)
+				break;
+			any = true;
+			if (acc > (ULONG_MAX_ - (unsigned long)d) / (unsigned long)base)
+				*overflow = true;
+			else
+				acc = acc * (unsigned long)base + (unsigned long)d;
+		}
+	}
+
+	/* Without digits nothing was consumed, not even spaces or the sign. */
+	if (endptr != NULL)
+		*endptr = (char *)(any ? p : s);
+	if (!any)
+		return 0;
+	return *overflow ? ULONG_MAX_ : acc;
+}
+
+long
+strtol(const char *restrict s, char **restrict endptr, int base)
+{
+	bool neg, overflow;
+	unsigned long mag = parse_ulong(s, endptr, base, &neg, &overflow);
+
+	if (neg) {
+		if (overflow || mag > (unsigned long)LONG_MAX_ + 1)
+			return -LONG_MAX_ - 1;
+		/* Written so that LONG_MIN itself does not overflow. */
+		return mag == 0 ? 0 : -(long)(mag - 1) - 1;
+	}
+	if (overflow || mag > (unsigned long)LONG_MAX_)
+		return LONG_MAX_;
+	return (long)mag;
+}
+
+unsigned long
+strtoul(const char *restrict s, char **restrict endptr, int base)
+{
+	bool neg, overflow;
+	unsigned long mag = parse_ulong(s, endptr, base, &neg, &overflow);
+
+	if (overflow)
+		return ULONG_MAX_;
+	/* C negates in unsigned arithmetic: "-1" is ULONG_MAX. */
+	return neg ? -mag : mag;
+}
+
+int
+atoi(const char *s)
+{
+	return (int)strtol(s, NULL, 10);
+}
+
+/* abs(INT_MIN) has no representation; it wraps to INT_MIN instead of UB. */
+int
+abs(int n)
+{
+	return n < 0 ? (int)-(unsigned)n : n;
+}
+
+long
+labs(long n)
+{
+	return n < 0 ? (long)-(unsigned long)n : n;
+}
+
+int
+qs_parse_int(const char *s, long *out)
+{
+	const char *p = s;
+	bool neg = false;
+	unsigned base = 10;
+	unsigned long acc = 0;
+	unsigned long limit;
+
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	if (*p == '\0')
+		return -1;
+
+	limit = neg ? (unsigned long)LONG_MAX_ + 1 : (unsigned long)LONG_MAX_;
+	for (; *p != '\0'; p++) {
+		unsigned d = (unsigned)digit_value(*p);
+
+		if (d >= base)
+			return -1;
+		if (acc > (limit - d) / base)
+			return -1;
+		acc = acc * base + d;
+	}
+
+	if (!neg)
+		*out = (long)acc;
+	else
+		*out = acc == 0 ? 0 : -(long)(acc - 1) - 1;
+	return 0;
+}

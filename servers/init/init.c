@@ -1,0 +1,124 @@
+/*
+ * init: starts the programs its config file lists, hands out their device
+ * grants, then reaps orphans for ever and restarts the shell if it ends.
+ *
+ * Config syntax (a Multiboot module; its name comes from the boot argument
+ * "conf", default init.conf):
+ *   start PROG [ARGS...]          start a program
+ *     grant io|mmio|dma|irq BASE [LEN]   a grant for the program above
+ *   # comment
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/sys.h>
+
+#define CONF_MAX 4096
+#define MAX_ARGS 16
+
+static char conf_name[QS_NAME_MAX] = "init.conf";
+static int shell_pid;
+
+static int
+parse_grant_kind(const char *s)
+{
+	static const char *const kinds[] = { "io", "mmio", "dma", "irq" };
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, kinds[i]) == 0)
+			return i + 1; /* QS_GRANT_IO .. QS_GRANT_IRQ */
+	return -1;
+}
+
+static void
+do_grant(int pid, char **argv, int argc, int lineno)
+{
+	long base = 0, len = 1;
+	int kind = argc >= 2 ? parse_grant_kind(argv[1]) : -1;
+	if (kind < 0 || argc > 4 || (argc >= 3 && qs_parse_int(argv[2], &base) < 0) ||
+	    (argc == 4 && qs_parse_int(argv[3], &len) < 0)) {
+		printf("[init] %s:%d: bad grant line\n", conf_name, lineno);
+		return;
+	}
+	if (kind == QS_GRANT_DMA && argc == 3)
+		len = base; /* "grant dma PAGES" */
+	int r = qs_grant(pid, kind, (uint32_t)base, (uint32_t)len);
+	if (r < 0)
+		printf("[init] %s:%d: grant failed: %s\n", conf_name, lineno,
+		       qs_strerror(r));
+}
+
+static int
+start(char **argv, int lineno)
+{
+	int pid = qs_spawn(argv[0], (const char *const *)argv + 1,
+			   QS_SPAWN_SUSPENDED);
+	if (pid < 0)
+		printf("[init] %s:%d: cannot start %s: %s\n", conf_name, lineno,
+		       argv[0], qs_strerror(pid));
+	return pid;
+}
+
+static void
+run_config(char *text)
+{
+	char *save, *line;
+	int pid = -1, lineno = 0;
+
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *argv[MAX_ARGS + 1], *ls;
+		int argc = 0;
+		lineno++;
+		for (char *w = strtok_r(line, " \t\r", &ls); w && argc < MAX_ARGS;
+		     w = strtok_r(NULL, " \t\r", &ls))
+			argv[argc++] = w;
+		argv[argc] = NULL;
+		if (argc == 0 || argv[0][0] == '#')
+			continue;
+		if (strcmp(argv[0], "start") == 0 && argc >= 2) {
+			if (pid > 0)
+				qs_resume(pid);
+			pid = start(argv + 1, lineno);
+			if (pid > 0 && strcmp(argv[1], "shell") == 0)
+				shell_pid = pid;
+		} else if (strcmp(argv[0], "grant") == 0 && pid > 0) {
+			do_grant(pid, argv, argc, lineno);
+		} else {
+			printf("[init] %s:%d: cannot parse '%s'\n", conf_name,
+			       lineno, argv[0]);
+		}
+	}
+	if (pid > 0)
+		qs_resume(pid);
+}
+
+int
+main(void)
+{
+	static char conf[CONF_MAX + 1];
+	char name[QS_NAME_MAX];
+
+	if (qs_boot_arg("conf", name, sizeof(name)) > 0)
+		strlcpy(conf_name, name, sizeof(conf_name));
+	int n = qs_module_read(conf_name, 0, conf, CONF_MAX);
+	if (n < 0) {
+		printf("[init] no config %s (%s); starting the shell only\n",
+		       conf_name, qs_strerror(n));
+		n = snprintf(conf, sizeof(conf), "start shell\n");
+	}
+	conf[n] = 0;
+	run_config(conf);
+
+	for (;;) {
+		int status;
+		int pid = qs_wait(-1, &status, 0);
+		if (pid > 0 && pid == shell_pid) {
+			printf("[init] shell ended (status %#x); starting a new one\n",
+			       status);
+			const char *none[] = { NULL };
+			shell_pid = qs_spawn("shell", none, 0);
+		} else if (pid < 0) {
+			qs_sleep(1000); /* no children at all: nothing to reap */
+		}
+	}
+}

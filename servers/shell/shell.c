@@ -1,0 +1,284 @@
+/*
+ * The node's shell on the serial console. It reaps the programs it started
+ * before each prompt and remembers how they ended, so that `wait` works
+ * whether or not the program has already ended.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/sys.h>
+#include "parse.h"
+
+#define MAX_ARGS 16
+#define MAX_PROCS 64
+#define ENDED_MAX 32
+
+typedef struct {
+	const char *name;
+	const char *usage;
+	const char *help;
+	void (*fn)(int argc, char **argv);
+} command_t;
+
+static struct {
+	int pid, status;
+} ended[ENDED_MAX];
+static int ended_next;
+static uint32_t node_id;
+
+static void
+remember(int pid, int status)
+{
+	ended[ended_next].pid = pid;
+	ended[ended_next].status = status;
+	ended_next = (ended_next + 1) % ENDED_MAX;
+}
+
+static void
+reap(void)
+{
+	int pid, status;
+	while ((pid = qs_wait(-1, &status, QS_WAIT_NOHANG)) > 0)
+		remember(pid, status);
+}
+
+static void
+print_status(int pid, int status)
+{
+	if (status & QS_STATUS_KILLED)
+		printf("pid %d was killed\n", pid);
+	else if (status & QS_STATUS_FAULT)
+		printf("pid %d died of a fault\n", pid);
+	else
+		printf("pid %d exited with status %d\n", pid, status);
+}
+
+static bool
+parse_pid(const char *cmd, const char *s, int *pid)
+{
+	long v;
+	if (qs_parse_int(s, &v) < 0 || v <= 0 || v > 0x7FFFFFFF) {
+		printf("%s: bad pid: %s\n", cmd, s);
+		return false;
+	}
+	*pid = (int)v;
+	return true;
+}
+
+static void
+cmd_echo(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		printf("%s%s", argv[i], i + 1 < argc ? " " : "");
+	printf("\n");
+}
+
+static void
+cmd_ps(int argc, char **argv)
+{
+	static const char *const states[] = { "?", "running", "suspended", "zombie" };
+	static qs_proc_info_t procs[MAX_PROCS];
+	(void)argc, (void)argv;
+	int n = qs_proc_list(procs, MAX_PROCS);
+	if (n < 0) {
+		printf("ps: %s\n", qs_strerror(n));
+		return;
+	}
+	printf("  PID PARENT NAME             STATE     THREADS PAGES  TICKS\n");
+	for (int i = 0; i < n; i++) {
+		qs_proc_info_t *p = &procs[i];
+		printf("%5d %6d %-16s %-9s %7d %5d %6u\n", p->pid, p->parent,
+		       p->name, states[p->state <= 3 ? p->state : 0], p->threads,
+		       p->pages, p->ticks);
+	}
+}
+
+static void
+cmd_run(int argc, char **argv)
+{
+	int pid = qs_spawn(argv[1], (const char *const *)argv + 2, 0);
+	if (pid == QS_ENOENT)
+		printf("run: no such program: %s\n", argv[1]);
+	else if (pid < 0)
+		printf("run: cannot start %s: %s\n", argv[1], qs_strerror(pid));
+	else
+		printf("pid %d\n", pid);
+	(void)argc;
+}
+
+static void
+cmd_kill(int argc, char **argv)
+{
+	int pid;
+	(void)argc;
+	if (!parse_pid("kill", argv[1], &pid))
+		return;
+	int r = qs_kill(pid);
+	if (r == QS_ENOENT)
+		printf("kill: no such process: %d\n", pid);
+	else if (r < 0)
+		printf("kill: %d: %s\n", pid, qs_strerror(r));
+	else
+		printf("killed %d\n", pid);
+}
+
+static void
+cmd_wait(int argc, char **argv)
+{
+	int pid, status;
+	(void)argc;
+	if (!parse_pid("wait", argv[1], &pid))
+		return;
+	for (int i = 0; i < ENDED_MAX; i++) {
+		if (ended[i].pid == pid) {
+			print_status(pid, ended[i].status);
+			ended[i].pid = 0;
+			return;
+		}
+	}
+	int r = qs_wait(pid, &status, 0);
+	if (r < 0)
+		printf("wait: no such child: %d\n", pid);
+	else
+		print_status(pid, status);
+}
+
+static void
+cmd_mem(int argc, char **argv)
+{
+	qs_mem_info_t m;
+	(void)argc, (void)argv;
+	qs_mem_info(&m);
+	printf("pages: total %u, free %u, used %u\n", m.total_pages,
+	       m.free_pages, m.total_pages - m.free_pages);
+	printf("kernel heap: %u bytes\n", m.heap_bytes);
+}
+
+static void
+cmd_uptime(int argc, char **argv)
+{
+	uint32_t ms = qs_uptime_ms();
+	(void)argc, (void)argv;
+	printf("up %u.%03u s\n", ms / 1000, ms % 1000);
+}
+
+static void
+cmd_halt(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	printf("halting\n");
+	qs_halt();
+}
+
+static void cmd_help(int argc, char **argv);
+
+static const command_t commands[] = {
+	{ "echo", "[ARGS...]", "print the arguments", cmd_echo },
+	{ "ps", "", "list processes: pid, parent, name, state, threads, pages, ticks", cmd_ps },
+	{ "run", "PROG [ARGS...]", "start a program and print its pid", cmd_run },
+	{ "kill", "PID", "kill a process", cmd_kill },
+	{ "wait", "PID", "wait for a program started here to end", cmd_wait },
+	{ "mem", "", "show free and used pages", cmd_mem },
+	{ "uptime", "", "time since boot", cmd_uptime },
+	{ "halt", "", "power the node off", cmd_halt },
+	{ "help", "", "list the commands", cmd_help },
+};
+
+static int
+min_args(const command_t *c)
+{
+	int n = 1;
+	for (const char *u = c->usage; *u; u++)
+		if (*u >= 'A' && *u <= 'Z' && (u == c->usage || u[-1] == ' '))
+			n++;
+	return n;
+}
+
+static void
+cmd_help(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("%s - %s\n", commands[i].name, commands[i].help);
+}
+
+static void
+execute(char *line)
+{
+	char *argv[MAX_ARGS + 1];
+	int argc = sh_parse_line(line, argv, MAX_ARGS);
+
+	if (argc == SH_PARSE_EQUOTE) {
+		printf("error: unterminated quote\n");
+		return;
+	}
+	if (argc == SH_PARSE_ETOOMANY) {
+		printf("error: more than %d arguments\n", MAX_ARGS);
+		return;
+	}
+	if (argc == 0)
+		return;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const command_t *c = &commands[i];
+		if (strcmp(argv[0], c->name) != 0)
+			continue;
+		if (argc < min_args(c) || (c->usage[0] == 0 && argc > 1) ||
+		    (strcmp(c->usage, "PID") == 0 && argc > 2))
+			printf("usage: %s %s\n", c->name, c->usage);
+		else
+			c->fn(argc, argv);
+		return;
+	}
+	printf("%s: unknown command (try help)\n", argv[0]);
+}
+
+static void
+prompt(void)
+{
+	printf("qs%u> ", node_id);
+}
+
+int
+main(void)
+{
+	qs_node_info_t info;
+	sh_line_t ed;
+	char buf[64];
+
+	qs_set_priority(0, QS_PRIO_DEFAULT + 2);
+	qs_node_info(&info);
+	node_id = info.node_id;
+	sh_line_reset(&ed);
+	printf("Quicksilver shell on node %u; type help\n", node_id);
+	prompt();
+	for (;;) {
+		int n = qs_cons_read(buf, sizeof(buf));
+		for (int i = 0; i < n; i++) {
+			switch (sh_line_edit(&ed, (unsigned char)buf[i])) {
+			case SH_EDIT_NONE:
+				putchar(buf[i]);
+				break;
+			case SH_EDIT_ERASE:
+				printf("\b \b");
+				break;
+			case SH_EDIT_KILL:
+				for (int k = 0; k < ed.killed; k++)
+					printf("\b \b");
+				break;
+			case SH_EDIT_CANCEL:
+				printf("^C\n");
+				reap();
+				prompt();
+				break;
+			case SH_EDIT_DONE:
+				printf("\n");
+				execute(ed.buf);
+				sh_line_reset(&ed);
+				reap();
+				prompt();
+				break;
+			}
+		}
+	}
+}

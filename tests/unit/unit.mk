@@ -1,0 +1,72 @@
+# Host unit tests. Included by the top Makefile; also runs on its own:
+#   make -f tests/unit/unit.mk unit-test
+#
+# To add a test: append build/unit/<name> to UNIT_TESTS and list its
+# sources in UNIT_SRCS_<name> (the test's .c file first, then the code
+# under test). All objects are built with the same flags; see README.
+
+# Keep the including Makefile's default goal (normally `all`).
+unit_saved_goal := $(.DEFAULT_GOAL)
+
+HOSTCC ?= cc
+# GNU make presets CC=cc but not HOSTCC; an empty HOSTCC from the
+# environment would be useless, so fall back to cc.
+ifeq ($(strip $(HOSTCC)),)
+HOSTCC := cc
+endif
+
+UNIT_DIR := tests/unit
+UNIT_OUT := build/unit
+
+UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
+	$(UNIT_OUT)/test_parse
+
+UNIT_SRCS_test_libc := $(UNIT_DIR)/test_libc.c libqs/src/string.c \
+	libqs/src/printf.c libqs/src/stdlib.c
+UNIT_SRCS_test_malloc := $(UNIT_DIR)/test_malloc.c libqs/src/malloc.c \
+	libqs/src/string.c
+UNIT_SRCS_test_parse := $(UNIT_DIR)/test_parse.c servers/shell/parse.c \
+	libqs/src/string.c
+
+UNIT_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+# Only libqs's headers and the compiler's own are visible, exactly as in
+# the cross build; rename.h keeps our libc symbols apart from the host's.
+UNIT_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror $(UNIT_SAN) \
+	-ffreestanding -fno-builtin -nostdinc \
+	-isystem $(shell $(HOSTCC) -print-file-name=include) \
+	-I libqs/include -include $(UNIT_DIR)/rename.h -MMD -MP
+UNIT_LDFLAGS := $(UNIT_SAN)
+
+$(UNIT_OUT)/obj/%.o: %.c $(UNIT_DIR)/rename.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(UNIT_CFLAGS) -c -o $@ $<
+
+# $(call unit_link,name): the link rule for one test binary.
+define unit_link
+$(UNIT_OUT)/$(1): $$(patsubst %.c,$(UNIT_OUT)/obj/%.o,$$(UNIT_SRCS_$(1)))
+	@mkdir -p $$(@D)
+	$$(HOSTCC) $$(UNIT_LDFLAGS) -o $$@ $$^
+endef
+$(foreach t,$(notdir $(UNIT_TESTS)),$(eval $(call unit_link,$(t))))
+
+-include $(foreach t,$(notdir $(UNIT_TESTS)),\
+	$(patsubst %.c,$(UNIT_OUT)/obj/%.d,$(UNIT_SRCS_$(t))))
+
+.PHONY: unit-test unit-clean
+unit-test: $(UNIT_TESTS)
+	@fail=0; for t in $(UNIT_TESTS); do \
+		echo "== $$t"; \
+		UBSAN_OPTIONS=print_stacktrace=1 ./$$t || fail=1; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "unit tests FAILED"; fi; \
+	exit $$fail
+
+unit-clean:
+	rm -rf $(UNIT_OUT)
+
+ifeq ($(words $(MAKEFILE_LIST)),1)
+# Run on its own: unit-test is the default.
+.DEFAULT_GOAL := unit-test
+else
+.DEFAULT_GOAL := $(unit_saved_goal)
+endif
