@@ -19,7 +19,7 @@ UNIT_DIR := tests/unit
 UNIT_OUT := build/unit
 
 UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
-	$(UNIT_OUT)/test_parse
+	$(UNIT_OUT)/test_parse $(UNIT_OUT)/test_elf $(UNIT_OUT)/test_pmm
 
 UNIT_SRCS_test_libc := $(UNIT_DIR)/test_libc.c libqs/src/string.c \
 	libqs/src/printf.c libqs/src/stdlib.c
@@ -27,6 +27,8 @@ UNIT_SRCS_test_malloc := $(UNIT_DIR)/test_malloc.c libqs/src/malloc.c \
 	libqs/src/string.c
 UNIT_SRCS_test_parse := $(UNIT_DIR)/test_parse.c servers/shell/parse.c \
 	libqs/src/string.c
+UNIT_SRCS_test_elf := $(UNIT_DIR)/test_elf.c kernel/elf.c libqs/src/string.c
+UNIT_SRCS_test_pmm := $(UNIT_DIR)/test_pmm.c kernel/pmm.c libqs/src/string.c
 
 UNIT_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 # Only libqs's headers and the compiler's own are visible, exactly as in
