@@ -273,6 +273,7 @@ main(void)
 				break;
 			case SH_EDIT_DONE:
 				printf("\n");
+				reap(); /* so that ps shows no program already ended */
 				execute(ed.buf);
 				sh_line_reset(&ed);
 				reap();

@@ -1,0 +1,50 @@
+"""Two nodes booted with test.conf: device grants (devtest, started by init
+with grants for the CMOS clock, IRQ 8, VGA text memory and DMA pages), node
+identity from fw_cfg, and a screenshot of the console mirror."""
+
+import os
+import re
+
+import pytest
+
+from qsharness import ISO, PROG_TIMEOUT, ROOT, Node, qsnet
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cl = qsnet.Cluster(os.path.join(ROOT, "build", "test-nodes-dev"), iso=ISO)
+    cl.down()
+    try:
+        cl.up(2, conf="test.conf")
+        yield cl
+    finally:
+        cl.down()
+
+
+def test_devtest_uses_its_grants(cluster):
+    node = Node(cluster, 0)
+    m = node.wait_log(r"devtest: (\d+) passed, (\d+) failed\n", PROG_TIMEOUT)
+    log = node.log()
+    assert int(m.group(2)) == 0, log
+    assert int(m.group(1)) >= 8, log
+    for what in ("irq 8 delivered", "map granted MMIO", "DMA pages with",
+                 "MMIO outside the grant is refused", "only init grants"):
+        assert re.search(r"devtest: ok %s" % re.escape(what), log), what
+
+
+def test_each_node_knows_its_id(cluster):
+    for i in (0, 1):
+        node = Node(cluster, i)
+        assert re.search(r"^qs%d> " % i, node.log(), re.M), node.log()
+        assert re.search(r"\[kernel\] Quicksilver kernel: node %d," % i,
+                         node.log())
+        assert node.exec("echo id %d" % i) == "id %d\n" % i
+
+
+def test_screenshot_shows_the_console(cluster, tmp_path):
+    Node(cluster, 1).exec("echo on screen")
+    png = tmp_path / "node1.png"
+    cluster.screenshot(1, str(png))
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 1000  # a blank screen compresses to far less
