@@ -78,6 +78,7 @@ static const bad_call_t calls[] = {
 	{ "module read kernel name", SYS_MODULE_READ, KERNEL_ADDR, 0, U(ok_buf), 8, QS_EFAULT },
 	{ "module read kernel buffer", SYS_MODULE_READ, U("hello"), 0, KERNEL_ADDR, 8, QS_EFAULT },
 	{ "module read unknown", SYS_MODULE_READ, U("nosuch"), 0, U(ok_buf), 8, QS_ENOENT },
+	{ "kernel fault injection is off", SYS_KERNEL_FAULT, 0, 0, 0, 0, QS_EPERM },
 	{ "syscall 0", 0, 0, 0, 0, 0, QS_ENOSYS },
 	{ "syscall 999", 999, 0, 0, 0, 0, QS_ENOSYS },
 	{ "syscall -1", -1, 0, 0, 0, 0, QS_ENOSYS },

@@ -4,9 +4,11 @@
  *   ud    invalid opcode              de  divide by zero
  *   kread read kernel memory          kwrite  write kernel memory
  *   io    an I/O port without a grant
+ *   kernel  make the kernel fault (only on a node booted with kfault=1)
  */
 #include <stdio.h>
 #include <string.h>
+#include <qs/sys.h>
 
 static int
 crash(const char *kind)
@@ -24,6 +26,9 @@ crash(const char *kind)
 		return *(volatile int *)0x100000;
 	else if (strcmp(kind, "kwrite") == 0)
 		*(volatile int *)0x100000 = 0;
+	else if (strcmp(kind, "kernel") == 0)
+		printf("crash: kernel: %s\n",
+		       qs_strerror(qs_syscall(SYS_KERNEL_FAULT, 0, 0, 0, 0, 0)));
 	else if (strcmp(kind, "io") == 0)
 		__asm__ volatile("outb %%al, $0x80" : : "a"(0));
 	else

@@ -20,10 +20,16 @@ serial_init(void)
 	pic_mask(4, 0);
 }
 
+/*
+ * Waits for the transmitter however long it takes: writing over a byte the
+ * UART still holds loses it (QEMU's UART holds one while its backend, e.g. a
+ * console socket, is busy). A console nobody drains stalls output, as a
+ * serial line with flow control would.
+ */
 void
 serial_putc(char c)
 {
-	for (int spins = 0; spins < 100000 && !(inb(COM1 + 5) & 0x20); spins++)
+	while (!(inb(COM1 + 5) & 0x20))
 		;
 	outb(COM1, (uint8_t)c);
 }

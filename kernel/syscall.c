@@ -138,6 +138,22 @@ sys_halt(void)
 	panic("halt: power-off did not take");
 }
 
+/*
+ * Fault injection for the tests of the kernel's own fault path. Only the
+ * host can turn it on (boot argument kfault=1), never a process.
+ */
+static volatile uint32_t kfault_addr = 4; /* in the unmapped page 0 */
+
+static int
+sys_kernel_fault(void)
+{
+	char on[4];
+	if (boot_arg("kfault", on, sizeof(on)) < 0 || strcmp(on, "1") != 0)
+		return QS_EPERM;
+	klog("pid %d asked for a kernel fault", current->proc->pid);
+	return *(volatile int *)kfault_addr;
+}
+
 static int
 syscall_run(trap_frame_t *f)
 {
@@ -172,6 +188,7 @@ syscall_run(trap_frame_t *f)
 	case SYS_IRQ_WAIT: return grant_irq_wait((int)a, (int32_t)b);
 	case SYS_BOOT_ARG: return sys_boot_arg(a, b, c);
 	case SYS_MODULE_READ: return sys_module_read(a, b, c, d);
+	case SYS_KERNEL_FAULT: return sys_kernel_fault();
 	}
 	return QS_ENOSYS;
 }

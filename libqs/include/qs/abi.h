@@ -63,7 +63,8 @@ enum {
 	SYS_IRQ_WAIT = 26,     /* (irq, timeout_ms or -1) -> interrupts seen */
 	SYS_BOOT_ARG = 27,     /* (key, buf, len) -> length of the value */
 	SYS_MODULE_READ = 28,  /* (name, offset, buf, len) -> bytes copied */
-	SYS_COUNT = 29
+	SYS_KERNEL_FAULT = 29, /* () -> faults in the kernel, if booted with kfault=1 */
+	SYS_COUNT = 30
 };
 
 /* SYS_SPAWN flags */
