@@ -7,22 +7,10 @@
 #include <qs/abi.h>
 #include "elf.h"
 
-#define EI_NIDENT 16
 #define ET_EXEC 2
 #define EM_386 3
 #define PT_LOAD 1
 #define PF_W 2
-
-typedef struct {
-	uint8_t ident[EI_NIDENT];
-	uint16_t type, machine;
-	uint32_t version, entry, phoff, shoff, flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-} elf_ehdr_t;
-
-typedef struct {
-	uint32_t type, offset, vaddr, paddr, filesz, memsz, flags, align;
-} elf_phdr_t;
 
 static int
 check_header(const elf_ehdr_t *h, uint32_t size)

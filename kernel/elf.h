@@ -5,6 +5,20 @@
 #include <stdint.h>
 
 #define ELF_MAX_SEGMENTS 8
+#define EI_NIDENT 16
+
+/* The file's own headers, as the ELF specification lays them out. */
+typedef struct {
+	uint8_t ident[EI_NIDENT];
+	uint16_t type, machine;
+	uint32_t version, entry, phoff, shoff, flags;
+	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+} elf_ehdr_t;
+
+typedef struct {
+	uint32_t type, offset, vaddr, paddr, filesz, memsz, flags, align;
+} elf_phdr_t;
+
 
 typedef struct {
 	uint32_t vaddr, memsz; /* where it goes and how big */

@@ -2,17 +2,10 @@
 
 import pytest
 
-from qsharness import STATE_DIR, Node, boot_cluster
+from qsharness import Node, cluster_fixture
 
-
-@pytest.fixture(scope="module")
-def cluster():
-    """One node, booted once per test module and stopped at its end."""
-    cl = boot_cluster(STATE_DIR)
-    try:
-        yield cl
-    finally:
-        cl.down()
+# One node, booted once per test module and stopped at its end.
+cluster = cluster_fixture("test-nodes")
 
 
 @pytest.fixture(scope="module")

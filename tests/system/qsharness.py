@@ -145,13 +145,26 @@ class Node:
         assert self.exec("echo alive").strip() == "alive"
 
 
-def boot_cluster(state_dir, n=1):
+def boot_cluster(state_dir, n=1, **up_args):
     assert os.path.isfile(ISO), "ISO %s missing (build it first)" % ISO
     cl = qsnet.Cluster(state_dir, iso=ISO)
     cl.down()  # leftovers from an aborted run
     try:
-        cl.up(n, timeout=BOOT_TIMEOUT)
+        cl.up(n, timeout=BOOT_TIMEOUT, **up_args)
     except BaseException:
         cl.down()
         raise
     return cl
+
+
+def cluster_fixture(name, n=1, **up_args):
+    """A module-scoped fixture: N nodes with state in build/NAME, booted
+    with qsnet's up(**up_args) and stopped at the end of the module."""
+    @pytest.fixture(scope="module")
+    def fixture():
+        cl = boot_cluster(os.path.join(ROOT, "build", name), n, **up_args)
+        try:
+            yield cl
+        finally:
+            cl.down()
+    return fixture

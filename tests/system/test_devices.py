@@ -2,23 +2,13 @@
 with grants for the CMOS clock, IRQ 8, VGA text memory and DMA pages), node
 identity from fw_cfg, and a screenshot of the console mirror."""
 
-import os
 import re
 
-import pytest
 
-from qsharness import ISO, PROG_TIMEOUT, ROOT, Node, qsnet
+from qsharness import PROG_TIMEOUT, Node, cluster_fixture
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    cl = qsnet.Cluster(os.path.join(ROOT, "build", "test-nodes-dev"), iso=ISO)
-    cl.down()
-    try:
-        cl.up(2, conf="test.conf")
-        yield cl
-    finally:
-        cl.down()
+cluster = cluster_fixture("test-nodes-dev", 2, conf="test.conf")
 
 
 def test_devtest_uses_its_grants(cluster):

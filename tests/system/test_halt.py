@@ -10,18 +10,12 @@ import time
 import pytest
 
 from qsharness import (BOOT_TIMEOUT, CMD_TIMEOUT, QSNET_PATH, ROOT, Node,
-                      boot_cluster)
+                      cluster_fixture)
 
 STATE = os.path.join(ROOT, "build", "test-nodes-halt")
 
 
-@pytest.fixture(scope="module")
-def halt_cluster():
-    cl = boot_cluster(STATE)
-    try:
-        yield cl
-    finally:
-        cl.down()
+halt_cluster = cluster_fixture(os.path.basename(STATE))
 
 
 def qsnet_cli(*args):

@@ -3,26 +3,15 @@ booted with the host-only boot argument kfault=1, which lets `crash kernel`
 ask the kernel to dereference a bad pointer; without it the request is
 refused (see badsys)."""
 
-import os
 import re
 import socket
 import time
 
-import pytest
 
-from qsharness import ISO, ROOT, Node, qsnet
+from qsharness import Node, cluster_fixture
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    cl = qsnet.Cluster(os.path.join(ROOT, "build", "test-nodes-kfault"),
-                       iso=ISO)
-    cl.down()
-    try:
-        cl.up(1, args={"kfault": "1"})
-        yield cl
-    finally:
-        cl.down()
+cluster = cluster_fixture("test-nodes-kfault", args={"kfault": "1"})
 
 
 def test_kernel_fault_panics_with_register_dump(cluster):

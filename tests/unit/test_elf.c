@@ -9,26 +9,15 @@
 #define LO 0x40000000u
 #define HI 0xB0000000u
 
-typedef struct {
-	uint8_t ident[16];
-	uint16_t type, machine;
-	uint32_t version, entry, phoff, shoff, flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-} ehdr_t;
-
-typedef struct {
-	uint32_t type, offset, vaddr, paddr, filesz, memsz, flags, align;
-} phdr_t;
-
 static union {
 	uint8_t bytes[16384];
-	ehdr_t eh;
+	elf_ehdr_t eh;
 } img;
 
-static phdr_t *
+static elf_phdr_t *
 ph(int i)
 {
-	return (phdr_t *)(img.bytes + sizeof(ehdr_t) + i * sizeof(phdr_t));
+	return (elf_phdr_t *)(img.bytes + sizeof(elf_ehdr_t) + i * sizeof(elf_phdr_t));
 }
 
 /* A valid two-segment executable: text at LO, data one page above. */
@@ -42,11 +31,11 @@ make_valid(void)
 	img.eh.machine = 3;
 	img.eh.version = 1;
 	img.eh.entry = LO + 0x100;
-	img.eh.phoff = sizeof(ehdr_t);
-	img.eh.phentsize = sizeof(phdr_t);
+	img.eh.phoff = sizeof(elf_ehdr_t);
+	img.eh.phentsize = sizeof(elf_phdr_t);
 	img.eh.phnum = 2;
-	*ph(0) = (phdr_t){ 1, 0, LO, LO, 0x2000, 0x2000, 5, 0x1000 };
-	*ph(1) = (phdr_t){ 1, 0x2000, LO + 0x2000, 0, 0x100, 0x3000, 6, 0x1000 };
+	*ph(0) = (elf_phdr_t){ 1, 0, LO, LO, 0x2000, 0x2000, 5, 0x1000 };
+	*ph(1) = (elf_phdr_t){ 1, 0x2000, LO + 0x2000, 0, 0x100, 0x3000, 6, 0x1000 };
 }
 
 static int
@@ -156,7 +145,7 @@ test_too_many_segments(void)
 	make_valid();
 	img.eh.phnum = ELF_MAX_SEGMENTS + 1;
 	for (int i = 0; i < ELF_MAX_SEGMENTS + 1; i++)
-		*ph(i) = (phdr_t){ 1, 0, LO + i * 0x1000, 0, 0x10, 0x10, 5, 0x1000 };
+		*ph(i) = (elf_phdr_t){ 1, 0, LO + i * 0x1000, 0, 0x10, 0x10, 5, 0x1000 };
 	img.eh.entry = LO;
 	CHECK(parse() == QS_ENOEXEC);
 	img.eh.phnum = ELF_MAX_SEGMENTS;
