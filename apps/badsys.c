@@ -18,6 +18,7 @@ typedef struct {
 
 static const char rodata_buf[64] = "read-only";
 static char ok_buf[64];
+static const char nul_args[QS_ARGS_MAX]; /* 512 empty arguments */
 static volatile uint32_t word;
 static const char too_long_name[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
@@ -32,6 +33,8 @@ static const bad_call_t calls[] = {
 	{ "spawn unknown program", SYS_SPAWN, U("nosuch"), 0, 0, 0, QS_ENOENT },
 	{ "spawn bad args pointer", SYS_SPAWN, U("hello"), UNMAPPED, 8, 0, QS_EFAULT },
 	{ "spawn huge args length", SYS_SPAWN, U("hello"), U(ok_buf), 0x7FFFFFFF, 0, QS_E2BIG },
+	{ "spawn too many arguments", SYS_SPAWN, U("hello"), U(nul_args), sizeof(nul_args), 0, QS_E2BIG },
+	{ "read with a bad timeout", SYS_CONS_READ, U(ok_buf), 8, (uint32_t)-5, 0, QS_EINVAL },
 	{ "spawn bad flags", SYS_SPAWN, U("hello"), 0, 0, 0x80, QS_EINVAL },
 	{ "wait kernel status", SYS_WAIT, (uint32_t)-1, KERNEL_ADDR, 0, 0, QS_EFAULT },
 	{ "wait pid 0", SYS_WAIT, 0, 0, 0, 0, QS_EINVAL },

@@ -33,10 +33,10 @@ console_input(char c)
 }
 
 int
-console_read(char *buf, size_t len)
+console_read(char *buf, size_t len, int32_t timeout_ms)
 {
 	while (in_head == in_tail) {
-		int r = sched_block(&readers, -1);
+		int r = sched_block(&readers, timeout_ms);
 		if (r < 0)
 			return r;
 	}

@@ -3,6 +3,7 @@
 #define KERNEL_CONSOLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void serial_init(void);
 void serial_putc(char c);
@@ -13,6 +14,7 @@ void vga_putc(char c);
 
 void console_write(const char *s, size_t len);
 void console_input(char c);  /* from the serial IRQ */
-int console_read(char *buf, size_t len); /* blocks for at least one byte */
+/* Blocks until at least one byte has come, or QS_ETIMEDOUT (-1: no limit). */
+int console_read(char *buf, size_t len, int32_t timeout_ms);
 
 #endif

@@ -92,7 +92,7 @@ poke(proc_t *p, uint32_t va, const void *src, uint32_t len)
 static uint32_t
 build_stack(proc_t *p, const char *args, uint32_t arglen)
 {
-	uint32_t argv[QS_ARGS_MAX / 2 + 2];
+	uint32_t argv[QS_ARGC_MAX + 2];
 	int argc = 0;
 	uint32_t sp = USER_STACK_TOP;
 	uint32_t namelen = strlen(p->name) + 1;
@@ -156,6 +156,11 @@ proc_spawn(const char *name, const char *args, uint32_t arglen, uint32_t flags,
 	if (!m)
 		return QS_ENOENT;
 	if (arglen > QS_ARGS_MAX || (arglen && args[arglen - 1] != 0))
+		return QS_E2BIG;
+	uint32_t argc = 0;
+	for (uint32_t i = 0; i < arglen; i++)
+		argc += args[i] == 0;
+	if (argc > QS_ARGC_MAX)
 		return QS_E2BIG;
 	r = elf_parse((const void *)m->start, m->size, QS_USER_BASE,
 		      USER_HEAP_MAX, &img);

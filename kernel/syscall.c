@@ -43,14 +43,16 @@ sys_cons_write(uint32_t buf, uint32_t len)
 }
 
 static int
-sys_cons_read(uint32_t buf, uint32_t len)
+sys_cons_read(uint32_t buf, uint32_t len, int32_t timeout_ms)
 {
 	char kbuf[IO_CHUNK];
 	if (!user_ok(buf, len, true))
 		return QS_EFAULT;
 	if (len == 0)
 		return 0;
-	int n = console_read(kbuf, len < IO_CHUNK ? len : IO_CHUNK);
+	if (timeout_ms < -1)
+		return QS_EINVAL;
+	int n = console_read(kbuf, len < IO_CHUNK ? len : IO_CHUNK, timeout_ms);
 	if (n < 0)
 		return n;
 	return copy_to_user(buf, kbuf, (uint32_t)n) < 0 ? QS_EFAULT : n;
@@ -170,7 +172,7 @@ syscall_run(trap_frame_t *f)
 	case SYS_SLEEP: return sys_sleep((int32_t)a);
 	case SYS_SBRK: return proc_sbrk((int32_t)a);
 	case SYS_CONS_WRITE: return sys_cons_write(a, b);
-	case SYS_CONS_READ: return sys_cons_read(a, b);
+	case SYS_CONS_READ: return sys_cons_read(a, b, (int32_t)c);
 	case SYS_FUTEX_WAIT: return futex_wait(a, b, (int32_t)c);
 	case SYS_FUTEX_WAKE: return futex_wake(a, b);
 	case SYS_PROC_LIST: return proc_list(a, b);

@@ -56,7 +56,7 @@ int qs_sleep(uint32_t ms) { return SC1(SYS_SLEEP, ms); }
 uint32_t qs_uptime_ms(void) { return (uint32_t)SC0(SYS_UPTIME); }
 int qs_set_priority(int tid, int prio) { return SC2(SYS_SET_PRIORITY, tid, prio); }
 int qs_cons_write(const void *buf, size_t len) { return SC2(SYS_CONS_WRITE, buf, len); }
-int qs_cons_read(void *buf, size_t len) { return SC2(SYS_CONS_READ, buf, len); }
+int qs_cons_read(void *buf, size_t len, int32_t timeout_ms) { return SC3(SYS_CONS_READ, buf, len, timeout_ms); }
 int qs_proc_list(qs_proc_info_t *buf, int max) { return SC2(SYS_PROC_LIST, buf, max); }
 int qs_mem_info(qs_mem_info_t *info) { return SC1(SYS_MEM_INFO, info); }
 int qs_node_info(qs_node_info_t *info) { return SC1(SYS_NODE_INFO, info); }

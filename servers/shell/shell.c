@@ -13,6 +13,7 @@
 #define MAX_ARGS 16
 #define MAX_PROCS 64
 #define ENDED_MAX 32
+#define WAIT_POLL_MS 100 /* how often `wait` looks for the child's end */
 
 typedef struct {
 	const char *name;
@@ -137,11 +138,23 @@ cmd_wait(int argc, char **argv)
 			return;
 		}
 	}
-	int r = qs_wait(pid, &status, 0);
-	if (r < 0)
-		printf("wait: no such child: %d\n", pid);
-	else
-		print_status(pid, status);
+	/* Ctrl-C gives the shell back; other keys typed meanwhile are dropped. */
+	for (;;) {
+		int r = qs_wait(pid, &status, QS_WAIT_NOHANG);
+		if (r < 0) {
+			printf("wait: no such child: %d\n", pid);
+			return;
+		}
+		if (r == pid) {
+			print_status(pid, status);
+			return;
+		}
+		char c;
+		if (qs_cons_read(&c, 1, WAIT_POLL_MS) == 1 && c == 0x03) {
+			printf("^C\nwait: interrupted; pid %d still running\n", pid);
+			return;
+		}
+	}
 }
 
 static void
@@ -178,7 +191,7 @@ static const command_t commands[] = {
 	{ "ps", "", "list processes: pid, parent, name, state, threads, pages, ticks", cmd_ps },
 	{ "run", "PROG [ARGS...]", "start a program and print its pid", cmd_run },
 	{ "kill", "PID", "kill a process", cmd_kill },
-	{ "wait", "PID", "wait for a program started here to end", cmd_wait },
+	{ "wait", "PID", "wait for a program started here to end (Ctrl-C stops waiting)", cmd_wait },
 	{ "mem", "", "show free and used pages", cmd_mem },
 	{ "uptime", "", "time since boot", cmd_uptime },
 	{ "halt", "", "power the node off", cmd_halt },
@@ -253,7 +266,7 @@ main(void)
 	printf("Quicksilver shell on node %u; type help\n", node_id);
 	prompt();
 	for (;;) {
-		int n = qs_cons_read(buf, sizeof(buf));
+		int n = qs_cons_read(buf, sizeof(buf), -1);
 		for (int i = 0; i < n; i++) {
 			switch (sh_line_edit(&ed, (unsigned char)buf[i])) {
 			case SH_EDIT_NONE:

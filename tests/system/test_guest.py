@@ -218,3 +218,22 @@ def test_backspace_editing(node):
     node.send_raw("echo abX\x7fc\r")
     node.wait_log(r"^abc\n", start=start)
     node.alive()
+
+
+def test_ctrl_c_interrupts_wait(node):
+    pid = node.run("spin")
+    start = node.log_size()
+    node.send_raw("wait %d\r" % pid)
+    node.wait_log(r"^wait %d\n" % pid, start=start)  # the shell took the line
+    node.send_raw("\x03")
+    node.wait_log(r"wait: interrupted; pid %d still running\n" % pid,
+                  start=start)
+    node.alive()
+    assert pid in node.ps_pids()
+    node.kill(pid)
+    assert node.exec("wait %d" % pid) == "pid %d was killed\n" % pid
+
+
+def test_wait_on_a_stranger(node):
+    assert node.exec("wait 1") == "wait: no such child: 1\n"
+    assert node.exec("wait x") == "wait: bad pid: x\n"

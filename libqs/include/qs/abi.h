@@ -45,7 +45,7 @@ enum {
 	SYS_SLEEP = 8,         /* (ms) -> 0 */
 	SYS_SBRK = 9,          /* (increment) -> old break address */
 	SYS_CONS_WRITE = 10,   /* (buf, len) -> len */
-	SYS_CONS_READ = 11,    /* (buf, len) -> bytes read, blocks for >= 1 */
+	SYS_CONS_READ = 11,    /* (buf, len, timeout_ms or -1) -> bytes read (>= 1) */
 	SYS_FUTEX_WAIT = 12,   /* (addr, expected, timeout_ms or -1) -> 0 */
 	SYS_FUTEX_WAKE = 13,   /* (addr, count) -> number woken */
 	SYS_PROC_LIST = 14,    /* (qs_proc_info_t *, max) -> count */
@@ -94,6 +94,7 @@ enum {
 
 #define QS_NAME_MAX 32  /* module/process name, including the NUL */
 #define QS_ARGS_MAX 512 /* argument block: NUL-separated strings */
+#define QS_ARGC_MAX 64  /* arguments in the block */
 
 #define QS_USER_BASE 0x40000000u
 #define QS_USER_TOP 0xF0000000u

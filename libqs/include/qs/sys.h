@@ -22,7 +22,8 @@ int qs_sleep(uint32_t ms);
 uint32_t qs_uptime_ms(void);
 int qs_set_priority(int tid, int priority);
 int qs_cons_write(const void *buf, size_t len);
-int qs_cons_read(void *buf, size_t len);
+/* Waits for input up to timeout_ms (-1: for ever); QS_ETIMEDOUT if none. */
+int qs_cons_read(void *buf, size_t len, int32_t timeout_ms);
 int qs_proc_list(qs_proc_info_t *buf, int max);
 int qs_mem_info(qs_mem_info_t *info);
 int qs_node_info(qs_node_info_t *info);
