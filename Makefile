@@ -97,7 +97,9 @@ $(ISO): $(B)/kernel.elf $(PROGRAMS:%=$(B)/bin/%) $(CONFIGS) boot/grub.cfg.in
 		{ cat $(B)/grub-mkrescue.log; exit 1; }
 
 run: all
-	boot/qsnet up -n $(NODES)
+	@if boot/qsnet status | grep -q running; then \
+		echo "nodes already running; attaching (make stop, then make run, to reboot them)"; \
+	else boot/qsnet up -n $(NODES); fi
 	boot/qsnet console 0
 
 stop:
