@@ -27,7 +27,7 @@ run(const char *prog, const char *const *args)
 	int status, pid = qs_spawn(prog, args, 0);
 	if (pid < 0)
 		return pid;
-	return qs_wait(pid, &status, 0) == pid ? status : -1000;
+	return qs_waitpid(pid, &status, 0) == pid ? status : -1000;
 }
 
 static uint32_t
@@ -93,11 +93,11 @@ test_processes(void)
 	check(run("ktest", exit7) == 7, "exit status reaches the parent");
 	check(run("ktest", args) == 5, "arguments reach the child");
 	check(qs_spawn("nosuch", none, 0) == QS_ENOENT, "spawn unknown program");
-	check(qs_wait(-1, NULL, QS_WAIT_NOHANG) == QS_ECHILD, "wait with no children");
+	check(qs_waitpid(-1, NULL, QS_WAIT_NOHANG) == QS_ECHILD, "wait with no children");
 
 	int pid = qs_spawn("spin", none, 0), status = 0;
-	check(qs_wait(pid, &status, QS_WAIT_NOHANG) == 0, "wait nohang on a running child");
-	check(qs_kill(pid) == 0 && qs_wait(pid, &status, 0) == pid &&
+	check(qs_waitpid(pid, &status, QS_WAIT_NOHANG) == 0, "wait nohang on a running child");
+	check(qs_kill(pid) == 0 && qs_waitpid(pid, &status, 0) == pid &&
 		      status == QS_STATUS_KILLED, "kill: status says killed");
 	check(qs_kill(pid) == QS_ENOENT, "kill a reaped process");
 
@@ -105,7 +105,7 @@ test_processes(void)
 	qs_proc_info_t info;
 	check(proc_info(pid, &info) == 0 && info.state == QS_PROC_SUSPENDED,
 	      "spawn suspended");
-	check(qs_resume(pid) == 0 && qs_wait(pid, &status, 0) == pid && status == 0,
+	check(qs_resume(pid) == 0 && qs_waitpid(pid, &status, 0) == pid && status == 0,
 	      "resume runs it");
 
 	const char *orphan[] = { "child", "orphan", NULL };
@@ -120,7 +120,7 @@ test_processes(void)
 	for (int i = 0; i < 100 && proc_info(pid, &info) == 0 && info.threads < 4; i++)
 		qs_yield();
 	check(info.threads == 4 && qs_kill(pid) == 0 &&
-		      qs_wait(pid, &status, 0) == pid, "kill a process with blocked threads");
+		      qs_waitpid(pid, &status, 0) == pid, "kill a process with blocked threads");
 }
 
 static void

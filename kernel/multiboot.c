@@ -147,13 +147,32 @@ boot_arg(const char *key, char *buf, uint32_t len)
 	return r >= 0 ? r : cmdline_arg(key, buf, len);
 }
 
+/* A small number the host tool passes, or 0; read once and kept. */
+static uint32_t
+boot_number(const char *key, uint32_t max)
+{
+	char buf[16];
+	long v;
+	if (boot_arg(key, buf, sizeof(buf)) < 0 || qs_parse_int(buf, &v) < 0 ||
+	    v < 0 || (unsigned long)v > max)
+		return 0;
+	return (uint32_t)v;
+}
+
 uint32_t
 boot_node_id(void)
 {
-	char buf[16];
-	long id;
-	if (boot_arg("node", buf, sizeof(buf)) < 0 || qs_parse_int(buf, &id) < 0 ||
-	    id < 0 || id > 255)
-		return 0;
+	static int32_t id = -1;
+	if (id < 0)
+		id = (int32_t)boot_number("node", 255);
 	return (uint32_t)id;
+}
+
+uint32_t
+boot_incarnation(void)
+{
+	static int32_t inc = -1;
+	if (inc < 0)
+		inc = (int32_t)boot_number("incarnation", 0xFFFF);
+	return (uint32_t)inc;
 }

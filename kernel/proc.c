@@ -15,6 +15,7 @@
 
 static list_t procs = LIST_INIT(procs);
 static int next_pid = INIT_PID;
+static uint32_t next_tx = 1; /* counter part of default transaction ids */
 
 void
 proc_init(void)
@@ -134,6 +135,9 @@ proc_new(const char *name, int parent)
 	list_init(&p->child_exit.waiters);
 	p->mmio_next = USER_MMIO_BASE;
 	p->dma_next = USER_DMA_BASE;
+	list_init(&p->sq_reqs);
+	list_init(&p->sq_done.waiters);
+	p->default_tx = QS_TX(boot_node_id(), boot_incarnation(), next_tx++);
 	return p;
 }
 
@@ -178,6 +182,8 @@ proc_spawn(const char *name, const char *args, uint32_t arglen, uint32_t flags,
 		uint32_t sp = build_stack(p, args, arglen);
 		t = thread_new(p, img.entry, sp, QS_PRIO_DEFAULT);
 		r = t ? 0 : QS_ENOMEM;
+		if (t)
+			t->tx = p->default_tx;
 	}
 	if (r < 0) {
 		proc_discard(p);
@@ -236,6 +242,8 @@ proc_exit(proc_t *p, int status)
 		return;
 	if (p->pid == INIT_PID)
 		panic("init ended (status %#x)", status);
+	p->exit_status = status;
+	sq_proc_exit(p); /* before its threads go: they may hold requests */
 	while (!list_empty(&p->threads)) {
 		thread_t *t = list_entry(p->threads.next, thread_t, proc_link);
 		list_del(&t->proc_link);
@@ -397,6 +405,7 @@ proc_thread_create(uint32_t entry, uint32_t arg, uint32_t stack_top,
 	thread_t *t = thread_new(p, entry, sp, priority);
 	if (!t)
 		return QS_ENOMEM;
+	t->tx = p->default_tx;
 	list_add_tail(&p->threads, &t->proc_link);
 	p->nthreads++;
 	if (p->state == QS_PROC_RUNNING)
@@ -411,6 +420,7 @@ proc_thread_exit(void)
 	if (p->nthreads == 1)
 		proc_exit(p, 0);
 	p->nthreads--;
+	sq_thread_gone(current);
 	thread_free(current);
 	schedule();
 }

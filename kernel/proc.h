@@ -34,6 +34,13 @@ typedef struct proc {
 	int nmmio;
 	uint32_t mmio_next;
 	uint32_t dma_quota, dma_used, dma_next;
+	/* service queues and transactions */
+	list_t sq_reqs;   /* requests this process made that are not yet reaped */
+	wq_t sq_done;     /* its threads waiting for a completion */
+	uint32_t sq_async; /* outstanding asynchronous requests */
+	uint64_t default_tx;
+	uint64_t held_tx[16]; /* transactions received in requests, newest last */
+	uint32_t held_next;
 } proc_t;
 
 void proc_init(void);
@@ -61,6 +68,13 @@ int grant_dma_alloc(uint32_t pages, uint32_t user_phys);
 int grant_irq_wait(int irq, int32_t timeout_ms);
 bool grant_irq(int irq); /* an IRQ a process owns: true if handled */
 void grant_release(proc_t *p);
+
+/* sq.c: service queues; tx.c-like helpers live there too */
+void sq_proc_exit(proc_t *p);
+void sq_thread_gone(thread_t *t);
+void sq_syscall(trap_frame_t *f);
+bool tx_held(proc_t *p, uint64_t tx);
+void tx_hold(proc_t *p, uint64_t tx);
 
 /* uaccess: copies between the kernel and the current process */
 bool user_ok(uint32_t va, uint32_t len, bool write);

@@ -71,6 +71,8 @@ thread_new(struct proc *p, uint32_t eip, uint32_t user_esp, int priority)
 	list_init(&t->run_link);
 	list_init(&t->sleep_link);
 	list_init(&t->proc_link);
+	list_init(&t->sq_idle_link);
+	list_init(&t->sq_member_link);
 	list_add_tail(&all_threads, &t->all_link);
 	return t;
 }

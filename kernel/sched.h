@@ -32,6 +32,15 @@ typedef struct thread {
 	uint64_t wake_tick;
 	int wait_result;
 	uint32_t wait_key; /* what the thread waits for, meaning set by the waiter */
+	uint64_t tx;       /* current transaction, stamped on every request */
+	/* service queues (sq.c): the thread's offer and the request it serves */
+	struct sq *sq_q;
+	int sq_state;
+	uint32_t sq_entry, sq_stack, sq_buf, sq_cap;
+	struct sq_req *sq_req;
+	uint64_t sq_saved_tx; /* the thread's own transaction during an upcall */
+	list_t sq_idle_link;  /* in the queue's idle list */
+	list_t sq_member_link; /* in the queue's list of offering threads */
 } thread_t;
 
 extern thread_t *current;

@@ -198,5 +198,8 @@ syscall_run(trap_frame_t *f)
 void
 syscall_dispatch(trap_frame_t *f)
 {
-	f->eax = (uint32_t)syscall_run(f);
+	if (f->eax >= SYS_SQ_CREATE && f->eax <= SYS_TX_SET)
+		sq_syscall(f); /* it may turn the return into an upcall */
+	else
+		f->eax = (uint32_t)syscall_run(f);
 }

@@ -46,7 +46,7 @@ qs_spawn(const char *name, const char *const *argv, uint32_t flags)
 	return SC4(SYS_SPAWN, name, block, len, flags);
 }
 
-int qs_wait(int pid, int *status, uint32_t flags) { return SC3(SYS_WAIT, pid, status, flags); }
+int qs_waitpid(int pid, int *status, uint32_t flags) { return SC3(SYS_WAIT, pid, status, flags); }
 int qs_kill(int pid) { return SC1(SYS_KILL, pid); }
 int qs_resume(int pid) { return SC1(SYS_RESUME, pid); }
 int qs_getpid(void) { return SC0(SYS_GETPID); }
@@ -119,6 +119,8 @@ qs_strerror(int err)
 		"no such entry", "not permitted", "no such system call",
 		"not a child", "timed out", "try again", "not an executable",
 		"argument list too long", "no such process", "busy",
+		"already exists", "server died", "queue destroyed",
+		"node unreachable",
 	};
 	if (err > 0 || err < QS_ERR_MIN)
 		return "unknown error";

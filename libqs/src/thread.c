@@ -21,10 +21,10 @@ struct qs_thread {
  * The thread's last steps use no stack: once `done` is set the joiner may
  * free the stack this thread is standing on.
  */
-static void __attribute__((noreturn))
-thread_trampoline(qs_thread_t *t)
+void
+qs_thread_finish(qs_thread_t *t, void *ret)
 {
-	t->ret = t->fn(t->arg);
+	t->ret = ret;
 	__asm__ volatile("movl $1, (%%ebx)\n"
 			 "int $0x80\n"
 			 "mov %2, %%eax\n"
@@ -34,6 +34,12 @@ thread_trampoline(qs_thread_t *t)
 			   "c"(0x7FFFFFFF)
 			 : "memory");
 	__builtin_unreachable();
+}
+
+static void __attribute__((noreturn))
+thread_trampoline(qs_thread_t *t)
+{
+	qs_thread_finish(t, t->fn(t->arg));
 }
 
 qs_thread_t *

@@ -111,7 +111,7 @@ main(void)
 
 	for (;;) {
 		int status;
-		int pid = qs_wait(-1, &status, 0);
+		int pid = qs_waitpid(-1, &status, 0);
 		if (pid > 0 && pid == shell_pid) {
 			printf("[init] shell ended (status %#x); starting a new one\n",
 			       status);

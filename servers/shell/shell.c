@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <qs/sq.h>
 #include <qs/sys.h>
 #include "parse.h"
 
@@ -40,7 +41,7 @@ static void
 reap(void)
 {
 	int pid, status;
-	while ((pid = qs_wait(-1, &status, QS_WAIT_NOHANG)) > 0)
+	while ((pid = qs_waitpid(-1, &status, QS_WAIT_NOHANG)) > 0)
 		remember(pid, status);
 }
 
@@ -96,6 +97,23 @@ cmd_ps(int argc, char **argv)
 }
 
 static void
+cmd_sq(int argc, char **argv)
+{
+	static qs_sq_info_t qs[64];
+	(void)argc, (void)argv;
+	int n = qs_sq_list(qs, 64);
+	if (n < 0) {
+		printf("sq: %s\n", qs_strerror(n));
+		return;
+	}
+	printf("  QID NAME             OWNER IDLE BUSY PENDING DEPTH COMPLETED\n");
+	for (int i = 0; i < n; i++)
+		printf("%5d %-16s %5d %4u %4u %7u %5u %9u\n", qs[i].qid,
+		       qs[i].name, qs[i].owner, qs[i].idle, qs[i].busy,
+		       qs[i].pending, qs[i].depth, qs[i].completed);
+}
+
+static void
 cmd_run(int argc, char **argv)
 {
 	int pid = qs_spawn(argv[1], (const char *const *)argv + 2, 0);
@@ -140,7 +158,7 @@ cmd_wait(int argc, char **argv)
 	}
 	/* Ctrl-C gives the shell back; other keys typed meanwhile are dropped. */
 	for (;;) {
-		int r = qs_wait(pid, &status, QS_WAIT_NOHANG);
+		int r = qs_waitpid(pid, &status, QS_WAIT_NOHANG);
 		if (r < 0) {
 			printf("wait: no such child: %d\n", pid);
 			return;
@@ -189,6 +207,7 @@ static void cmd_help(int argc, char **argv);
 static const command_t commands[] = {
 	{ "echo", "[ARGS...]", "print the arguments", cmd_echo },
 	{ "ps", "", "list processes: pid, parent, name, state, threads, pages, ticks", cmd_ps },
+	{ "sq", "", "list service queues: id, name, owner, offers (idle, busy), pending, completed", cmd_sq },
 	{ "run", "PROG [ARGS...]", "start a program and print its pid", cmd_run },
 	{ "kill", "PID", "kill a process", cmd_kill },
 	{ "wait", "PID", "wait for a program started here to end (Ctrl-C stops waiting)", cmd_wait },

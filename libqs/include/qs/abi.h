@@ -25,7 +25,11 @@ typedef enum {
 	QS_E2BIG = -11,    /* argument list or buffer too long */
 	QS_ESRCH = -12,    /* process is dead or dying */
 	QS_EBUSY = -13,    /* resource already granted or in use */
-	QS_ERR_MIN = -13
+	QS_EEXIST = -14,   /* name already registered */
+	QS_ESRVDIED = -15, /* the server died before it answered */
+	QS_EQGONE = -16,   /* the service queue was destroyed */
+	QS_EUNREACH = -17, /* the queue's node cannot be reached */
+	QS_ERR_MIN = -17
 } qs_err_t;
 
 /*
@@ -64,7 +68,19 @@ enum {
 	SYS_BOOT_ARG = 27,     /* (key, buf, len) -> length of the value */
 	SYS_MODULE_READ = 28,  /* (name, offset, buf, len) -> bytes copied */
 	SYS_KERNEL_FAULT = 29, /* () -> faults in the kernel, if booted with kfault=1 */
-	SYS_COUNT = 30
+	/* service queues: see "Service queues" below */
+	SYS_SQ_CREATE = 30,  /* (name, depth) -> qid */
+	SYS_SQ_DESTROY = 31, /* (qid) -> 0; owner only */
+	SYS_SQ_LOOKUP = 32,  /* (name) -> qid */
+	SYS_SQ_OFFER = 33,   /* (qid, entry, stack_top, buf, cap) -> upcalls */
+	SYS_SQ_REPLY = 34,   /* (reply msg) -> the next upcall */
+	SYS_SQ_CALL = 35,    /* (qid, msg, reply buf, reply cap) -> status */
+	SYS_SQ_SEND = 36,    /* (qid, msg) -> request id */
+	SYS_SQ_WAIT = 37,    /* (rid or 0, reply buf, reply cap, timeout) -> rid */
+	SYS_SQ_LIST = 38,    /* (qs_sq_info_t *, max) -> count */
+	SYS_TX_GET = 39,     /* (uint64_t *) -> 0 */
+	SYS_TX_SET = 40,     /* (low 32 bits, high 32 bits) -> 0 */
+	SYS_COUNT = 41
 };
 
 /* SYS_SPAWN flags */
@@ -123,5 +139,72 @@ typedef struct {
 	uint32_t incarnation; /* reserved for the transaction manager */
 	uint32_t hz;          /* timer frequency */
 } qs_node_info_t;
+
+/*
+ * Service queues. A message is a header, up to QS_MSG_INLINE bytes inline,
+ * and optionally up to QS_MSG_OOL_MAX bytes out of line, all copied by the
+ * kernel. A receive buffer is a qs_msg_t followed by room for the
+ * out-of-line part; the kernel sets hdr.ool to where it put it.
+ *
+ * An offering thread does not return from SYS_SQ_OFFER: each request starts
+ * it afresh at `entry(qs_msg_t *request)` on `stack_top`; SYS_SQ_REPLY
+ * completes the request and makes the thread idle again. Both return only
+ * when the queue goes away (QS_EQGONE) or on a bad argument.
+ */
+#define QS_MSG_INLINE 4096
+#define QS_MSG_OOL_MAX (64 * 1024)
+#define QS_SQ_DEPTH_MAX 256   /* undelivered requests a queue holds */
+#define QS_SQ_DEPTH_DEFAULT 32
+#define QS_SQ_ASYNC_MAX 256   /* a process's outstanding async requests */
+#define QS_MSG_TRUNC 0x1      /* flags: the receive buffer was too small */
+
+typedef struct {
+	uint32_t rid;      /* request id, unique on the sending node (kernel) */
+	uint32_t qid;      /* target queue (kernel) */
+	uint64_t txid;     /* transaction id (kernel: the sender's current) */
+	uint32_t src_node; /* sending node (kernel) */
+	int32_t src_pid;   /* sending process (kernel) */
+	uint32_t opcode;   /* what the sender asks for */
+	int32_t status;    /* in a reply: the handler's status or a QS_E* */
+	uint32_t len;      /* inline bytes in data[] */
+	uint32_t ool_len;  /* out-of-line bytes */
+	uint32_t ool;      /* address of the out-of-line bytes */
+	uint32_t flags;    /* QS_MSG_* */
+} qs_msg_hdr_t;
+
+typedef struct {
+	qs_msg_hdr_t hdr;
+	uint8_t data[QS_MSG_INLINE];
+} qs_msg_t;
+
+typedef struct {
+	int32_t qid;
+	int32_t owner;
+	uint32_t idle, busy;  /* offered threads waiting, and in an upcall */
+	uint32_t pending;     /* requests not yet delivered */
+	uint32_t completed;   /* requests completed since the queue was made */
+	uint32_t depth;
+	char name[QS_NAME_MAX];
+} qs_sq_info_t;
+
+/*
+ * The kernel posts one request to this queue, if it exists, for every
+ * process that ends: opcode QS_NOTICE_DEATH, payload qs_death_notice_t.
+ */
+#define QS_DEATH_QUEUE "kernel.deaths"
+#define QS_NOTICE_DEATH 1
+
+typedef struct {
+	int32_t pid;
+	int32_t status; /* as SYS_WAIT reports it */
+	uint64_t txid;  /* the process's default transaction */
+	char name[QS_NAME_MAX];
+} qs_death_notice_t;
+
+/* A transaction id: node (16 bits), node incarnation (16), counter (32). */
+#define QS_TX(node, inc, n)                                                  \
+	(((uint64_t)(node) << 48) | ((uint64_t)((inc) & 0xFFFF) << 32) |      \
+	 (uint32_t)(n))
+#define QS_TX_NODE(tx) ((uint32_t)((tx) >> 48))
 
 #endif

@@ -12,7 +12,7 @@ int qs_syscall(int num, uint32_t a, uint32_t b, uint32_t c, uint32_t d,
 void qs_exit(int status) __attribute__((noreturn));
 /* argv is NULL-terminated and excludes the program name. */
 int qs_spawn(const char *name, const char *const *argv, uint32_t flags);
-int qs_wait(int pid, int *status, uint32_t flags);
+int qs_waitpid(int pid, int *status, uint32_t flags);
 int qs_kill(int pid);
 int qs_resume(int pid);
 int qs_getpid(void);

@@ -1,0 +1,12 @@
+/* The echo server's protocol: queue "echo". */
+#ifndef QS_ECHO_H
+#define QS_ECHO_H
+
+#define ECHO_QUEUE "echo"
+
+enum {
+	ECHO_OP_ECHO = 1,  /* reply: the request's data and out-of-line bytes */
+	ECHO_OP_UPPER = 2, /* reply: the data as upper case */
+};
+
+#endif
