@@ -299,15 +299,17 @@ send_common(int qid, uint32_t umsg, bool wait, int *err)
 	*err = msg_copy_in(umsg, &hdr, &data, &ool);
 	if (*err < 0)
 		return NULL;
+	bool waited = false;
 	while ((q = sq_find(qid)) && q->npending >= q->depth) {
 		if (!wait) {
 			*err = QS_EAGAIN;
 			goto fail;
 		}
 		sched_block(&q->space, -1);
+		waited = true;
 	}
 	if (!q) {
-		*err = QS_ENOENT;
+		*err = waited ? QS_EQGONE : QS_ENOENT;
 		goto fail;
 	}
 	sq_req_t *r = req_new(q, &hdr, data, ool, current->proc, current->tx);

@@ -1,0 +1,577 @@
+/*
+ * In-guest tests of service queues: delivery, flow control, exactly-once
+ * under concurrency and failures, transaction stamps, death notices.
+ * The same program plays the helper roles, as child processes:
+ *   sqtest server QUEUE NTHREADS own|join   a counting server process
+ *   sqtest client QUEUE ID COUNT            a client of such servers
+ *   sqtest caller QUEUE                     blocks in a call until killed
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/sq.h>
+#include <qs/sys.h>
+#include <qs/thread.h>
+
+enum { OP_INFO = 1, OP_HANG, OP_COUNT, OP_REPORT, OP_ECHO };
+
+#define CLIENTS 3
+#define PER_CLIENT 3334 /* 10,002 requests in all */
+#define KEYS (CLIENTS * PER_CLIENT)
+
+typedef struct {
+	int32_t pid;
+	uint64_t req_tx;    /* the txid the request carried */
+	uint64_t upcall_tx; /* the thread's transaction during the upcall */
+} info_t;
+
+static int passed, failed;
+static volatile uint32_t release; /* OP_HANG handlers wait for this */
+static volatile uint32_t hang_runs;
+static uint8_t counts[KEYS]; /* a server process's executions per key */
+static qs_msg_t req, reply;
+
+static void
+check(int ok, const char *name)
+{
+	printf("%s %s\n", ok ? "ok" : "FAIL", name);
+	ok ? passed++ : failed++;
+}
+
+static int32_t
+handler(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
+{
+	(void)ctx;
+	switch (rq->hdr.opcode) {
+	case OP_INFO: {
+		info_t i = { qs_getpid(), rq->hdr.txid, qs_tx_get() };
+		qs_msg_put(rp, &i, sizeof(i));
+		return 0;
+	}
+	case OP_HANG:
+		__atomic_fetch_add(&hang_runs, 1, __ATOMIC_SEQ_CST);
+		while (!release)
+			qs_futex_wait(&release, 0, -1);
+		return 7;
+	case OP_COUNT: {
+		const uint32_t *key = QS_MSG_AS(rq, uint32_t);
+		if (!key || *key >= KEYS)
+			return QS_EINVAL;
+		__atomic_fetch_add(&counts[*key], 1, __ATOMIC_SEQ_CST);
+		qs_msg_put(rp, key, sizeof(*key));
+		return 0;
+	}
+	case OP_REPORT:
+		qs_msg_set_ool(rp, counts, sizeof(counts));
+		qs_msg_put(rp, (const void *)&hang_runs, sizeof(hang_runs));
+		return 0;
+	case OP_ECHO:
+		qs_msg_put(rp, rq->data, rq->hdr.len);
+		qs_msg_set_ool(rp, (const void *)rq->hdr.ool, rq->hdr.ool_len);
+		return 0;
+	}
+	return QS_EINVAL;
+}
+
+/* ---- helpers in this process -------------------------------------------- */
+
+typedef struct {
+	int qid, nthreads;
+	qs_thread_t *thread;
+} local_server_t;
+
+static void *
+serve_main(void *arg)
+{
+	local_server_t *s = arg;
+	return (void *)qs_serve(s->qid, handler, NULL, s->nthreads);
+}
+
+static void
+local_serve(local_server_t *s, int qid, int nthreads)
+{
+	s->qid = qid;
+	s->nthreads = nthreads;
+	s->thread = qs_thread_create(serve_main, s);
+}
+
+static qs_sq_info_t
+queue_info(int qid)
+{
+	static qs_sq_info_t all[64];
+	qs_sq_info_t none = { 0 };
+	int n = qs_sq_list(all, 64);
+	for (int i = 0; i < n; i++)
+		if (all[i].qid == qid)
+			return all[i];
+	return none;
+}
+
+/* Waits (yielding, not sleeping) until the queue has `idle` and `busy`. */
+static int
+await_offers(int qid, uint32_t idle, uint32_t busy)
+{
+	for (int i = 0; i < 100000; i++) {
+		qs_sq_info_t q = queue_info(qid);
+		if (q.idle == idle && q.busy == busy)
+			return 1;
+		qs_yield();
+	}
+	return 0;
+}
+
+static int
+spawn(const char *const *args)
+{
+	return qs_spawn("sqtest", args, 0);
+}
+
+static int
+reap(int pid)
+{
+	int status = -1;
+	qs_waitpid(pid, &status, 0);
+	return status;
+}
+
+/* ---- the tests ------------------------------------------------------------ */
+
+static void
+test_calls_and_stamps(int qid)
+{
+	static uint8_t big[QS_MSG_OOL_MAX];
+	static uint8_t rbuf[QS_MSG_BUF_SIZE];
+	qs_msg_t *r = (qs_msg_t *)rbuf;
+
+	qs_msg_init(&req, OP_INFO);
+	req.hdr.txid = 12345; /* a forgery the kernel must overwrite */
+	int st = qs_call(qid, &req, &reply, sizeof(reply));
+	const info_t *i = QS_MSG_AS(&reply, info_t);
+	check(st == 0 && i && i->pid == qs_getpid(), "sync call answered");
+	check(i && i->req_tx == qs_tx_get() && i->req_tx != 12345,
+	      "the kernel stamps the caller's transaction");
+	check(i && i->upcall_tx == i->req_tx, "the upcall runs under it");
+	check(reply.hdr.rid != 0 && reply.hdr.txid == qs_tx_get(),
+	      "the reply carries the request's id and transaction");
+
+	for (uint32_t k = 0; k < sizeof(big); k++)
+		big[k] = (uint8_t)(k * 7);
+	qs_msg_init(&req, OP_ECHO);
+	memset(req.data, 'x', QS_MSG_INLINE);
+	req.hdr.len = QS_MSG_INLINE;
+	qs_msg_set_ool(&req, big, sizeof(big));
+	st = qs_call(qid, &req, r, sizeof(rbuf));
+	check(st == 0 && r->hdr.len == QS_MSG_INLINE && r->data[4095] == 'x' &&
+		      r->hdr.ool_len == sizeof(big) &&
+		      memcmp((void *)r->hdr.ool, big, sizeof(big)) == 0,
+	      "4 KiB inline and 64 KiB out of line round trip");
+	st = qs_call(qid, &req, &reply, sizeof(reply));
+	check(st == 0 && (reply.hdr.flags & QS_MSG_TRUNC) && reply.hdr.ool_len == 0,
+	      "a reply too big for the buffer is cut and flagged");
+	req.hdr.len = QS_MSG_INLINE + 1;
+	check(qs_call(qid, &req, &reply, sizeof(reply)) == QS_E2BIG,
+	      "oversize inline length refused");
+	req.hdr.len = 0;
+	req.hdr.ool_len = QS_MSG_OOL_MAX + 1;
+	check(qs_send(qid, &req) == QS_E2BIG, "oversize out-of-line length refused");
+
+	check(qs_tx_set(0x123456789ull) == QS_EPERM, "a foreign transaction is refused");
+	check(qs_tx_set(qs_tx_get()) == 0, "the own transaction is accepted");
+}
+
+static void
+test_async(int qid)
+{
+	int rids[10], ok = 1;
+	qs_msg_init(&req, OP_INFO);
+	for (int i = 0; i < 10; i++)
+		ok &= (rids[i] = qs_send(qid, &req)) > 0;
+	for (int i = 9; i >= 5; i--)
+		ok &= qs_wait(rids[i], &reply, sizeof(reply), -1) == rids[i] &&
+		      reply.hdr.status == 0;
+	for (int i = 0; i < 5; i++) {
+		int got = qs_wait(0, &reply, sizeof(reply), -1);
+		int found = 0;
+		for (int j = 0; j < 5; j++)
+			found |= got == rids[j];
+		ok &= found;
+	}
+	check(ok, "async send, wait by id and wait for any");
+	check(qs_wait(0, &reply, sizeof(reply), 0) == QS_ENOENT,
+	      "wait with nothing outstanding");
+	check(qs_wait(rids[0], &reply, sizeof(reply), 0) == QS_ENOENT,
+	      "a collected id cannot be waited for again");
+}
+
+static void
+test_flow_control(void)
+{
+	int qid = qs_sq_create("sqtest.small", 4);
+	int ok = 1;
+	qs_msg_init(&req, OP_INFO);
+	for (int i = 0; i < 4; i++)
+		ok &= qs_send(qid, &req) > 0;
+	check(ok && qs_send(qid, &req) == QS_EAGAIN,
+	      "a full queue says try again to an async sender");
+	check(queue_info(qid).pending == 4, "nothing was dropped");
+	local_server_t s;
+	local_serve(&s, qid, 1);
+	int got = 0;
+	for (int i = 0; i < 4; i++)
+		got += qs_wait(0, &reply, sizeof(reply), -1) > 0 && reply.hdr.status == 0;
+	check(got == 4, "every queued request is answered once served");
+	qs_sq_destroy(qid);
+	check((int)qs_thread_join(s.thread) == 0, "serving ends when the queue goes");
+}
+
+static void *
+blocked_caller(void *arg)
+{
+	static qs_msg_t m, r;
+	qs_msg_init(&m, OP_INFO);
+	return (void *)qs_call((int)arg, &m, &r, sizeof(r));
+}
+
+static void
+test_destroy_with_pending(void)
+{
+	int qid = qs_sq_create("sqtest.doomed", 2);
+	int rids[2], ok = 1;
+	qs_msg_init(&req, OP_INFO);
+	for (int i = 0; i < 2; i++)
+		rids[i] = qs_send(qid, &req);
+	qs_thread_t *t = qs_thread_create(blocked_caller, (void *)qid);
+	/* below it in priority, we run again only once it has blocked */
+	qs_set_priority(0, QS_PRIO_DEFAULT - 2);
+	qs_yield();
+	qs_set_priority(0, QS_PRIO_DEFAULT);
+	check(t && qs_sq_destroy(qid) == 0, "destroy a queue with requests pending");
+	for (int i = 0; i < 2; i++)
+		ok &= qs_wait(rids[i], &reply, sizeof(reply), -1) == rids[i] &&
+		      reply.hdr.status == QS_EQGONE;
+	check(ok, "pending requests fail with queue destroyed");
+	check((int)qs_thread_join(t) == QS_EQGONE,
+	      "a sender blocked on the full queue fails too");
+	check(qs_sq_lookup("sqtest.doomed") == QS_ENOENT, "the name is gone");
+}
+
+static int
+report_hang_runs(int pid)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "sqtest.rep%d", pid);
+	qs_msg_init(&req, OP_REPORT);
+	if (qs_call(qs_sq_lookup(name), &req, &reply, sizeof(reply)) != 0)
+		return -1;
+	return (int)*QS_MSG_AS(&reply, uint32_t);
+}
+
+static void
+test_server_dies_mid_upcall(void)
+{
+	int qid = qs_sq_create("sqtest.hang", 0);
+	const char *args[] = { "server", "sqtest.hang", "1", "join", NULL };
+	int pa = spawn(args);
+	while (!await_offers(qid, 1, 0))
+		;
+	qs_msg_init(&req, OP_HANG);
+	int rid = qs_send(qid, &req);
+	while (!await_offers(qid, 0, 1))
+		; /* A is in the upcall */
+	int pb = spawn(args);
+	while (!await_offers(qid, 1, 1))
+		;
+	qs_kill(pa);
+	check(qs_wait(rid, &reply, sizeof(reply), -1) == rid &&
+		      reply.hdr.status == QS_ESRVDIED,
+	      "server killed mid-upcall: the client gets server died");
+	check(report_hang_runs(pb) == 0, "and the request is not run again");
+	qs_sq_destroy(qid);
+	reap(pa);
+	reap(pb); /* its offer ended with the queue: it exits */
+}
+
+static void
+test_server_dies_before_upcall(void)
+{
+	int qid = qs_sq_create("sqtest.early", 0);
+	const char *a[] = { "server", "sqtest.early", "1", "join", NULL };
+	int pa = spawn(a);
+	while (!await_offers(qid, 1, 0))
+		;
+	/* outranking the server, we kill it before its thread can start */
+	qs_set_priority(0, QS_PRIO_MAX);
+	qs_msg_init(&req, OP_INFO);
+	int rid = qs_send(qid, &req);
+	int handed = queue_info(qid).pending == 0;
+	qs_kill(pa);
+	qs_set_priority(0, QS_PRIO_DEFAULT);
+	check(handed, "the request was handed to the server's thread");
+	check(qs_wait(rid, &reply, sizeof(reply), -1) == rid &&
+		      reply.hdr.status == QS_ESRVDIED,
+	      "server killed before the upcall, none left: server died");
+	qs_sq_destroy(qid);
+	reap(pa);
+}
+
+static void
+test_request_moves_to_another_server(void)
+{
+	int qid = qs_sq_create("sqtest.move", 0);
+	const char *args[] = { "server", "sqtest.move", "1", "join", NULL };
+	int pa = spawn(args);
+	while (!await_offers(qid, 1, 0))
+		;
+	int pb = spawn(args);
+	while (!await_offers(qid, 2, 0))
+		;
+	qs_set_priority(0, QS_PRIO_MAX);
+	qs_msg_init(&req, OP_INFO);
+	int rid = qs_send(qid, &req); /* A, first in line, has it */
+	qs_kill(pa);
+	qs_set_priority(0, QS_PRIO_DEFAULT);
+	int r = qs_wait(rid, &reply, sizeof(reply), -1);
+	const info_t *i = QS_MSG_AS(&reply, info_t);
+	check(r == rid && reply.hdr.status == 0 && i && i->pid == pb,
+	      "server killed before the upcall: another server runs it");
+	qs_sq_destroy(qid);
+	reap(pa);
+	reap(pb);
+}
+
+static void
+test_client_dies(int qid)
+{
+	const char *c[] = { "caller", "sqtest.local", NULL };
+	uint32_t before = queue_info(qid).completed;
+	release = 0;
+	hang_runs = 0;
+	int pc = spawn(c);
+	while (!await_offers(qid, 1, 1))
+		; /* the caller's request is in our handler */
+	qs_kill(pc);
+	check(reap(pc) == QS_STATUS_KILLED, "client killed mid-wait");
+	release = 1;
+	qs_futex_wake(&release, 100);
+	while (!await_offers(qid, 2, 0))
+		;
+	check(queue_info(qid).completed == before + 1 && hang_runs == 1,
+	      "its request ran once; the late answer was dropped");
+
+	/* undelivered requests of a dead client leave the queue */
+	int q2 = qs_sq_create("sqtest.noserver", 0);
+	const char *c2[] = { "caller", "sqtest.noserver", NULL };
+	pc = spawn(c2);
+	while (queue_info(q2).pending < 1)
+		qs_yield();
+	qs_kill(pc);
+	reap(pc);
+	check(queue_info(q2).pending == 0, "a dead client's queued request is removed");
+	qs_sq_destroy(q2);
+}
+
+static void
+test_wait_on_foreign_id(void)
+{
+	const char *c[] = { "caller", "sqtest.local", NULL };
+	release = 0;
+	qs_msg_init(&req, OP_INFO);
+	int mine = qs_send(qs_sq_lookup("sqtest.local"), &req);
+	qs_wait(mine, &reply, sizeof(reply), -1);
+	int pc = spawn(c);
+	int qid = qs_sq_lookup("sqtest.local");
+	while (!await_offers(qid, 1, 1))
+		;
+	/* the caller's request id is between ours and the next one */
+	int bad = 0;
+	for (int rid = mine + 1; rid < mine + 4; rid++)
+		bad |= qs_wait(rid, &reply, sizeof(reply), 0) != QS_ENOENT;
+	check(!bad, "waiting on another process's request id is refused");
+	release = 1;
+	qs_futex_wake(&release, 100);
+	check(reap(pc) == 7, "and its owner still gets the answer");
+}
+
+static volatile uint32_t notices;
+static qs_death_notice_t last_notice;
+
+static int32_t
+death_handler(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
+{
+	const qs_death_notice_t *n = QS_MSG_AS(rq, qs_death_notice_t);
+	(void)rp, (void)ctx;
+	if (rq->hdr.opcode != QS_NOTICE_DEATH || !n || rq->hdr.src_pid != 0)
+		return QS_EINVAL;
+	last_notice = *n;
+	notices++;
+	qs_futex_wake(&notices, 1);
+	return 0;
+}
+
+static void *
+serve_deaths(void *arg)
+{
+	return (void *)qs_serve((int)arg, death_handler, NULL, 1);
+}
+
+static void
+await_notice(uint32_t n)
+{
+	while (notices < n)
+		qs_futex_wait(&notices, notices, -1);
+}
+
+static void
+test_death_notice(void)
+{
+	const char *none[] = { NULL };
+	int qid = qs_sq_create(QS_DEATH_QUEUE, 0);
+	qs_thread_t *t = qs_thread_create(serve_deaths, (void *)qid);
+	int pid = qs_spawn("hello", none, 0);
+	reap(pid);
+	await_notice(1);
+	check(last_notice.pid == pid && last_notice.status == 0 &&
+		      strcmp(last_notice.name, "hello") == 0 &&
+		      last_notice.txid != qs_tx_get() &&
+		      QS_TX_NODE(last_notice.txid) == QS_TX_NODE(qs_tx_get()),
+	      "the kernel posts a death notice with the transaction");
+	pid = qs_spawn("spin", none, 0);
+	qs_kill(pid);
+	reap(pid);
+	await_notice(2);
+	check(last_notice.pid == pid && last_notice.status == QS_STATUS_KILLED,
+	      "a killed process's notice says killed");
+	qs_sq_destroy(qid);
+	qs_thread_join(t);
+}
+
+static void
+test_concurrency(void)
+{
+	const char *s1[] = { "server", "sqtest.count", "3", "own", NULL };
+	const char *s2[] = { "server", "sqtest.count", "3", "join", NULL };
+	int ps1 = spawn(s1), qid;
+	while ((qid = qs_sq_lookup("sqtest.count")) < 0)
+		qs_yield();
+	int ps2 = spawn(s2);
+	while (!await_offers(qid, 6, 0))
+		;
+	int pcs[CLIENTS], ok = 1;
+	for (int i = 0; i < CLIENTS; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "%d", i);
+		const char *c[] = { "client", "sqtest.count", id, NULL };
+		pcs[i] = spawn(c);
+	}
+	for (int i = 0; i < CLIENTS; i++)
+		ok &= reap(pcs[i]) == 0;
+	check(ok, "3 clients saw all 10,002 requests answered correctly");
+
+	/* each server reports its counts on its own queue */
+	static uint8_t total[KEYS];
+	static uint8_t rbuf[QS_MSG_BUF_SIZE];
+	qs_msg_t *r = (qs_msg_t *)rbuf;
+	int servers[2] = { ps1, ps2 }, reported = 0;
+	memset(total, 0, sizeof(total));
+	for (int s = 0; s < 2; s++) {
+		char name[32];
+		snprintf(name, sizeof(name), "sqtest.rep%d", servers[s]);
+		qs_msg_init(&req, OP_REPORT);
+		if (qs_call(qs_sq_lookup(name), &req, r, sizeof(rbuf)) == 0 &&
+		    r->hdr.ool_len == KEYS) {
+			reported++;
+			for (int k = 0; k < KEYS; k++)
+				total[k] += ((uint8_t *)r->hdr.ool)[k];
+		}
+	}
+	int once = reported == 2;
+	for (int k = 0; k < KEYS; k++)
+		once &= total[k] == 1;
+	check(once, "every request id ran exactly once across 2 servers");
+	qs_kill(ps1);
+	qs_kill(ps2);
+	reap(ps1);
+	reap(ps2);
+}
+
+/* ---- helper roles --------------------------------------------------------- */
+
+static int
+role_server(char **argv)
+{
+	int qid = strcmp(argv[4], "own") == 0 ? qs_sq_create(argv[2], 0)
+					      : qs_sq_lookup(argv[2]);
+	char name[32];
+	snprintf(name, sizeof(name), "sqtest.rep%d", qs_getpid());
+	int rep = qs_sq_create(name, 0);
+	local_server_t r;
+	local_serve(&r, rep, 1);
+	int st = qs_serve(qid, handler, NULL, atoi(argv[3]));
+	return st == 0 ? 0 : 1;
+}
+
+static int
+role_client(char **argv)
+{
+	int qid = qs_sq_lookup(argv[2]), id = atoi(argv[3]), bad = 0;
+	for (uint32_t i = 0; i < PER_CLIENT; i++) {
+		uint32_t key = (uint32_t)id * PER_CLIENT + i;
+		qs_msg_init(&req, OP_COUNT);
+		qs_msg_put(&req, &key, sizeof(key));
+		if (i % 2) { /* half synchronous, half asynchronous */
+			bad |= qs_call(qid, &req, &reply, sizeof(reply)) != 0 ||
+			       *QS_MSG_AS(&reply, uint32_t) != key;
+		} else {
+			int rid;
+			while ((rid = qs_send(qid, &req)) == QS_EAGAIN) {
+				/* full: collect an answer of ours, or let others */
+				if (qs_wait(0, &reply, sizeof(reply), -1) > 0)
+					bad |= reply.hdr.status != 0;
+				else
+					qs_yield();
+			}
+			bad |= rid < 0;
+		}
+	}
+	while (qs_wait(0, &reply, sizeof(reply), -1) > 0)
+		bad |= reply.hdr.status != 0;
+	return bad;
+}
+
+static int
+role_caller(char **argv)
+{
+	qs_msg_init(&req, OP_HANG);
+	return qs_call(qs_sq_lookup(argv[2]), &req, &reply, sizeof(reply));
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc >= 5 && strcmp(argv[1], "server") == 0)
+		return role_server(argv);
+	if (argc >= 4 && strcmp(argv[1], "client") == 0)
+		return role_client(argv);
+	if (argc >= 3 && strcmp(argv[1], "caller") == 0)
+		return role_caller(argv);
+
+	int qid = qs_sq_create("sqtest.local", 0);
+	local_server_t local;
+	local_serve(&local, qid, 2);
+	await_offers(qid, 2, 0);
+	test_calls_and_stamps(qid);
+	test_async(qid);
+	test_flow_control();
+	test_destroy_with_pending();
+	test_server_dies_mid_upcall();
+	test_server_dies_before_upcall();
+	test_request_moves_to_another_server();
+	test_client_dies(qid);
+	test_wait_on_foreign_id();
+	test_death_notice();
+	test_concurrency();
+	qs_sq_destroy(qid);
+	qs_thread_join(local.thread);
+	printf("sqtest: %d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}

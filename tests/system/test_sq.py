@@ -1,0 +1,53 @@
+"""Service queues seen from the shell: the echo server and client, the `sq`
+listing, and the in-guest sqtest suite (delivery, flow control, exactly-once
+under concurrency and failures, transaction stamps, death notices)."""
+
+import re
+
+from test_guest import failures, reap, wait_summary
+
+
+def sq_rows(node):
+    rows = {}
+    for line in node.exec("sq").splitlines()[1:]:
+        f = line.split()
+        rows[f[1]] = dict(qid=int(f[0]), owner=int(f[2]), idle=int(f[3]),
+                          busy=int(f[4]), pending=int(f[5]),
+                          depth=int(f[6]), completed=int(f[7]))
+    return rows
+
+
+def test_echo_from_the_shell(node):
+    start = node.log_size()
+    pid = node.run("echo hello   queues")
+    node.wait_log(r"echo: hello queues\n", start=start)
+    assert reap(node, pid) == "pid %d exited with status 0" % pid
+    pid = node.run("echo -u shout")
+    node.wait_log(r"echo: SHOUT\n", start=start)
+    reap(node, pid)
+
+
+def test_sq_lists_the_echo_queue(node):
+    echod = [r["pid"] for r in node.ps() if r["name"] == "echod"]
+    assert echod, node.ps()
+    before = sq_rows(node)["echo"]
+    assert before["owner"] == echod[0]
+    assert before["idle"] == 2 and before["busy"] == 0, before
+    assert before["pending"] == 0 and before["depth"] == 32, before
+    pid = node.run("echo count me")
+    reap(node, pid)
+    assert sq_rows(node)["echo"]["completed"] == before["completed"] + 1
+    assert re.match(r"\s*QID NAME\s+OWNER IDLE BUSY PENDING DEPTH COMPLETED",
+                    node.exec("sq"))
+
+
+def test_sqtest_in_guest(node):
+    free0, pids0 = node.mem_free(), node.ps_pids()
+    start = node.log_size()
+    pid = node.run("sqtest")
+    passed, failed, log = wait_summary(node, "sqtest", start)
+    assert passed >= 30 and failed == 0, failures(log)
+    reap(node, pid)
+    node.wait_pids(pids0)
+    node.wait_free(free0)  # every request, queue and helper is gone
+    assert set(sq_rows(node)) == {"echo"}
