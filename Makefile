@@ -37,7 +37,7 @@ KERNEL_OBJS := $(call obj,$(KERNEL_SRCS))
 LIBQS_OBJS := $(call obj,$(LIBQS_SRCS))
 CRT0 := $(call obj,libqs/src/crt0.S)
 
-.PHONY: all deps run stop test unit-test qemu-gdb clean
+.PHONY: all deps run stop test unit-test qemu-gdb bench clean
 all: $(ISO)
 
 deps:
@@ -109,12 +109,31 @@ stop:
 qemu-gdb: all
 	boot/qsnet up -n 1 --gdb
 
+# The same kernel with the transaction stamp compiled out, for `make bench`.
+NOSTAMP_OBJS := $(filter-out $(B)/obj/kernel/sq.o,$(KERNEL_LINK_OBJS)) \
+	$(B)/obj/nostamp/sq.o
+$(B)/obj/nostamp/sq.o: kernel/sq.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(KERNEL_CFLAGS) -DQS_NO_TX_STAMP -c -o $@ $<
+$(B)/kernel-nostamp.elf: $(NOSTAMP_OBJS) linker.ld
+	$(CC) $(LDFLAGS_BASE) -T linker.ld -o $@ $(NOSTAMP_OBJS) -lgcc
+$(B)/qs-nostamp.iso: $(ISO) $(B)/kernel-nostamp.elf
+	rm -rf $(B)/iso-nostamp
+	cp -r $(B)/iso $(B)/iso-nostamp
+	cp $(B)/kernel-nostamp.elf $(B)/iso-nostamp/boot/kernel.elf
+	grub-mkrescue -o $@ $(B)/iso-nostamp 2>$(B)/grub-mkrescue.log || \
+		{ cat $(B)/grub-mkrescue.log; exit 1; }
+
+bench: $(ISO) $(B)/qs-nostamp.iso
+	$(PY) scripts/bench.py $(ISO) $(B)/qs-nostamp.iso
+
 include tests/unit/unit.mk
 
 test: all $(UNIT_TESTS)
 	$(PY) tests/run.py $(UNIT_TESTS)
 
 clean:
-	rm -rf $(B)/obj $(B)/bin $(B)/iso $(B)/unit $(B)/*.elf $(B)/*.a $(ISO)
+	rm -rf $(B)/obj $(B)/bin $(B)/iso $(B)/iso-nostamp $(B)/unit $(B)/bench \
+		$(B)/*.elf $(B)/*.a $(B)/*.iso
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

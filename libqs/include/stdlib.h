@@ -24,6 +24,10 @@ long labs(long n);
  */
 int qs_parse_int(const char *s, long *out);
 
+/* Heapsort: in place, no recursion, O(n log n) in the worst case. */
+void qsort(void *base, size_t n, size_t size,
+	   int (*cmp)(const void *, const void *));
+
 void *malloc(size_t size);
 void free(void *ptr);
 void *calloc(size_t n, size_t size);

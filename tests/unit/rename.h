@@ -35,6 +35,7 @@
 #define strtoul qs_strtoul
 #define abs qs_abs
 #define labs qs_labs
+#define qsort qs_qsort
 #define malloc qs_malloc
 #define free qs_free
 #define calloc qs_calloc

@@ -444,6 +444,33 @@ test_qs_parse_int(void)
 	CHECK(rejected("99999999999999999999999"));
 }
 
+static int
+cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void
+test_qsort(void)
+{
+	int v[257], sorted = 1;
+	unsigned seed = 12345;
+	for (int i = 0; i < 257; i++) {
+		seed = seed * 1103515245u + 12345u;
+		v[i] = (int)(seed >> 16) % 50 - 25; /* many duplicates */
+	}
+	qsort(v, 257, sizeof(v[0]), cmp_int);
+	for (int i = 1; i < 257; i++)
+		sorted &= v[i - 1] <= v[i];
+	CHECK(sorted);
+	int one[1] = { 7 }, two[2] = { 2, 1 };
+	qsort(one, 1, sizeof(int), cmp_int);
+	qsort(two, 2, sizeof(int), cmp_int);
+	CHECK(one[0] == 7 && two[0] == 1 && two[1] == 2);
+	qsort(NULL, 0, sizeof(int), cmp_int);
+}
+
 int
 main(void)
 {
@@ -459,5 +486,6 @@ main(void)
 	RUN(test_strtol);
 	RUN(test_strtoul_atoi_abs);
 	RUN(test_qs_parse_int);
+	RUN(test_qsort);
 	return check_summary();
 }

@@ -1,0 +1,98 @@
+/*
+ * IPC benchmarks, run by `make bench` on a node booted with bench.conf under
+ * QEMU's -icount shift=0, where rdtsc counts executed guest instructions.
+ * A server thread of this process answers on a queue; the client side is
+ * the main thread, so every request crosses the kernel both ways. Prints
+ * "bench: METRIC VALUE" lines, then powers the node off.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/sq.h>
+#include <qs/sys.h>
+#include <qs/thread.h>
+
+#define ROUNDS 10000
+#define ASYNC_BATCH 64
+#define ASYNC_REQUESTS 6400
+
+static uint32_t samples[ROUNDS];
+static qs_msg_t req, reply;
+
+static inline uint64_t
+rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static int32_t
+null_handler(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
+{
+	(void)rq, (void)rp, (void)ctx;
+	return 0;
+}
+
+static void *
+server(void *arg)
+{
+	return (void *)qs_serve((int)arg, null_handler, NULL, 1);
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Median instructions of one synchronous round trip with `len` bytes. */
+static uint32_t
+median_rtt(int qid, uint32_t len)
+{
+	qs_msg_init(&req, 1);
+	req.hdr.len = len;
+	for (int i = 0; i < 100; i++) /* warm up */
+		qs_call(qid, &req, &reply, sizeof(reply));
+	for (int i = 0; i < ROUNDS; i++) {
+		uint64_t t0 = rdtsc();
+		qs_call(qid, &req, &reply, sizeof(reply));
+		samples[i] = (uint32_t)(rdtsc() - t0);
+	}
+	qsort(samples, ROUNDS, sizeof(samples[0]), cmp_u32);
+	return samples[ROUNDS / 2];
+}
+
+/* Instructions per request with ASYNC_BATCH requests in flight. */
+static uint32_t
+async_per_request(int qid)
+{
+	qs_msg_init(&req, 1);
+	uint64_t t0 = rdtsc();
+	for (int done = 0; done < ASYNC_REQUESTS; done += ASYNC_BATCH) {
+		for (int i = 0; i < ASYNC_BATCH; i++)
+			qs_send(qid, &req);
+		for (int i = 0; i < ASYNC_BATCH; i++)
+			qs_wait(0, &reply, sizeof(reply), -1);
+	}
+	return (uint32_t)((rdtsc() - t0) / ASYNC_REQUESTS);
+}
+
+int
+main(void)
+{
+	int qid = qs_sq_create("bench", QS_SQ_DEPTH_MAX);
+	qs_thread_t *t = qs_thread_create(server, (void *)qid);
+	if (qid < 0 || !t) {
+		printf("bench: cannot start: %s\n", qs_strerror(qid));
+		return 1;
+	}
+	printf("bench: ipc.null_rtt.instr %u\n", median_rtt(qid, 0));
+	printf("bench: ipc.async.instr_per_req %u\n", async_per_request(qid));
+	printf("bench: ipc.rtt_4k.instr %u\n", median_rtt(qid, 4096));
+	qs_sq_destroy(qid);
+	qs_thread_join(t);
+	printf("bench: done\n");
+	qs_halt();
+}
