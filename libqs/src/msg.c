@@ -1,0 +1,43 @@
+/* Filling and reading service-queue messages; pure, so unit-tested on the host. */
+#include <string.h>
+#include <qs/sq.h>
+
+void
+qs_msg_init(qs_msg_t *m, uint32_t opcode)
+{
+	memset(&m->hdr, 0, sizeof(m->hdr));
+	m->hdr.opcode = opcode;
+}
+
+int
+qs_msg_put(qs_msg_t *m, const void *data, size_t len)
+{
+	if (len > QS_MSG_INLINE - m->hdr.len)
+		return QS_E2BIG;
+	memcpy(m->data + m->hdr.len, data, len);
+	m->hdr.len += len;
+	return 0;
+}
+
+int
+qs_msg_put_str(qs_msg_t *m, const char *s)
+{
+	return qs_msg_put(m, s, strlen(s) + 1);
+}
+
+const void *
+qs_msg_get(const qs_msg_t *m, size_t *off, size_t len)
+{
+	if (*off > m->hdr.len || len > m->hdr.len - *off)
+		return NULL;
+	const void *p = m->data + *off;
+	*off += len;
+	return p;
+}
+
+void
+qs_msg_set_ool(qs_msg_t *m, const void *data, size_t len)
+{
+	m->hdr.ool = (uint32_t)(uintptr_t)data;
+	m->hdr.ool_len = len;
+}
