@@ -50,6 +50,7 @@ VEC_NOERR \n
 VEC_NOERR 128
 
 trap_common:
+	cld /* user code may have set it; the kernel's string functions need it clear */
 	pusha
 	push %ds
 	push %es

@@ -158,11 +158,12 @@ msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data, uint8_t **ool)
 }
 
 /*
- * Copies a message into a receive buffer of `cap` bytes (checked by the
- * caller): inline data after the header, out-of-line data after a whole
- * qs_msg_t. What does not fit is cut and flagged.
+ * Copies a message into a receive buffer of `cap` bytes: inline data after
+ * the header, out-of-line data after a whole qs_msg_t. What does not fit is
+ * cut and flagged. Only the bytes written are checked, so a big buffer
+ * costs nothing per message beyond what the message fills.
  */
-static void
+static int
 msg_copy_out(uint32_t ubuf, uint32_t cap, const qs_msg_hdr_t *src,
 	     const uint8_t *data, const uint8_t *ool)
 {
@@ -180,16 +181,26 @@ msg_copy_out(uint32_t ubuf, uint32_t cap, const qs_msg_hdr_t *src,
 		h.flags |= QS_MSG_TRUNC;
 	}
 	h.ool = h.ool_len ? ubuf + sizeof(qs_msg_t) : 0;
+	if (!user_ok(ubuf, sizeof(h) + h.len, true) ||
+	    (h.ool_len && !user_ok(h.ool, h.ool_len, true)))
+		return QS_EFAULT;
 	memcpy((void *)ubuf, &h, sizeof(h));
 	memcpy((void *)(ubuf + sizeof(h)), data, h.len);
 	memcpy((void *)h.ool, ool, h.ool_len);
+	return 0;
+}
+
+/* The size of a receive buffer is sane (its pages are checked on use). */
+static bool
+recv_cap_ok(uint32_t cap)
+{
+	return cap >= sizeof(qs_msg_hdr_t) && cap <= (1u << 20);
 }
 
 static bool
 recv_buf_ok(uint32_t ubuf, uint32_t cap)
 {
-	return cap >= sizeof(qs_msg_hdr_t) && cap <= (1u << 20) &&
-	       user_ok(ubuf, cap, true);
+	return recv_cap_ok(cap) && user_ok(ubuf, cap, true);
 }
 
 /* The one way a request gets its answer. */
@@ -248,10 +259,13 @@ static sq_req_t *
 req_new(sq_t *q, const qs_msg_hdr_t *hdr, uint8_t *data, uint8_t *ool,
 	proc_t *client, uint64_t txid)
 {
-	sq_req_t *r = kzalloc(sizeof(*r));
+	sq_req_t *r = kmalloc(sizeof(*r)); /* every field is set below */
 	if (!r)
 		return NULL;
 	r->hdr = *hdr;
+	r->rdata = r->rool = NULL;
+	r->sync = false;
+	r->server = NULL;
 	r->hdr.rid = next_rid++;
 	if (next_rid == 0)
 		next_rid = 1;
@@ -338,10 +352,8 @@ sq_call(int qid, uint32_t umsg, uint32_t ubuf, uint32_t cap)
 	while (r->state != RQ_DONE)
 		sched_block(&current->proc->sq_done, -1);
 	int32_t status = r->rhdr.status;
-	if (!recv_buf_ok(ubuf, cap))
+	if (msg_copy_out(ubuf, cap, &r->rhdr, r->rdata, r->rool) < 0)
 		status = QS_EFAULT; /* another thread unmapped it meanwhile */
-	else
-		msg_copy_out(ubuf, cap, &r->rhdr, r->rdata, r->rool);
 	req_free(r);
 	return status;
 }
@@ -388,10 +400,10 @@ sq_wait(uint32_t rid, uint32_t ubuf, uint32_t cap, int32_t timeout_ms)
 		sq_req_t *r = find_done(p, rid, &mine);
 		if (r) {
 			int id = (int)r->hdr.rid;
-			msg_copy_out(ubuf, cap, &r->rhdr, r->rdata, r->rool);
+			int err = msg_copy_out(ubuf, cap, &r->rhdr, r->rdata, r->rool);
 			p->sq_async--;
 			req_free(r);
-			return id;
+			return err < 0 ? err : id;
 		}
 		if (!mine)
 			return QS_ENOENT; /* not an outstanding request of ours */
@@ -412,8 +424,8 @@ upcall(trap_frame_t *f)
 	uint32_t frame[2] = { 0, t->sq_buf }; /* return address, argument */
 	uint32_t sp = (t->sq_stack & ~15u) - sizeof(frame);
 
-	if (!recv_buf_ok(t->sq_buf, t->sq_cap) ||
-	    copy_to_user(sp, frame, sizeof(frame)) < 0) {
+	if (copy_to_user(sp, frame, sizeof(frame)) < 0 ||
+	    msg_copy_out(t->sq_buf, t->sq_cap, &r->hdr, r->data, r->ool) < 0) {
 		/* the server broke its own offer: it cannot take the request */
 		t->sq_req = NULL;
 		sq_fail(r, QS_ESRVDIED);
@@ -426,7 +438,6 @@ upcall(trap_frame_t *f)
 	t->tx = r->hdr.txid;
 	tx_hold(t->proc, r->hdr.txid);
 #endif
-	msg_copy_out(t->sq_buf, t->sq_cap, &r->hdr, r->data, r->ool);
 	f->eip = t->sq_entry;
 	f->user_esp = sp;
 	return 0;

@@ -12,6 +12,44 @@ typedef uint32_t __attribute__((may_alias)) word_t;
 #define WORD_SIZE sizeof(word_t)
 #define WORD_MASK (WORD_SIZE - 1)
 
+#if defined(__i386__)
+/*
+ * On the target, whole words move with rep movsl / rep stosl: one
+ * instruction per word instead of a loop of several. The kernel clears the
+ * direction flag on every trap, and the i386 ABI keeps it clear in user code.
+ */
+static inline void
+copy_words(unsigned char **d, const unsigned char **s, size_t words)
+{
+	__asm__ volatile("rep movsl" : "+D"(*d), "+S"(*s), "+c"(words) : : "memory");
+}
+
+static inline void
+fill_words(unsigned char **d, word_t w, size_t words)
+{
+	__asm__ volatile("rep stosl" : "+D"(*d), "+c"(words) : "a"(w) : "memory");
+}
+#else
+static inline void
+copy_words(unsigned char **d, const unsigned char **s, size_t words)
+{
+	for (; words; words--) {
+		*(word_t *)*d = *(const word_t *)*s;
+		*d += WORD_SIZE;
+		*s += WORD_SIZE;
+	}
+}
+
+static inline void
+fill_words(unsigned char **d, word_t w, size_t words)
+{
+	for (; words; words--) {
+		*(word_t *)*d = w;
+		*d += WORD_SIZE;
+	}
+}
+#endif
+
 void *
 memcpy(void *restrict dst, const void *restrict src, size_t n)
 {
@@ -23,11 +61,8 @@ memcpy(void *restrict dst, const void *restrict src, size_t n)
 			*d++ = *s++;
 			n--;
 		}
-		for (; n >= WORD_SIZE; n -= WORD_SIZE) {
-			*(word_t *)d = *(const word_t *)s;
-			d += WORD_SIZE;
-			s += WORD_SIZE;
-		}
+		copy_words(&d, &s, n / WORD_SIZE);
+		n &= WORD_MASK;
 	}
 	while (n > 0) {
 		*d++ = *s++;
@@ -71,10 +106,8 @@ memset(void *dst, int c, size_t n)
 		*d++ = b;
 		n--;
 	}
-	for (; n >= WORD_SIZE; n -= WORD_SIZE) {
-		*(word_t *)d = w;
-		d += WORD_SIZE;
-	}
+	fill_words(&d, w, n / WORD_SIZE);
+	n &= WORD_MASK;
 	while (n > 0) {
 		*d++ = b;
 		n--;
