@@ -155,7 +155,8 @@ schedule(void)
 	next->state = T_RUNNING;
 	current = next;
 	if (next->proc) {
-		proc_enter(next->proc);
+		if (next->proc != prev->proc)
+			proc_enter(next->proc);
 		tss_set_kernel_stack(next->kstack + KSTACK_PAGES * PAGE_SIZE);
 	}
 	switch_context(&prev->esp, next->esp);

@@ -152,8 +152,10 @@ msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data, uint8_t **ool)
 		kfree(*data);
 		return QS_ENOMEM;
 	}
-	memcpy(*data, (const void *)(umsg + sizeof(*hdr)), hdr->len);
-	memcpy(*ool, (const void *)hdr->ool, hdr->ool_len);
+	if (hdr->len)
+		memcpy(*data, (const void *)(umsg + sizeof(*hdr)), hdr->len);
+	if (hdr->ool_len)
+		memcpy(*ool, (const void *)hdr->ool, hdr->ool_len);
 	return 0;
 }
 
@@ -185,8 +187,10 @@ msg_copy_out(uint32_t ubuf, uint32_t cap, const qs_msg_hdr_t *src,
 	    (h.ool_len && !user_ok(h.ool, h.ool_len, true)))
 		return QS_EFAULT;
 	memcpy((void *)ubuf, &h, sizeof(h));
-	memcpy((void *)(ubuf + sizeof(h)), data, h.len);
-	memcpy((void *)h.ool, ool, h.ool_len);
+	if (h.len)
+		memcpy((void *)(ubuf + sizeof(h)), data, h.len);
+	if (h.ool_len)
+		memcpy((void *)h.ool, ool, h.ool_len);
 	return 0;
 }
 

@@ -168,17 +168,21 @@ vmm_lookup(uint32_t pd, uint32_t va)
 	return pte ? *pte : 0;
 }
 
+/* On every syscall's path, so it walks the tables itself, page by page. */
 bool
 vmm_user_ok(uint32_t pd, uint32_t va, uint32_t len, bool write)
 {
 	uint32_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
+	const uint32_t *dir = (const uint32_t *)pd;
 
 	if (va < QS_USER_BASE || va >= QS_USER_TOP || len > QS_USER_TOP - va)
 		return false;
-	if (len == 0)
-		return true;
 	for (uint32_t p = PAGE_ROUND_DOWN(va); p < va + len; p += PAGE_SIZE) {
-		if ((vmm_lookup(pd, p) & need) != need)
+		uint32_t pde = dir[PD_INDEX(p)];
+		if (!(pde & PTE_P))
+			return false;
+		uint32_t pte = ((const uint32_t *)FRAME_OF(pde))[PT_INDEX(p)];
+		if ((pte & need) != need)
 			return false;
 	}
 	return true;
