@@ -1,8 +1,8 @@
 /*
  * IPC benchmarks, run by `make bench` on a node booted with bench.conf under
  * QEMU's -icount shift=0, where rdtsc counts executed guest instructions.
- * A server thread of this process answers on a queue; the client side is
- * the main thread, so every request crosses the kernel both ways. Prints
+ * A second process ("bench serve") answers on queue "bench", so every round
+ * trip crosses the kernel and two address spaces both ways. Prints
  * "bench: METRIC VALUE" lines, then powers the node off.
  */
 #include <stdio.h>
@@ -10,7 +10,6 @@
 #include <string.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
-#include <qs/thread.h>
 
 #define ROUNDS 10000
 #define ASYNC_BATCH 64
@@ -32,12 +31,6 @@ null_handler(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
 {
 	(void)rq, (void)rp, (void)ctx;
 	return 0;
-}
-
-static void *
-server(void *arg)
-{
-	return (void *)qs_serve((int)arg, null_handler, NULL, 1);
 }
 
 static int
@@ -79,20 +72,36 @@ async_per_request(int qid)
 	return (uint32_t)((rdtsc() - t0) / ASYNC_REQUESTS);
 }
 
-int
-main(void)
+static int
+serve(void)
 {
 	int qid = qs_sq_create("bench", QS_SQ_DEPTH_MAX);
-	qs_thread_t *t = qs_thread_create(server, (void *)qid);
-	if (qid < 0 || !t) {
-		printf("bench: cannot start: %s\n", qs_strerror(qid));
+	if (qid < 0) {
+		printf("bench: cannot create the queue: %s\n", qs_strerror(qid));
+		return 1;
+	}
+	return qs_serve(qid, null_handler, NULL, 1) < 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *serve_args[] = { "serve", NULL };
+	int qid;
+
+	if (argc > 1 && strcmp(argv[1], "serve") == 0)
+		return serve();
+	int server = qs_spawn("bench", serve_args, 0);
+	while ((qid = qs_sq_lookup("bench")) < 0 && server > 0)
+		qs_yield(); /* until the server has made its queue */
+	if (server < 0) {
+		printf("bench: cannot start the server: %s\n", qs_strerror(server));
 		return 1;
 	}
 	printf("bench: ipc.null_rtt.instr %u\n", median_rtt(qid, 0));
 	printf("bench: ipc.async.instr_per_req %u\n", async_per_request(qid));
 	printf("bench: ipc.rtt_4k.instr %u\n", median_rtt(qid, 4096));
-	qs_sq_destroy(qid);
-	qs_thread_join(t);
+	qs_kill(server);
 	printf("bench: done\n");
 	qs_halt();
 }

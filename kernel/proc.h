@@ -69,12 +69,10 @@ int grant_irq_wait(int irq, int32_t timeout_ms);
 bool grant_irq(int irq); /* an IRQ a process owns: true if handled */
 void grant_release(proc_t *p);
 
-/* sq.c: service queues; tx.c-like helpers live there too */
+/* sq.c: service queues and the transaction stamp */
 void sq_proc_exit(proc_t *p);
 void sq_thread_gone(thread_t *t);
 void sq_syscall(trap_frame_t *f);
-bool tx_held(proc_t *p, uint64_t tx);
-void tx_hold(proc_t *p, uint64_t tx);
 
 /* uaccess: copies between the kernel and the current process */
 bool user_ok(uint32_t va, uint32_t len, bool write);

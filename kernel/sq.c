@@ -44,7 +44,7 @@ typedef struct sq_req {
 	uint8_t *rdata, *rool;
 	sq_t *q;
 	proc_t *client;  /* NULL: the client died, or the kernel sent it */
-	bool sync;       /* a client thread is blocked in SYS_SQ_CALL for it */
+	thread_t *caller; /* the client thread blocked in SYS_SQ_CALL, if any */
 	thread_t *server;
 	list_t qlink;    /* in the queue's pending list */
 	list_t clink;    /* in the client's request list */
@@ -90,7 +90,7 @@ sq_lookup_remote(const char *name)
 
 /* ---- transactions ------------------------------------------------------ */
 
-bool
+static bool
 tx_held(proc_t *p, uint64_t tx)
 {
 	if (tx == p->default_tx)
@@ -101,10 +101,12 @@ tx_held(proc_t *p, uint64_t tx)
 	return false;
 }
 
-void
+static inline void
 tx_hold(proc_t *p, uint64_t tx)
 {
-	if (tx_held(p, tx))
+	/* a server mostly sees the same client's transaction again */
+	if (p->held_tx[(p->held_next - 1) % ARRAY_LEN(p->held_tx)] == tx ||
+	    tx_held(p, tx))
 		return;
 	p->held_tx[p->held_next++ % ARRAY_LEN(p->held_tx)] = tx;
 }
@@ -127,10 +129,14 @@ static void
 req_free(sq_req_t *r)
 {
 	list_del(&r->clink);
-	kfree(r->data);
-	kfree(r->ool);
-	kfree(r->rdata);
-	kfree(r->rool);
+	if (r->data) /* most requests and replies carry no data */
+		kfree(r->data);
+	if (r->ool)
+		kfree(r->ool);
+	if (r->rdata)
+		kfree(r->rdata);
+	if (r->rool)
+		kfree(r->rool);
 	kfree(r);
 }
 
@@ -143,7 +149,7 @@ msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data, uint8_t **ool)
 		return QS_EFAULT;
 	if (hdr->len > QS_MSG_INLINE || hdr->ool_len > QS_MSG_OOL_MAX)
 		return QS_E2BIG;
-	if (!user_ok(umsg + sizeof(*hdr), hdr->len, false) ||
+	if ((hdr->len && !user_ok(umsg + sizeof(*hdr), hdr->len, false)) ||
 	    (hdr->ool_len && !user_ok(hdr->ool, hdr->ool_len, false)))
 		return QS_EFAULT;
 	if (hdr->len && !(*data = kmalloc(hdr->len)))
@@ -169,28 +175,31 @@ static int
 msg_copy_out(uint32_t ubuf, uint32_t cap, const qs_msg_hdr_t *src,
 	     const uint8_t *data, const uint8_t *ool)
 {
-	qs_msg_hdr_t h = *src;
-	uint32_t room = cap - sizeof(h);
+	uint32_t len = src->len, ool_len = src->ool_len, flags = 0;
+	uint32_t ool_room = cap > sizeof(qs_msg_t) ? cap - sizeof(qs_msg_t) : 0;
 
-	h.flags = 0;
-	if (h.len > room) {
-		h.len = room;
-		h.flags |= QS_MSG_TRUNC;
+	if (len > cap - sizeof(*src)) {
+		len = cap - sizeof(*src);
+		flags |= QS_MSG_TRUNC;
 	}
-	room = cap > sizeof(qs_msg_t) ? cap - sizeof(qs_msg_t) : 0;
-	if (h.ool_len > room) {
-		h.ool_len = room;
-		h.flags |= QS_MSG_TRUNC;
+	if (ool_len > ool_room) {
+		ool_len = ool_room;
+		flags |= QS_MSG_TRUNC;
 	}
-	h.ool = h.ool_len ? ubuf + sizeof(qs_msg_t) : 0;
-	if (!user_ok(ubuf, sizeof(h) + h.len, true) ||
-	    (h.ool_len && !user_ok(h.ool, h.ool_len, true)))
+	uint32_t ool_at = ool_len ? ubuf + sizeof(qs_msg_t) : 0;
+	if (!user_ok(ubuf, sizeof(*src) + len, true) ||
+	    (ool_len && !user_ok(ool_at, ool_len, true)))
 		return QS_EFAULT;
-	memcpy((void *)ubuf, &h, sizeof(h));
-	if (h.len)
-		memcpy((void *)(ubuf + sizeof(h)), data, h.len);
-	if (h.ool_len)
-		memcpy((void *)h.ool, ool, h.ool_len);
+	qs_msg_hdr_t *h = (qs_msg_hdr_t *)ubuf;
+	memcpy(h, src, sizeof(*h));
+	h->len = len;
+	h->ool_len = ool_len;
+	h->ool = ool_at;
+	h->flags = flags;
+	if (len)
+		memcpy(h + 1, data, len);
+	if (ool_len)
+		memcpy((void *)ool_at, ool, ool_len);
 	return 0;
 }
 
@@ -225,7 +234,10 @@ sq_complete(sq_req_t *r, int32_t status)
 		req_free(r);
 		return;
 	}
-	sched_wake_all(&r->client->sq_done);
+	if (r->caller)
+		sched_wake(r->caller, 0);
+	else
+		sched_wake_all(&r->client->sq_done);
 }
 
 /* A kernel-side failure: the answer is an error and no data. */
@@ -258,17 +270,15 @@ sq_dispatch(sq_t *q)
 	}
 }
 
-/* Stamps a request with its id, queue, sender and transaction. */
-static sq_req_t *
-req_new(sq_t *q, const qs_msg_hdr_t *hdr, uint8_t *data, uint8_t *ool,
-	proc_t *client, uint64_t txid)
+/*
+ * Stamps a request whose hdr, data and ool are filled in with its id, queue,
+ * sender and transaction: what user code cannot choose.
+ */
+static void
+req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid)
 {
-	sq_req_t *r = kmalloc(sizeof(*r)); /* every field is set below */
-	if (!r)
-		return NULL;
-	r->hdr = *hdr;
 	r->rdata = r->rool = NULL;
-	r->sync = false;
+	r->caller = NULL;
 	r->server = NULL;
 	r->hdr.rid = next_rid++;
 	if (next_rid == 0)
@@ -283,15 +293,12 @@ req_new(sq_t *q, const qs_msg_hdr_t *hdr, uint8_t *data, uint8_t *ool,
 	r->hdr.src_pid = client ? client->pid : 0;
 	r->hdr.status = 0;
 	r->hdr.flags = 0;
-	r->data = data;
-	r->ool = ool;
 	r->q = q;
 	r->client = client;
 	list_init(&r->qlink);
 	list_init(&r->clink);
 	if (client)
 		list_add_tail(&client->sq_reqs, &r->clink);
-	return r;
 }
 
 static void
@@ -310,13 +317,18 @@ enqueue(sq_t *q, sq_req_t *r)
 static sq_req_t *
 send_common(int qid, uint32_t umsg, bool wait, int *err)
 {
-	qs_msg_hdr_t hdr;
-	uint8_t *data, *ool;
+	sq_req_t *r = kmalloc(sizeof(*r));
 	sq_t *q;
 
-	*err = msg_copy_in(umsg, &hdr, &data, &ool);
-	if (*err < 0)
+	if (!r) {
+		*err = QS_ENOMEM;
 		return NULL;
+	}
+	*err = msg_copy_in(umsg, &r->hdr, &r->data, &r->ool);
+	if (*err < 0) {
+		kfree(r);
+		return NULL;
+	}
 	bool waited = false;
 	while ((q = sq_find(qid)) && q->npending >= q->depth) {
 		if (!wait) {
@@ -330,17 +342,14 @@ send_common(int qid, uint32_t umsg, bool wait, int *err)
 		*err = waited ? QS_EQGONE : QS_ENOENT;
 		goto fail;
 	}
-	sq_req_t *r = req_new(q, &hdr, data, ool, current->proc, current->tx);
-	if (!r) {
-		*err = QS_ENOMEM;
-		goto fail;
-	}
-	r->sync = wait;
+	req_stamp(r, q, current->proc, current->tx);
+	r->caller = wait ? current : NULL;
 	enqueue(q, r);
 	return r;
 fail:
-	kfree(data);
-	kfree(ool);
+	kfree(r->data);
+	kfree(r->ool);
+	kfree(r);
 	return NULL;
 }
 
@@ -381,7 +390,7 @@ find_done(proc_t *p, uint32_t rid, bool *mine)
 	*mine = false;
 	for (list_t *l = p->sq_reqs.next; l != &p->sq_reqs; l = l->next) {
 		sq_req_t *r = list_entry(l, sq_req_t, clink);
-		if (r->sync || (rid && r->hdr.rid != rid))
+		if (r->caller || (rid && r->hdr.rid != rid))
 			continue;
 		*mine = true;
 		if (r->state == RQ_DONE)
@@ -516,7 +525,7 @@ sq_reply(trap_frame_t *f, uint32_t umsg)
 {
 	thread_t *t = current;
 	sq_req_t *r = t->sq_req;
-	qs_msg_hdr_t hdr;
+	qs_msg_hdr_t scratch; /* for a reply that nobody waits for any more */
 	uint8_t *data, *ool;
 
 	if (t->sq_state != SQT_BUSY)
@@ -524,21 +533,22 @@ sq_reply(trap_frame_t *f, uint32_t umsg)
 #ifndef QS_NO_TX_STAMP
 	t->tx = t->sq_saved_tx;
 #endif
-	int err = msg_copy_in(umsg, &hdr, &data, &ool);
+	int err = msg_copy_in(umsg, r ? &r->rhdr : &scratch, &data, &ool);
 	if (r) {
 		t->sq_req = NULL;
 		if (err < 0) {
 			sq_fail(r, err); /* the client learns the reply was bad */
 		} else {
-			r->rhdr = hdr;
 			r->rdata = data;
 			r->rool = ool;
-			sq_complete(r, hdr.status);
+			sq_complete(r, r->rhdr.status);
 			data = ool = NULL;
 		}
 	}
-	kfree(data); /* a reply nobody waits for any more */
-	kfree(ool);
+	if (data)
+		kfree(data);
+	if (ool)
+		kfree(ool);
 	if (err < 0 || !t->sq_q) {
 		offer_leave(t);
 		return err < 0 ? err : QS_EQGONE;
@@ -653,6 +663,7 @@ drop_client_requests(proc_t *p)
 		sq_req_t *r = list_entry(p->sq_reqs.next, sq_req_t, clink);
 		list_del(&r->clink);
 		r->client = NULL;
+		r->caller = NULL;
 		if (r->state == RQ_QUEUED) {
 			list_del(&r->qlink);
 			r->q->npending--;
@@ -713,11 +724,15 @@ post_death_notice(proc_t *p)
 	memcpy(n->name, p->name, sizeof(n->name));
 	hdr.opcode = QS_NOTICE_DEATH;
 	hdr.len = sizeof(*n);
-	sq_req_t *r = req_new(q, &hdr, (uint8_t *)n, NULL, NULL, p->default_tx);
+	sq_req_t *r = kmalloc(sizeof(*r));
 	if (!r) {
 		kfree(n);
 		return;
 	}
+	r->hdr = hdr;
+	r->data = (uint8_t *)n;
+	r->ool = NULL;
+	req_stamp(r, q, NULL, p->default_tx);
 	enqueue(q, r); /* past the depth limit: a notice is never dropped */
 }
 
