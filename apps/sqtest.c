@@ -5,6 +5,7 @@
  *   sqtest server QUEUE NTHREADS own|join   a counting server process
  *   sqtest client QUEUE ID COUNT            a client of such servers
  *   sqtest caller QUEUE                     blocks in a call until killed
+ *   sqtest settx QUEUE                      asks a server to adopt a transaction
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 #include <qs/sys.h>
 #include <qs/thread.h>
 
-enum { OP_INFO = 1, OP_HANG, OP_COUNT, OP_REPORT, OP_ECHO };
+enum { OP_INFO = 1, OP_HANG, OP_COUNT, OP_REPORT, OP_ECHO, OP_ADOPT, OP_SETTX };
 
 #define CLIENTS 3
 #define PER_CLIENT 3334 /* 10,002 requests in all */
@@ -29,6 +30,7 @@ static int passed, failed;
 static volatile uint32_t release; /* OP_HANG handlers wait for this */
 static volatile uint32_t hang_runs;
 static uint8_t counts[KEYS]; /* a server process's executions per key */
+static uint64_t adopted;     /* a transaction a server received earlier */
 static qs_msg_t req, reply;
 
 static void
@@ -65,6 +67,15 @@ handler(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
 		qs_msg_set_ool(rp, counts, sizeof(counts));
 		qs_msg_put(rp, (const void *)&hang_runs, sizeof(hang_runs));
 		return 0;
+	case OP_ADOPT:
+		adopted = rq->hdr.txid;
+		return 0;
+	case OP_SETTX: {
+		/* in another client's request: act under the earlier one */
+		int ok = qs_tx_set(adopted) == 0 && qs_tx_get() == adopted &&
+			 qs_tx_set(adopted ^ 0x5A5A) == QS_EPERM;
+		return ok ? 1 : 0;
+	}
 	case OP_ECHO:
 		qs_msg_put(rp, rq->data, rq->hdr.len);
 		qs_msg_set_ool(rp, (const void *)rq->hdr.ool, rq->hdr.ool_len);
@@ -539,6 +550,30 @@ role_client(char **argv)
 }
 
 static int
+role_settx(char **argv)
+{
+	qs_msg_init(&req, OP_SETTX);
+	return qs_call(qs_sq_lookup(argv[2]), &req, &reply, sizeof(reply));
+}
+
+static void
+test_adopt_received_transaction(void)
+{
+	int qid = qs_sq_create("sqtest.adopt", 0);
+	const char *srv[] = { "server", "sqtest.adopt", "1", "join", NULL };
+	const char *cli[] = { "settx", "sqtest.adopt", NULL };
+	int ps = spawn(srv);
+	while (!await_offers(qid, 1, 0))
+		;
+	qs_msg_init(&req, OP_ADOPT);
+	qs_call(qid, &req, &reply, sizeof(reply));
+	int pc = spawn(cli);
+	check(reap(pc) == 1, "a server may act under a transaction it received");
+	qs_sq_destroy(qid);
+	reap(ps);
+}
+
+static int
 role_caller(char **argv)
 {
 	qs_msg_init(&req, OP_HANG);
@@ -554,6 +589,8 @@ main(int argc, char **argv)
 		return role_client(argv);
 	if (argc >= 3 && strcmp(argv[1], "caller") == 0)
 		return role_caller(argv);
+	if (argc >= 3 && strcmp(argv[1], "settx") == 0)
+		return role_settx(argv);
 
 	int qid = qs_sq_create("sqtest.local", 0);
 	local_server_t local;
@@ -569,6 +606,7 @@ main(int argc, char **argv)
 	test_client_dies(qid);
 	test_wait_on_foreign_id();
 	test_death_notice();
+	test_adopt_received_transaction();
 	test_concurrency();
 	qs_sq_destroy(qid);
 	qs_thread_join(local.thread);
