@@ -212,6 +212,16 @@ test_async(int qid)
 	      "wait with nothing outstanding");
 	check(qs_wait(rids[0], &reply, sizeof(reply), 0) == QS_ENOENT,
 	      "a collected id cannot be waited for again");
+
+	release = 0;
+	qs_msg_init(&req, OP_HANG);
+	int slow = qs_send(qid, &req);
+	check(qs_wait(slow, &reply, sizeof(reply), 50) == QS_ETIMEDOUT,
+	      "wait times out while the answer is not there");
+	release = 1;
+	qs_futex_wake(&release, 100);
+	check(qs_wait(slow, &reply, sizeof(reply), -1) == slow &&
+		      reply.hdr.status == 7, "and the answer still comes once");
 }
 
 static void

@@ -16,6 +16,7 @@
 #include "boot.h"
 #include "heap.h"
 #include "proc.h"
+#include "tx.h"
 
 enum { RQ_QUEUED, RQ_ASSIGNED, RQ_BUSY, RQ_DONE };
 enum { SQT_NONE, SQT_IDLE, SQT_ASSIGNED, SQT_BUSY };
@@ -88,39 +89,11 @@ sq_lookup_remote(const char *name)
 	return QS_ENOENT;
 }
 
-/* ---- transactions ------------------------------------------------------ */
-
-static bool
-tx_held(proc_t *p, uint64_t tx)
+/* Is tx the transaction of the request thread t is serving? */
+bool
+sq_serving_tx(const thread_t *t, uint64_t tx)
 {
-	if (tx == p->default_tx)
-		return true;
-	for (uint32_t i = 0; i < ARRAY_LEN(p->held_tx); i++)
-		if (p->held_tx[i] == tx && tx != 0)
-			return true;
-	return false;
-}
-
-static inline void
-tx_hold(proc_t *p, uint64_t tx)
-{
-	/* a server mostly sees the same client's transaction again */
-	if (p->held_tx[(p->held_next - 1) % ARRAY_LEN(p->held_tx)] == tx ||
-	    tx_held(p, tx))
-		return;
-	p->held_tx[p->held_next++ % ARRAY_LEN(p->held_tx)] = tx;
-}
-
-static int
-tx_set(uint32_t lo, uint32_t hi)
-{
-	uint64_t tx = ((uint64_t)hi << 32) | lo;
-	if (!tx_held(current->proc, tx) &&
-	    !(current->sq_state == SQT_BUSY && current->sq_req &&
-	      current->sq_req->hdr.txid == tx))
-		return QS_EPERM;
-	current->tx = tx;
-	return 0;
+	return t->sq_state == SQT_BUSY && t->sq_req && t->sq_req->hdr.txid == tx;
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -754,12 +727,6 @@ sq_proc_exit(proc_t *p)
 
 /* ---- syscalls ---------------------------------------------------------- */
 
-static int
-tx_get(uint32_t uout)
-{
-	return copy_to_user(uout, &current->tx, sizeof(current->tx));
-}
-
 void
 sq_syscall(trap_frame_t *f)
 {
@@ -776,8 +743,6 @@ sq_syscall(trap_frame_t *f)
 	case SYS_SQ_SEND: r = sq_send((int)a, b); break;
 	case SYS_SQ_WAIT: r = sq_wait(a, b, c, (int32_t)d); break;
 	case SYS_SQ_LIST: r = sq_list(a, b); break;
-	case SYS_TX_GET: r = tx_get(a); break;
-	case SYS_TX_SET: r = tx_set(a, b); break;
 	default: r = QS_ENOSYS;
 	}
 	f->eax = (uint32_t)r;

@@ -8,6 +8,7 @@
 #include "heap.h"
 #include "pmm.h"
 #include "proc.h"
+#include "tx.h"
 #include "x86.h"
 
 int futex_wait(uint32_t addr, uint32_t expected, int32_t timeout_ms);
@@ -198,8 +199,10 @@ syscall_run(trap_frame_t *f)
 void
 syscall_dispatch(trap_frame_t *f)
 {
-	if (f->eax >= SYS_SQ_CREATE && f->eax <= SYS_TX_SET)
+	if (f->eax >= SYS_SQ_CREATE && f->eax <= SYS_SQ_LIST)
 		sq_syscall(f); /* it may turn the return into an upcall */
+	else if (f->eax == SYS_TX_GET || f->eax == SYS_TX_SET)
+		tx_syscall(f);
 	else
 		f->eax = (uint32_t)syscall_run(f);
 }

@@ -1,0 +1,26 @@
+/*
+ * The kernel side of transactions: every thread has a current transaction,
+ * stamped on each request it sends, and may switch only to a transaction
+ * its process holds. The transaction manager gives them meaning.
+ */
+#ifndef KERNEL_TX_H
+#define KERNEL_TX_H
+
+#include "proc.h"
+
+bool tx_held(proc_t *p, uint64_t tx);
+bool sq_serving_tx(const thread_t *t, uint64_t tx);
+void tx_syscall(trap_frame_t *f);
+
+/* Remembers a transaction received in a request; on the upcall path. */
+static inline void
+tx_hold(proc_t *p, uint64_t tx)
+{
+	/* a server mostly sees the same client's transaction again */
+	if (p->held_tx[(p->held_next - 1) % ARRAY_LEN(p->held_tx)] == tx ||
+	    tx_held(p, tx))
+		return;
+	p->held_tx[p->held_next++ % ARRAY_LEN(p->held_tx)] = tx;
+}
+
+#endif
