@@ -16,10 +16,10 @@ TIMEOUT = 1200  # seconds of host time; TCG on a busy machine is slow
 
 
 def run(iso):
-    cmd = ["qemu-system-i386", "-m", "256", "-cdrom", iso, "-serial", "stdio",
-           "-display", "none", "-nic", "none", "-monitor", "none",
-           "-no-reboot", "-icount", "shift=0",
-           "-fw_cfg", "name=opt/qs/conf,string=bench.conf"]
+    cmd = ["qemu-system-i386", "-cdrom", iso]
+    cmd += "-m 256 -serial stdio -display none -nic none -monitor none".split()
+    cmd += "-no-reboot -icount shift=0".split()
+    cmd += ["-fw_cfg", "name=opt/qs/conf,string=bench.conf"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
                          stdin=subprocess.DEVNULL).stdout
     if "bench: done" not in out:

@@ -15,7 +15,7 @@ PACKAGES=(
     grub-common             # grub-mkrescue
     xorriso                 # grub-mkrescue builds the ISO through it
     mtools                  # grub-mkrescue needs it for the EFI/FAT image
-    qemu-system-x86         # runs the kernel
+    qemu-system-x86         # runs the kernel (always with -nic none or a vde NIC)
     qemu-utils              # qemu-img and friends
     vde2                    # virtual switch for multi-VM network tests
     python3-pytest          # test harness

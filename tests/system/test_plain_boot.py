@@ -56,8 +56,8 @@ def plain_qemu(tmp_path):
     assert os.path.isfile(ISO), "ISO %s missing (build it first)" % ISO
     with open(tmp_path / "stderr", "wb") as err:
         proc = subprocess.Popen(
-            ["qemu-system-i386", "-cdrom", ISO, "-serial", "stdio",
-             "-display", "none", "-nic", "none"],
+            ["qemu-system-i386", "-cdrom", ISO] +
+            "-serial stdio -display none -nic none".split(),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
     try:
         yield proc
