@@ -5,19 +5,14 @@
  */
 #include <stdio.h>
 #include <qs/sys.h>
+#define CHECK_PREFIX "devtest: "
+#include "check.h"
 
 #define CMOS_INDEX 0x70
 #define CMOS_DATA 0x71
 #define RTC_IRQ 8
 
-static int passed, failed;
 
-static void
-check(int ok, const char *name)
-{
-	printf("devtest: %s %s\n", ok ? "ok" : "FAIL", name);
-	ok ? passed++ : failed++;
-}
 
 static uint8_t
 cmos_read(uint8_t reg)
@@ -82,6 +77,5 @@ main(void)
 	check(qs_dma_alloc(2, &phys) == NULL, "DMA beyond the quota is refused");
 	check(qs_grant(qs_getpid(), QS_GRANT_IO, 0x80, 1) == QS_EPERM,
 	      "only init grants");
-	printf("devtest: %d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_summary("devtest");
 }

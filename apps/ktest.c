@@ -8,17 +8,11 @@
 #include <string.h>
 #include <qs/sys.h>
 #include <qs/thread.h>
+#include "check.h"
 
-static int passed, failed;
 static volatile uint32_t flag;
 static volatile int shared_global = 42;
 
-static void
-check(int ok, const char *name)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", name);
-	ok ? passed++ : failed++;
-}
 
 /* Spawns `prog args...` and waits for it; returns its status or an error. */
 static int
@@ -207,6 +201,5 @@ main(int argc, char **argv)
 	test_faults();
 	test_memory();
 	test_scheduling();
-	printf("ktest: %d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_summary("ktest");
 }

@@ -13,6 +13,7 @@
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include <qs/thread.h>
+#include "check.h"
 
 enum { OP_INFO = 1, OP_HANG, OP_COUNT, OP_REPORT, OP_ECHO, OP_ADOPT, OP_SETTX };
 
@@ -26,19 +27,12 @@ typedef struct {
 	uint64_t upcall_tx; /* the thread's transaction during the upcall */
 } info_t;
 
-static int passed, failed;
 static volatile uint32_t release; /* OP_HANG handlers wait for this */
 static volatile uint32_t hang_runs;
 static uint8_t counts[KEYS]; /* a server process's executions per key */
 static uint64_t adopted;     /* a transaction a server received earlier */
 static qs_msg_t req, reply;
 
-static void
-check(int ok, const char *name)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", name);
-	ok ? passed++ : failed++;
-}
 
 static int32_t
 handler(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
@@ -620,6 +614,5 @@ main(int argc, char **argv)
 	test_concurrency();
 	qs_sq_destroy(qid);
 	qs_thread_join(local.thread);
-	printf("sqtest: %d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_summary("sqtest");
 }

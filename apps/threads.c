@@ -2,21 +2,15 @@
 #include <stdio.h>
 #include <qs/sys.h>
 #include <qs/thread.h>
+#include "check.h"
 
 #define NTHREADS 4
 #define ROUNDS 2000
 
-static int passed, failed;
 static qs_mutex_t lock = QS_MUTEX_INIT;
 static qs_cond_t turn_changed = QS_COND_INIT;
 static volatile int counter, turn;
 
-static void
-check(int ok, const char *name)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", name);
-	ok ? passed++ : failed++;
-}
 
 static void *
 add(void *arg)
@@ -73,6 +67,5 @@ main(void)
 	check(r == QS_ETIMEDOUT && qs_uptime_ms() - before >= 40,
 	      "timed wait times out");
 
-	printf("threads: %d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_summary("threads");
 }

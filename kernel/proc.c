@@ -17,11 +17,6 @@ static list_t procs = LIST_INIT(procs);
 static int next_pid = INIT_PID;
 static uint32_t next_tx = 1; /* counter part of default transaction ids */
 
-void
-proc_init(void)
-{
-}
-
 proc_t *
 proc_find(int pid)
 {

@@ -43,7 +43,6 @@ typedef struct proc {
 	uint32_t held_next;
 } proc_t;
 
-void proc_init(void);
 int proc_spawn(const char *name, const char *args, uint32_t arglen,
 	       uint32_t flags, int parent);
 proc_t *proc_find(int pid);

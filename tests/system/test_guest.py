@@ -36,6 +36,17 @@ def failures(text):
     return "\n".join(l for l in text.split("\n") if "FAIL" in l)
 
 
+def run_suite(node, prog):
+    """Run an in-guest test program, insist that none of its checks failed,
+    reap it; returns how many passed."""
+    start = node.log_size()
+    pid = node.run(prog)
+    passed, failed, log = wait_summary(node, prog, start)
+    assert passed > 0 and failed == 0, failures(log)
+    reap(node, pid)
+    return passed
+
+
 # ---- boot and basic shell ---------------------------------------------------
 
 def test_boots_to_prompt(node):
@@ -130,12 +141,8 @@ def test_50_spawn_kill_cycles_leak_nothing(node):
 
 
 def test_badsys_survives_bad_syscalls(node):
-    start = node.log_size()
-    pid = node.run("badsys")
-    passed, failed, log = wait_summary(node, "badsys", start)
-    assert passed > 0 and failed == 0, failures(log)
+    run_suite(node, "badsys")
     node.alive()
-    reap(node, pid)
     def no_badsys():
         rows = [r for r in node.ps() if r["name"] == "badsys"]
         return not rows, rows
@@ -164,20 +171,12 @@ def test_preemption_two_spinners_both_progress(node):
 
 
 def test_threads_mutex_condvar(node):
-    start = node.log_size()
-    pid = node.run("threads")
-    passed, failed, log = wait_summary(node, "threads", start)
-    assert passed > 0 and failed == 0, failures(log)
-    reap(node, pid)
+    run_suite(node, "threads")
     node.alive()
 
 
 def test_ktest_in_guest_kernel_tests(node):
-    start = node.log_size()
-    pid = node.run("ktest")
-    passed, failed, log = wait_summary(node, "ktest", start)
-    assert passed > 0 and failed == 0, failures(log)
-    reap(node, pid)
+    run_suite(node, "ktest")
     node.alive()
 
 
