@@ -120,7 +120,7 @@ qs_strerror(int err)
 		"not a child", "timed out", "try again", "not an executable",
 		"argument list too long", "no such process", "busy",
 		"already exists", "server died", "queue destroyed",
-		"node unreachable",
+		"node unreachable", "transaction aborted",
 	};
 	if (err > 0 || err < QS_ERR_MIN)
 		return "unknown error";

@@ -29,7 +29,8 @@ typedef enum {
 	QS_ESRVDIED = -15, /* the server died before it answered */
 	QS_EQGONE = -16,   /* the service queue was destroyed */
 	QS_EUNREACH = -17, /* the queue's node cannot be reached */
-	QS_ERR_MIN = -17
+	QS_EABORTED = -18, /* the transaction aborted */
+	QS_ERR_MIN = -18
 } qs_err_t;
 
 /*
@@ -79,8 +80,11 @@ enum {
 	SYS_SQ_WAIT = 37,    /* (rid or 0, reply buf, reply cap, timeout) -> rid */
 	SYS_SQ_LIST = 38,    /* (qs_sq_info_t *, max) -> count */
 	SYS_TX_GET = 39,     /* (uint64_t *) -> 0 */
-	SYS_TX_SET = 40,     /* (low 32 bits, high 32 bits) -> 0 */
-	SYS_COUNT = 41
+	SYS_TX_SET = 40,     /* (low 32 bits, high 32 bits; 0: the default) -> 0 */
+	SYS_TX_BEGIN = 41,   /* (uint64_t *) -> 0: a new transaction, now current */
+	SYS_TX_OWNER = 42,   /* (low, high) -> pid of the live owner */
+	SYS_TX_END = 43,     /* (low, high) -> 0: forget it; the TM only */
+	SYS_COUNT = 44
 };
 
 /* SYS_SPAWN flags */

@@ -1,0 +1,85 @@
+/*
+ * Transactions from user space: scope work with begin/commit/abort, join a
+ * client's transaction as a participant, and leave breadcrumbs that the
+ * library cleans up when the transaction ends. See "Recovery" in
+ * docs/writing-a-server.md.
+ *
+ * Every process starts under a default transaction it owns; every request it
+ * sends carries it, and a server's handler runs under the request's
+ * transaction. The default ends with the process: committed at a normal
+ * exit, aborted when the process is killed or faults.
+ */
+#ifndef QS_TX_H
+#define QS_TX_H
+
+#include <stdint.h>
+#include <qs/abi.h>
+
+/* Participation classes. */
+enum {
+	QS_TX_NONE = 0,        /* no notice */
+	QS_TX_VOLATILE = 1,    /* one notice: end (committed) or abort */
+	QS_TX_RECOVERABLE = 2, /* two-phase: prepare vote, then commit or abort */
+};
+
+/* A recoverable participant's vote. */
+enum {
+	QS_VOTE_YES = 0,
+	QS_VOTE_NO = 1,
+	QS_VOTE_READONLY = 2, /* nothing to commit: leaves phase two */
+};
+
+/* Outcomes handed to end notices and breadcrumb cleanups. */
+enum { QS_TX_COMMITTED = 1, QS_TX_ABORTED = 2 };
+
+/*
+ * A participant's notices. Any of them may be NULL. They run on the
+ * process's recovery thread, one at a time, and must not wait for the
+ * transaction they are told about.
+ */
+typedef struct {
+	int (*prepare)(uint64_t tx, void *arg);           /* -> QS_VOTE_* */
+	void (*end)(uint64_t tx, int outcome, void *arg); /* commit or abort */
+	void *arg;
+} qs_tx_ops_t;
+
+/* Starts a transaction owned by this process; it becomes the current one. */
+int qs_tx_begin(uint64_t *tx);
+/*
+ * Commits (owner only): QS_OK when it committed, QS_EABORTED when a
+ * participant voted no, did not vote in time, or someone aborted it. A
+ * thread whose current transaction ended is back under its default.
+ */
+int qs_tx_commit(uint64_t tx);
+/* Aborts: the owner, a participant or the owner's parent may. */
+int qs_tx_abort(uint64_t tx);
+/* The calling thread's current transaction. */
+uint64_t qs_tx_current(void);
+
+/*
+ * Joins `tx` (normally the request's, req->hdr.txid) with a participation
+ * class; the notices arrive as upcalls on this process's recovery queue and
+ * run `ops`. Joining again changes nothing. QS_ENOENT: the transaction has
+ * already ended (its owner died, say), so whatever was meant to depend on it
+ * should be undone at once.
+ */
+int qs_tx_join(uint64_t tx, int cls, const qs_tx_ops_t *ops);
+
+/*
+ * Breadcrumbs: state a server keeps for a transaction, cleaned up when it
+ * ends. crumb_add joins `tx` as a volatile participant if this process has
+ * not joined it yet; `fn(obj, tx, outcome)` runs once, on the recovery
+ * thread, at the end or abort. crumb_remove drops a crumb whose object the
+ * server freed itself (its fn does not run).
+ */
+typedef void (*crumb_fn_t)(void *obj, uint64_t tx, int outcome);
+int crumb_add(uint64_t tx, crumb_fn_t fn, void *obj);
+int crumb_remove(uint64_t tx, crumb_fn_t fn, void *obj);
+int crumb_count(void); /* live breadcrumbs of this process */
+
+/* Text form "NODE.INCARNATION.COUNTER", at most QS_TX_TEXT bytes with NUL. */
+#define QS_TX_TEXT 24
+char *qs_tx_format(uint64_t tx, char buf[QS_TX_TEXT]);
+int qs_tx_parse(const char *s, uint64_t *tx);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * The window manager's protocol, on queue "wm". A window belongs to the
+ * transaction of the request that created it: it is closed when that
+ * transaction ends or aborts (the WM is a volatile participant). Only
+ * requests under the same transaction may write, clear or close it.
+ */
+#ifndef QS_WM_H
+#define QS_WM_H
+
+#include <stdint.h>
+
+#define WM_QUEUE "wm"
+#define WM_TITLE_MAX 32 /* with the NUL */
+#define WM_LINE_MAX 128 /* a written line, with the NUL; longer is cut */
+
+enum {
+	WM_OP_CREATE = 1, /* data: title (string) -> wm_created_t */
+	WM_OP_WRITE = 2,  /* data: wm_write_t header, then the text (string) */
+	WM_OP_CLEAR = 3,  /* data: int32_t window id */
+	WM_OP_CLOSE = 4,  /* data: int32_t window id */
+	WM_OP_LIST = 5,   /* -> wm_info_t[] (inline data) */
+	WM_OP_STATS = 6,  /* -> wm_stats_t */
+	WM_OP_RAISE = 7,  /* data: int32_t window id: to the top of the z-order */
+};
+
+typedef struct {
+	int32_t id;
+} wm_created_t;
+
+typedef struct {
+	int32_t id;
+	/* followed by the text; '\n' starts a new line */
+} wm_write_t;
+
+/* One window, in z-order from the bottom. Coordinates in pixels. */
+typedef struct {
+	int32_t id;
+	int32_t pid; /* the creating process */
+	uint64_t tx; /* the owning transaction */
+	int32_t x, y, w, h;
+	char title[WM_TITLE_MAX];
+} wm_info_t;
+
+typedef struct {
+	uint32_t windows; /* open now */
+	uint32_t crumbs;  /* the WM's live breadcrumbs */
+	uint32_t created, closed_by_client, closed_by_tx;
+	uint32_t width, height, bpp; /* the screen */
+} wm_stats_t;
+
+#endif
