@@ -8,6 +8,7 @@
  *     grant io|mmio|dma|irq BASE [LEN]   a grant for the program above
  *   # comment
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,19 +30,45 @@ parse_grant_kind(const char *s)
 	return -1;
 }
 
+/*
+ * A whole decimal or 0x-hexadecimal number of up to 32 bits: device
+ * addresses above 2 GiB do not fit qs_parse_int's long.
+ */
+static int
+parse_u32(const char *s, uint32_t *out)
+{
+	uint64_t v = 0;
+	int base = 10;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		int d = isdigit((unsigned char)*s) ? *s - '0'
+			: isxdigit((unsigned char)*s) ? tolower((unsigned char)*s) - 'a' + 10
+						       : base;
+		if (d >= base || (v = v * (uint64_t)base + (uint64_t)d) > 0xFFFFFFFFu)
+			return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static void
 do_grant(int pid, char **argv, int argc, int lineno)
 {
-	long base = 0, len = 1;
+	uint32_t base = 0, len = 1;
 	int kind = argc >= 2 ? parse_grant_kind(argv[1]) : -1;
-	if (kind < 0 || argc > 4 || (argc >= 3 && qs_parse_int(argv[2], &base) < 0) ||
-	    (argc == 4 && qs_parse_int(argv[3], &len) < 0)) {
+	if (kind < 0 || argc > 4 || (argc >= 3 && parse_u32(argv[2], &base) < 0) ||
+	    (argc == 4 && parse_u32(argv[3], &len) < 0)) {
 		printf("[init] %s:%d: bad grant line\n", conf_name, lineno);
 		return;
 	}
 	if (kind == QS_GRANT_DMA && argc == 3)
 		len = base; /* "grant dma PAGES" */
-	int r = qs_grant(pid, kind, (uint32_t)base, (uint32_t)len);
+	int r = qs_grant(pid, kind, base, len);
 	if (r < 0)
 		printf("[init] %s:%d: grant failed: %s\n", conf_name, lineno,
 		       qs_strerror(r));
