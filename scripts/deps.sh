@@ -20,6 +20,8 @@ PACKAGES=(
     vde2                    # virtual switch for multi-VM network tests
     python3-pytest          # test harness
     kbd                     # keymap data/tools (keyboard driver work)
+    console-setup-linux     # the WM's font (Lat15-Terminus16.psf.gz): Debian's
+                            # kbd ships no fonts, its console fonts are in here
     dpkg-dev                # dpkg-source, needed by fetch-lwip.sh
     gcc                     # host tools built during the build
     make
