@@ -26,10 +26,15 @@ KERNEL_SRCS := boot/multiboot.S $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 LIBQS_SRCS := $(filter-out libqs/src/crt0.S,$(wildcard libqs/src/*.c))
 
 # Every user program, each a Multiboot module named after itself.
-SERVERS := init shell echod
+SERVERS := init shell echod wm
 APPS := $(basename $(notdir $(wildcard apps/*.c)))
 PROGRAMS := $(SERVERS) $(APPS)
 CONFIGS := $(wildcard servers/init/*.conf)
+
+# The window manager's font, converted from a Debian console font (package
+# console-setup-linux) at build time; the generated C is never committed.
+WM_FONT := /usr/share/consolefonts/Lat15-Terminus16.psf.gz
+WM_FONT_C := $(B)/gen/wm/font.c
 
 obj = $(patsubst %,$(B)/obj/%.o,$(basename $(1)))
 
@@ -60,6 +65,10 @@ $(B)/obj/kshared/%.o: libqs/src/%.c | deps
 $(B)/obj/%.o: %.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -c -o $@ $<
+$(WM_FONT_C): scripts/psf2c.py | deps
+	@mkdir -p $(@D)
+	$(PY) scripts/psf2c.py $(WM_FONT) $@
+$(call obj,$(WM_FONT_C)): USER_CFLAGS += -I servers/wm
 $(B)/obj/%.o: %.S | deps
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -c -o $@ $<
@@ -84,6 +93,8 @@ endef
 $(eval $(call program,init,servers/init/init.c))
 $(eval $(call program,shell,servers/shell/shell.c servers/shell/parse.c))
 $(eval $(call program,echod,servers/echo/echo.c))
+WM_SRCS := $(wildcard servers/wm/*.c) $(WM_FONT_C)
+$(eval $(call program,wm,$(WM_SRCS)))
 $(foreach a,$(APPS),$(eval $(call program,$(a),apps/$(a).c)))
 
 $(ISO): $(B)/kernel.elf $(PROGRAMS:%=$(B)/bin/%) $(CONFIGS) boot/grub.cfg.in
@@ -133,7 +144,7 @@ test: all $(UNIT_TESTS)
 	$(PY) tests/run.py $(UNIT_TESTS)
 
 clean:
-	rm -rf $(B)/obj $(B)/bin $(B)/iso $(B)/iso-nostamp $(B)/unit $(B)/bench \
+	rm -rf $(B)/obj $(B)/bin $(B)/gen $(B)/iso $(B)/iso-nostamp $(B)/unit $(B)/bench \
 		$(B)/*.elf $(B)/*.a $(B)/*.iso
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,197 @@
+/*
+ * The std-vga driver: find the card on the PCI bus, set a linear 32-bit
+ * mode through the Bochs VBE DISPI registers and map the framebuffer.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <qs/sys.h>
+#include "fb.h"
+
+#define PCI_ADDR 0xCF8
+#define PCI_DATA 0xCFC
+#define PCI_ENABLE 0x80000000u
+#define PCI_ID 0x00
+#define PCI_COMMAND 0x04
+#define PCI_HEADER_TYPE 0x0C /* the byte at 0x0E, in the dword at 0x0C */
+#define PCI_BAR0 0x10
+#define PCI_CMD_MEMORY 0x0002
+#define PCI_MULTIFUNCTION 0x00800000u
+
+#define STDVGA_ID 0x11111234u /* device 1111, vendor 1234 */
+
+#define DISPI_INDEX 0x1CE
+#define DISPI_DATA 0x1CF
+enum {
+	DISPI_ID = 0, DISPI_XRES = 1, DISPI_YRES = 2, DISPI_BPP = 3,
+	DISPI_ENABLE = 4, DISPI_VIRT_WIDTH = 6, DISPI_X_OFFSET = 8,
+	DISPI_Y_OFFSET = 9, DISPI_VIDEO_MEMORY_64K = 10,
+};
+#define DISPI_ID_MIN 0xB0C2 /* the first version with 32 bits per pixel */
+#define DISPI_ID_MAX 0xB0CF
+#define DISPI_ENABLED 0x01
+#define DISPI_LFB_ENABLED 0x40
+
+#define BPP 32
+
+static void
+outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static uint32_t
+inl(uint16_t port)
+{
+	uint32_t v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static void
+outw(uint16_t port, uint16_t v)
+{
+	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static uint16_t
+inw(uint16_t port)
+{
+	uint16_t v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static uint32_t
+pci_addr(int bus, int dev, int fn, int off)
+{
+	return PCI_ENABLE | (uint32_t)bus << 16 | (uint32_t)dev << 11 |
+	       (uint32_t)fn << 8 | (uint32_t)(off & 0xFC);
+}
+
+static uint32_t
+pci_read(int bus, int dev, int fn, int off)
+{
+	outl(PCI_ADDR, pci_addr(bus, dev, fn, off));
+	return inl(PCI_DATA);
+}
+
+static void
+pci_write(int bus, int dev, int fn, int off, uint32_t v)
+{
+	outl(PCI_ADDR, pci_addr(bus, dev, fn, off));
+	outl(PCI_DATA, v);
+}
+
+/* Finds the first function with `id`; its location in *bus, *dev, *fn. */
+static bool
+pci_find(uint32_t id, int *bus, int *dev, int *fn)
+{
+	for (int b = 0; b < 256; b++) {
+		for (int d = 0; d < 32; d++) {
+			if ((pci_read(b, d, 0, PCI_ID) & 0xFFFF) == 0xFFFF)
+				continue; /* nothing in this slot */
+			bool multi = pci_read(b, d, 0, PCI_HEADER_TYPE) &
+				     PCI_MULTIFUNCTION;
+			for (int f = 0; f < (multi ? 8 : 1); f++) {
+				if (pci_read(b, d, f, PCI_ID) == id) {
+					*bus = b, *dev = d, *fn = f;
+					return true;
+				}
+			}
+		}
+	}
+	return false;
+}
+
+static void
+dispi_write(uint16_t index, uint16_t v)
+{
+	outw(DISPI_INDEX, index);
+	outw(DISPI_DATA, v);
+}
+
+static uint16_t
+dispi_read(uint16_t index)
+{
+	outw(DISPI_INDEX, index);
+	return inw(DISPI_DATA);
+}
+
+/* Returns the BAR0 address, 0 if the card is not there or BAR0 unusable. */
+static uint32_t
+stdvga_bar0(void)
+{
+	int bus, dev, fn;
+	if (!pci_find(STDVGA_ID, &bus, &dev, &fn)) {
+		printf("wm: no QEMU standard VGA (PCI 1234:1111) found; "
+		       "boot QEMU with -vga std\n");
+		return 0;
+	}
+	uint32_t bar = pci_read(bus, dev, fn, PCI_BAR0);
+	if (bar & 1) {
+		printf("wm: std-vga BAR0 (%#x) is an I/O BAR, not memory\n", bar);
+		return 0;
+	}
+	uint32_t cmd = pci_read(bus, dev, fn, PCI_COMMAND);
+	if (!(cmd & PCI_CMD_MEMORY)) /* the BIOS normally does this */
+		pci_write(bus, dev, fn, PCI_COMMAND, (cmd & 0xFFFF) | PCI_CMD_MEMORY);
+	printf("wm: std-vga at pci %d:%d.%d, framebuffer (BAR0) at %#x\n",
+	       bus, dev, fn, bar & ~0xFu);
+	return bar & ~0xFu;
+}
+
+static int
+set_mode(fb_t *fb, int width, int height)
+{
+	uint16_t id = dispi_read(DISPI_ID);
+	if (id < DISPI_ID_MIN || id > DISPI_ID_MAX) {
+		printf("wm: Bochs VBE interface missing or too old (id %#x)\n", id);
+		return QS_ENOENT;
+	}
+	uint32_t vram = (uint32_t)dispi_read(DISPI_VIDEO_MEMORY_64K) << 16;
+	if ((uint64_t)width * height * (BPP / 8) > vram) {
+		printf("wm: %dx%dx%d needs more than the %u KiB of video memory\n",
+		       width, height, BPP, vram >> 10);
+		return QS_ENOMEM;
+	}
+	dispi_write(DISPI_ENABLE, 0);
+	dispi_write(DISPI_XRES, (uint16_t)width);
+	dispi_write(DISPI_YRES, (uint16_t)height);
+	dispi_write(DISPI_BPP, BPP);
+	dispi_write(DISPI_ENABLE, DISPI_ENABLED | DISPI_LFB_ENABLED);
+	dispi_write(DISPI_X_OFFSET, 0);
+	dispi_write(DISPI_Y_OFFSET, 0);
+	fb->width = dispi_read(DISPI_XRES);
+	fb->height = dispi_read(DISPI_YRES);
+	fb->bpp = dispi_read(DISPI_BPP);
+	fb->pitch = dispi_read(DISPI_VIRT_WIDTH);
+	if (fb->width != width || fb->height != height || fb->bpp != BPP ||
+	    fb->pitch < width) {
+		printf("wm: the card refused %dx%dx%d (got %dx%dx%d)\n", width,
+		       height, BPP, fb->width, fb->height, fb->bpp);
+		return QS_EINVAL;
+	}
+	return 0;
+}
+
+int
+fb_init(fb_t *fb, int width, int height)
+{
+	fb->phys = stdvga_bar0();
+	if (!fb->phys)
+		return QS_ENOENT;
+	int r = set_mode(fb, width, height);
+	if (r < 0)
+		return r;
+	uint32_t len = (uint32_t)fb->pitch * (uint32_t)fb->height * (BPP / 8);
+	fb->pixels = qs_mmio_map(fb->phys, len);
+	if (!fb->pixels) {
+		printf("wm: cannot map the framebuffer: BAR0 %#x..%#x is not "
+		       "granted; init's config needs \"grant mmio %#x %#x\" "
+		       "under \"start wm\"\n", fb->phys, fb->phys + len - 1,
+		       fb->phys, len);
+		dispi_write(DISPI_ENABLE, 0); /* back to the text console */
+		return QS_EPERM;
+	}
+	return 0;
+}
