@@ -1,7 +1,7 @@
 /*
  * Device grants, exercised on devices every PC has: the CMOS clock's ports
- * and its periodic interrupt (IRQ 8), VGA text memory as MMIO, and DMA pages.
- * init starts it with those grants when booted with test.conf.
+ * and its periodic interrupt (IRQ 8), the HPET's registers as MMIO, and DMA
+ * pages. init starts it with those grants when booted with test.conf.
  */
 #include <stdio.h>
 #include <qs/sys.h>
@@ -11,6 +11,8 @@
 #define CMOS_INDEX 0x70
 #define CMOS_DATA 0x71
 #define RTC_IRQ 8
+#define HPET_BASE 0xFED00000u
+enum { HPET_ID = 0x00 / 4, HPET_CONFIG = 0x10 / 4, HPET_COUNTER = 0xF0 / 4 };
 
 
 
@@ -48,6 +50,30 @@ test_irq(void)
 	check(got == 3, "irq 8 delivered three times");
 }
 
+/*
+ * The HPET's registers: the window manager owns the VGA (its text memory
+ * vanishes when it switches to graphics), and the kernel never touches the
+ * HPET. Its main counter may be written while the HPET is halted.
+ */
+static void
+test_mmio(void)
+{
+	volatile uint32_t *hpet = qs_mmio_map(HPET_BASE, 4096);
+	check(hpet != NULL, "map granted MMIO");
+	if (hpet) {
+		check((hpet[HPET_ID] >> 16) == 0x8086, "MMIO reads the HPET's id");
+		uint32_t enabled = hpet[HPET_CONFIG] & 1;
+		hpet[HPET_CONFIG] &= ~1u; /* halt it */
+		uint32_t old = hpet[HPET_COUNTER];
+		hpet[HPET_COUNTER] = 0x1F51C0DE;
+		check(hpet[HPET_COUNTER] == 0x1F51C0DE, "MMIO is read and written");
+		hpet[HPET_COUNTER] = old;
+		hpet[HPET_CONFIG] |= enabled;
+	}
+	check(qs_mmio_map(HPET_BASE + 4096, 4096) == NULL,
+	      "MMIO outside the grant is refused");
+}
+
 int
 main(void)
 {
@@ -55,15 +81,7 @@ main(void)
 	check(status_a != 0xFF, "granted I/O ports read the CMOS");
 	test_irq();
 
-	volatile uint16_t *vga = qs_mmio_map(0xB8000, 4096);
-	check(vga != NULL, "map granted MMIO");
-	if (vga) {
-		uint16_t old = vga[79];
-		vga[79] = 0x1F51;
-		check(vga[79] == 0x1F51, "MMIO is read and written");
-		vga[79] = old;
-	}
-	check(qs_mmio_map(0xB9000, 4096) == NULL, "MMIO outside the grant is refused");
+	test_mmio();
 
 	uint32_t phys = 0;
 	volatile uint32_t *dma = qs_dma_alloc(3, &phys);
