@@ -9,6 +9,8 @@
 #include <string.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include <qs/tx.h>
+#include <qs/wm.h>
 #include "parse.h"
 
 #define MAX_ARGS 16
@@ -113,6 +115,65 @@ cmd_sq(int argc, char **argv)
 		       qs[i].pending, qs[i].depth, qs[i].completed);
 }
 
+/* Asks the window manager; the answer is in `reply`. */
+static int
+wm_ask(uint32_t opcode, qs_msg_t *reply)
+{
+	static qs_msg_t req;
+	int qid = qs_sq_lookup(WM_QUEUE);
+	if (qid < 0) {
+		printf("win: no window manager (queue %s: %s)\n", WM_QUEUE,
+		       qs_strerror(qid));
+		return qid;
+	}
+	qs_msg_init(&req, opcode);
+	int r = qs_call(qid, &req, reply, sizeof(*reply));
+	if (r < 0)
+		printf("win: %s\n", qs_strerror(r));
+	return r;
+}
+
+static void
+win_stats(void)
+{
+	static qs_msg_t reply;
+	if (wm_ask(WM_OP_STATS, &reply) < 0)
+		return;
+	const wm_stats_t *s = QS_MSG_AS(&reply, wm_stats_t);
+	if (!s) {
+		printf("win: short answer from the window manager\n");
+		return;
+	}
+	printf("wm: windows %u crumbs %u created %u closed %u by-tx %u "
+	       "screen %ux%ux%u\n", s->windows, s->crumbs, s->created,
+	       s->closed_by_client, s->closed_by_tx, s->width, s->height, s->bpp);
+}
+
+static void
+cmd_win(int argc, char **argv)
+{
+	static qs_msg_t reply;
+	if (argc == 2 && strcmp(argv[1], "stats") == 0) {
+		win_stats();
+		return;
+	}
+	if (argc > 1) {
+		printf("usage: win [stats]\n");
+		return;
+	}
+	if (wm_ask(WM_OP_LIST, &reply) < 0)
+		return;
+	const wm_info_t *w = (const wm_info_t *)reply.data;
+	printf("%5s %-16s %5s %4s %4s %4s %4s %s\n", "ID", "TX", "PID", "X",
+	       "Y", "W", "H", "TITLE");
+	for (uint32_t i = 0; i < reply.hdr.len / sizeof(*w); i++) {
+		char tx[QS_TX_TEXT];
+		printf("%5d %-16s %5d %4d %4d %4d %4d %.*s\n", w[i].id,
+		       qs_tx_format(w[i].tx, tx), w[i].pid, w[i].x, w[i].y,
+		       w[i].w, w[i].h, WM_TITLE_MAX - 1, w[i].title);
+	}
+}
+
 static void
 cmd_run(int argc, char **argv)
 {
@@ -208,6 +269,7 @@ static const command_t commands[] = {
 	{ "echo", "[ARGS...]", "print the arguments", cmd_echo },
 	{ "ps", "", "list processes: pid, parent, name, state, threads, pages, ticks", cmd_ps },
 	{ "sq", "", "list service queues: id, name, owner, offers (idle, busy), pending, completed", cmd_sq },
+	{ "win", "[stats]", "list windows: id, transaction, pid, x y w h, title; or the window manager's counters", cmd_win },
 	{ "run", "PROG [ARGS...]", "start a program and print its pid", cmd_run },
 	{ "kill", "PID", "kill a process", cmd_kill },
 	{ "wait", "PID", "wait for a program started here to end (Ctrl-C stops waiting)", cmd_wait },
