@@ -3,7 +3,12 @@
  * opens a window under it, asks each named participant queue (see voteno)
  * to join it, and then commits it, aborts it, or holds it open until
  * killed (for `tx abort`). It prints the outcome.
+ *
+ * `txdemo exit|crash [PARTICIPANT...]` does the same under its default
+ * transaction and then exits normally or faults: the TM commits or aborts
+ * that transaction when the kernel reports the death.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <qs/sq.h>
@@ -51,20 +56,30 @@ main(int argc, char **argv)
 	uint64_t tx;
 	char id[QS_TX_TEXT];
 	const char *how = argc > 1 ? argv[1] : "";
-	if (strcmp(how, "commit") && strcmp(how, "abort") && strcmp(how, "hold")) {
-		printf("usage: txdemo commit|abort|hold [PARTICIPANT...]\n");
+	bool dies = strcmp(how, "exit") == 0 || strcmp(how, "crash") == 0;
+	if (strcmp(how, "commit") && strcmp(how, "abort") && strcmp(how, "hold") &&
+	    !dies) {
+		printf("usage: txdemo commit|abort|hold|exit|crash [PARTICIPANT...]\n");
 		return 2;
 	}
-	int r = qs_tx_begin(&tx);
+	int r = dies ? 0 : qs_tx_begin(&tx);
 	if (r < 0) {
 		printf("txdemo: cannot begin: %s\n", qs_strerror(r));
 		return 1;
 	}
-	printf("txdemo: tx %s begun\n", qs_tx_format(tx, id));
+	if (dies)
+		tx = qs_tx_current();
+	printf("txdemo: tx %s %s\n", qs_tx_format(tx, id), dies ? "(default)" : "begun");
 	open_window(id);
 	for (int i = 2; i < argc; i++) {
 		r = request(argv[i], VOTENO_OP_JOIN, NULL, 0);
 		printf("txdemo: %s joined: %s\n", argv[i], qs_strerror(r));
+	}
+	if (dies) {
+		printf("txdemo: %s\n", how);
+		if (how[0] == 'c')
+			*(volatile int *)0 = 1;
+		return 0;
 	}
 	if (strcmp(how, "hold") == 0) {
 		printf("txdemo: holding tx %s\n", id);
