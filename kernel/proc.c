@@ -8,6 +8,7 @@
 #include "heap.h"
 #include "pmm.h"
 #include "proc.h"
+#include "tx.h"
 #include "vmm.h"
 #include "x86.h"
 
@@ -15,7 +16,6 @@
 
 static list_t procs = LIST_INIT(procs);
 static int next_pid = INIT_PID;
-static uint32_t next_tx = 1; /* counter part of default transaction ids */
 
 proc_t *
 proc_find(int pid)
@@ -23,6 +23,17 @@ proc_find(int pid)
 	for (list_t *l = procs.next; l != &procs; l = l->next) {
 		proc_t *p = list_entry(l, proc_t, link);
 		if (p->pid == pid)
+			return p;
+	}
+	return NULL;
+}
+
+proc_t *
+proc_search(bool (*fn)(proc_t *p, uint64_t arg), uint64_t arg)
+{
+	for (list_t *l = procs.next; l != &procs; l = l->next) {
+		proc_t *p = list_entry(l, proc_t, link);
+		if (p->state != QS_PROC_ZOMBIE && fn(p, arg))
 			return p;
 	}
 	return NULL;
@@ -132,7 +143,7 @@ proc_new(const char *name, int parent)
 	p->dma_next = USER_DMA_BASE;
 	list_init(&p->sq_reqs);
 	list_init(&p->sq_done.waiters);
-	p->default_tx = QS_TX(boot_node_id(), boot_incarnation(), next_tx++);
+	p->default_tx = tx_new_id();
 	return p;
 }
 

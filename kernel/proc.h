@@ -39,6 +39,7 @@ typedef struct proc {
 	wq_t sq_done;     /* its threads waiting for a completion */
 	uint32_t sq_async; /* outstanding asynchronous requests */
 	uint64_t default_tx;
+	uint64_t own_tx[8];   /* transactions it began that have not ended */
 	uint64_t held_tx[16]; /* transactions received in requests, newest last */
 	uint32_t held_next;
 } proc_t;
@@ -54,6 +55,8 @@ int proc_wait(int pid, uint32_t user_status, uint32_t flags);
 int proc_resume(int pid);
 int proc_sbrk(int32_t incr);
 int proc_list(uint32_t user_buf, uint32_t max);
+/* The live process for which fn(p, arg) is true, or NULL. */
+proc_t *proc_search(bool (*fn)(proc_t *p, uint64_t arg), uint64_t arg);
 void proc_fault(trap_frame_t *f);
 int proc_thread_create(uint32_t entry, uint32_t arg, uint32_t stack_top,
 		       int priority);
@@ -72,6 +75,7 @@ void grant_release(proc_t *p);
 void sq_proc_exit(proc_t *p);
 void sq_thread_gone(thread_t *t);
 void sq_syscall(trap_frame_t *f);
+int sq_tm_pid(void); /* the owner of QS_DEATH_QUEUE: the transaction manager */
 
 /* uaccess: copies between the kernel and the current process */
 bool user_ok(uint32_t va, uint32_t len, bool write);

@@ -648,6 +648,13 @@ drop_client_requests(proc_t *p)
 	}
 }
 
+int
+sq_tm_pid(void)
+{
+	sq_t *q = sq_find_name(QS_DEATH_QUEUE);
+	return q ? q->owner : 0;
+}
+
 /*
  * A server thread that is going away gives back what it held: a request it
  * has not started goes back to the queue for another thread; one it started

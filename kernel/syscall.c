@@ -201,7 +201,7 @@ syscall_dispatch(trap_frame_t *f)
 {
 	if (f->eax >= SYS_SQ_CREATE && f->eax <= SYS_SQ_LIST)
 		sq_syscall(f); /* it may turn the return into an upcall */
-	else if (f->eax == SYS_TX_GET || f->eax == SYS_TX_SET)
+	else if (f->eax >= SYS_TX_GET && f->eax <= SYS_TX_END)
 		tx_syscall(f);
 	else
 		f->eax = (uint32_t)syscall_run(f);

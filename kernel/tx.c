@@ -1,13 +1,41 @@
-/* The transaction stamp's syscalls: read and switch the current transaction. */
+/*
+ * The kernel side of transactions: ids, the stamp's syscalls, and who owns
+ * what. Every thread has a current transaction, stamped on each request it
+ * sends; it may switch only to one its process holds. The transaction
+ * manager (the process that serves QS_DEATH_QUEUE) gives them meaning: it
+ * asks who owns a transaction and says when one has ended.
+ */
 #include "kernel.h"
+#include "boot.h"
 #include "proc.h"
 #include "tx.h"
 
-/* Held: the process's default, or one received in a request (tx_hold). */
+static uint32_t next_counter = 1;
+
+uint64_t
+tx_new_id(void)
+{
+	return QS_TX(boot_node_id(), boot_incarnation(), next_counter++);
+}
+
+static bool
+tx_owned(proc_t *p, uint64_t tx)
+{
+	if (tx == 0)
+		return false;
+	if (tx == p->default_tx)
+		return true;
+	for (uint32_t i = 0; i < ARRAY_LEN(p->own_tx); i++)
+		if (p->own_tx[i] == tx)
+			return true;
+	return false;
+}
+
+/* Held: its own, or one received in a request (tx_hold). */
 bool
 tx_held(proc_t *p, uint64_t tx)
 {
-	if (tx == p->default_tx)
+	if (tx_owned(p, tx))
 		return true;
 	for (uint32_t i = 0; i < ARRAY_LEN(p->held_tx); i++)
 		if (p->held_tx[i] == tx && tx != 0)
@@ -15,23 +43,88 @@ tx_held(proc_t *p, uint64_t tx)
 	return false;
 }
 
-static int
-tx_set(uint32_t lo, uint32_t hi)
+static bool
+is_tm(void)
 {
-	uint64_t tx = ((uint64_t)hi << 32) | lo;
-	if (!tx_held(current->proc, tx) && !sq_serving_tx(current, tx))
+	return current->proc->pid == sq_tm_pid();
+}
+
+static int
+tx_set(uint64_t tx)
+{
+	if (tx == 0)
+		tx = current->proc->default_tx;
+	if (!tx_held(current->proc, tx) && !sq_serving_tx(current, tx) &&
+	    !is_tm())
 		return QS_EPERM;
 	current->tx = tx;
+	return 0;
+}
+
+static int
+tx_begin(uint32_t user_out)
+{
+	proc_t *p = current->proc;
+	for (uint32_t i = 0; i < ARRAY_LEN(p->own_tx); i++) {
+		if (p->own_tx[i])
+			continue;
+		uint64_t tx = tx_new_id();
+		int r = copy_to_user(user_out, &tx, sizeof(tx));
+		if (r < 0)
+			return r;
+		p->own_tx[i] = tx;
+		current->tx = tx;
+		return 0;
+	}
+	return QS_EAGAIN; /* too many open transactions */
+}
+
+/*
+ * An ended transaction is forgotten: its owner can no longer switch to it,
+ * and if it was the owner's default, the owner gets a fresh default, so
+ * that what it does next is not part of what was aborted.
+ */
+static int
+tx_end(uint64_t tx)
+{
+	if (!is_tm())
+		return QS_EPERM;
+	proc_t *p = proc_search(tx_owned, tx);
+	if (!p)
+		return QS_ENOENT;
+	for (uint32_t i = 0; i < ARRAY_LEN(p->own_tx); i++)
+		if (p->own_tx[i] == tx)
+			p->own_tx[i] = 0;
+	if (p->default_tx == tx) {
+		p->default_tx = tx_new_id();
+		for (list_t *l = p->threads.next; l != &p->threads; l = l->next) {
+			thread_t *t = list_entry(l, thread_t, proc_link);
+			if (t->tx == tx)
+				t->tx = p->default_tx;
+		}
+	}
 	return 0;
 }
 
 void
 tx_syscall(trap_frame_t *f)
 {
-	int r = QS_ENOSYS;
-	if (f->eax == SYS_TX_GET)
+	uint64_t tx = ((uint64_t)f->ecx << 32) | f->ebx;
+	proc_t *owner;
+	int r;
+
+	switch (f->eax) {
+	case SYS_TX_GET:
 		r = copy_to_user(f->ebx, &current->tx, sizeof(current->tx));
-	else if (f->eax == SYS_TX_SET)
-		r = tx_set(f->ebx, f->ecx);
+		break;
+	case SYS_TX_SET: r = tx_set(tx); break;
+	case SYS_TX_BEGIN: r = tx_begin(f->ebx); break;
+	case SYS_TX_OWNER:
+		owner = proc_search(tx_owned, tx);
+		r = owner ? owner->pid : QS_ENOENT;
+		break;
+	case SYS_TX_END: r = tx_end(tx); break;
+	default: r = QS_ENOSYS;
+	}
 	f->eax = (uint32_t)r;
 }

@@ -12,6 +12,7 @@
 #include <qs/tx.h>
 #include <qs/wm.h>
 #include "parse.h"
+#include "txcmd.h"
 
 #define MAX_ARGS 16
 #define MAX_PROCS 64
@@ -269,6 +270,7 @@ static const command_t commands[] = {
 	{ "echo", "[ARGS...]", "print the arguments", cmd_echo },
 	{ "ps", "", "list processes: pid, parent, name, state, threads, pages, ticks", cmd_ps },
 	{ "sq", "", "list service queues: id, name, owner, offers (idle, busy), pending, completed", cmd_sq },
+	{ "tx", "[stats|abort txid]", "list transactions: id, owner, coordinator, state, superior, subordinates, participants; or the TM's counters; or abort one", cmd_tx },
 	{ "win", "[stats]", "list windows: id, transaction, pid, x y w h, title; or the window manager's counters", cmd_win },
 	{ "run", "PROG [ARGS...]", "start a program and print its pid", cmd_run },
 	{ "kill", "PID", "kill a process", cmd_kill },

@@ -1,0 +1,82 @@
+/*
+ * voteno, a recoverable participant for tests: `voteno [MODE [QUEUE]]`
+ * serves QUEUE (default "voteno"); a request there joins the sender's
+ * transaction as a recoverable participant, which then votes as MODE says:
+ * no (the default), yes, readonly, or silent (never answers the prepare).
+ * It prints each notice it gets.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <qs/sq.h>
+#include <qs/sys.h>
+#include <qs/tx.h>
+#include "voteno.h"
+
+static const char *name = VOTENO_QUEUE;
+static int vote = QS_VOTE_NO;
+static int silent;
+
+static int
+prepare(uint64_t tx, void *arg)
+{
+	static const char *const says[] = { "yes", "no", "read-only" };
+	char b[QS_TX_TEXT];
+	(void)arg;
+	if (silent) {
+		printf("%s: tx %s prepare: not answering\n", name, qs_tx_format(tx, b));
+		for (;;)
+			qs_sleep(60000);
+	}
+	printf("%s: tx %s prepare: vote %s\n", name, qs_tx_format(tx, b), says[vote]);
+	return vote;
+}
+
+static void
+end(uint64_t tx, int outcome, void *arg)
+{
+	char b[QS_TX_TEXT];
+	(void)arg;
+	printf("%s: tx %s %s\n", name, qs_tx_format(tx, b),
+	       outcome == QS_TX_COMMITTED ? "committed" : "aborted");
+}
+
+static const qs_tx_ops_t ops = { prepare, end, NULL };
+
+static int32_t
+handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+{
+	char b[QS_TX_TEXT];
+	(void)reply, (void)ctx;
+	if (req->hdr.opcode != VOTENO_OP_JOIN)
+		return QS_EINVAL;
+	int r = qs_tx_join(req->hdr.txid, QS_TX_RECOVERABLE, &ops);
+	printf("%s: joined tx %s: %s\n", name, qs_tx_format(req->hdr.txid, b),
+	       qs_strerror(r));
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const char *const modes[] = { "yes", "no", "readonly" };
+	if (argc > 1) {
+		vote = -1;
+		for (int i = 0; i < 3; i++)
+			if (strcmp(argv[1], modes[i]) == 0)
+				vote = i;
+		silent = strcmp(argv[1], "silent") == 0;
+		if (vote < 0 && !silent) {
+			printf("usage: voteno [no|yes|readonly|silent] [QUEUE]\n");
+			return 2;
+		}
+	}
+	if (argc > 2)
+		name = argv[2];
+	int qid = qs_sq_create(name, 0);
+	if (qid < 0) {
+		printf("%s: cannot create queue: %s\n", name, qs_strerror(qid));
+		return 1;
+	}
+	printf("%s: serving, votes %s\n", name, silent ? "never" : modes[vote]);
+	return qs_serve(qid, handle, NULL, 2) < 0;
+}

@@ -1,0 +1,127 @@
+/*
+ * `tx`: the TM's records (id, owner, coordinator, state, superior and
+ * subordinate nodes, participants with their classes and votes), `tx stats`
+ * its counters, and `tx abort ID`.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/sq.h>
+#include <qs/sys.h>
+#include <qs/tm.h>
+#include <qs/tx.h>
+#include "txcmd.h"
+
+static const char *const states[] = { "?", "active", "preparing", "committed",
+				      "aborted" };
+static const char *const classes[] = { "none", "volatile", "recoverable" };
+static const char *const votes[] = { "yes", "no", "read-only" };
+
+static int
+tm_request(uint32_t op, const void *data, size_t len, qs_msg_t *reply)
+{
+	static qs_msg_t req;
+	int qid = qs_sq_lookup(TM_QUEUE);
+	if (qid < 0)
+		return qid;
+	qs_msg_init(&req, op);
+	qs_msg_put(&req, data, len);
+	return qs_call(qid, &req, reply, sizeof(*reply));
+}
+
+static void
+print_nodes(uint32_t n, const uint32_t *nodes)
+{
+	char buf[64] = "-";
+	size_t at = 0;
+	for (uint32_t i = 0; i < n && i < TM_SUBS_MAX && at < sizeof(buf) - 12; i++)
+		at += (size_t)snprintf(buf + at, sizeof(buf) - at, "%s%u",
+				       i ? "," : "", nodes[i]);
+	printf(" %-5s", buf);
+}
+
+static void
+print_tx(const tm_tx_info_t *t)
+{
+	char id[QS_TX_TEXT];
+	int st = t->state >= 1 && t->state <= 4 ? t->state : 0;
+	printf("%-12s %5d %5u %-9s", qs_tx_format(t->tx, id), t->owner,
+	       t->coordinator, states[st]);
+	print_nodes(t->superior == TM_NO_NODE ? 0 : 1, &t->superior);
+	print_nodes(t->nsubs, t->subs);
+	for (uint32_t i = 0; i < t->nparts && i < TM_PARTS_MAX; i++) {
+		const tm_part_info_t *p = &t->parts[i];
+		printf(" %d:%s", p->pid,
+		       p->cls >= 0 && p->cls <= 2 ? classes[p->cls] : "?");
+		if (p->vote >= 0 && p->vote <= 2)
+			printf("(%s)", votes[p->vote]);
+	}
+	printf("\n");
+}
+
+static void
+tx_list(void)
+{
+	static qs_msg_t reply;
+	uint32_t first = 0;
+	printf("TX           OWNER COORD STATE     SUP   SUBS  PARTICIPANTS\n");
+	for (;;) {
+		int r = tm_request(TM_OP_LIST, &first, sizeof(first), &reply);
+		const tm_list_t *l = QS_MSG_AS(&reply, tm_list_t);
+		if (r < 0 || !l) {
+			printf("tx: %s\n", qs_strerror(r < 0 ? r : QS_EINVAL));
+			return;
+		}
+		const tm_tx_info_t *t = (const tm_tx_info_t *)(l + 1);
+		for (uint32_t i = 0; i < l->count; i++)
+			print_tx(&t[i]);
+		first += l->count;
+		if (l->count == 0 || first >= l->total)
+			return;
+	}
+}
+
+static void
+tx_stats(void)
+{
+	static qs_msg_t reply;
+	int r = tm_request(TM_OP_STATS, NULL, 0, &reply);
+	const tm_stats_t *s = QS_MSG_AS(&reply, tm_stats_t);
+	if (r < 0 || !s) {
+		printf("tx: %s\n", qs_strerror(r < 0 ? r : QS_EINVAL));
+		return;
+	}
+	printf("tm: records %u participants %u begun %u committed %u aborted %u "
+	       "deaths %u vote-timeouts %u notices %u unanswered %u vote-ms %u\n",
+	       s->records, s->participants, s->begun, s->committed, s->aborted,
+	       s->deaths, s->vote_timeouts, s->notices, s->unanswered,
+	       s->vote_ms);
+}
+
+static void
+tx_abort(const char *arg)
+{
+	uint64_t tx;
+	if (qs_tx_parse(arg, &tx) < 0) {
+		printf("tx: bad transaction id: %s (NODE.INCARNATION.COUNTER)\n", arg);
+		return;
+	}
+	int r = qs_tx_abort(tx);
+	if (r < 0)
+		printf("tx: abort %s: %s\n", arg, qs_strerror(r));
+	else
+		printf("tx %s aborted\n", arg);
+}
+
+void
+cmd_tx(int argc, char **argv)
+{
+	if (argc == 1)
+		tx_list();
+	else if (argc == 2 && strcmp(argv[1], "stats") == 0)
+		tx_stats();
+	else if (argc == 3 && strcmp(argv[1], "abort") == 0)
+		tx_abort(argv[2]);
+	else
+		printf("usage: tx [stats|abort txid]\n");
+}

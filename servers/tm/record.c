@@ -1,0 +1,134 @@
+/*
+ * The TM's transaction records: who owns a transaction, who takes part in
+ * it and how, and (for the network half) its superior and subordinate
+ * nodes. All under tm_lock.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <qs/tx.h>
+#include "tm.h"
+
+static tm_rec_t *recs;
+
+tm_rec_t *
+rec_find(uint64_t tx)
+{
+	for (tm_rec_t *r = recs; r; r = r->next)
+		if (r->tx == tx)
+			return r;
+	return NULL;
+}
+
+tm_rec_t *
+rec_new(uint64_t tx, int32_t owner)
+{
+	tm_rec_t *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->tx = tx;
+	r->owner = owner;
+	r->coordinator = tm_node; /* the owner's node, until delegated */
+	r->superior = TM_NO_NODE;
+	r->state = TM_ACTIVE;
+	r->next = recs;
+	recs = r;
+	tm_stats.records++;
+	return r;
+}
+
+void
+rec_free(tm_rec_t *r)
+{
+	for (tm_rec_t **rp = &recs; *rp; rp = &(*rp)->next) {
+		if (*rp == r) {
+			*rp = r->next;
+			tm_stats.records--;
+			tm_stats.participants -= r->nparts;
+			free(r);
+			return;
+		}
+	}
+}
+
+tm_rec_t *
+rec_owned_by(int32_t pid)
+{
+	for (tm_rec_t *r = recs; r; r = r->next)
+		if (r->owner == pid && r->state == TM_ACTIVE)
+			return r;
+	return NULL;
+}
+
+static tm_part_t *
+part_of(tm_rec_t *r, int32_t pid)
+{
+	for (uint32_t i = 0; i < r->nparts; i++)
+		if (r->parts[i].pid == pid)
+			return &r->parts[i];
+	return NULL;
+}
+
+bool
+rec_is_part(const tm_rec_t *r, int32_t pid)
+{
+	return part_of((tm_rec_t *)r, pid) != NULL;
+}
+
+/* Joining again may raise the class, never lower it. */
+int
+rec_join(tm_rec_t *r, int32_t pid, int32_t cls, int32_t rqid)
+{
+	tm_part_t *p = part_of(r, pid);
+	if (!p) {
+		if (r->nparts == TM_PARTS_MAX)
+			return QS_ENOMEM;
+		p = &r->parts[r->nparts++];
+		p->pid = pid;
+		p->cls = QS_TX_NONE;
+		tm_stats.participants++;
+	}
+	if (cls >= p->cls) {
+		p->cls = cls;
+		p->rqid = rqid;
+	}
+	p->vote = -1;
+	return 0;
+}
+
+/* A participant that died can no longer be told anything. */
+void
+rec_forget_pid(int32_t pid)
+{
+	for (tm_rec_t *r = recs; r; r = r->next) {
+		tm_part_t *p = r->state == TM_ACTIVE ? part_of(r, pid) : NULL;
+		if (!p)
+			continue;
+		*p = r->parts[--r->nparts];
+		tm_stats.participants--;
+	}
+}
+
+uint32_t
+rec_list(uint32_t first, tm_tx_info_t *out, uint32_t max)
+{
+	uint32_t i = 0, n = 0;
+	for (tm_rec_t *r = recs; r && n < max; r = r->next, i++) {
+		if (i < first)
+			continue;
+		tm_tx_info_t *t = &out[n++];
+		memset(t, 0, sizeof(*t));
+		t->tx = r->tx;
+		t->owner = r->owner;
+		t->coordinator = r->coordinator;
+		t->state = r->state;
+		t->superior = r->superior;
+		t->nsubs = r->nsubs;
+		memcpy(t->subs, r->subs, sizeof(t->subs));
+		t->nparts = r->nparts;
+		for (uint32_t k = 0; k < r->nparts; k++)
+			t->parts[k] = (tm_part_info_t){ r->parts[k].pid,
+							r->parts[k].cls,
+							r->parts[k].vote };
+	}
+	return n;
+}

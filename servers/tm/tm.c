@@ -1,0 +1,241 @@
+/*
+ * tm, the transaction manager of one node: it keeps a record of every
+ * transaction that has participants, drives termination (commit.c), and
+ * ends a process's transactions when the kernel reports its death on
+ * QS_DEATH_QUEUE: committing the default one at a normal exit, aborting
+ * everything at a kill or fault.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/sq.h>
+#include <qs/sys.h>
+#include <qs/tx.h>
+#include "tm.h"
+
+#define VOTE_MS_DEFAULT 3000
+#define PROCS_MAX 256
+
+qs_mutex_t tm_lock = QS_MUTEX_INIT;
+tm_stats_t tm_stats;
+uint32_t tm_node;
+
+static int32_t
+tx_owner(uint64_t tx)
+{
+	return qs_syscall(SYS_TX_OWNER, (uint32_t)tx, (uint32_t)(tx >> 32), 0, 0, 0);
+}
+
+static void
+tx_forget(uint64_t tx)
+{
+	qs_syscall(SYS_TX_END, (uint32_t)tx, (uint32_t)(tx >> 32), 0, 0, 0);
+}
+
+/* Whether pid started `owner`, directly or not: the shell that ran it, init. */
+static bool
+is_ancestor(int32_t pid, int32_t owner)
+{
+	static qs_proc_info_t procs[PROCS_MAX];
+	int n = qs_proc_list(procs, PROCS_MAX);
+	for (int hops = 0; hops < n && owner > 0; hops++) {
+		int32_t parent = 0;
+		for (int i = 0; i < n; i++)
+			if (procs[i].pid == owner)
+				parent = procs[i].parent;
+		if (parent == pid)
+			return true;
+		owner = parent;
+	}
+	return false;
+}
+
+static int32_t
+do_begin(const qs_msg_t *req)
+{
+	uint64_t tx = req->hdr.txid;
+	if (tx_owner(tx) != req->hdr.src_pid)
+		return QS_EPERM;
+	if (rec_find(tx))
+		return QS_EEXIST;
+	if (!rec_new(tx, req->hdr.src_pid))
+		return QS_ENOMEM;
+	tm_stats.begun++;
+	return 0;
+}
+
+/* A transaction nobody joined ends with nothing to tell. */
+static int32_t
+end_unrecorded(uint64_t tx, bool commit)
+{
+	tx_forget(tx);
+	if (commit)
+		tm_stats.committed++;
+	else
+		tm_stats.aborted++;
+	return 0;
+}
+
+static int32_t
+do_commit(const qs_msg_t *req)
+{
+	uint64_t tx = req->hdr.txid;
+	tm_rec_t *r = rec_find(tx);
+	if (!r) {
+		int32_t owner = tx_owner(tx);
+		if (owner < 0)
+			return QS_ENOENT;
+		if (owner != req->hdr.src_pid)
+			return QS_EPERM;
+		return end_unrecorded(tx, true);
+	}
+	if (r->owner != req->hdr.src_pid)
+		return QS_EPERM;
+	if (r->state != TM_ACTIVE)
+		return QS_ENOENT;
+	return tm_finish(r, true);
+}
+
+static int32_t
+do_abort(const qs_msg_t *req)
+{
+	const uint64_t *txp = QS_MSG_AS(req, uint64_t);
+	int32_t pid = req->hdr.src_pid;
+	if (!txp)
+		return QS_EINVAL;
+	tm_rec_t *r = rec_find(*txp);
+	int32_t owner = r ? r->owner : tx_owner(*txp);
+	if (owner < 0)
+		return QS_ENOENT;
+	if (pid != owner && !(r && rec_is_part(r, pid)) && !is_ancestor(pid, owner))
+		return QS_EPERM;
+	if (!r)
+		return end_unrecorded(*txp, false);
+	if (r->state == TM_PREPARING)
+		r->abort_asked = true; /* its terminator will abort */
+	else if (r->state == TM_ACTIVE)
+		tm_finish(r, false);
+	else if (r->state == TM_COMMITTED)
+		return QS_ENOENT; /* past the commit point */
+	return 0;
+}
+
+static int32_t
+do_join(const qs_msg_t *req)
+{
+	const tm_join_t *j = QS_MSG_AS(req, tm_join_t);
+	uint64_t tx = req->hdr.txid;
+	if (!j || j->cls < QS_TX_NONE || j->cls > QS_TX_RECOVERABLE ||
+	    (j->cls != QS_TX_NONE && j->rqid <= 0))
+		return QS_EINVAL;
+	if (QS_TX_NODE(tx) != tm_node)
+		return QS_EUNREACH; /* remote transactions: the network half */
+	tm_rec_t *r = rec_find(tx);
+	if (!r) {
+		int32_t owner = tx_owner(tx);
+		if (owner < 0)
+			return QS_ENOENT; /* its owner is gone: it has ended */
+		if (!(r = rec_new(tx, owner)))
+			return QS_ENOMEM;
+	}
+	if (r->state != TM_ACTIVE)
+		return QS_ENOENT;
+	return rec_join(r, req->hdr.src_pid, j->cls, j->rqid);
+}
+
+static int32_t
+do_list(const qs_msg_t *req, qs_msg_t *reply)
+{
+	const uint32_t *first = QS_MSG_AS(req, uint32_t);
+	tm_list_t *l = (tm_list_t *)reply->data;
+	tm_tx_info_t *infos = (tm_tx_info_t *)(l + 1);
+	uint32_t max = (QS_MSG_INLINE - sizeof(*l)) / sizeof(*infos);
+	l->total = tm_stats.records;
+	l->count = rec_list(first ? *first : 0, infos, max);
+	reply->hdr.len = sizeof(*l) + l->count * sizeof(*infos);
+	return 0;
+}
+
+static int32_t
+handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+{
+	(void)ctx;
+	int32_t r;
+	qs_mutex_lock(&tm_lock);
+	switch (req->hdr.opcode) {
+	case TM_OP_BEGIN: r = do_begin(req); break;
+	case TM_OP_COMMIT: r = do_commit(req); break;
+	case TM_OP_ABORT: r = do_abort(req); break;
+	case TM_OP_JOIN: r = do_join(req); break;
+	case TM_OP_LIST: r = do_list(req, reply); break;
+	case TM_OP_STATS:
+		r = qs_msg_put(reply, &tm_stats, sizeof(tm_stats));
+		break;
+	default: r = QS_EINVAL;
+	}
+	qs_mutex_unlock(&tm_lock);
+	return r;
+}
+
+/*
+ * A process ended. Its default transaction commits if it exited normally;
+ * everything else it owned aborts. It can no longer take part in anything.
+ */
+static int32_t
+on_death(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+{
+	(void)reply, (void)ctx;
+	const qs_death_notice_t *n = QS_MSG_AS(req, qs_death_notice_t);
+	if (req->hdr.opcode != QS_NOTICE_DEATH || !n || req->hdr.src_pid != 0)
+		return QS_EINVAL;
+	bool normal = !(n->status & (QS_STATUS_KILLED | QS_STATUS_FAULT));
+	qs_mutex_lock(&tm_lock);
+	tm_stats.deaths++;
+	rec_forget_pid(n->pid);
+	for (tm_rec_t *r; (r = rec_owned_by(n->pid));)
+		tm_finish(r, normal && r->tx == n->txid);
+	qs_mutex_unlock(&tm_lock);
+	return 0;
+}
+
+static void *
+serve_deaths(void *arg)
+{
+	qs_serve((int)arg, on_death, NULL, 2);
+	return NULL;
+}
+
+static uint32_t
+vote_ms(void)
+{
+	char buf[16];
+	long v;
+	if (qs_boot_arg("tm_vote_ms", buf, sizeof(buf)) > 0 &&
+	    qs_parse_int(buf, &v) == 0 && v > 0)
+		return (uint32_t)v;
+	return VOTE_MS_DEFAULT;
+}
+
+int
+main(void)
+{
+	qs_node_info_t ni;
+	qs_node_info(&ni);
+	tm_node = ni.node_id;
+	tm_stats.vote_ms = vote_ms();
+	int qid = qs_sq_create(TM_QUEUE, QS_SQ_DEPTH_MAX);
+	int dqid = qid < 0 ? qid : qs_sq_create(QS_DEATH_QUEUE, QS_SQ_DEPTH_MAX);
+	if (qid < 0 || dqid < 0) {
+		printf("tm: cannot create queues %s and %s: %s\n", TM_QUEUE,
+		       QS_DEATH_QUEUE, qs_strerror(qid < 0 ? qid : dqid));
+		return 1;
+	}
+	tm_reaper_start();
+	if (!qs_thread_create(serve_deaths, (void *)dqid)) {
+		printf("tm: cannot start the death notice thread\n");
+		return 1;
+	}
+	printf("tm: serving queue %s (vote deadline %u ms)\n", TM_QUEUE,
+	       tm_stats.vote_ms);
+	return qs_serve(qid, handle, NULL, 4) < 0;
+}

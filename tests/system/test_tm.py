@@ -1,0 +1,169 @@
+"""The transaction manager seen from the shell: one- and two-phase commit,
+votes of each kind, the voting deadline, `tx` and `tx abort`, and the end of
+a process's transactions when it exits, is killed or faults. The in-guest
+tmtest suite covers the libqs API and bad requests."""
+
+import re
+
+import pytest
+
+from qsharness import Node, cluster_fixture
+from test_guest import reap, run_suite
+
+VOTE_MS = 1500
+tm_cluster = cluster_fixture("test-nodes-tm", conf="test.conf",
+                             args={"tm_vote_ms": str(VOTE_MS)})
+
+
+@pytest.fixture(scope="module")
+def node(tm_cluster):
+    return Node(tm_cluster, 0)
+
+
+def tx_rows(node):
+    """Parse `tx`: {id: dict(owner, coord, state, sup, subs, parts)}."""
+    out = node.exec("tx")
+    lines = out.strip("\n").split("\n")
+    assert re.match(r"TX\s+OWNER COORD STATE\s+SUP\s+SUBS\s+PARTICIPANTS",
+                    lines[0]), out
+    rows = {}
+    for l in lines[1:]:
+        f = l.split()
+        parts = []
+        for p in f[6:]:
+            m = re.match(r"(\d+):(\w+)(?:\(([\w-]+)\))?$", p)
+            assert m, "bad participant %r in %r" % (p, l)
+            parts.append((int(m.group(1)), m.group(2), m.group(3)))
+        rows[f[0]] = dict(owner=int(f[1]), coord=int(f[2]), state=f[3],
+                          sup=f[4], subs=f[5], parts=parts)
+    return rows
+
+
+def tm_stats(node):
+    out = node.exec("tx stats")
+    m = re.match(r"tm: (.*)$", out.strip())
+    assert m, out
+    f = m.group(1).split()
+    return {f[i]: int(f[i + 1]) for i in range(0, len(f), 2)}
+
+
+def participant(node, mode, name):
+    start = node.log_size()
+    pid = node.run("voteno %s %s" % (mode, name))
+    node.wait_log(r"%s: serving" % name, start=start)
+    return pid
+
+
+def txdemo(node, args):
+    """Start txdemo; returns (pid, transaction id, log offset)."""
+    start = node.log_size()
+    pid = node.run("txdemo " + args)
+    m = node.wait_log(r"txdemo: tx (\d+\.\d+\.\d+) ", start=start)
+    return pid, m.group(1), start
+
+
+def stop(node, *pids):
+    for pid in pids:
+        node.kill(pid)
+        reap(node, pid)
+
+
+def test_tmtest_in_guest(node):
+    assert run_suite(node, "tmtest") >= 25
+
+
+def test_two_phase_commit_yes_and_read_only(node):
+    s0 = tm_stats(node)
+    yes, ro = participant(node, "yes", "vy1"), participant(node, "readonly", "vr1")
+    pid, tx, start = txdemo(node, "commit vy1 vr1")
+    node.wait_log(r"txdemo: tx %s committed\n" % tx, start=start)
+    log = node.log(start)
+    assert "vy1: tx %s prepare: vote yes" % tx in log
+    assert "vr1: tx %s prepare: vote read-only" % tx in log
+    node.wait_log(r"vy1: tx %s committed\n" % tx, start=start)
+    s1 = tm_stats(node)
+    # two prepares and one commit: the read-only voter hears nothing more
+    assert s1["notices"] - s0["notices"] == 3, (s0, s1)
+    assert s1["committed"] == s0["committed"] + 1
+    assert tx not in tx_rows(node)
+    reap(node, pid)
+    stop(node, yes, ro)
+
+
+def test_a_no_vote_aborts_everywhere(node):
+    yes, no = participant(node, "yes", "vy2"), participant(node, "no", "vn2")
+    pid, tx, start = txdemo(node, "commit vy2 vn2")
+    node.wait_log(r"txdemo: tx %s: transaction aborted\n" % tx, start=start)
+    node.wait_log(r"vy2: tx %s aborted\n" % tx, start=start)
+    node.wait_log(r"vn2: tx %s aborted\n" % tx, start=start)
+    assert "vy2: tx %s committed" % tx not in node.log(start)
+    assert tx not in tx_rows(node)
+    reap(node, pid)
+    stop(node, yes, no)
+
+
+def test_a_silent_participant_aborts_after_the_deadline(node):
+    s0 = tm_stats(node)
+    assert s0["vote-ms"] == VOTE_MS  # the boot argument reached the TM
+    silent, yes = participant(node, "silent", "vs3"), participant(node, "yes", "vy3")
+    pid, tx, start = txdemo(node, "commit vs3 vy3")
+    node.wait_log(r"tm: %s: pid %d did not vote within %d ms: abort\n"
+                  % (tx, silent, VOTE_MS), start=start)
+    node.wait_log(r"txdemo: tx %s: transaction aborted\n" % tx, start=start)
+    node.wait_log(r"vy3: tx %s aborted\n" % tx, start=start)
+    assert tm_stats(node)["vote-timeouts"] == s0["vote-timeouts"] + 1
+    reap(node, pid)
+    stop(node, silent, yes)
+    # the notices the silent one never answered are reaped once it is gone
+    node.poll("unanswered notices reaped",
+              lambda: (tm_stats(node)["unanswered"] == 0, tm_stats(node)))
+
+
+def test_tx_lists_and_aborts_from_the_shell(node):
+    yes = participant(node, "yes", "vy4")
+    pid, tx, start = txdemo(node, "hold vy4")
+    node.wait_log(r"txdemo: holding tx %s\n" % tx, start=start)
+    row = tx_rows(node)[tx]
+    assert row["owner"] == pid and row["state"] == "active", row
+    assert row["coord"] == 0 and row["sup"] == "-" and row["subs"] == "-", row
+    assert (yes, "recoverable", None) in row["parts"], row
+    # (participants print to the same console, so look for our line)
+    assert "tx %s aborted" % tx in node.exec("tx abort %s" % tx).splitlines()
+    node.wait_log(r"vy4: tx %s aborted\n" % tx, start=start)
+    assert tx not in tx_rows(node)
+    stop(node, pid, yes)
+
+
+def test_a_killed_owner_aborts(node):
+    yes = participant(node, "yes", "vy5")
+    pid, tx, start = txdemo(node, "hold vy5")
+    node.wait_log(r"txdemo: holding tx %s\n" % tx, start=start)
+    node.kill(pid)
+    node.wait_log(r"vy5: tx %s aborted\n" % tx, start=start)
+    reap(node, pid)
+    stop(node, yes)
+
+
+@pytest.mark.parametrize("how,outcome", [("exit", "committed"),
+                                         ("crash", "aborted")])
+def test_the_default_transaction_ends_with_the_process(node, how, outcome):
+    yes = participant(node, "yes", "vy6")
+    pid, tx, start = txdemo(node, "%s vy6" % how)
+    node.wait_log(r"vy6: tx %s %s\n" % (tx, outcome), start=start)
+    reap(node, pid)
+    stop(node, yes)
+
+
+def test_bad_tx_commands(node):
+    assert "bad transaction id" in node.exec("tx abort nonsense")
+    assert "bad transaction id" in node.exec("tx abort 1.2")
+    assert node.exec("tx abort 0.0.999999").strip() == \
+        "tx: abort 0.0.999999: no such entry"
+    assert node.exec("tx bogus").strip() == "usage: tx [stats|abort txid]"
+    node.alive()
+
+
+def test_nothing_left_behind(node):
+    s = tm_stats(node)
+    assert s["records"] == 0 and s["participants"] == 0, s
+    assert tx_rows(node) == {}
