@@ -145,6 +145,56 @@ class Node:
         assert self.exec("echo alive").strip() == "alive"
 
 
+class Screen:
+    """A node's screen as RGB pixels: width, height, and rows[y], bytes
+    with 3 per pixel."""
+
+    def __init__(self, width, height, rows):
+        self.width, self.height, self.rows = width, height, rows
+
+    def pixel(self, x, y):
+        """(r, g, b) at (x, y)."""
+        return tuple(self.rows[y][3 * x:3 * x + 3])
+
+    def span(self, x, y, n):
+        """The n pixels from (x, y) rightwards, as bytes."""
+        return self.rows[y][3 * x:3 * (x + n)]
+
+
+def parse_ppm(data):
+    """A binary P6 PPM (maxval 255) as a Screen."""
+    if not data.startswith(b"P6"):
+        raise ValueError("not a P6 PPM")
+    fields, pos = [], 2
+    while len(fields) < 3:  # width, height, maxval; skip blanks and comments
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        if data[pos:pos + 1] == b"#":
+            pos = data.index(b"\n", pos) + 1
+            continue
+        start = pos
+        while data[pos:pos + 1].isdigit():
+            pos += 1
+        fields.append(int(data[start:pos]))
+    w, h, maxval = fields
+    if maxval != 255:
+        raise ValueError("PPM maxval %d, not 255" % maxval)
+    pos += 1  # the one blank after maxval
+    stride = 3 * w
+    if len(data) < pos + h * stride:
+        raise ValueError("PPM truncated")
+    return Screen(w, h, [data[pos + y * stride:pos + (y + 1) * stride]
+                         for y in range(h)])
+
+
+def screen(cluster, node, tmpdir):
+    """What node NODE shows now, through QMP screendump (PPM)."""
+    path = os.path.join(str(tmpdir), "screen%d.ppm" % node)
+    cluster.qmp(node, "screendump", {"filename": os.path.abspath(path)})
+    with open(path, "rb") as f:
+        return parse_ppm(f.read())
+
+
 def boot_cluster(state_dir, n=1, **up_args):
     assert os.path.isfile(ISO), "ISO %s missing (build it first)" % ISO
     cl = qsnet.Cluster(state_dir, iso=ISO)
