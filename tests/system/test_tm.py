@@ -82,8 +82,10 @@ def test_two_phase_commit_yes_and_read_only(node):
     assert "vr1: tx %s prepare: vote read-only" % tx in log
     node.wait_log(r"vy1: tx %s committed\n" % tx, start=start)
     s1 = tm_stats(node)
-    # two prepares and one commit: the read-only voter hears nothing more
-    assert s1["notices"] - s0["notices"] == 3, (s0, s1)
+    # two prepares and one commit: the read-only voter hears nothing more;
+    # the window manager, if txdemo opened a window there, hears the end
+    wm = 1 if re.search(r"txdemo: window \d+ open", log) else 0
+    assert s1["notices"] - s0["notices"] == 3 + wm, (s0, s1)
     assert s1["committed"] == s0["committed"] + 1
     assert tx not in tx_rows(node)
     reap(node, pid)
