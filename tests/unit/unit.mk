@@ -20,7 +20,7 @@ UNIT_OUT := build/unit
 
 UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
 	$(UNIT_OUT)/test_parse $(UNIT_OUT)/test_elf $(UNIT_OUT)/test_pmm \
-	$(UNIT_OUT)/test_msg
+	$(UNIT_OUT)/test_msg $(UNIT_OUT)/test_wmtext
 
 UNIT_SRCS_test_libc := $(UNIT_DIR)/test_libc.c libqs/src/string.c \
 	libqs/src/printf.c libqs/src/stdlib.c
@@ -31,6 +31,8 @@ UNIT_SRCS_test_parse := $(UNIT_DIR)/test_parse.c servers/shell/parse.c \
 UNIT_SRCS_test_elf := $(UNIT_DIR)/test_elf.c kernel/elf.c libqs/src/string.c
 UNIT_SRCS_test_pmm := $(UNIT_DIR)/test_pmm.c kernel/pmm.c libqs/src/string.c
 UNIT_SRCS_test_msg := $(UNIT_DIR)/test_msg.c libqs/src/msg.c libqs/src/string.c
+UNIT_SRCS_test_wmtext := $(UNIT_DIR)/test_wmtext.c servers/wm/text.c \
+	libqs/src/string.c
 
 UNIT_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 # Only libqs's headers and the compiler's own are visible, exactly as in
