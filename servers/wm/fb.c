@@ -140,20 +140,26 @@ stdvga_bar0(void)
 	return bar & ~0xFu;
 }
 
-static int
-set_mode(fb_t *fb, int width, int height)
+static bool
+dispi_ok(int width, int height)
 {
 	uint16_t id = dispi_read(DISPI_ID);
 	if (id < DISPI_ID_MIN || id > DISPI_ID_MAX) {
 		printf("wm: Bochs VBE interface missing or too old (id %#x)\n", id);
-		return QS_ENOENT;
+		return false;
 	}
 	uint32_t vram = (uint32_t)dispi_read(DISPI_VIDEO_MEMORY_64K) << 16;
 	if ((uint64_t)width * height * (BPP / 8) > vram) {
 		printf("wm: %dx%dx%d needs more than the %u KiB of video memory\n",
 		       width, height, BPP, vram >> 10);
-		return QS_ENOMEM;
+		return false;
 	}
+	return true;
+}
+
+static int
+set_mode(fb_t *fb, int width, int height)
+{
 	dispi_write(DISPI_ENABLE, 0);
 	dispi_write(DISPI_XRES, (uint16_t)width);
 	dispi_write(DISPI_YRES, (uint16_t)height);
@@ -166,32 +172,32 @@ set_mode(fb_t *fb, int width, int height)
 	fb->bpp = dispi_read(DISPI_BPP);
 	fb->pitch = dispi_read(DISPI_VIRT_WIDTH);
 	if (fb->width != width || fb->height != height || fb->bpp != BPP ||
-	    fb->pitch < width) {
-		printf("wm: the card refused %dx%dx%d (got %dx%dx%d)\n", width,
-		       height, BPP, fb->width, fb->height, fb->bpp);
+	    fb->pitch != width) {
+		printf("wm: the card refused %dx%dx%d (got %dx%dx%d, %d pixels a row)\n",
+		       width, height, BPP, fb->width, fb->height, fb->bpp, fb->pitch);
 		return QS_EINVAL;
 	}
 	return 0;
 }
 
+/*
+ * The framebuffer is mapped before the mode is set, so that a missing
+ * grant leaves the text console on the screen.
+ */
 int
 fb_init(fb_t *fb, int width, int height)
 {
 	fb->phys = stdvga_bar0();
-	if (!fb->phys)
+	if (!fb->phys || !dispi_ok(width, height))
 		return QS_ENOENT;
-	int r = set_mode(fb, width, height);
-	if (r < 0)
-		return r;
-	uint32_t len = (uint32_t)fb->pitch * (uint32_t)fb->height * (BPP / 8);
+	uint32_t len = (uint32_t)width * (uint32_t)height * (BPP / 8);
 	fb->pixels = qs_mmio_map(fb->phys, len);
 	if (!fb->pixels) {
 		printf("wm: cannot map the framebuffer: BAR0 %#x..%#x is not "
 		       "granted; init's config needs \"grant mmio %#x %#x\" "
 		       "under \"start wm\"\n", fb->phys, fb->phys + len - 1,
 		       fb->phys, len);
-		dispi_write(DISPI_ENABLE, 0); /* back to the text console */
 		return QS_EPERM;
 	}
-	return 0;
+	return set_mode(fb, width, height);
 }
