@@ -106,6 +106,21 @@ test_bad_requests(void)
 }
 
 static void
+test_writes(int32_t id)
+{
+	check(write_text(id, "hello\nworld") == 0, "write two lines");
+	wm_write_t hdr = { id };
+	qs_msg_init(&req, WM_OP_WRITE);
+	qs_msg_put(&req, &hdr, sizeof(hdr));
+	check(call() == 0, "an empty write");
+	memset(req.data + sizeof(hdr), 'x', QS_MSG_INLINE - sizeof(hdr));
+	req.hdr.len = QS_MSG_INLINE;
+	check(call() == 0, "a 4 KiB write without a NUL is cut, not refused");
+	check(op_id(WM_OP_CLEAR, id) == 0, "clear it");
+	check(op_id(WM_OP_RAISE, id) == 0, "raise it");
+}
+
+static void
 test_window(void)
 {
 	wm_stats_t s0 = stats();
@@ -118,16 +133,7 @@ test_window(void)
 	check(w.x >= 0 && w.y >= 0 && w.w > 100 && w.h > 100 &&
 		      w.x + w.w <= 800 && w.y + w.h <= 600,
 	      "its rectangle is on the screen");
-	check(write_text(id, "hello\nworld") == 0, "write two lines");
-	wm_write_t hdr = { id };
-	qs_msg_init(&req, WM_OP_WRITE);
-	qs_msg_put(&req, &hdr, sizeof(hdr));
-	check(call() == 0, "an empty write");
-	memset(req.data + sizeof(hdr), 'x', QS_MSG_INLINE - sizeof(hdr));
-	req.hdr.len = QS_MSG_INLINE;
-	check(call() == 0, "a 4 KiB write without a NUL is cut, not refused");
-	check(op_id(WM_OP_CLEAR, id) == 0, "clear it");
-	check(op_id(WM_OP_RAISE, id) == 0, "raise it");
+	test_writes(id);
 	wm_stats_t s1 = stats();
 	check(s1.windows == s0.windows + 1 && s1.created == s0.created + 1 &&
 		      s1.crumbs == s0.crumbs + 1,
