@@ -3,7 +3,8 @@
  * QEMU's -icount shift=0, where rdtsc counts executed guest instructions.
  * A second process ("bench serve") answers on queue "bench", so every round
  * trip crosses the kernel and two address spaces both ways. Prints
- * "bench: METRIC VALUE" lines, then powers the node off.
+ * "bench: METRIC VALUE" lines, runs tmbench (the TM's benchmarks), then
+ * powers the node off.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,10 @@ main(int argc, char **argv)
 	printf("bench: ipc.async.instr_per_req %u\n", async_per_request(qid));
 	printf("bench: ipc.rtt_4k.instr %u\n", median_rtt(qid, 4096));
 	qs_kill(server);
+	const char *none[] = { NULL };
+	int tm = qs_spawn("tmbench", none, 0);
+	if (tm > 0)
+		qs_waitpid(tm, NULL, 0);
 	printf("bench: done\n");
 	qs_halt();
 }
