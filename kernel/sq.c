@@ -35,6 +35,7 @@ typedef struct sq {
 	uint32_t completed;
 	wq_t space;     /* synchronous senders waiting for room */
 	list_t link;
+	struct sq *hnext; /* in its by_qid bucket */
 } sq_t;
 
 typedef struct sq_req {
@@ -51,19 +52,29 @@ typedef struct sq_req {
 	list_t clink;    /* in the client's request list */
 } sq_req_t;
 
+#define SQ_BUCKETS 64 /* qids are handed out in order: one per bucket */
+
 static list_t queues = LIST_INIT(queues);
+static sq_t *by_qid[SQ_BUCKETS]; /* every call looks its queue up here */
 static int next_qid = 1;
 static uint32_t next_rid = 1;
 
 static sq_t *
 sq_find(int qid)
 {
-	for (list_t *l = queues.next; l != &queues; l = l->next) {
-		sq_t *q = list_entry(l, sq_t, link);
-		if (q->qid == qid)
-			return q;
-	}
-	return NULL;
+	sq_t *q = by_qid[(uint32_t)qid % SQ_BUCKETS];
+	while (q && q->qid != qid)
+		q = q->hnext;
+	return q;
+}
+
+static void
+sq_unhash(sq_t *q)
+{
+	sq_t **pp = &by_qid[(uint32_t)q->qid % SQ_BUCKETS];
+	while (*pp != q)
+		pp = &(*pp)->hnext;
+	*pp = q->hnext;
 }
 
 static sq_t *
@@ -558,6 +569,8 @@ sq_create(uint32_t uname, uint32_t depth)
 	list_init(&q->members);
 	list_init(&q->space.waiters);
 	list_add_tail(&queues, &q->link);
+	q->hnext = by_qid[(uint32_t)q->qid % SQ_BUCKETS];
+	by_qid[(uint32_t)q->qid % SQ_BUCKETS] = q;
 	return q->qid;
 }
 
@@ -566,6 +579,7 @@ static void
 sq_kill(sq_t *q, int32_t err)
 {
 	list_del(&q->link);
+	sq_unhash(q);
 	while (!list_empty(&q->pending)) {
 		sq_req_t *r = list_entry(q->pending.next, sq_req_t, qlink);
 		list_del(&r->qlink);
