@@ -20,28 +20,26 @@ def node(tm_cluster):
     return Node(tm_cluster, 0)
 
 
+ROW = re.compile(r"^(\d+\.\d+\.\d+)\s+(-?\d+)\s+(\d+) (\w+)\s+(\S+)\s+(\S+)"
+                 r"((?:\s+\d+:\w+(?:\([\w-]+\))?)*)\s*$", re.M)
+PART = re.compile(r"(\d+):(\w+)(?:\(([\w-]+)\))?")
+
+
 def tx_rows(node):
-    """Parse `tx`: {id: dict(owner, coord, state, sup, subs, parts)}."""
+    """Parse `tx`: {id: dict(owner, coord, state, sup, subs, parts)}. Lines
+    a background program printed meanwhile are not rows and are skipped."""
     out = node.exec("tx")
-    lines = out.strip("\n").split("\n")
-    assert re.match(r"TX\s+OWNER COORD STATE\s+SUP\s+SUBS\s+PARTICIPANTS",
-                    lines[0]), out
-    rows = {}
-    for l in lines[1:]:
-        f = l.split()
-        parts = []
-        for p in f[6:]:
-            m = re.match(r"(\d+):(\w+)(?:\(([\w-]+)\))?$", p)
-            assert m, "bad participant %r in %r" % (p, l)
-            parts.append((int(m.group(1)), m.group(2), m.group(3)))
-        rows[f[0]] = dict(owner=int(f[1]), coord=int(f[2]), state=f[3],
-                          sup=f[4], subs=f[5], parts=parts)
-    return rows
+    assert re.search(r"^TX\s+OWNER COORD STATE\s+SUP\s+SUBS\s+PARTICIPANTS$",
+                     out, re.M), out
+    return {m[0]: dict(owner=int(m[1]), coord=int(m[2]), state=m[3], sup=m[4],
+                       subs=m[5], parts=[(int(p[0]), p[1], p[2] or None)
+                                         for p in PART.findall(m[6])])
+            for m in ROW.findall(out)}
 
 
 def tm_stats(node):
     out = node.exec("tx stats")
-    m = re.match(r"tm: (.*)$", out.strip())
+    m = re.search(r"^tm: (records .*)$", out, re.M)
     assert m, out
     f = m.group(1).split()
     return {f[i]: int(f[i + 1]) for i in range(0, len(f), 2)}

@@ -29,25 +29,24 @@ def node(wm_cluster):
     return Node(wm_cluster, 0)
 
 
+ROW = re.compile(r"^\s*(\d+) (\d+\.\d+\.\d+)\s+(\d+)\s+(\d+)\s+(\d+)"
+                 r"\s+(\d+)\s+(\d+) ?(.*)$", re.M)
+
+
 def windows(node):
-    """Parse `win`: list of dicts id, tx, pid, x, y, w, h, title."""
+    """Parse `win`: list of dicts id, tx, pid, x, y, w, h, title. Lines a
+    background program printed meanwhile are not rows and are skipped."""
     out = node.exec("win")
-    lines = out.rstrip("\n").split("\n")
-    assert re.match(r"\s*ID TX\s+PID\s+X\s+Y\s+W\s+H TITLE$", lines[0]), out
-    rows = []
-    for l in lines[1:]:
-        f = l.split(None, 7)
-        assert re.match(r"\d+\.\d+\.\d+$", f[1]), "bad tx in %r" % l
-        rows.append(dict(id=int(f[0]), tx=f[1], pid=int(f[2]), x=int(f[3]),
-                         y=int(f[4]), w=int(f[5]), h=int(f[6]),
-                         title=f[7] if len(f) > 7 else ""))
-    return rows
+    assert re.search(r"^\s*ID TX\s+PID\s+X\s+Y\s+W\s+H TITLE$", out, re.M), out
+    return [dict(id=int(m[0]), tx=m[1], pid=int(m[2]), x=int(m[3]),
+                 y=int(m[4]), w=int(m[5]), h=int(m[6]), title=m[7])
+            for m in ROW.findall(out)]
 
 
 def wm_stats(node):
     out = node.exec("win stats")
-    m = re.match(r"wm: windows (\d+) crumbs (\d+) created (\d+) closed (\d+) "
-                 r"by-tx (\d+) screen (\d+)x(\d+)x(\d+)$", out.strip())
+    m = re.search(r"^wm: windows (\d+) crumbs (\d+) created (\d+) closed (\d+) "
+                  r"by-tx (\d+) screen (\d+)x(\d+)x(\d+)$", out, re.M)
     assert m, out
     keys = "windows crumbs created closed by_tx width height bpp".split()
     return dict(zip(keys, map(int, m.groups())))
