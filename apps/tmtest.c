@@ -86,6 +86,8 @@ test_crumbs(void)
 	check(qs_tx_abort(tx) == 0 && a == QS_TX_ABORTED && crumb_count() == 0 &&
 		      qs_tx_current() != tx,
 	      "abort runs them with the abort outcome");
+	check(qs_tx_commit(tx) == QS_EABORTED,
+	      "a commit after the abort says it aborted");
 }
 
 static int
@@ -191,8 +193,11 @@ test_bad_requests(void)
 	uint64_t other = QS_TX(77, 0, 1);
 	check(tm_raw(TM_OP_ABORT, &other, sizeof(other)) == QS_ENOENT,
 	      "abort of an unknown transaction");
-	check(tm_raw(TM_OP_COMMIT, NULL, 0) == QS_OK,
-	      "commit of one's default transaction with nobody in it");
+	uint64_t def = qs_tx_current();
+	check(tm_raw(TM_OP_COMMIT, NULL, 0) == QS_EINVAL, "short commit");
+	check(tm_raw(TM_OP_COMMIT, &def, sizeof(def)) == QS_OK &&
+		      qs_tx_current() != def,
+	      "commit of one's default transaction with nobody in it: a new one");
 	static qs_msg_t reply;
 	static qs_msg_t req;
 	qs_msg_init(&req, TM_OP_STATS);

@@ -2,7 +2,8 @@
  * voteno, a recoverable participant for tests: `voteno [MODE [QUEUE]]`
  * serves QUEUE (default "voteno"); a request there joins the sender's
  * transaction as a recoverable participant, which then votes as MODE says:
- * no (the default), yes, readonly, or silent (never answers the prepare).
+ * no (the default), yes, readonly, or silent (never answers the prepare);
+ * or, with abort, it aborts the transaction as soon as it has joined it.
  * It prints each notice it gets.
  */
 #include <stdio.h>
@@ -14,7 +15,7 @@
 
 static const char *name = VOTENO_QUEUE;
 static int vote = QS_VOTE_NO;
-static int silent;
+static int silent, aborts;
 
 static int
 prepare(uint64_t tx, void *arg)
@@ -52,6 +53,10 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 	int r = qs_tx_join(req->hdr.txid, QS_TX_RECOVERABLE, &ops);
 	printf("%s: joined tx %s: %s\n", name, qs_tx_format(req->hdr.txid, b),
 	       qs_strerror(r));
+	if (r == 0 && aborts) {
+		r = qs_tx_abort(req->hdr.txid);
+		printf("%s: abort tx %s: %s\n", name, b, qs_strerror(r));
+	}
 	return r;
 }
 
@@ -65,8 +70,11 @@ main(int argc, char **argv)
 			if (strcmp(argv[1], modes[i]) == 0)
 				vote = i;
 		silent = strcmp(argv[1], "silent") == 0;
-		if (vote < 0 && !silent) {
-			printf("usage: voteno [no|yes|readonly|silent] [QUEUE]\n");
+		aborts = strcmp(argv[1], "abort") == 0;
+		if (aborts)
+			vote = QS_VOTE_NO; /* should it ever be asked */
+		if (vote < 0 && !silent && !aborts) {
+			printf("usage: voteno [no|yes|readonly|silent|abort] [QUEUE]\n");
 			return 2;
 		}
 	}
@@ -77,6 +85,7 @@ main(int argc, char **argv)
 		printf("%s: cannot create queue: %s\n", name, qs_strerror(qid));
 		return 1;
 	}
-	printf("%s: serving, votes %s\n", name, silent ? "never" : modes[vote]);
+	printf("%s: serving, votes %s\n", name,
+	       silent || aborts ? "never" : modes[vote]);
 	return qs_serve(qid, handle, NULL, 2) < 0;
 }

@@ -84,12 +84,9 @@ tx_leave(uint64_t tx, uint64_t prev)
 int
 qs_tx_commit(uint64_t tx)
 {
-	uint64_t prev = qs_tx_get();
-	int r = qs_tx_set(tx); /* the commit goes under tx: proof we hold it */
-	if (r < 0)
-		return r;
-	r = tm_call(TM_OP_COMMIT, NULL, 0);
-	tx_leave(tx, prev);
+	int r = tm_call(TM_OP_COMMIT, &tx, sizeof(tx));
+	if (r == 0 || r == QS_EABORTED)
+		tx_leave(tx, qs_tx_get());
 	return r;
 }
 

@@ -172,6 +172,7 @@ tm_finish(tm_rec_t *r, bool commit)
 		tm_stats.committed++;
 	else
 		tm_stats.aborted++;
+	rec_ended(r->tx, r->owner, outcome);
 	qs_syscall(SYS_TX_END, (uint32_t)r->tx, (uint32_t)(r->tx >> 32), 0, 0, 0);
 	rec_free(r);
 	return outcome == QS_TX_COMMITTED ? QS_OK : QS_EABORTED;

@@ -8,7 +8,34 @@
 #include <qs/tx.h>
 #include "tm.h"
 
+#define ENDED_MAX 64
+
 static tm_rec_t *recs;
+static struct {
+	uint64_t tx;
+	int32_t owner, outcome;
+} ended[ENDED_MAX];
+static uint32_t ended_next;
+
+void
+rec_ended(uint64_t tx, int32_t owner, int outcome)
+{
+	ended[ended_next % ENDED_MAX].tx = tx;
+	ended[ended_next % ENDED_MAX].owner = owner;
+	ended[ended_next++ % ENDED_MAX].outcome = outcome;
+}
+
+int
+rec_outcome(uint64_t tx, int32_t *owner)
+{
+	for (uint32_t i = 0; i < ENDED_MAX; i++) {
+		if (ended[i].tx == tx && tx) {
+			*owner = ended[i].owner;
+			return ended[i].outcome;
+		}
+	}
+	return 0;
+}
 
 tm_rec_t *
 rec_find(uint64_t tx)

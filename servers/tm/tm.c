@@ -66,9 +66,10 @@ do_begin(const qs_msg_t *req)
 
 /* A transaction nobody joined ends with nothing to tell. */
 static int32_t
-end_unrecorded(uint64_t tx, bool commit)
+end_unrecorded(uint64_t tx, int32_t owner, bool commit)
 {
 	tx_forget(tx);
+	rec_ended(tx, owner, commit ? QS_TX_COMMITTED : QS_TX_ABORTED);
 	if (commit)
 		tm_stats.committed++;
 	else
@@ -76,18 +77,32 @@ end_unrecorded(uint64_t tx, bool commit)
 	return 0;
 }
 
+/* An ended transaction: its owner learns whether it was aborted. */
+static int32_t
+ended_outcome(uint64_t tx, int32_t pid)
+{
+	int32_t owner;
+	int outcome = rec_outcome(tx, &owner);
+	if (!outcome || owner != pid)
+		return QS_ENOENT;
+	return outcome == QS_TX_ABORTED ? QS_EABORTED : QS_ENOENT;
+}
+
 static int32_t
 do_commit(const qs_msg_t *req)
 {
-	uint64_t tx = req->hdr.txid;
+	const uint64_t *txp = QS_MSG_AS(req, uint64_t);
+	if (!txp)
+		return QS_EINVAL;
+	uint64_t tx = *txp;
 	tm_rec_t *r = rec_find(tx);
 	if (!r) {
 		int32_t owner = tx_owner(tx);
 		if (owner < 0)
-			return QS_ENOENT;
+			return ended_outcome(tx, req->hdr.src_pid);
 		if (owner != req->hdr.src_pid)
 			return QS_EPERM;
-		return end_unrecorded(tx, true);
+		return end_unrecorded(tx, owner, true);
 	}
 	if (r->owner != req->hdr.src_pid)
 		return QS_EPERM;
@@ -110,7 +125,7 @@ do_abort(const qs_msg_t *req)
 	if (pid != owner && !(r && rec_is_part(r, pid)) && !is_ancestor(pid, owner))
 		return QS_EPERM;
 	if (!r)
-		return end_unrecorded(*txp, false);
+		return end_unrecorded(*txp, owner, false);
 	if (r->state == TM_PREPARING)
 		r->abort_asked = true; /* its terminator will abort */
 	else if (r->state == TM_ACTIVE)

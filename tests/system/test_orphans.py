@@ -36,6 +36,11 @@ def assert_background(shot, w):
             "row %d of %r is not background" % (y, w)
 
 
+def assert_screen_empty(shot):
+    """Nothing but background above the status line (at most 40 rows)."""
+    assert_background(shot, dict(x=0, y=0, w=shot.width, h=shot.height - 40))
+
+
 def wait_closed(node, wid):
     node.poll("window %d to close" % wid,
               lambda: (all(w["id"] != wid for w in windows(node)),
@@ -87,9 +92,7 @@ def test_a_crashed_or_finished_clients_window_vanishes(node, scr, how):
     wait_closed(node, wid)
     s1 = wm_stats(node)
     assert s1["by_tx"] == s0["by_tx"] + 1 and s1["crumbs"] == 0, (s0, s1)
-    shot = scr()
-    # nothing but background above the status line
-    assert_background(shot, dict(x=0, y=0, w=shot.width, h=shot.height - 40))
+    assert_screen_empty(scr())
 
 
 def test_tx_abort_closes_the_windows_of_that_transaction(node, scr):
@@ -114,7 +117,7 @@ def test_txdemo_commit_and_abort_close_the_window(node):
         reap(node, pid)
 
 
-def test_a_no_vote_aborts_everywhere(node):
+def test_a_no_vote_aborts_everywhere(node, scr):
     yes, no = participant(node, "yes", "oy1"), participant(node, "no", "on1")
     pid, tx, start = txdemo(node, "commit oy1 on1")
     wid = int(node.wait_log(r"txdemo: window (\d+) open\n", start=start)
@@ -123,11 +126,12 @@ def test_a_no_vote_aborts_everywhere(node):
     node.wait_log(r"oy1: tx %s aborted\n" % tx, start=start)
     node.wait_log(r"on1: tx %s aborted\n" % tx, start=start)
     assert all(w["id"] != wid for w in windows(node))  # gone before commit returned
+    assert_screen_empty(scr())
     reap(node, pid)
     stop(node, yes, no)
 
 
-def test_a_participant_that_never_votes_aborts_after_the_deadline(node):
+def test_a_participant_that_never_votes_aborts_after_the_deadline(node, scr):
     silent = participant(node, "silent", "os1")
     pid, tx, start = txdemo(node, "commit os1")
     wid = int(node.wait_log(r"txdemo: window (\d+) open\n", start=start)
@@ -136,6 +140,7 @@ def test_a_participant_that_never_votes_aborts_after_the_deadline(node):
                   % (tx, silent, VOTE_MS), start=start)
     node.wait_log(r"txdemo: tx %s: transaction aborted\n" % tx, start=start)
     assert all(w["id"] != wid for w in windows(node))
+    assert_screen_empty(scr())
     reap(node, pid)
     stop(node, silent)
 

@@ -119,6 +119,17 @@ def test_a_silent_participant_aborts_after_the_deadline(node):
               lambda: (tm_stats(node)["unanswered"] == 0, tm_stats(node)))
 
 
+def test_a_participant_may_abort(node):
+    ab, yes = participant(node, "abort", "va7"), participant(node, "yes", "vy7")
+    pid, tx, start = txdemo(node, "commit vy7 va7")
+    node.wait_log(r"va7: abort tx %s: success\n" % tx, start=start)
+    # the owner's commit learns that its transaction was aborted
+    node.wait_log(r"txdemo: tx %s: transaction aborted\n" % tx, start=start)
+    node.wait_log(r"vy7: tx %s aborted\n" % tx, start=start)
+    reap(node, pid)
+    stop(node, ab, yes)
+
+
 def test_tx_lists_and_aborts_from_the_shell(node):
     yes = participant(node, "yes", "vy4")
     pid, tx, start = txdemo(node, "hold vy4")

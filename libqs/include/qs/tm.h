@@ -20,7 +20,7 @@
 
 enum {
 	TM_OP_BEGIN = 1,  /* under the new transaction: the sender owns it */
-	TM_OP_COMMIT = 2, /* under it; owner or coordinator -> 0 or QS_EABORTED */
+	TM_OP_COMMIT = 2, /* data: uint64_t tx; owner -> 0 or QS_EABORTED */
 	TM_OP_ABORT = 3,  /* data: uint64_t tx (any sender; checked) */
 	TM_OP_JOIN = 4,   /* under it; data: tm_join_t */
 	TM_OP_LIST = 5,   /* data: uint32_t first -> tm_list_t, tm_tx_info_t[] */
