@@ -1,8 +1,8 @@
 /*
  * The transaction manager's protocol, on queue "tm" (one TM per node). Most
- * programs use it through qs/tx.h. A request about a transaction is sent
- * under it (hdr.txid), which the kernel stamps, so the TM knows the sender
- * holds it; hdr.src_pid tells it who the sender is.
+ * programs use it through qs/tx.h. Begin and join are sent under the
+ * transaction (hdr.txid), which the kernel stamps, so the TM knows the
+ * sender holds it; hdr.src_pid tells it who the sender is.
  *
  * Notices go the other way, from the TM to a participant's recovery queue,
  * sent under the transaction they concern: TM_NOTE_PREPARE (the reply's
