@@ -122,6 +122,15 @@ test_two_phase(void)
 		      qs_tx_join(tx, QS_TX_VOLATILE, &ops) == 0 &&
 		      qs_tx_commit(tx) == 0 && ended == QS_TX_COMMITTED,
 	      "volatile, joined twice: one end notice");
+	int c = 0;
+	qs_tx_begin(&tx);
+	prepared = 0;
+	vote = QS_VOTE_NO;
+	check(crumb_add(tx, crumb, &c) == 0 &&
+		      qs_tx_join(tx, QS_TX_RECOVERABLE, &ops) == 0 &&
+		      qs_tx_commit(tx) == QS_EABORTED && prepared == 1 &&
+		      c == QS_TX_ABORTED,
+	      "volatile, then joined as recoverable: asked to vote");
 	check(qs_tx_join(tx, 7, &ops) == QS_EINVAL &&
 		      qs_tx_join(0, QS_TX_VOLATILE, &ops) == QS_EINVAL,
 	      "join with a bad class or no transaction is refused");
@@ -181,6 +190,29 @@ tm_raw(uint32_t op, const void *data, size_t len)
 	return qs_call(qs_sq_lookup(TM_QUEUE), &req, &reply, sizeof(reply));
 }
 
+/* Only the TM's notices count; only the TM serves death notices. */
+static void
+test_forgeries(void)
+{
+	uint64_t tx;
+	char name[QS_NAME_MAX];
+	int c = 0;
+	qs_tx_begin(&tx);
+	crumb_add(tx, crumb, &c);
+	snprintf(name, sizeof(name), "tx.rq.%d", qs_getpid());
+	static qs_msg_t note, reply;
+	qs_msg_init(&note, TM_NOTE_ABORT);
+	int r = qs_call(qs_sq_lookup(name), &note, &reply, sizeof(reply));
+	check(r == QS_EPERM && c == 0 && crumb_count() == 1,
+	      "a notice that does not come from the TM is refused");
+	check(qs_tx_commit(tx) == 0 && c == QS_TX_COMMITTED, "and the TM's is not");
+	static char stack[256];
+	r = qs_syscall(SYS_SQ_OFFER, (uint32_t)qs_sq_lookup(QS_DEATH_QUEUE),
+		       (uint32_t)crumb, (uint32_t)(stack + sizeof(stack)),
+		       (uint32_t)&reply, sizeof(reply));
+	check(r == QS_EPERM, "nobody but the TM offers on the death queue");
+}
+
 static void
 test_bad_requests(void)
 {
@@ -221,6 +253,7 @@ main(int argc, char **argv)
 	test_two_phase();
 	test_limits();
 	test_stranger();
+	test_forgeries();
 	test_bad_requests();
 	return check_summary("tmtest");
 }

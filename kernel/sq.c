@@ -13,6 +13,7 @@
  * path out of QUEUED, ASSIGNED and BUSY ends in sq_complete: one answer.
  */
 #include "kernel.h"
+#include "cpu.h"
 #include "boot.h"
 #include "heap.h"
 #include "proc.h"
@@ -388,6 +389,7 @@ sq_wait(uint32_t rid, uint32_t ubuf, uint32_t cap, int32_t timeout_ms)
 {
 	proc_t *p = current->proc;
 	bool mine;
+	uint32_t deadline = timer_ms() + (uint32_t)timeout_ms;
 
 	if (!recv_buf_ok(ubuf, cap))
 		return QS_EFAULT;
@@ -404,8 +406,11 @@ sq_wait(uint32_t rid, uint32_t ubuf, uint32_t cap, int32_t timeout_ms)
 		}
 		if (!mine)
 			return QS_ENOENT; /* not an outstanding request of ours */
-		if (sched_block(&p->sq_done, timeout_ms) == QS_ETIMEDOUT &&
-		    !find_done(p, rid, &mine))
+		/* any completion of ours wakes us: wait only for what is left */
+		int32_t left = timeout_ms < 0 ? -1 : (int32_t)(deadline - timer_ms());
+		if ((left < 0 && timeout_ms >= 0) ||
+		    (sched_block(&p->sq_done, left) == QS_ETIMEDOUT &&
+		     !find_done(p, rid, &mine)))
 			return QS_ETIMEDOUT;
 	}
 }
@@ -491,6 +496,8 @@ sq_offer(trap_frame_t *f, int qid, uint32_t entry, uint32_t stack,
 		return QS_EBUSY;
 	if (!q)
 		return QS_ENOENT;
+	if (q->owner != t->proc->pid && strcmp(q->name, QS_DEATH_QUEUE) == 0)
+		return QS_EPERM; /* deaths are the TM's business alone */
 	if (!user_ok(entry, 1, false) || !recv_buf_ok(ubuf, cap) ||
 	    stack < 64 || !user_ok(stack - 64, 64, true))
 		return QS_EFAULT;

@@ -95,13 +95,15 @@ tx_end(uint64_t tx)
 	for (uint32_t i = 0; i < ARRAY_LEN(p->own_tx); i++)
 		if (p->own_tx[i] == tx)
 			p->own_tx[i] = 0;
-	if (p->default_tx == tx) {
+	if (p->default_tx == tx)
 		p->default_tx = tx_new_id();
-		for (list_t *l = p->threads.next; l != &p->threads; l = l->next) {
-			thread_t *t = list_entry(l, thread_t, proc_link);
-			if (t->tx == tx)
-				t->tx = p->default_tx;
-		}
+	/* its threads under it go back to the default */
+	for (list_t *l = p->threads.next; l != &p->threads; l = l->next) {
+		thread_t *t = list_entry(l, thread_t, proc_link);
+		if (t->tx == tx)
+			t->tx = p->default_tx;
+		if (t->sq_saved_tx == tx)
+			t->sq_saved_tx = p->default_tx;
 	}
 	return 0;
 }

@@ -4,6 +4,7 @@
  * recovery queue ("tx.rq.PID") with one thread that takes the TM's notices
  * and runs the participant's ops and breadcrumb cleanups, one at a time.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ qs_tx_begin(uint64_t *tx)
 		return r;
 	r = tm_call(TM_OP_BEGIN, NULL, 0);
 	if (r < 0) {
+		tm_call(TM_OP_ABORT, &t, sizeof(t)); /* gives the kernel's slot back */
 		qs_tx_set(prev);
 		return r;
 	}
@@ -168,12 +170,32 @@ prepare(uint64_t tx)
 	return vote;
 }
 
+/* The TM's pid: notices from anyone else are forgeries. */
+static int
+tm_pid(bool again)
+{
+	static int pid;
+	if (pid && !again)
+		return pid;
+	enum { MAX = 128 };
+	qs_sq_info_t *qs = malloc(MAX * sizeof(*qs));
+	int n = qs ? qs_sq_list(qs, MAX) : 0;
+	for (int i = 0; i < n; i++)
+		if (strcmp(qs[i].name, TM_QUEUE) == 0)
+			pid = qs[i].owner;
+	free(qs);
+	return pid;
+}
+
 static int32_t
 notice(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
 	(void)reply, (void)ctx;
 	uint64_t tx = req->hdr.txid;
 	part_t *p;
+
+	if (req->hdr.src_pid != tm_pid(false) && req->hdr.src_pid != tm_pid(true))
+		return QS_EPERM;
 
 	switch (req->hdr.opcode) {
 	case TM_NOTE_PREPARE:
@@ -239,9 +261,18 @@ qs_tx_join(uint64_t tx, int cls, const qs_tx_ops_t *ops)
 	qs_mutex_lock(&lock);
 	int rqid = recovery_queue();
 	part_t **pp, *p = part_find(tx, &pp);
-	if (rqid < 0 || p) {
+	if (rqid < 0) {
 		qs_mutex_unlock(&lock);
-		return rqid < 0 ? rqid : 0;
+		return rqid;
+	}
+	if (p) { /* joined already: a higher class or new ops take effect */
+		bool raise = cls > p->cls;
+		if (raise)
+			p->cls = cls;
+		if (ops && (raise || (!p->ops.prepare && !p->ops.end)))
+			p->ops = *ops;
+		qs_mutex_unlock(&lock);
+		return raise ? tm_join(tx, cls, rqid) : 0;
 	}
 	if (!(p = calloc(1, sizeof(*p)))) {
 		qs_mutex_unlock(&lock);

@@ -167,13 +167,14 @@ tm_finish(tm_rec_t *r, bool commit)
 	}
 	/* the commit point: the log force goes here */
 	r->state = outcome == QS_TX_COMMITTED ? TM_COMMITTED : TM_ABORTED;
+	/* decided: its owner goes on under a fresh transaction at once */
+	qs_syscall(SYS_TX_END, (uint32_t)r->tx, (uint32_t)(r->tx >> 32), 0, 0, 0);
 	tell(r, outcome);
 	if (outcome == QS_TX_COMMITTED)
 		tm_stats.committed++;
 	else
 		tm_stats.aborted++;
 	rec_ended(r->tx, r->owner, outcome);
-	qs_syscall(SYS_TX_END, (uint32_t)r->tx, (uint32_t)(r->tx >> 32), 0, 0, 0);
 	rec_free(r);
 	return outcome == QS_TX_COMMITTED ? QS_OK : QS_EABORTED;
 }

@@ -106,6 +106,8 @@ do_commit(const qs_msg_t *req)
 	}
 	if (r->owner != req->hdr.src_pid)
 		return QS_EPERM;
+	if (r->state == TM_ABORTED)
+		return QS_EABORTED; /* someone else's abort is being told */
 	if (r->state != TM_ACTIVE)
 		return QS_ENOENT;
 	return tm_finish(r, true);
