@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include <qs/tx.h>
@@ -45,18 +46,21 @@ reaper(void *arg)
 {
 	(void)arg;
 	notice_reply_t reply;
+	static int rids[ABANDONED_MAX];
 	for (;;) {
 		qs_sleep(500);
-		qs_mutex_lock(&abandoned_lock);
-		for (int i = 0; i < ABANDONED_MAX; i++) {
-			if (abandoned[i] &&
-			    qs_wait(abandoned[i], (qs_msg_t *)&reply,
-				    sizeof(reply), 0) != QS_ETIMEDOUT) {
-				abandoned[i] = 0;
-				tm_stats.unanswered--;
-			}
-		}
+		qs_mutex_lock(&abandoned_lock); /* not held while polling */
+		memcpy(rids, abandoned, sizeof(rids));
 		qs_mutex_unlock(&abandoned_lock);
+		for (int i = 0; i < ABANDONED_MAX; i++) {
+			if (!rids[i] || qs_wait(rids[i], (qs_msg_t *)&reply,
+						sizeof(reply), 0) == QS_ETIMEDOUT)
+				continue;
+			qs_mutex_lock(&abandoned_lock);
+			abandoned[i] = 0;
+			tm_stats.unanswered--;
+			qs_mutex_unlock(&abandoned_lock);
+		}
 	}
 	return NULL;
 }
