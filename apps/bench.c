@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <qs/cpu.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
 
@@ -18,14 +19,6 @@
 
 static uint32_t samples[ROUNDS];
 static qs_msg_t req, reply;
-
-static inline uint64_t
-rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
 
 static int32_t
 null_handler(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
@@ -50,9 +43,9 @@ median_rtt(int qid, uint32_t len)
 	for (int i = 0; i < 100; i++) /* warm up */
 		qs_call(qid, &req, &reply, sizeof(reply));
 	for (int i = 0; i < ROUNDS; i++) {
-		uint64_t t0 = rdtsc();
+		uint64_t t0 = qs_rdtsc();
 		qs_call(qid, &req, &reply, sizeof(reply));
-		samples[i] = (uint32_t)(rdtsc() - t0);
+		samples[i] = (uint32_t)(qs_rdtsc() - t0);
 	}
 	qsort(samples, ROUNDS, sizeof(samples[0]), cmp_u32);
 	return samples[ROUNDS / 2];
@@ -63,14 +56,14 @@ static uint32_t
 async_per_request(int qid)
 {
 	qs_msg_init(&req, 1);
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = qs_rdtsc();
 	for (int done = 0; done < ASYNC_REQUESTS; done += ASYNC_BATCH) {
 		for (int i = 0; i < ASYNC_BATCH; i++)
 			qs_send(qid, &req);
 		for (int i = 0; i < ASYNC_BATCH; i++)
 			qs_wait(0, &reply, sizeof(reply), -1);
 	}
-	return (uint32_t)((rdtsc() - t0) / ASYNC_REQUESTS);
+	return (uint32_t)((qs_rdtsc() - t0) / ASYNC_REQUESTS);
 }
 
 static int

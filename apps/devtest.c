@@ -4,6 +4,7 @@
  * pages. init starts it with those grants when booted with test.conf.
  */
 #include <stdio.h>
+#include <qs/cpu.h>
 #include <qs/sys.h>
 #define CHECK_PREFIX "devtest: "
 #include "check.h"
@@ -15,21 +16,18 @@
 enum { HPET_ID = 0x00 / 4, HPET_CONFIG = 0x10 / 4, HPET_COUNTER = 0xF0 / 4 };
 
 
-
 static uint8_t
 cmos_read(uint8_t reg)
 {
-	uint8_t v;
-	__asm__ volatile("outb %0, %1" : : "a"(reg), "Nd"(CMOS_INDEX));
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(CMOS_DATA));
-	return v;
+	qs_outb(CMOS_INDEX, reg);
+	return qs_inb(CMOS_DATA);
 }
 
 static void
 cmos_write(uint8_t reg, uint8_t v)
 {
-	__asm__ volatile("outb %0, %1" : : "a"(reg), "Nd"(CMOS_INDEX));
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(CMOS_DATA));
+	qs_outb(CMOS_INDEX, reg);
+	qs_outb(CMOS_DATA, v);
 }
 
 static void

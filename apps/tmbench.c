@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <qs/cpu.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include <qs/tx.h>
@@ -25,21 +26,13 @@ static uint32_t samples[ROUNDS];
 static qs_msg_t req, reply;
 static volatile uint64_t cleaned_at;
 
-static inline uint64_t
-rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
 /* ---- the participant ---------------------------------------------------- */
 
 static void
 cleaned(void *obj, uint64_t tx, int outcome)
 {
 	(void)obj, (void)tx, (void)outcome;
-	cleaned_at = rdtsc();
+	cleaned_at = qs_rdtsc();
 }
 
 static int32_t
@@ -118,9 +111,9 @@ commit_bench(int qid, int32_t cls, const char *name)
 		qs_tx_begin(&tx);
 		call(qid, OP_JOIN, &cls, sizeof(cls));
 		uint32_t m0 = messages();
-		uint64_t t0 = rdtsc();
+		uint64_t t0 = qs_rdtsc();
 		int r = qs_tx_commit(tx);
-		samples[i] = (uint32_t)(rdtsc() - t0);
+		samples[i] = (uint32_t)(qs_rdtsc() - t0);
 		msgs += messages() - m0;
 		if (r < 0)
 			printf("bench: %s commit failed: %s\n", name, qs_strerror(r));
@@ -154,7 +147,7 @@ cleanup_bench(int qid)
 			}
 			qs_yield(); /* until the victim's breadcrumb is there */
 		}
-		uint64_t t0 = rdtsc();
+		uint64_t t0 = qs_rdtsc();
 		qs_kill(pid);
 		while (ask(qid, OP_CLEANED_AT, &at, sizeof(at)) == 0 && !at)
 			qs_yield();

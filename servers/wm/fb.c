@@ -4,6 +4,7 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <qs/cpu.h>
 #include <qs/sys.h>
 #include "fb.h"
 
@@ -33,34 +34,6 @@ enum {
 
 #define BPP 32
 
-static void
-outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static uint32_t
-inl(uint16_t port)
-{
-	uint32_t v;
-	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void
-outw(uint16_t port, uint16_t v)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static uint16_t
-inw(uint16_t port)
-{
-	uint16_t v;
-	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
 static uint32_t
 pci_addr(int bus, int dev, int fn, int off)
 {
@@ -71,15 +44,15 @@ pci_addr(int bus, int dev, int fn, int off)
 static uint32_t
 pci_read(int bus, int dev, int fn, int off)
 {
-	outl(PCI_ADDR, pci_addr(bus, dev, fn, off));
-	return inl(PCI_DATA);
+	qs_outl(PCI_ADDR, pci_addr(bus, dev, fn, off));
+	return qs_inl(PCI_DATA);
 }
 
 static void
 pci_write(int bus, int dev, int fn, int off, uint32_t v)
 {
-	outl(PCI_ADDR, pci_addr(bus, dev, fn, off));
-	outl(PCI_DATA, v);
+	qs_outl(PCI_ADDR, pci_addr(bus, dev, fn, off));
+	qs_outl(PCI_DATA, v);
 }
 
 /* Finds the first function with `id`; its location in *bus, *dev, *fn. */
@@ -106,15 +79,15 @@ pci_find(uint32_t id, int *bus, int *dev, int *fn)
 static void
 dispi_write(uint16_t index, uint16_t v)
 {
-	outw(DISPI_INDEX, index);
-	outw(DISPI_DATA, v);
+	qs_outw(DISPI_INDEX, index);
+	qs_outw(DISPI_DATA, v);
 }
 
 static uint16_t
 dispi_read(uint16_t index)
 {
-	outw(DISPI_INDEX, index);
-	return inw(DISPI_DATA);
+	qs_outw(DISPI_INDEX, index);
+	return qs_inw(DISPI_DATA);
 }
 
 /* Returns the BAR0 address, 0 if the card is not there or BAR0 unusable. */

@@ -40,6 +40,45 @@ def load_qsnet():
 qsnet = load_qsnet()
 
 
+class Session:
+    """What a node prints, as it arrives on an open console connection."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.text = ""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+    def send(self, data):
+        self.sock.sendall(data.encode())
+
+    def expect(self, regex, timeout=CMD_TIMEOUT):
+        """Wait until REGEX (multiline) matches what arrived since the last
+        match; returns the match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.search(regex, self.text, re.M)
+            if m:
+                self.text = self.text[m.end():]
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail("timed out waiting for %r; got %r"
+                            % (regex, self.text[-2000:]))
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:  # socket.timeout
+                continue
+            if not chunk:
+                pytest.fail("console closed waiting for %r" % regex)
+            self.text += chunk.decode("utf-8", "replace").replace("\r", "")
+
+
 class Node:
     """One booted node plus helpers for its shell."""
 
@@ -56,6 +95,13 @@ class Node:
 
     def send_raw(self, data):
         self.cluster.send_raw(self.id, data)
+
+    def session(self, timeout=CMD_TIMEOUT):
+        """A console connection kept open for typing and reading back (use
+        it rather than send_raw + wait_log when the answer comes at once:
+        QEMU's log file can lose what is printed while a client
+        disconnects)."""
+        return Session(self.cluster._console(self.id, timeout))
 
     def log(self, start=0):
         return self.cluster.log(self.id, start)

@@ -205,28 +205,27 @@ def test_kill_no_such_process(node):
 
 
 def test_overlong_line_is_cut_and_shell_survives(node):
-    start = node.log_size()
-    node.send_raw("echo " + "x" * 300 + "\r")
-    node.wait_log(r"^qs0> ", start=start)
+    with node.session() as s:
+        s.send("echo " + "x" * 300 + "\r")
+        s.expect(r"qs0> $")
     node.alive()
     assert node.exec("echo a b  c") == "a b c\n"
 
 
 def test_backspace_editing(node):
-    start = node.log_size()
-    node.send_raw("echo abX\x7fc\r")
-    node.wait_log(r"^abc\n", start=start)
+    with node.session() as s:
+        s.send("echo abX\x7fc\r")
+        s.expect(r"^abc\n")
     node.alive()
 
 
 def test_ctrl_c_interrupts_wait(node):
     pid = node.run("spin")
-    start = node.log_size()
-    node.send_raw("wait %d\r" % pid)
-    node.wait_log(r"^wait %d\n" % pid, start=start)  # the shell took the line
-    node.send_raw("\x03")
-    node.wait_log(r"wait: interrupted; pid %d still running\n" % pid,
-                  start=start)
+    with node.session() as s:
+        s.send("wait %d\r" % pid)
+        s.expect(r"wait %d\n" % pid)  # the shell took the line
+        s.send("\x03")
+        s.expect(r"wait: interrupted; pid %d still running\n" % pid)
     node.alive()
     assert pid in node.ps_pids()
     node.kill(pid)
