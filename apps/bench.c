@@ -12,6 +12,7 @@
 #include <qs/cpu.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include "median.h"
 
 #define ROUNDS 10000
 #define ASYNC_BATCH 64
@@ -27,12 +28,6 @@ null_handler(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
 	return 0;
 }
 
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* Median instructions of one synchronous round trip with `len` bytes. */
 static uint32_t
@@ -47,8 +42,7 @@ median_rtt(int qid, uint32_t len)
 		qs_call(qid, &req, &reply, sizeof(reply));
 		samples[i] = (uint32_t)(qs_rdtsc() - t0);
 	}
-	qsort(samples, ROUNDS, sizeof(samples[0]), cmp_u32);
-	return samples[ROUNDS / 2];
+	return median(samples, ROUNDS);
 }
 
 /* Instructions per request with ASYNC_BATCH requests in flight. */

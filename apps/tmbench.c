@@ -14,6 +14,7 @@
 #include <qs/cpu.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include "median.h"
 #include <qs/tx.h>
 
 #define QUEUE "tmbench"
@@ -87,19 +88,7 @@ messages(void)
 	return sum;
 }
 
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
 
-static uint32_t
-median(uint32_t *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(v[0]), cmp_u32);
-	return v[n / 2];
-}
 
 /* Median instructions of a commit with one participant of class cls. */
 static void

@@ -16,7 +16,7 @@ static bool present;
 static void
 fwcfg_select(uint16_t key)
 {
-	outw(FW_CFG_SEL, key);
+	qs_outw(FW_CFG_SEL, key);
 }
 
 static void
@@ -24,7 +24,7 @@ fwcfg_bytes(void *buf, uint32_t len)
 {
 	uint8_t *p = buf;
 	while (len--)
-		*p++ = inb(FW_CFG_DATA);
+		*p++ = qs_inb(FW_CFG_DATA);
 }
 
 static uint32_t

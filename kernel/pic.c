@@ -13,21 +13,21 @@ static uint16_t pic_masks = 0xFFFF & ~(1u << 2); /* cascade stays open */
 static void
 pic_write_masks(void)
 {
-	outb(PIC1_DATA, pic_masks & 0xFF);
-	outb(PIC2_DATA, pic_masks >> 8);
+	qs_outb(PIC1_DATA, pic_masks & 0xFF);
+	qs_outb(PIC2_DATA, pic_masks >> 8);
 }
 
 void
 pic_init(void)
 {
-	outb(PIC1_CMD, 0x11);
-	outb(PIC2_CMD, 0x11);
-	outb(PIC1_DATA, IRQ_BASE);
-	outb(PIC2_DATA, IRQ_BASE + 8);
-	outb(PIC1_DATA, 4);
-	outb(PIC2_DATA, 2);
-	outb(PIC1_DATA, 1);
-	outb(PIC2_DATA, 1);
+	qs_outb(PIC1_CMD, 0x11);
+	qs_outb(PIC2_CMD, 0x11);
+	qs_outb(PIC1_DATA, IRQ_BASE);
+	qs_outb(PIC2_DATA, IRQ_BASE + 8);
+	qs_outb(PIC1_DATA, 4);
+	qs_outb(PIC2_DATA, 2);
+	qs_outb(PIC1_DATA, 1);
+	qs_outb(PIC2_DATA, 1);
 	pic_write_masks();
 }
 
@@ -45,6 +45,6 @@ void
 pic_eoi(int irq)
 {
 	if (irq >= 8)
-		outb(PIC2_CMD, 0x20);
-	outb(PIC1_CMD, 0x20);
+		qs_outb(PIC2_CMD, 0x20);
+	qs_outb(PIC1_CMD, 0x20);
 }

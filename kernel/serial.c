@@ -9,14 +9,14 @@
 void
 serial_init(void)
 {
-	outb(COM1 + 1, 0x00); /* no interrupts while programming */
-	outb(COM1 + 3, 0x80); /* DLAB */
-	outb(COM1 + 0, 0x01); /* divisor 1: 115200 baud */
-	outb(COM1 + 1, 0x00);
-	outb(COM1 + 3, 0x03); /* 8N1 */
-	outb(COM1 + 2, 0xC7); /* FIFO on, cleared */
-	outb(COM1 + 4, 0x0B); /* DTR, RTS, OUT2 (routes the IRQ) */
-	outb(COM1 + 1, 0x01); /* interrupt on received data */
+	qs_outb(COM1 + 1, 0x00); /* no interrupts while programming */
+	qs_outb(COM1 + 3, 0x80); /* DLAB */
+	qs_outb(COM1 + 0, 0x01); /* divisor 1: 115200 baud */
+	qs_outb(COM1 + 1, 0x00);
+	qs_outb(COM1 + 3, 0x03); /* 8N1 */
+	qs_outb(COM1 + 2, 0xC7); /* FIFO on, cleared */
+	qs_outb(COM1 + 4, 0x0B); /* DTR, RTS, OUT2 (routes the IRQ) */
+	qs_outb(COM1 + 1, 0x01); /* interrupt on received data */
 	pic_mask(4, 0);
 }
 
@@ -29,14 +29,14 @@ serial_init(void)
 void
 serial_putc(char c)
 {
-	while (!(inb(COM1 + 5) & 0x20))
+	while (!(qs_inb(COM1 + 5) & 0x20))
 		;
-	outb(COM1, (uint8_t)c);
+	qs_outb(COM1, (uint8_t)c);
 }
 
 void
 serial_irq(void)
 {
-	while (inb(COM1 + 5) & 0x01)
-		console_input((char)inb(COM1));
+	while (qs_inb(COM1 + 5) & 0x01)
+		console_input((char)qs_inb(COM1));
 }

@@ -136,8 +136,8 @@ static void __attribute__((noreturn))
 sys_halt(void)
 {
 	klog("halted by pid %d", current->proc->pid);
-	outw(0x604, 0x2000);  /* QEMU's ACPI power-off on the pc machine */
-	outw(0xB004, 0x2000); /* older QEMU and Bochs */
+	qs_outw(0x604, 0x2000);  /* QEMU's ACPI power-off on the pc machine */
+	qs_outw(0xB004, 0x2000); /* older QEMU and Bochs */
 	panic("halt: power-off did not take");
 }
 

@@ -11,9 +11,9 @@ void
 timer_init(uint32_t hz)
 {
 	uint32_t div = PIT_HZ / hz;
-	outb(0x43, 0x36);
-	outb(0x40, div & 0xFF);
-	outb(0x40, div >> 8);
+	qs_outb(0x43, 0x36);
+	qs_outb(0x40, div & 0xFF);
+	qs_outb(0x40, div >> 8);
 	pic_mask(0, 0);
 }
 

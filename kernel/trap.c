@@ -56,8 +56,8 @@ irq_dispatch(int irq)
 {
 	/* a spurious IRQ 7 or 15 has no in-service bit and wants no EOI */
 	if (irq == 7 || irq == 15) {
-		outb(irq == 7 ? 0x20 : 0xA0, 0x0B);
-		if (!(inb(irq == 7 ? 0x20 : 0xA0) & 0x80)) {
+		qs_outb(irq == 7 ? 0x20 : 0xA0, 0x0B);
+		if (!(qs_inb(irq == 7 ? 0x20 : 0xA0) & 0x80)) {
 			if (irq == 15)
 				pic_eoi(0);
 			return;
