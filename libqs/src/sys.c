@@ -120,8 +120,12 @@ qs_strerror(int err)
 		"not a child", "timed out", "try again", "not an executable",
 		"argument list too long", "no such process", "busy",
 		"already exists", "server died", "queue destroyed",
-		"node unreachable", "transaction aborted",
+		"node unreachable", "transaction aborted", "I/O error",
+		"no space left", "not a directory", "is a directory",
+		"directory not empty", "name too long", "bad handle",
 	};
+	_Static_assert(sizeof msgs / sizeof msgs[0] == 1 - QS_ERR_MIN,
+	               "one message per error");
 	if (err > 0 || err < QS_ERR_MIN)
 		return "unknown error";
 	return msgs[-err];

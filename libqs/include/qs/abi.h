@@ -30,7 +30,14 @@ typedef enum {
 	QS_EQGONE = -16,   /* the service queue was destroyed */
 	QS_EUNREACH = -17, /* the queue's node cannot be reached */
 	QS_EABORTED = -18, /* the transaction aborted */
-	QS_ERR_MIN = -18
+	QS_EIO = -19,          /* a device failed */
+	QS_ENOSPC = -20,       /* no space left (disk, log, table) */
+	QS_ENOTDIR = -21,      /* a path component is not a directory */
+	QS_EISDIR = -22,       /* a directory where a file was meant */
+	QS_ENOTEMPTY = -23,    /* the directory is not empty */
+	QS_ENAMETOOLONG = -24, /* a name or path is too long */
+	QS_EBADF = -25,        /* no such handle */
+	QS_ERR_MIN = -25
 } qs_err_t;
 
 /*

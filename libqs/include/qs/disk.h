@@ -1,0 +1,60 @@
+/*
+ * The disk server's protocol (servers/disk): the primary IDE disk, cut into
+ * named regions, served to the file server and the TM. The regions are the
+ * disk server's arguments (`start disk tm.log=2048 fs.log=16384 fs.data=*`:
+ * sizes in sectors, `*` the rest), laid out in that order from sector 1;
+ * sector 0 is left alone. A client opens a region by name and addresses it
+ * from sector 0; the server checks every request against the region's size.
+ */
+#ifndef QS_DISK_H
+#define QS_DISK_H
+
+#include <stdint.h>
+
+#define DISK_QUEUE "disk"
+#define DISK_SECTOR 512
+#define DISK_IO_MAX 128        /* sectors per request (64 KiB, out of line) */
+#define DISK_REGIONS_MAX 8
+#define DISK_NAME_MAX 16       /* region name, with its NUL */
+
+enum {
+	DISK_OP_OPEN = 1,  /* data: the region's name -> disk_region_t */
+	DISK_OP_READ = 2,  /* data: disk_io_t -> count sectors */
+	DISK_OP_WRITE = 3, /* data: disk_io_t, then count sectors -> 0 */
+	DISK_OP_FLUSH = 4, /* data: uint32_t region -> 0 once written data is durable */
+	DISK_OP_STATS = 5, /* -> disk_stats_t */
+};
+
+typedef struct {
+	uint32_t region;  /* handle for disk_io_t */
+	uint32_t sectors; /* the region's size */
+} disk_region_t;
+
+typedef struct {
+	uint32_t region;
+	uint32_t lba;   /* sector in the region */
+	uint32_t count; /* sectors, 1..DISK_IO_MAX */
+} disk_io_t;
+
+typedef struct {
+	uint32_t disk_sectors; /* the whole disk */
+	uint32_t regions;
+	uint64_t reads, writes, flushes;   /* requests done */
+	uint64_t sectors_read, sectors_written;
+	uint64_t errors;                   /* rejected requests and device errors */
+	struct {
+		char name[DISK_NAME_MAX];
+		uint32_t start, sectors;
+		uint64_t writes; /* write requests to this region */
+	} region[DISK_REGIONS_MAX];
+} disk_stats_t;
+
+/* Client side (libqs/src/disk.c): QS_OK or a QS_E* error. */
+int disk_open(const char *name, disk_region_t *out);
+int disk_read(const disk_region_t *r, uint32_t lba, void *buf, uint32_t count);
+int disk_write(const disk_region_t *r, uint32_t lba, const void *buf,
+               uint32_t count);
+int disk_flush(const disk_region_t *r);
+int disk_stats(disk_stats_t *out);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * Recoverable virtual memory, with LRVM's semantics and names (Satyanarayanan
+ * et al., SOSP 1993), and a Vista mode (Lowell and Chen, SOSP 1997).
+ *
+ * LRVM mode: external data segments on a device are mapped into memory;
+ * a transaction names the ranges it will change with rvm_set_range; at
+ * commit the new values of those ranges go to a redo log (a transaction
+ * header, the new values of each range, an end mark, checksummed). Undo
+ * records (old values) live in memory only, and not at all for no-restore
+ * transactions. A flush commit forces the log before it returns; a no-flush
+ * commit is buffered and reaches the log at the next rvm_flush, a flush
+ * commit, or when the log buffer fills: a crash before then loses it (that
+ * is its window of vulnerability), but never half of it. Recovery (in
+ * rvm_initialize) replays complete records and ignores a torn tail.
+ * Truncation applies the log to the segments in epochs, beside forward
+ * processing. Recovery and truncation are idempotent, so a crash during
+ * either is harmless.
+ *
+ * Vista mode (RVM_VISTA): the log device and the data segments are one
+ * persistent-memory device (dev->mem != NULL). Segments are mapped in
+ * place; the undo log lives in the first log_len bytes of the device. There
+ * is no redo log and no device write at all: commit drops the transaction's
+ * undo records; abort, and recovery after a crash, copy them back. Undo is
+ * always kept in Vista mode (a crash needs it), even for no-restore.
+ *
+ * Two-phase commit (an extension of LRVM's API for transaction managers):
+ * rvm_prepare_transaction makes a transaction's new values durable without
+ * committing it; rvm_end_transaction then commits it, rvm_abort_transaction
+ * aborts it. A prepared transaction a crash interrupted is "in doubt" after
+ * recovery: rvm_query lists it, and rvm_resolve commits or aborts it.
+ *
+ * The library is thread-safe. The caller keeps concurrent transactions'
+ * ranges disjoint (RVM does no concurrency control, as in LRVM).
+ * The same code builds for the host (tests/unit) with a file backend.
+ */
+#ifndef QS_RVM_H
+#define QS_RVM_H
+
+#include <stdint.h>
+
+typedef enum {
+	RVM_SUCCESS = 0,
+	RVM_EINIT,        /* not initialized, or initialized twice */
+	RVM_ELOG,         /* the log device is missing, unreadable or no log */
+	RVM_ELOG_FULL,    /* the record does not fit in the log */
+	RVM_EIO,          /* a device read, write or sync failed */
+	RVM_ENO_MEMORY,   /* out of memory */
+	RVM_ERANGE,       /* set_range outside every mapped region */
+	RVM_ETID,         /* no such transaction, or it has ended */
+	RVM_EMODE,        /* a mode that does not fit the call */
+	RVM_EREGION,      /* bad region: unaligned, overlapping, not mapped */
+	RVM_EOPTIONS,     /* bad options */
+	RVM_EUNCOMMITTED, /* unmap with uncommitted transactions on the region */
+	RVM_ENOT_FOUND,   /* rvm_resolve: no such in-doubt transaction */
+	RVM_ERR_MAX
+} rvm_return_t;
+
+const char *rvm_strerror(rvm_return_t r);
+
+typedef enum {
+	RVM_RESTORE = 1,    /* begin: keep undo so the transaction can abort */
+	RVM_NO_RESTORE = 2, /* begin: the caller will never abort it */
+	RVM_FLUSH = 3,      /* end: force the log before returning */
+	RVM_NO_FLUSH = 4,   /* end: buffer the record (lazy commit) */
+} rvm_mode_t;
+
+#define RVM_SECTOR 512 /* device I/O unit: offsets and lengths are multiples */
+
+/*
+ * A device: a log or a segment. The platform opens them by name (see
+ * rvm_options_t.open_dev); a test may supply its own, to crash on purpose.
+ */
+typedef struct rvm_dev rvm_dev_t;
+struct rvm_dev {
+	uint64_t size; /* bytes, a multiple of RVM_SECTOR */
+	void *mem;     /* persistent memory (Vista): the device itself, else NULL */
+	/* offsets and lengths are multiples of RVM_SECTOR; 0 ok, -1 error */
+	int (*read)(rvm_dev_t *d, uint64_t off, void *buf, uint32_t len);
+	int (*write)(rvm_dev_t *d, uint64_t off, const void *buf, uint32_t len);
+	int (*sync)(rvm_dev_t *d); /* returns when written data is durable */
+	void (*close)(rvm_dev_t *d);
+	void *priv;
+};
+typedef rvm_dev_t *(*rvm_dev_open_fn)(const char *name);
+
+/* The platform's devices (NULL when there is no such device). In the guest:
+ * "pmem" is the ivshmem persistent memory, any other name a region of the
+ * disk server (qs/disk.h). On the host: a file (Vista: mapped shared). */
+rvm_dev_t *rvm_dev_open(const char *name, int vista);
+
+#define RVM_VISTA 0x1 /* options.flags: Vista mode */
+#define RVM_IN_DOUBT_MAX 16
+
+typedef struct {
+	uint64_t commits_flush, commits_noflush, aborts, prepares;
+	uint64_t log_forces;    /* syncs of the log device */
+	uint64_t log_writes;    /* writes to the log device */
+	uint64_t log_bytes;     /* bytes of records appended */
+	uint64_t seg_writes;    /* writes to segment devices (truncation) */
+	uint64_t truncations;   /* epochs applied */
+	uint64_t trunc_bytes;   /* record bytes applied by truncation */
+	uint64_t undo_bytes;    /* bytes of old values saved */
+	uint64_t recovered;     /* records replayed (LRVM) or undone (Vista) at init */
+} rvm_stats_t;
+
+typedef struct {
+	/* in: rvm_initialize, rvm_create_log, rvm_set_options */
+	const char *log_dev;     /* the log device's name */
+	uint32_t flags;          /* RVM_VISTA */
+	uint32_t truncate_pct;   /* truncate when the log is this full (0: 50) */
+	uint32_t log_buf_size;   /* no-flush buffer bytes (0: 64 KiB) */
+	rvm_dev_open_fn open_dev; /* NULL: rvm_dev_open */
+	/* out: rvm_query */
+	uint64_t log_size, log_used; /* bytes */
+	uint32_t n_uncommitted;      /* open (incl. prepared) transactions */
+	uint32_t n_in_doubt;
+	uint64_t in_doubt[RVM_IN_DOUBT_MAX]; /* their gtids */
+	rvm_stats_t stats;
+} rvm_options_t;
+
+typedef struct {
+	const char *data_dev; /* the segment's device (Vista: the log device) */
+	uint64_t offset;      /* in the device; a multiple of RVM_SECTOR */
+	uint32_t length;      /* bytes; a multiple of RVM_SECTOR */
+	void *vmaddr;         /* out: where the region is mapped */
+} rvm_region_t;
+
+typedef struct {
+	uint32_t id; /* 0: none */
+} rvm_tid_t;
+
+/* Opens the log and recovers (replays, or undoes in Vista mode). */
+rvm_return_t rvm_initialize(const char *version, rvm_options_t *options);
+/* Writes an empty log of log_len bytes on options->log_dev (Vista: the
+ * undo area at the start of the persistent memory). Before rvm_initialize. */
+rvm_return_t rvm_create_log(rvm_options_t *options, uint64_t log_len);
+/* Maps a segment region (LRVM: read into fresh memory; Vista: in place). */
+rvm_return_t rvm_map(rvm_region_t *region, rvm_options_t *options);
+rvm_return_t rvm_unmap(rvm_region_t *region);
+rvm_return_t rvm_begin_transaction(rvm_tid_t *tid, rvm_mode_t mode);
+rvm_return_t rvm_set_range(rvm_tid_t *tid, void *dest, uint32_t length);
+rvm_return_t rvm_end_transaction(rvm_tid_t *tid, rvm_mode_t mode);
+rvm_return_t rvm_abort_transaction(rvm_tid_t *tid);
+rvm_return_t rvm_flush(void);
+rvm_return_t rvm_truncate(void);
+rvm_return_t rvm_query(rvm_options_t *options, rvm_region_t *region);
+rvm_return_t rvm_set_options(rvm_options_t *options);
+/* Two-phase commit: force the new values, keep the transaction open. */
+rvm_return_t rvm_prepare_transaction(rvm_tid_t *tid, uint64_t gtid);
+/* Commits (commit != 0) or aborts an in-doubt transaction after recovery;
+ * the regions it touched must be mapped. */
+rvm_return_t rvm_resolve(uint64_t gtid, int commit);
+/* Closes the log and the devices (unmaps everything; no open transaction). */
+rvm_return_t rvm_terminate(void);
+
+#endif
