@@ -26,7 +26,7 @@ KERNEL_SRCS := boot/multiboot.S $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 LIBQS_SRCS := $(filter-out libqs/src/crt0.S,$(wildcard libqs/src/*.c))
 
 # Every user program, each a Multiboot module named after itself.
-SERVERS := init tm shell echod wm
+SERVERS := init tm shell echod wm fs
 APPS := $(basename $(notdir $(wildcard apps/*.c)))
 PROGRAMS := $(SERVERS) $(APPS)
 CONFIGS := $(wildcard servers/init/*.conf)
@@ -91,9 +91,10 @@ $(B)/bin/$(1): $(CRT0) $(call obj,$(2)) $(B)/libqs.a libqs/user.ld
 		$(B)/libqs.a -lgcc
 endef
 $(eval $(call program,init,servers/init/init.c))
-$(eval $(call program,shell,servers/shell/shell.c servers/shell/parse.c servers/shell/txcmd.c))
+$(eval $(call program,shell,servers/shell/shell.c servers/shell/parse.c servers/shell/txcmd.c servers/shell/fscmd.c))
 $(eval $(call program,echod,servers/echo/echo.c))
 $(eval $(call program,tm,$(wildcard servers/tm/*.c)))
+$(eval $(call program,fs,$(wildcard servers/fs/*.c)))
 WM_SRCS := $(wildcard servers/wm/*.c) $(WM_FONT_C)
 $(eval $(call program,wm,$(WM_SRCS)))
 $(foreach a,$(APPS),$(eval $(call program,$(a),apps/$(a).c)))

@@ -12,6 +12,7 @@
 #include <qs/tx.h>
 #include <qs/wm.h>
 #include "parse.h"
+#include "fscmd.h"
 #include "txcmd.h"
 
 #define MAX_ARGS 16
@@ -272,6 +273,12 @@ static const command_t commands[] = {
 	{ "sq", "", "list service queues: id, name, owner, offers (idle, busy), pending, completed", cmd_sq },
 	{ "tx", "[stats|abort txid]", "list transactions: id, owner, coordinator, state, superior, subordinates, participants; or the TM's counters; or abort one", cmd_tx },
 	{ "win", "[stats]", "list windows: id, transaction, pid, x y w h, title; or the window manager's counters", cmd_win },
+	{ "ls", "[PATH]", "list a directory: type, size, name", cmd_ls },
+	{ "cat", "FILE", "print a file", cmd_cat },
+	{ "write", "FILE [TEXT...]", "replace a file's contents with the text and a newline, in a transaction of its own", cmd_write },
+	{ "rm", "PATH", "remove a file or an empty directory", cmd_rm },
+	{ "mkdir", "PATH", "make a directory", cmd_mkdir },
+	{ "df", "", "file system space, open handles, locks, and the RVM log", cmd_df },
 	{ "run", "PROG [ARGS...]", "start a program and print its pid", cmd_run },
 	{ "kill", "PID", "kill a process", cmd_kill },
 	{ "wait", "PID", "wait for a program started here to end (Ctrl-C stops waiting)", cmd_wait },

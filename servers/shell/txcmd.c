@@ -96,6 +96,9 @@ tx_stats(void)
 	       s->records, s->participants, s->begun, s->committed, s->aborted,
 	       s->deaths, s->vote_timeouts, s->notices, s->unanswered,
 	       s->vote_ms);
+	printf("tm: log %s forces %u entries %u recovered-committed %u "
+	       "recovered-in-doubt %u\n", s->logging ? "on" : "off",
+	       s->log_forces, s->log_entries, s->log_committed, s->log_in_doubt);
 }
 
 static void

@@ -132,8 +132,11 @@ votes(tm_rec_t *r)
 	return yes && !r->abort_asked;
 }
 
-/* Phase two (or the one phase): tells whoever still cares; lock held. */
-static void
+/*
+ * Phase two (or the one phase): tells whoever still cares; lock held.
+ * Returns how many recoverable participants did not acknowledge.
+ */
+static int
 tell(tm_rec_t *r, int outcome)
 {
 	int rids[TM_PARTS_MAX];
@@ -145,10 +148,13 @@ tell(tm_rec_t *r, int outcome)
 	}
 	qs_mutex_unlock(&tm_lock);
 	uint32_t deadline = qs_uptime_ms() + tm_stats.vote_ms;
-	for (uint32_t i = 0; i < r->nparts; i++)
-		if (rids[i] > 0)
-			await(rids[i], deadline);
+	int unacked = 0;
+	for (uint32_t i = 0; i < r->nparts; i++) {
+		bool ok = rids[i] > 0 && await(rids[i], deadline) == 0;
+		unacked += r->parts[i].cls == QS_TX_RECOVERABLE && rids[i] && !ok;
+	}
 	qs_mutex_lock(&tm_lock);
+	return unacked;
 }
 
 static bool
@@ -160,20 +166,49 @@ any_recoverable(const tm_rec_t *r)
 	return false;
 }
 
+/*
+ * For the crash tests: boot argument tm_stall=voted (after the votes, before
+ * the commit point) or tm_stall=logged (after it, before anyone is told)
+ * stops the first two-phase commit there for good, so the test can kill the
+ * node at that point.
+ */
+static void
+stall(const char *point, tm_rec_t *r)
+{
+	char want[8];
+	if (qs_boot_arg("tm_stall", want, sizeof(want)) <= 0 ||
+	    strcmp(want, point) != 0)
+		return;
+	char b[QS_TX_TEXT];
+	printf("tm: stalled %s: %s\n", point, qs_tx_format(r->tx, b));
+	qs_mutex_unlock(&tm_lock);
+	for (;;)
+		qs_sleep(60000);
+}
+
 int
 tm_finish(tm_rec_t *r, bool commit)
 {
 	int outcome = QS_TX_ABORTED;
+	bool logged = false;
 	if (commit) {
 		r->state = TM_PREPARING;
-		if (!any_recoverable(r) || votes(r))
-			outcome = QS_TX_COMMITTED;
+		if (!any_recoverable(r)) {
+			outcome = QS_TX_COMMITTED; /* one phase: nothing to log */
+		} else if (votes(r)) {
+			stall("voted", r);
+			/* the commit point */
+			logged = tmlog_force(r->tx, TM_LOG_COMMITTED) == 0;
+			outcome = logged ? QS_TX_COMMITTED : QS_TX_ABORTED;
+			stall("logged", r);
+		}
 	}
-	/* the commit point: the log force goes here */
 	r->state = outcome == QS_TX_COMMITTED ? TM_COMMITTED : TM_ABORTED;
 	/* decided: its owner goes on under a fresh transaction at once */
 	qs_syscall(SYS_TX_END, (uint32_t)r->tx, (uint32_t)(r->tx >> 32), 0, 0, 0);
-	tell(r, outcome);
+	/* everyone has it: the entry can go; else they ask after recovery */
+	if (tell(r, outcome) == 0 && logged)
+		tmlog_end(r->tx);
 	if (outcome == QS_TX_COMMITTED)
 		tm_stats.committed++;
 	else

@@ -160,6 +160,27 @@ do_join(const qs_msg_t *req)
 	return rec_join(r, req->hdr.src_pid, j->cls, j->rqid);
 }
 
+/* A participant recovering from a crash asks how tx ended. */
+static int32_t
+do_outcome(const qs_msg_t *req)
+{
+	const uint64_t *txp = QS_MSG_AS(req, uint64_t);
+	if (!txp)
+		return QS_EINVAL;
+	tm_rec_t *r = rec_find(*txp);
+	if (r)
+		return r->state == TM_COMMITTED ? QS_TX_COMMITTED
+			: r->state == TM_ABORTED ? QS_TX_ABORTED
+						 : QS_EAGAIN;
+	int32_t owner;
+	int outcome = rec_outcome(*txp, &owner);
+	if (outcome)
+		return outcome;
+	if (tmlog_state(*txp) == TM_LOG_COMMITTED)
+		return QS_TX_COMMITTED;
+	return QS_TX_ABORTED; /* presumed */
+}
+
 static int32_t
 do_list(const qs_msg_t *req, qs_msg_t *reply)
 {
@@ -185,7 +206,9 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 	case TM_OP_ABORT: r = do_abort(req); break;
 	case TM_OP_JOIN: r = do_join(req); break;
 	case TM_OP_LIST: r = do_list(req, reply); break;
+	case TM_OP_OUTCOME: r = do_outcome(req); break;
 	case TM_OP_STATS:
+		tm_stats.log_entries = tmlog_entries();
 		r = qs_msg_put(reply, &tm_stats, sizeof(tm_stats));
 		break;
 	default: r = QS_EINVAL;
@@ -240,6 +263,7 @@ main(void)
 	qs_node_info(&ni);
 	tm_node = ni.node_id;
 	tm_stats.vote_ms = vote_ms();
+	tm_stats.logging = tmlog_open() == 0;
 	int qid = qs_sq_create(TM_QUEUE, QS_SQ_DEPTH_MAX);
 	int dqid = qid < 0 ? qid : qs_sq_create(QS_DEATH_QUEUE, QS_SQ_DEPTH_MAX);
 	if (qid < 0 || dqid < 0) {

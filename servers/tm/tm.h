@@ -44,6 +44,14 @@ uint32_t rec_list(uint32_t first, tm_tx_info_t *out, uint32_t max);
 void rec_ended(uint64_t tx, int32_t owner, int outcome);
 int rec_outcome(uint64_t tx, int32_t *owner); /* QS_TX_*, or 0 */
 
+/* log.c: the commit points on disk */
+enum { TM_LOG_PREPARED = 1, TM_LOG_COMMITTED = 2 };
+int tmlog_open(void);
+int tmlog_force(uint64_t tx, uint32_t state); /* durable when it returns */
+void tmlog_end(uint64_t tx);                 /* forget it (not forced) */
+uint32_t tmlog_state(uint64_t tx);           /* TM_LOG_*, or 0 */
+uint32_t tmlog_entries(void);
+
 /* commit.c: ends r (lock held, r ACTIVE); returns QS_OK or QS_EABORTED */
 int tm_finish(tm_rec_t *r, bool commit);
 void tm_reaper_start(void);

@@ -25,6 +25,10 @@ enum {
 	TM_OP_JOIN = 4,   /* under it; data: tm_join_t */
 	TM_OP_LIST = 5,   /* data: uint32_t first -> tm_list_t, tm_tx_info_t[] */
 	TM_OP_STATS = 6,  /* -> tm_stats_t */
+	TM_OP_OUTCOME = 7, /* data: uint64_t tx -> QS_TX_COMMITTED or
+	                      QS_TX_ABORTED (presumed, if unknown); QS_EAGAIN
+	                      while it is being decided. For participants
+	                      recovering from a crash. */
 	TM_NOTE_PREPARE = 16,
 	TM_NOTE_COMMIT = 17,
 	TM_NOTE_ABORT = 18,
@@ -75,6 +79,10 @@ typedef struct {
 	uint32_t notices;      /* notices sent to participants */
 	uint32_t unanswered;   /* notices still outstanding */
 	uint32_t vote_ms;      /* the voting deadline */
+	uint32_t logging;      /* 1 if the TM has its log on disk */
+	uint32_t log_forces;   /* forced log writes */
+	uint32_t log_entries;  /* committed or prepared entries in the log */
+	uint32_t log_committed, log_in_doubt; /* found in the log at start */
 } tm_stats_t;
 
 #endif

@@ -1,0 +1,111 @@
+/*
+ * The file server's protocol (servers/fs) and its client functions.
+ *
+ * Every request runs under the sender's transaction (hdr.txid). Changes a
+ * transaction makes are visible to it at once, durable when it commits and
+ * gone when it aborts; until then the files and directories it changed are
+ * locked, and other transactions get QS_EBUSY for them. A handle belongs to
+ * the transaction that opened it and is closed when that transaction ends.
+ *
+ * Paths are absolute or relative to "/", components separated by '/', each
+ * at most FS_NAME_MAX - 1 bytes, the whole at most FS_PATH_MAX - 1.
+ */
+#ifndef QS_FS_H
+#define QS_FS_H
+
+#include <stdint.h>
+
+#define FS_QUEUE "fs"
+#define FS_PATH_MAX 128
+#define FS_NAME_MAX 28  /* a name, with its NUL */
+#define FS_IO_MAX 4000  /* bytes per read or write request */
+#define FS_DIRENTS_MAX 32
+
+enum {
+	FS_OP_OPEN = 1,    /* fs_open_t -> handle */
+	FS_OP_READ = 2,    /* fs_io_t -> the bytes (fewer at the end) */
+	FS_OP_WRITE = 3,   /* fs_io_t, then len bytes -> bytes written */
+	FS_OP_SEEK = 4,    /* fs_seek_t -> the new offset */
+	FS_OP_CLOSE = 5,   /* uint32_t handle -> 0 */
+	FS_OP_UNLINK = 6,  /* path -> 0 (a file or an empty directory) */
+	FS_OP_MKDIR = 7,   /* path -> 0 */
+	FS_OP_READDIR = 8, /* fs_readdir_t -> fs_dirents_t */
+	FS_OP_STAT = 9,    /* path -> fs_stat_t */
+	FS_OP_DF = 10,     /* -> fs_df_t */
+};
+
+/* FS_OP_OPEN flags */
+#define FS_O_CREATE 0x1 /* create the file if it does not exist */
+#define FS_O_TRUNC 0x2  /* empty it */
+#define FS_O_EXCL 0x4   /* with CREATE: fail with QS_EEXIST if it exists */
+
+typedef struct {
+	uint32_t flags;
+	char path[FS_PATH_MAX];
+} fs_open_t;
+
+typedef struct {
+	uint32_t handle;
+	uint32_t len;
+} fs_io_t;
+
+enum { FS_SEEK_SET = 0, FS_SEEK_CUR = 1, FS_SEEK_END = 2 };
+
+typedef struct {
+	uint32_t handle;
+	int32_t offset;
+	uint32_t whence;
+} fs_seek_t;
+
+enum { FS_T_FILE = 1, FS_T_DIR = 2 };
+
+typedef struct {
+	uint32_t inode;
+	uint32_t type; /* FS_T_* */
+	uint32_t size; /* bytes (a directory: of its entries) */
+	uint32_t blocks;
+} fs_stat_t;
+
+typedef struct {
+	uint32_t first; /* entry index to start from */
+	char path[FS_PATH_MAX];
+} fs_readdir_t;
+
+typedef struct {
+	uint32_t type;
+	uint32_t size;
+	char name[FS_NAME_MAX];
+} fs_dirent_t;
+
+typedef struct {
+	uint32_t count; /* entries that follow */
+	uint32_t more;  /* 1 if the directory has entries past them */
+	fs_dirent_t ent[FS_DIRENTS_MAX];
+} fs_dirents_t;
+
+typedef struct {
+	uint32_t block_size;
+	uint32_t blocks, blocks_free;
+	uint32_t inodes, inodes_free;
+	uint32_t vista;          /* 1: Vista mode (persistent memory) */
+	uint32_t handles;        /* open handles */
+	uint32_t transactions;   /* transactions with changes not yet ended */
+	uint32_t locks;          /* files and directories locked */
+	uint32_t in_doubt;       /* prepared, outcome not yet known */
+	uint64_t log_size, log_used;
+	uint64_t commits, aborts, prepares, log_forces, truncations;
+} fs_df_t;
+
+/* Client side (libqs/src/fs.c): >= 0 or a QS_E* error. */
+int fs_open(const char *path, uint32_t flags);          /* -> handle */
+int fs_read(int handle, void *buf, uint32_t len);       /* -> bytes */
+int fs_write(int handle, const void *buf, uint32_t len); /* -> bytes */
+int fs_seek(int handle, int32_t offset, uint32_t whence);
+int fs_close(int handle);
+int fs_unlink(const char *path);
+int fs_mkdir(const char *path);
+int fs_readdir(const char *path, uint32_t first, fs_dirents_t *out);
+int fs_stat(const char *path, fs_stat_t *out);
+int fs_df(fs_df_t *out);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * The file server's client side (qs/fs.h): one synchronous request per call,
+ * under the calling thread's transaction. The queue is looked up on every
+ * call, so a restarted file server is found again.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <qs/fs.h>
+#include <qs/sq.h>
+
+/* Sends op with `len` bytes of `data` (and `extra` after them); copies up to
+ * `cap` bytes of the answer's data to `out`. */
+static int
+fs_call(uint32_t op, const void *data, size_t len, const void *extra,
+	size_t extra_len, void *out, size_t cap)
+{
+	int qid = qs_sq_lookup(FS_QUEUE);
+	if (qid < 0)
+		return qid;
+	qs_msg_t *req = malloc(sizeof(qs_msg_t));
+	qs_msg_t *reply = malloc(sizeof(qs_msg_t));
+	int r = QS_ENOMEM;
+	if (req && reply) {
+		qs_msg_init(req, op);
+		r = qs_msg_put(req, data, len);
+		if (r >= 0 && extra_len)
+			r = qs_msg_put(req, extra, extra_len);
+		if (r >= 0)
+			r = qs_call(qid, req, reply, sizeof(qs_msg_t));
+		if (r >= 0 && out)
+			memcpy(out, reply->data,
+			       reply->hdr.len < cap ? reply->hdr.len : cap);
+	}
+	free(req);
+	free(reply);
+	return r;
+}
+
+static int
+path_call(uint32_t op, const char *path, void *out, size_t cap)
+{
+	size_t n = strlen(path);
+	if (n >= FS_PATH_MAX)
+		return QS_ENAMETOOLONG;
+	return fs_call(op, path, n + 1, NULL, 0, out, cap);
+}
+
+int
+fs_open(const char *path, uint32_t flags)
+{
+	fs_open_t o = { .flags = flags };
+	if (strlen(path) >= FS_PATH_MAX)
+		return QS_ENAMETOOLONG;
+	strcpy(o.path, path);
+	return fs_call(FS_OP_OPEN, &o, sizeof(o), NULL, 0, NULL, 0);
+}
+
+int
+fs_read(int handle, void *buf, uint32_t len)
+{
+	fs_io_t io = { (uint32_t)handle, len > FS_IO_MAX ? FS_IO_MAX : len };
+	return fs_call(FS_OP_READ, &io, sizeof(io), NULL, 0, buf, io.len);
+}
+
+int
+fs_write(int handle, const void *buf, uint32_t len)
+{
+	fs_io_t io = { (uint32_t)handle, len > FS_IO_MAX ? FS_IO_MAX : len };
+	return fs_call(FS_OP_WRITE, &io, sizeof(io), buf, io.len, NULL, 0);
+}
+
+int
+fs_seek(int handle, int32_t offset, uint32_t whence)
+{
+	fs_seek_t s = { (uint32_t)handle, offset, whence };
+	return fs_call(FS_OP_SEEK, &s, sizeof(s), NULL, 0, NULL, 0);
+}
+
+int
+fs_close(int handle)
+{
+	uint32_t h = (uint32_t)handle;
+	return fs_call(FS_OP_CLOSE, &h, sizeof(h), NULL, 0, NULL, 0);
+}
+
+int
+fs_unlink(const char *path)
+{
+	return path_call(FS_OP_UNLINK, path, NULL, 0);
+}
+
+int
+fs_mkdir(const char *path)
+{
+	return path_call(FS_OP_MKDIR, path, NULL, 0);
+}
+
+int
+fs_readdir(const char *path, uint32_t first, fs_dirents_t *out)
+{
+	fs_readdir_t rd = { .first = first };
+	if (strlen(path) >= FS_PATH_MAX)
+		return QS_ENAMETOOLONG;
+	strcpy(rd.path, path);
+	memset(out, 0, sizeof(*out));
+	return fs_call(FS_OP_READDIR, &rd, sizeof(rd), NULL, 0, out, sizeof(*out));
+}
+
+int
+fs_stat(const char *path, fs_stat_t *out)
+{
+	return path_call(FS_OP_STAT, path, out, sizeof(*out));
+}
+
+int
+fs_df(fs_df_t *out)
+{
+	return fs_call(FS_OP_DF, NULL, 0, NULL, 0, out, sizeof(*out));
+}
