@@ -37,17 +37,29 @@ int rt_child(int (*fn)(void *), void *arg);
 /*
  * The crash-injecting device: a file device whose writes are counted
  * across all devices. At write number `at` the machine "crashes": that
- * write is torn (only its first `keep` sectors land: none, or half rounded
- * up), with lose_unsynced every write not yet synced on any device is
- * undone, and from then on every write and sync is silently dropped. The
- * workload notices crashed and stops. Syncs are not passed to the file
- * (the wrapper decides what is durable), which keeps the tests fast.
+ * write is torn, writes not yet synced may be lost, and from then on every
+ * write and sync is silently dropped. The workload notices crashed and
+ * stops. Syncs are not passed to the file (the wrapper decides what is
+ * durable), which keeps the tests fast.
  */
+enum {
+	RT_TEAR_NONE,  /* nothing of the crashing write lands */
+	RT_TEAR_HALF,  /* its first half of the sectors (rounded up) lands */
+	RT_TEAR_BYTES, /* every other 16 bytes of its first sector land, then
+			* every other sector: a disk that tears sectors and
+			* reorders them */
+};
+enum {
+	RT_KEEP_UNSYNCED, /* every write before the crash lands */
+	RT_LOSE_UNSYNCED, /* on each device, the writes since its last sync
+			   * are lost */
+	RT_LOSE_SOME,     /* of those, the 1st, 3rd, 5th... are lost and the
+			   * others land: a write cache that reorders */
+};
 struct rt_crash {
 	long writes;
-	long at;           /* 0: never */
-	int keep_half;     /* the torn write keeps half its sectors, else none */
-	int lose_unsynced;
+	long at; /* 0: never */
+	int tear, unsynced;
 	int crashed;
 };
 extern struct rt_crash rt_crash;

@@ -94,6 +94,17 @@ rt_image_free(rt_image_t *img)
 	img->n = 0;
 }
 
+/*
+ * ASan keeps up to 256 MiB of freed memory in quarantine; the crash tests
+ * free a lot and fork often, and each fork copies the page tables of all
+ * of it. A smaller quarantine still catches use after free.
+ */
+const char *
+__asan_default_options(void)
+{
+	return "quarantine_size_mb=8";
+}
+
 int
 rt_child(int (*fn)(void *), void *arg)
 {
@@ -109,11 +120,12 @@ rt_child(int (*fn)(void *), void *arg)
 
 struct rt_crash rt_crash;
 
-/* What a write replaced, to undo it if the crash loses unsynced writes. */
+/* A write since the device's last sync: what it replaced, what it wrote. */
 typedef struct pre {
 	uint64_t off;
 	uint32_t len;
 	struct pre *next;
+	uint8_t *now;
 	uint8_t old[];
 } pre_t;
 
@@ -127,15 +139,37 @@ typedef struct cdev {
 static cdev_t *cdevs;
 
 static void
-pre_drop(cdev_t *c, int undo)
+pre_free(cdev_t *c)
 {
 	while (c->unsynced) {
 		pre_t *p = c->unsynced;
 		c->unsynced = p->next;
-		if (undo)
-			c->file->write(c->file, p->off, p->old, p->len);
 		free(p);
 	}
+}
+
+/* What the crash does to the writes since the last sync: undo them all
+ * (newest first), then redo those that land (oldest first). */
+static void
+pre_crash(cdev_t *c)
+{
+	pre_t *p, *old = NULL;
+	if (rt_crash.unsynced != RT_KEEP_UNSYNCED) {
+		for (p = c->unsynced; p; p = p->next)
+			c->file->write(c->file, p->off, p->old, p->len);
+	}
+	while (c->unsynced) { /* reverse the list: oldest first */
+		p = c->unsynced;
+		c->unsynced = p->next;
+		p->next = old;
+		old = p;
+	}
+	c->unsynced = old;
+	int i = 0;
+	for (p = c->unsynced; rt_crash.unsynced == RT_LOSE_SOME && p; p = p->next)
+		if (i++ % 2)
+			c->file->write(c->file, p->off, p->now, p->len);
+	pre_free(c);
 }
 
 void
@@ -153,42 +187,68 @@ crash_read(rvm_dev_t *d, uint64_t off, void *buf, uint32_t len)
 	return c->file->read(c->file, off, buf, len);
 }
 
+/* Writes [off, off + len) of buf, remembering what was there. */
+static int
+land(cdev_t *c, uint64_t off, const uint8_t *buf, uint32_t len)
+{
+	pre_t *p = malloc(sizeof(*p) + 2 * len);
+	p->now = p->old + len;
+	memcpy(p->now, buf, len);
+	if (c->file->read(c->file, off, p->old, len) < 0 ||
+	    c->file->write(c->file, off, buf, len) < 0) {
+		free(p);
+		return -1;
+	}
+	p->off = off;
+	p->len = len;
+	p->next = c->unsynced;
+	c->unsynced = p;
+	return 0;
+}
+
+/* The crashing write: what of it lands depends on rt_crash.tear. */
+static int
+tear(cdev_t *c, uint64_t off, const uint8_t *buf, uint32_t len)
+{
+	uint32_t n = len / RVM_SECTOR;
+	if (rt_crash.tear == RT_TEAR_HALF)
+		return land(c, off, buf, (n + 1) / 2 * RVM_SECTOR);
+	if (rt_crash.tear != RT_TEAR_BYTES)
+		return 0;
+	uint8_t sect[RVM_SECTOR];
+	if (c->file->read(c->file, off, sect, RVM_SECTOR) < 0)
+		return -1;
+	for (int i = 0; i < RVM_SECTOR; i += 32)
+		memcpy(sect + i, buf + i, 16);
+	if (land(c, off, sect, RVM_SECTOR) < 0)
+		return -1;
+	for (uint32_t i = 1; i < n; i += 2)
+		if (land(c, off + i * RVM_SECTOR, buf + i * RVM_SECTOR,
+			 RVM_SECTOR) < 0)
+			return -1;
+	return 0;
+}
+
 static int
 crash_write(rvm_dev_t *d, uint64_t off, const void *buf, uint32_t len)
 {
 	cdev_t *c = d->priv;
 	if (rt_crash.crashed)
 		return 0;
-	int now = ++rt_crash.writes == rt_crash.at;
-	uint32_t keep = len;
-	if (now)
-		keep = rt_crash.keep_half
-			       ? (len / RVM_SECTOR + 1) / 2 * RVM_SECTOR : 0;
-	if (keep) {
-		pre_t *p = malloc(sizeof(*p) + keep);
-		if (c->file->read(c->file, off, p->old, keep) < 0 ||
-		    c->file->write(c->file, off, buf, keep) < 0) {
-			free(p);
-			return -1;
-		}
-		p->off = off;
-		p->len = keep;
-		p->next = c->unsynced;
-		c->unsynced = p;
-	}
-	if (now) {
-		rt_crash.crashed = 1;
-		for (cdev_t *k = cdevs; k; k = k->next)
-			pre_drop(k, rt_crash.lose_unsynced);
-	}
-	return 0;
+	if (++rt_crash.writes != rt_crash.at)
+		return land(c, off, buf, len);
+	int r = tear(c, off, buf, len);
+	rt_crash.crashed = 1;
+	for (cdev_t *k = cdevs; k; k = k->next)
+		pre_crash(k);
+	return r;
 }
 
 static int
 crash_sync(rvm_dev_t *d)
 {
 	if (!rt_crash.crashed)
-		pre_drop(d->priv, 0);
+		pre_free(d->priv);
 	return 0;
 }
 
@@ -199,7 +259,7 @@ crash_close(rvm_dev_t *d)
 	while (*pp != c)
 		pp = &(*pp)->next;
 	*pp = c->next;
-	pre_drop(c, 0);
+	pre_free(c);
 	c->file->close(c->file);
 	free(c);
 }
