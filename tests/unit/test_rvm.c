@@ -361,6 +361,61 @@ test_segments(void)
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 }
 
+/*
+ * B and C are written one after the other, unsynced; the crash (at D's
+ * write) loses B's write and keeps C's, so C sits past the end of the log.
+ * B ends on a sector boundary, so rewriting it later leaves C's sector
+ * alone (a record of one 1240-byte range of "rvm.seg" is 1336 bytes).
+ */
+static int
+child_lost_middle(void *arg)
+{
+	(void)arg;
+	rvm_options_t o = { .log_dev = LOG, .open_dev = rt_crash_open,
+			    .log_buf_size = 1 };
+	rvm_region_t r = { .data_dev = SEG, .offset = 0, .length = 8192 };
+	if (rvm_initialize(NULL, &o) || rvm_map(&r, NULL))
+		return 2;
+	uint8_t *p = r.vmaddr;
+	if (put(p, 0, 100, 0xa1, RVM_FLUSH))
+		return 3;
+	rt_crash_reset(3);
+	rt_crash.unsynced = RT_LOSE_SOME;
+	put(p, 1000, 1240, 0xb1, RVM_NO_FLUSH);
+	if (rvm_query(&o, NULL) || o.log_used % RVM_SECTOR)
+		return 5;
+	put(p, 3000, 10, 0xc1, RVM_NO_FLUSH);
+	put(p, 4000, 10, 0xd1, RVM_NO_FLUSH);
+	return rt_crash.crashed ? 0 : 4;
+}
+
+/* After recovery B is rewritten, same length and place, as B': then C
+ * must not come back to life behind it. */
+static int
+child_rewrite(void *arg)
+{
+	(void)arg;
+	uint8_t *p = start(8192);
+	if (!p || !all(p, 0xa1, 100) || !all(p + 1000, 0, 1240) ||
+	    !all(p + 3000, 0, 10))
+		return 2;
+	return put(p, 1000, 1240, 0xb2, RVM_FLUSH) ? 3 : 0;
+}
+
+static void
+test_stale_record_behind_lost_one(void)
+{
+	CHECK(fresh() == RVM_SUCCESS);
+	CHECK(rt_child(child_lost_middle, NULL) == 0);
+	CHECK(rt_child(child_rewrite, NULL) == 0);
+	uint8_t *p = start(8192);
+	if (!CHECK(p != NULL))
+		return;
+	CHECK(all(p, 0xa1, 100) && all(p + 1000, 0xb2, 1240));
+	CHECK(all(p + 3000, 0, 10) && all(p + 4000, 0, 10));
+	CHECK(rvm_terminate() == RVM_SUCCESS);
+}
+
 /* A record larger than the log is refused; the transaction can abort. */
 static void
 test_log_full(void)
@@ -401,6 +456,7 @@ main(void)
 	RUN(test_noflush_window);
 	RUN(test_torn_tail);
 	RUN(test_segments);
+	RUN(test_stale_record_behind_lost_one);
 	RUN(test_log_full);
 	return check_summary();
 }
