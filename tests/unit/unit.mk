@@ -20,7 +20,8 @@ UNIT_OUT := build/unit
 
 UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
 	$(UNIT_OUT)/test_parse $(UNIT_OUT)/test_elf $(UNIT_OUT)/test_pmm \
-	$(UNIT_OUT)/test_msg $(UNIT_OUT)/test_wmtext
+	$(UNIT_OUT)/test_msg $(UNIT_OUT)/test_wmtext \
+	$(UNIT_OUT)/test_rvm $(UNIT_OUT)/test_rvm_crash $(UNIT_OUT)/test_rvm_prep
 
 UNIT_SRCS_test_libc := $(UNIT_DIR)/test_libc.c libqs/src/string.c \
 	libqs/src/printf.c libqs/src/stdlib.c
@@ -34,6 +35,21 @@ UNIT_SRCS_test_msg := $(UNIT_DIR)/test_msg.c libqs/src/msg.c libqs/src/string.c
 UNIT_SRCS_test_wmtext := $(UNIT_DIR)/test_wmtext.c servers/wm/text.c \
 	libqs/src/string.c
 
+# RVM: the library is built like the rest; the tests, their helpers and
+# the host platform under the library (rvm_host.c: files, mmap, futex)
+# use the host's headers and libc, for files, fork and pthreads.
+RVM_LIB_SRCS := libqs/src/rvm.c libqs/src/rvm_log.c libqs/src/rvm_trunc.c \
+	libqs/src/rvm_txn.c libqs/src/rvm_vista.c libqs/src/string.c
+RVM_HOST_SRCS := $(UNIT_DIR)/rvm_host.c $(UNIT_DIR)/rvm_testdev.c
+UNIT_SRCS_test_rvm := $(UNIT_DIR)/test_rvm.c $(RVM_HOST_SRCS) $(RVM_LIB_SRCS)
+UNIT_SRCS_test_rvm_crash := $(UNIT_DIR)/test_rvm_crash.c $(RVM_HOST_SRCS) \
+	$(RVM_LIB_SRCS)
+UNIT_SRCS_test_rvm_prep := $(UNIT_DIR)/test_rvm_prep.c $(RVM_HOST_SRCS) \
+	$(RVM_LIB_SRCS)
+RVM_TESTS := $(filter $(UNIT_OUT)/test_rvm%,$(UNIT_TESTS))
+RVM_HOST_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(RVM_HOST_SRCS) \
+	$(foreach t,$(notdir $(RVM_TESTS)),$(UNIT_DIR)/$(t).c))
+
 UNIT_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 # Only libqs's headers and the compiler's own are visible, exactly as in
 # the cross build; rename.h keeps our libc symbols apart from the host's.
@@ -42,6 +58,9 @@ UNIT_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror $(UNIT_SAN) \
 	-isystem $(shell $(HOSTCC) -print-file-name=include) \
 	-I libqs/include -include $(UNIT_DIR)/rename.h -MMD -MP
 UNIT_LDFLAGS := $(UNIT_SAN)
+$(RVM_HOST_OBJS): UNIT_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror \
+	$(UNIT_SAN) -pthread -idirafter libqs/include -iquote libqs/src -MMD -MP
+$(RVM_TESTS): UNIT_LDFLAGS += -pthread
 
 $(UNIT_OUT)/obj/%.o: %.c $(UNIT_DIR)/rename.h
 	@mkdir -p $(@D)

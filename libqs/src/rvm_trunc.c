@@ -1,0 +1,445 @@
+/*
+ * Recovery and truncation of the LRVM log.
+ *
+ * Truncation works in epochs beside forward processing. Under rvm_lock it
+ * forces the log and takes the tail as the epoch's end; then, without the
+ * lock, it reads the records of the epoch back from the log device (never
+ * from mapped memory, which may hold uncommitted changes), applies the
+ * committed ones to the segment devices through a sector cache and syncs
+ * them; then it writes the new head to the status block. Commits append
+ * past the epoch's end meanwhile. A crash anywhere leaves the old head in
+ * the status block and the epoch's records in the log, so applying them
+ * again later gives the same segments: truncation is idempotent.
+ *
+ * Recovery scans from the head for the valid records, rebuilds the list of
+ * undecided PREPAREs, and then truncates everything it found: so it is
+ * idempotent too.
+ *
+ * Undecided PREPAREs (of open prepared transactions, or in doubt after a
+ * crash) are copied forward: when the epoch holds the latest copy of one,
+ * truncation appends a fresh copy past the epoch (and forces it) before it
+ * moves the head. If the copies do not fit, the head stops at the oldest
+ * of them instead and the records after it are applied again next time.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "rvm_int.h"
+
+#define CACHE_MAX 1024 /* sectors an epoch caches before writing them out */
+#define RUN_MAX 128    /* sectors in one segment write */
+
+typedef struct {
+	rvm_seg_t *seg;
+	uint64_t sector;
+	uint8_t data[RVM_SECTOR];
+} csec_t;
+
+/* Segment sectors an epoch has changed, sorted by segment and sector. */
+typedef struct {
+	csec_t **v;
+	uint32_t n, cap;
+	rvm_seg_t **dirty; /* segments written, to sync at the end */
+	uint32_t n_dirty, dirty_cap;
+	uint64_t writes;   /* segment writes, for the stats */
+} scache_t;
+
+typedef struct {
+	uint64_t start, start_seq, end, end_seq;
+} epoch_t;
+
+static int
+csec_cmp(const rvm_seg_t *seg, uint64_t sector, const csec_t *c)
+{
+	if (seg != c->seg)
+		return (uintptr_t)seg < (uintptr_t)c->seg ? -1 : 1;
+	if (sector != c->sector)
+		return sector < c->sector ? -1 : 1;
+	return 0;
+}
+
+/* The cached sector, read from the segment unless whole will overwrite it. */
+static rvm_return_t
+scache_get(scache_t *c, rvm_seg_t *seg, uint64_t sector, int whole,
+	   csec_t **out)
+{
+	uint32_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		int d = csec_cmp(seg, sector, c->v[mid]);
+		if (d == 0) {
+			*out = c->v[mid];
+			return RVM_SUCCESS;
+		}
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (c->n == c->cap) {
+		uint32_t cap = c->cap ? 2 * c->cap : 64;
+		csec_t **v = realloc(c->v, cap * sizeof(*v));
+		if (!v)
+			return RVM_ENO_MEMORY;
+		c->v = v;
+		c->cap = cap;
+	}
+	csec_t *s = malloc(sizeof(*s));
+	if (!s)
+		return RVM_ENO_MEMORY;
+	s->seg = seg;
+	s->sector = sector;
+	if (!whole && seg->dev->read(seg->dev, sector * RVM_SECTOR, s->data,
+				     RVM_SECTOR) < 0) {
+		free(s);
+		return RVM_EIO;
+	}
+	memmove(&c->v[lo + 1], &c->v[lo], (c->n - lo) * sizeof(*c->v));
+	c->v[lo] = s;
+	c->n++;
+	*out = s;
+	return RVM_SUCCESS;
+}
+
+static rvm_return_t
+mark_dirty(scache_t *c, rvm_seg_t *seg)
+{
+	if (seg->dirty)
+		return RVM_SUCCESS;
+	if (c->n_dirty == c->dirty_cap) {
+		uint32_t cap = c->dirty_cap ? 2 * c->dirty_cap : 8;
+		rvm_seg_t **d = realloc(c->dirty, cap * sizeof(*d));
+		if (!d)
+			return RVM_ENO_MEMORY;
+		c->dirty = d;
+		c->dirty_cap = cap;
+	}
+	c->dirty[c->n_dirty++] = seg;
+	seg->dirty = 1;
+	return RVM_SUCCESS;
+}
+
+/* Writes the cached sectors out in runs of adjacent ones and empties the
+ * cache. */
+static rvm_return_t
+scache_write(scache_t *c)
+{
+	static uint8_t run[RUN_MAX * RVM_SECTOR]; /* under rvm_trunc_lock */
+	rvm_return_t r = RVM_SUCCESS;
+	uint32_t i = 0;
+	while (i < c->n && !r) {
+		csec_t *first = c->v[i];
+		uint32_t k = 0;
+		while (i + k < c->n && k < RUN_MAX &&
+		       c->v[i + k]->seg == first->seg &&
+		       c->v[i + k]->sector == first->sector + k) {
+			memcpy(run + k * RVM_SECTOR, c->v[i + k]->data, RVM_SECTOR);
+			k++;
+		}
+		rvm_dev_t *d = first->seg->dev;
+		r = mark_dirty(c, first->seg);
+		if (!r && d->write(d, first->sector * RVM_SECTOR, run,
+				   k * RVM_SECTOR) < 0)
+			r = RVM_EIO;
+		c->writes++;
+		i += k;
+	}
+	for (i = 0; i < c->n; i++)
+		free(c->v[i]);
+	c->n = 0;
+	return r;
+}
+
+static rvm_return_t
+scache_sync(scache_t *c)
+{
+	rvm_return_t r = RVM_SUCCESS;
+	for (uint32_t i = 0; i < c->n_dirty; i++) {
+		rvm_seg_t *s = c->dirty[i];
+		if (s->dev->sync(s->dev) < 0)
+			r = RVM_EIO;
+		s->dirty = 0;
+	}
+	c->n_dirty = 0;
+	return r;
+}
+
+static void
+scache_free(scache_t *c)
+{
+	for (uint32_t i = 0; i < c->n; i++)
+		free(c->v[i]);
+	for (uint32_t i = 0; i < c->n_dirty; i++)
+		c->dirty[i]->dirty = 0;
+	free(c->v);
+	free(c->dirty);
+}
+
+static rvm_return_t
+scache_apply(scache_t *c, rvm_seg_t *seg, uint64_t off, const uint8_t *data,
+	     uint32_t len)
+{
+	if (off > seg->dev->size || len > seg->dev->size - off)
+		return RVM_ELOG;
+	while (len) {
+		uint32_t in = off % RVM_SECTOR;
+		uint32_t k = RVM_SECTOR - in < len ? RVM_SECTOR - in : len;
+		csec_t *s;
+		rvm_return_t r = RVM_SUCCESS;
+		if (c->n >= CACHE_MAX)
+			r = scache_write(c);
+		if (!r)
+			r = scache_get(c, seg, off / RVM_SECTOR, k == RVM_SECTOR,
+				       &s);
+		if (r)
+			return r;
+		memcpy(s->data + in, data, k);
+		off += k;
+		data += k;
+		len -= k;
+	}
+	return RVM_SUCCESS;
+}
+
+static rvm_return_t
+apply_record(scache_t *c, const uint8_t *rec, uint32_t len)
+{
+	rec_iter_t it;
+	rec_item_t item;
+	int k;
+	if (rec_iter_init(&it, rec, len))
+		return RVM_ELOG;
+	while ((k = rec_next(&it, &item)) > 0) {
+		rvm_seg_t *seg = seg_get(item.name, item.name_len);
+		if (!seg)
+			return RVM_EIO;
+		rvm_return_t r = scache_apply(c, seg, item.off, item.data,
+					      item.len);
+		if (r)
+			return r;
+	}
+	return k < 0 ? RVM_ELOG : RVM_SUCCESS;
+}
+
+/* Applies the epoch's committed records to the segments and syncs them. */
+static rvm_return_t
+epoch_apply(const epoch_t *e, scache_t *c, uint64_t *bytes)
+{
+	log_reader_t rd = { 0 };
+	uint64_t pos = e->start, seq = e->start_seq;
+	uint32_t crc = 0;
+	rvm_return_t r = RVM_SUCCESS;
+	while (pos < e->end && !r) {
+		const uint8_t *rec;
+		uint32_t len;
+		rec_hdr_t h;
+		/* The epoch was forced: a record that fails here is damage. */
+		r = log_record_at(&rd, pos, seq, pos == e->start ? NULL : &crc,
+				  &rec, &len, &crc);
+		if (r)
+			break;
+		rec_header(rec, &h);
+		if (h.kind == REC_COMMIT || h.kind == REC_COMMIT_PREPARED)
+			r = apply_record(c, rec, len);
+		pos += len;
+		seq++;
+		*bytes += len;
+	}
+	free(rd.buf);
+	if (!r && (pos != e->end || seq != e->end_seq))
+		r = RVM_ELOG;
+	if (!r)
+		r = scache_write(c);
+	if (!r)
+		r = scache_sync(c);
+	return r;
+}
+
+/*
+ * Copies forward the PREPAREs whose latest copy lies in the epoch, and
+ * says where the head may go. With rvm_lock held.
+ */
+static rvm_return_t
+prep_carry(const epoch_t *e, uint64_t *head, uint64_t *head_seq)
+{
+	uint64_t need = 0;
+	rvm_prep_t *low = NULL, *p;
+	for (p = rvm.preps; p; p = p->next) {
+		if (p->pos >= e->end)
+			continue;
+		need += p->len;
+		if (!low || p->pos < low->pos)
+			low = p;
+	}
+	*head = e->end;
+	*head_seq = e->end_seq;
+	if (!low)
+		return RVM_SUCCESS;
+	if (!log_fits(need)) {
+		*head = low->pos;
+		*head_seq = low->seq;
+		return RVM_SUCCESS;
+	}
+	for (p = rvm.preps; p; p = p->next) {
+		if (p->pos >= e->end)
+			continue;
+		rvm_return_t r = log_append(p->rec, p->len, 0, &p->pos, &p->seq);
+		if (r)
+			return r;
+	}
+	return log_force();
+}
+
+/*
+ * One truncation epoch; the caller holds rvm_trunc_lock, not rvm_lock.
+ * force_status: write the status block even with nothing to truncate
+ * (recovery, which bumps the incarnation).
+ */
+rvm_return_t
+log_truncate_locked(int force_status)
+{
+	rvm_log_t *l = &rvm.log;
+	scache_t c = { 0 };
+	uint64_t bytes = 0, head, head_seq;
+	qs_mutex_lock(&rvm_lock);
+	rvm_return_t r = log_force();
+	if (r || (!force_status && !log_has_work())) {
+		qs_mutex_unlock(&rvm_lock);
+		return r;
+	}
+	epoch_t e = { l->head, l->head_seq, l->tail, l->next_seq };
+	l->truncating = 1;
+	qs_mutex_unlock(&rvm_lock);
+
+	r = epoch_apply(&e, &c, &bytes);
+
+	qs_mutex_lock(&rvm_lock);
+	if (!r)
+		r = prep_carry(&e, &head, &head_seq);
+	qs_mutex_unlock(&rvm_lock);
+	if (!r)
+		r = log_write_status(head, head_seq);
+
+	qs_mutex_lock(&rvm_lock);
+	if (!r) {
+		l->head = head;
+		l->head_seq = head_seq;
+		rvm.stats.truncations++;
+		rvm.stats.trunc_bytes += bytes;
+		rvm.stats.log_writes++;
+		rvm.stats.log_forces++;
+	}
+	rvm.stats.seg_writes += c.writes;
+	l->truncating = 0;
+	qs_mutex_unlock(&rvm_lock);
+	scache_free(&c);
+	return r;
+}
+
+rvm_return_t
+log_truncate(void)
+{
+	qs_mutex_lock(&rvm_trunc_lock);
+	rvm_return_t r = log_truncate_locked(0);
+	qs_mutex_unlock(&rvm_trunc_lock);
+	return r;
+}
+
+static rvm_prep_t *
+prep_find(uint64_t gtid)
+{
+	rvm_prep_t *p = rvm.preps;
+	while (p && p->gtid != gtid)
+		p = p->next;
+	return p;
+}
+
+/* Recovery's view of one record: PREPAREs wait for their outcome. */
+static rvm_return_t
+scan_record(const uint8_t *rec, uint32_t len, uint64_t pos, uint64_t seq)
+{
+	rec_hdr_t h;
+	rec_header(rec, &h);
+	rvm_prep_t *p = prep_find(h.gtid);
+	switch (h.kind) {
+	case REC_PREPARE: {
+		uint8_t *copy = malloc(len);
+		if (!copy)
+			return RVM_ENO_MEMORY;
+		memcpy(copy, rec, len);
+		if (!p) {
+			p = calloc(1, sizeof(*p));
+			if (!p) {
+				free(copy);
+				return RVM_ENO_MEMORY;
+			}
+			p->gtid = h.gtid;
+			p->next = rvm.preps;
+			rvm.preps = p;
+			rvm.n_preps++;
+		}
+		free(p->rec); /* an older copy of the same record */
+		p->rec = copy;
+		p->len = len;
+		p->pos = pos;
+		p->seq = seq;
+		break;
+	}
+	case REC_COMMIT_PREPARED:
+	case REC_ABORT_PREPARED:
+		if (p)
+			prep_remove(p);
+		break;
+	}
+	if (h.kind == REC_COMMIT || h.kind == REC_COMMIT_PREPARED)
+		rvm.stats.recovered++;
+	return RVM_SUCCESS;
+}
+
+/*
+ * Finds the log's valid records from the head (the first torn, stale or
+ * garbage record ends the log), then truncates all of them. log_open has
+ * read the status block.
+ */
+rvm_return_t
+log_recover(void)
+{
+	rvm_log_t *l = &rvm.log;
+	log_reader_t rd = { 0 };
+	uint64_t pos = l->head, seq = l->head_seq;
+	uint32_t crc = 0;
+	rvm_return_t r;
+	for (;;) {
+		const uint8_t *rec;
+		uint32_t len;
+		r = log_record_at(&rd, pos, seq, pos == l->head ? NULL : &crc,
+				  &rec, &len, &crc);
+		if (r == RVM_ELOG ||
+		    (!r && SECT_UP(pos + len) > SECT_DOWN(l->head) + l->area))
+			break;
+		if (!r)
+			r = scan_record(rec, len, pos, seq);
+		if (r)
+			goto out;
+		pos += len;
+		seq++;
+	}
+	l->tail = l->written = pos;
+	l->next_seq = seq;
+	l->last_crc = pos == l->head ? 0 : crc;
+	l->buf_len = pos % RVM_SECTOR;
+	if (l->buf_len) {
+		const uint8_t *part = log_read(&rd, SECT_DOWN(pos), l->buf_len);
+		if (!part) {
+			r = RVM_EIO;
+			goto out;
+		}
+		memcpy(l->buf, part, l->buf_len);
+	}
+	l->inc++;
+	qs_mutex_lock(&rvm_trunc_lock);
+	r = log_truncate_locked(1);
+	qs_mutex_unlock(&rvm_trunc_lock);
+out:
+	free(rd.buf);
+	return r;
+}
