@@ -68,6 +68,12 @@ grant_give(int pid, int kind, uint32_t base, uint32_t len)
 	switch (kind) {
 	case QS_GRANT_IO:
 		return grant_io(p, base, len);
+	case QS_GRANT_PCI: {
+		int r = pci_bar(base >> 16, base & 0xFFFF, len, &base, &len);
+		if (r < 0)
+			return r;
+		return grant_give(pid, QS_GRANT_MMIO, base, len);
+	}
 	case QS_GRANT_MMIO:
 		if (!mmio_grantable(base, len))
 			return QS_EINVAL;

@@ -71,6 +71,10 @@ int grant_irq_wait(int irq, int32_t timeout_ms);
 bool grant_irq(int irq); /* an IRQ a process owns: true if handled */
 void grant_release(proc_t *p);
 
+/* pci.c: where a device's memory BAR is */
+int pci_bar(uint16_t vendor, uint16_t device, uint32_t bar, uint32_t *base,
+	    uint32_t *size);
+
 /* sq.c: service queues and the transaction stamp */
 void sq_proc_exit(proc_t *p);
 void sq_thread_gone(thread_t *t);

@@ -6,6 +6,8 @@
  * "conf", default init.conf):
  *   start PROG [ARGS...]          start a program
  *     grant io|mmio|dma|irq BASE [LEN]   a grant for the program above
+ *     grant pci VENDOR:DEVICE BAR         a device's memory BAR, wherever
+ *                                         the firmware put it (hex ids)
  *   # comment
  */
 #include <ctype.h>
@@ -23,10 +25,10 @@ static int shell_pid;
 static int
 parse_grant_kind(const char *s)
 {
-	static const char *const kinds[] = { "io", "mmio", "dma", "irq" };
-	for (int i = 0; i < 4; i++)
+	static const char *const kinds[] = { "io", "mmio", "dma", "irq", "pci" };
+	for (int i = 0; i < 5; i++)
 		if (strcmp(s, kinds[i]) == 0)
-			return i + 1; /* QS_GRANT_IO .. QS_GRANT_IRQ */
+			return i + 1; /* QS_GRANT_IO .. QS_GRANT_PCI */
 	return -1;
 }
 
@@ -56,13 +58,31 @@ parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* "VVVV:DDDD" (hex) as vendor << 16 | device */
+static int
+parse_pci_id(const char *s, uint32_t *out)
+{
+	char num[11] = "0x";
+	if (strlen(s) != 9 || s[4] != ':')
+		return -1;
+	memcpy(num + 2, s, 4);
+	memcpy(num + 6, s + 5, 4);
+	return parse_u32(num, out);
+}
+
 static void
 do_grant(int pid, char **argv, int argc, int lineno)
 {
 	uint32_t base = 0, len = 1;
 	int kind = argc >= 2 ? parse_grant_kind(argv[1]) : -1;
-	if (kind < 0 || argc > 4 || (argc >= 3 && parse_u32(argv[2], &base) < 0) ||
-	    (argc == 4 && parse_u32(argv[3], &len) < 0)) {
+	int bad = kind < 0 || argc > 4;
+	if (!bad && kind == QS_GRANT_PCI)
+		bad = argc != 4 || parse_pci_id(argv[2], &base) < 0 ||
+		      parse_u32(argv[3], &len) < 0;
+	else if (!bad)
+		bad = (argc >= 3 && parse_u32(argv[2], &base) < 0) ||
+		      (argc == 4 && parse_u32(argv[3], &len) < 0);
+	if (bad) {
 		printf("[init] %s:%d: bad grant line\n", conf_name, lineno);
 		return;
 	}

@@ -105,7 +105,9 @@ enum {
 	QS_GRANT_IO = 1,   /* I/O ports [base, base+length) */
 	QS_GRANT_MMIO = 2, /* physical range [base, base+length) */
 	QS_GRANT_DMA = 3,  /* up to `length` pages of DMA memory; base unused */
-	QS_GRANT_IRQ = 4   /* IRQ line `base`; length unused */
+	QS_GRANT_IRQ = 4,  /* IRQ line `base`; length unused */
+	QS_GRANT_PCI = 5   /* memory BAR `length` of PCI device `base`
+	                      (vendor << 16 | device), wherever it is */
 };
 
 /*
