@@ -64,10 +64,19 @@ wait_ready(void)
 	}
 }
 
-/* A software reset of the channel; the master is selected afterwards. */
+/*
+ * A software reset of the channel. The master is selected first: status
+ * reads come from the selected device, and QEMU's reset neither selects
+ * the master nor is done at once (it sets BSY on both devices and resets
+ * them later), so with the firmware's last choice, the absent slave, still
+ * selected the status would read 0 ("not busy") while the reset is still
+ * pending, and the writes that follow would be ignored.
+ */
 static int
 reset(void)
 {
+	qs_outb(ATA_DEVICE, DEV_LBA_MASTER);
+	delay400();
 	qs_outb(ATA_CONTROL, CTL_NIEN | CTL_SRST);
 	delay400();
 	qs_outb(ATA_CONTROL, CTL_NIEN);
@@ -205,8 +214,9 @@ ata_init(uint32_t *sectors)
 	if (qs_inb(ATA_CONTROL) == 0 || (r = wait_drq()) != 0 ||
 	    qs_inb(ATA_LBA_MID) || qs_inb(ATA_LBA_HI)) {
 		/* no device, an ATAPI one (it aborts IDENTIFY), or a timeout */
-		printf("disk: no ATA disk on the primary master%s\n",
-		       r == QS_ETIMEDOUT ? " (it stayed busy)" : "");
+		printf("disk: no ATA disk on the primary master (%s, status %#x)\n",
+		       r == QS_ETIMEDOUT ? "it stayed busy" : "identify refused",
+		       qs_inb(ATA_CONTROL));
 		return r == QS_ETIMEDOUT ? QS_EIO : QS_ENOENT;
 	}
 	qs_insw(ATA_DATA, id, WORDS);
