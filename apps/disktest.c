@@ -8,6 +8,7 @@
  *
  *   disktest fill REGION SEED     writes a pattern on FILL_SECTORS sectors
  *   disktest verify REGION SEED   checks it (after a killed QEMU, say)
+ *   disktest garbage N SEED       N random requests, then is the server well?
  *   disktest pmem                 the persistent memory as an RVM device
  *   disktest pmemfill SEED | pmemverify SEED
  *
@@ -336,6 +337,62 @@ fill_verify(int fill, const char *name, uint32_t seed)
 	return check_summary("disktest");
 }
 
+static uint32_t
+rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/*
+ * One random request: any opcode, up to 40 bytes of random words, maybe
+ * out-of-line bytes. A READ, WRITE or FLUSH names region spare, with a
+ * sector and count near its range, is often of the right length, and a
+ * WRITE often carries its count's worth of data: so some requests are
+ * valid, and any write lands in spare.
+ */
+static void
+garbage_one(const disk_region_t *spare, uint32_t *x)
+{
+	uint32_t op = rnd(x) % 7, len = rnd(x) % 41, w[10];
+	for (int i = 0; i < 10; i++)
+		w[i] = rnd(x);
+	if (op == DISK_OP_READ || op == DISK_OP_WRITE || op == DISK_OP_FLUSH) {
+		w[0] = spare->region;
+		w[1] = rnd(x) % (spare->sectors + 8);
+		w[2] = rnd(x) % (DISK_IO_MAX + 8);
+		if (rnd(x) % 2)
+			len = op == DISK_OP_FLUSH ? sizeof(w[0]) : sizeof(disk_io_t);
+	}
+	uint32_t ool = rnd(x) % 3 ? 0 : rnd(x) % sizeof(buf);
+	if (op == DISK_OP_WRITE && rnd(x) % 2 && w[2] <= DISK_IO_MAX)
+		ool = w[2] * DISK_SECTOR;
+	raw(op, w, len, buf, ool);
+}
+
+/* disktest garbage N SEED */
+static int
+garbage(uint32_t n, uint32_t seed)
+{
+	disk_region_t spare;
+	uint32_t x = seed | 1;
+	disk_stats_t s0 = stats();
+	check(disk_open(SPARE, &spare) == 0, "region " SPARE " opens");
+	if (check_failed)
+		return check_summary("disktest");
+	for (uint32_t i = 0; i < n; i++)
+		garbage_one(&spare, &x);
+	disk_stats_t s1 = stats();
+	printf("disktest: %u random requests, %d refused\n", n, raw_refused);
+	check(raw_refused > 0 && s1.errors - s0.errors == (uint64_t)raw_refused,
+	      "the server counted every refused request");
+	check(write_read(&spare, seed, 0, DISK_IO_MAX),
+	      "and still reads and writes");
+	return check_summary("disktest");
+}
+
 /* ---- persistent memory (in disktest pmemd) ------------------------------ */
 
 static void
@@ -443,8 +500,8 @@ pmem_ask(uint32_t op, uint32_t seed)
 static int
 usage(void)
 {
-	printf("usage: disktest [fill|verify REGION SEED | pmem | pmemfill SEED |"
-	       " pmemverify SEED | pmemd]\n");
+	printf("usage: disktest [fill|verify REGION SEED | garbage N SEED | pmem |"
+	       " pmemfill SEED | pmemverify SEED | pmemd]\n");
 	return 2;
 }
 
@@ -460,6 +517,10 @@ main(int argc, char **argv)
 		return all();
 	if (argc == 4 && has_seed && (!strcmp(mode, "fill") || !strcmp(mode, "verify")))
 		return fill_verify(!strcmp(mode, "fill"), argv[2], (uint32_t)seed);
+	long n = 0;
+	if (argc == 4 && has_seed && !strcmp(mode, "garbage") &&
+	    qs_parse_int(argv[2], &n) == 0 && n > 0)
+		return garbage((uint32_t)n, (uint32_t)seed);
 	if (argc == 2 && !strcmp(mode, "pmemd"))
 		return pmem_serve();
 	if (argc == 2 && !strcmp(mode, "pmem"))
