@@ -26,7 +26,7 @@ KERNEL_SRCS := boot/multiboot.S $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 LIBQS_SRCS := $(filter-out libqs/src/crt0.S,$(wildcard libqs/src/*.c))
 
 # Every user program, each a Multiboot module named after itself.
-SERVERS := init tm shell echod wm fs
+SERVERS := init disk tm shell echod wm fs
 APPS := $(basename $(notdir $(wildcard apps/*.c)))
 PROGRAMS := $(SERVERS) $(APPS)
 CONFIGS := $(wildcard servers/init/*.conf)
@@ -93,6 +93,7 @@ endef
 $(eval $(call program,init,servers/init/init.c))
 $(eval $(call program,shell,servers/shell/shell.c servers/shell/parse.c servers/shell/txcmd.c servers/shell/fscmd.c))
 $(eval $(call program,echod,servers/echo/echo.c))
+$(eval $(call program,disk,$(wildcard servers/disk/*.c)))
 $(eval $(call program,tm,$(wildcard servers/tm/*.c)))
 $(eval $(call program,fs,$(wildcard servers/fs/*.c)))
 WM_SRCS := $(wildcard servers/wm/*.c) $(WM_FONT_C)

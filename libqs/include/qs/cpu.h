@@ -1,7 +1,8 @@
 /*
  * The instructions a user-level driver or benchmark needs: port I/O (only
- * on ports init granted; others fault) and the time-stamp counter (under
- * `make bench`'s -icount shift=0 it counts executed instructions).
+ * on ports init granted; others fault), string port I/O for PIO transfers,
+ * and the time-stamp counter (under `make bench`'s -icount shift=0 it
+ * counts executed instructions).
  */
 #ifndef QS_CPU_H
 #define QS_CPU_H
@@ -48,6 +49,25 @@ qs_inl(uint16_t port)
 	uint32_t v;
 	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
+}
+
+/* `count` 16-bit words from one port into buf (an ATA PIO data block). */
+static inline void
+qs_insw(uint16_t port, void *buf, uint32_t count)
+{
+	__asm__ volatile("rep insw"
+			 : "+D"(buf), "+c"(count)
+			 : "d"(port)
+			 : "memory");
+}
+
+static inline void
+qs_outsw(uint16_t port, const void *buf, uint32_t count)
+{
+	__asm__ volatile("rep outsw"
+			 : "+S"(buf), "+c"(count)
+			 : "d"(port)
+			 : "memory");
 }
 
 static inline uint64_t

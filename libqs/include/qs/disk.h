@@ -1,10 +1,15 @@
 /*
  * The disk server's protocol (servers/disk): the primary IDE disk, cut into
  * named regions, served to the file server and the TM. The regions are the
- * disk server's arguments (`start disk tm.log=2048 fs.log=16384 fs.data=*`:
- * sizes in sectors, `*` the rest), laid out in that order from sector 1;
- * sector 0 is left alone. A client opens a region by name and addresses it
- * from sector 0; the server checks every request against the region's size.
+ * disk server's arguments (`start disk tm.log=2048 tm.seg=128 fs.log=8192
+ * fs.seg=8192 spare=*`: sizes in sectors, `*` the rest), laid out in that
+ * order from sector 1; sector 0 is left alone. A client opens a region by
+ * name and addresses it from sector 0; the server checks every request
+ * against the region's size. Sector data travels out of line (a WRITE's
+ * request, a READ's answer). Errors: QS_EINVAL (bad message, count 0,
+ * sectors outside the region), QS_E2BIG (count > DISK_IO_MAX), QS_EBADF
+ * (bad handle), QS_ENOENT (no such name), QS_ENAMETOOLONG, QS_EIO (the
+ * device failed or timed out). servers/disk/README.md has the details.
  */
 #ifndef QS_DISK_H
 #define QS_DISK_H
@@ -19,8 +24,8 @@
 
 enum {
 	DISK_OP_OPEN = 1,  /* data: the region's name -> disk_region_t */
-	DISK_OP_READ = 2,  /* data: disk_io_t -> count sectors */
-	DISK_OP_WRITE = 3, /* data: disk_io_t, then count sectors -> 0 */
+	DISK_OP_READ = 2,  /* data: disk_io_t -> count sectors, out of line */
+	DISK_OP_WRITE = 3, /* data: disk_io_t; out of line: count sectors -> 0 */
 	DISK_OP_FLUSH = 4, /* data: uint32_t region -> 0 once written data is durable */
 	DISK_OP_STATS = 5, /* -> disk_stats_t */
 };
@@ -49,7 +54,8 @@ typedef struct {
 	} region[DISK_REGIONS_MAX];
 } disk_stats_t;
 
-/* Client side (libqs/src/disk.c): QS_OK or a QS_E* error. */
+/* Client side (libqs/src/disk.c): QS_OK or a QS_E* error. Calls do not
+ * split: count is at most DISK_IO_MAX. */
 int disk_open(const char *name, disk_region_t *out);
 int disk_read(const disk_region_t *r, uint32_t lba, void *buf, uint32_t count);
 int disk_write(const disk_region_t *r, uint32_t lba, const void *buf,

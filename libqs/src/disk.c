@@ -1,0 +1,120 @@
+/*
+ * The disk server's client calls (qs/disk.h). The queue is looked up once
+ * and its qid kept; it is forgotten when the server is gone, so a disk
+ * server started again is found by the next call. A WRITE sends the
+ * caller's buffer out of line as it is; a READ's data arrives out of line
+ * in the one receive buffer, which a mutex guards (the server takes one
+ * request at a time in any case).
+ */
+#include <string.h>
+#include <qs/disk.h>
+#include <qs/sq.h>
+#include <qs/thread.h>
+
+static qs_mutex_t lock = QS_MUTEX_INIT; /* the qid and the buffers */
+static int qid = -1;
+static qs_msg_t req;
+static union {
+	qs_msg_t msg;
+	uint8_t room[QS_MSG_BUF_SIZE];
+} reply;
+
+/* One request with `len` inline and `ool_len` out-of-line bytes; locked. */
+static int
+call(uint32_t op, const void *data, size_t len, const void *ool, size_t ool_len)
+{
+	if (qid < 0 && (qid = qs_sq_lookup(DISK_QUEUE)) < 0) {
+		int err = qid;
+		qid = -1;
+		return err;
+	}
+	qs_msg_init(&req, op);
+	int r = qs_msg_put(&req, data, len);
+	if (r < 0)
+		return r;
+	qs_msg_set_ool(&req, ool, ool_len);
+	r = qs_call(qid, &req, &reply.msg, sizeof(reply));
+	if (r == QS_EQGONE || r == QS_ESRVDIED)
+		qid = -1;
+	if (r == 0 && (reply.msg.hdr.flags & QS_MSG_TRUNC))
+		r = QS_EIO; /* never: the buffer has room for any reply */
+	return r;
+}
+
+/* sectors of data a request may carry: the server says the same. */
+static int
+count_ok(uint32_t count)
+{
+	return count == 0 ? QS_EINVAL : count > DISK_IO_MAX ? QS_E2BIG : 0;
+}
+
+int
+disk_open(const char *name, disk_region_t *out)
+{
+	size_t n = strnlen(name, DISK_NAME_MAX);
+	if (n == DISK_NAME_MAX)
+		return QS_ENAMETOOLONG;
+	qs_mutex_lock(&lock);
+	int r = call(DISK_OP_OPEN, name, n + 1, NULL, 0);
+	const disk_region_t *reg = QS_MSG_AS(&reply.msg, disk_region_t);
+	if (r == 0 && reg)
+		*out = *reg;
+	else if (r == 0)
+		r = QS_EIO; /* a reply without the region */
+	qs_mutex_unlock(&lock);
+	return r;
+}
+
+int
+disk_read(const disk_region_t *reg, uint32_t lba, void *buf, uint32_t count)
+{
+	disk_io_t io = { reg->region, lba, count };
+	int r = count_ok(count);
+	if (r < 0)
+		return r;
+	qs_mutex_lock(&lock);
+	r = call(DISK_OP_READ, &io, sizeof(io), NULL, 0);
+	if (r == 0 && reply.msg.hdr.ool_len != count * DISK_SECTOR)
+		r = QS_EIO;
+	if (r == 0)
+		memcpy(buf, (const void *)reply.msg.hdr.ool, count * DISK_SECTOR);
+	qs_mutex_unlock(&lock);
+	return r;
+}
+
+int
+disk_write(const disk_region_t *reg, uint32_t lba, const void *buf,
+	   uint32_t count)
+{
+	disk_io_t io = { reg->region, lba, count };
+	int r = count_ok(count);
+	if (r < 0)
+		return r;
+	qs_mutex_lock(&lock);
+	r = call(DISK_OP_WRITE, &io, sizeof(io), buf, count * DISK_SECTOR);
+	qs_mutex_unlock(&lock);
+	return r;
+}
+
+int
+disk_flush(const disk_region_t *reg)
+{
+	qs_mutex_lock(&lock);
+	int r = call(DISK_OP_FLUSH, &reg->region, sizeof(reg->region), NULL, 0);
+	qs_mutex_unlock(&lock);
+	return r;
+}
+
+int
+disk_stats(disk_stats_t *out)
+{
+	qs_mutex_lock(&lock);
+	int r = call(DISK_OP_STATS, NULL, 0, NULL, 0);
+	const disk_stats_t *s = QS_MSG_AS(&reply.msg, disk_stats_t);
+	if (r == 0 && s)
+		*out = *s;
+	else if (r == 0)
+		r = QS_EIO;
+	qs_mutex_unlock(&lock);
+	return r;
+}

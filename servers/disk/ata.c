@@ -1,0 +1,234 @@
+/*
+ * ATA PIO on the primary IDE channel's master disk (ports 0x1f0-0x1f7 and
+ * the control port 0x3f6, both granted by init). The driver polls: it sets
+ * nIEN so the disk never raises IRQ 14, and waits on the alternate status
+ * register, which does not disturb the device, yielding the CPU meanwhile.
+ * Every wait has a deadline, so a disk that stays busy costs one request
+ * QS_EIO (and a channel reset), never a hung server.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <qs/cpu.h>
+#include <qs/sys.h>
+#include "ata.h"
+
+#define ATA_DATA 0x1F0
+#define ATA_ERROR 0x1F1
+#define ATA_COUNT 0x1F2
+#define ATA_LBA_LO 0x1F3
+#define ATA_LBA_MID 0x1F4
+#define ATA_LBA_HI 0x1F5
+#define ATA_DEVICE 0x1F6
+#define ATA_STATUS 0x1F7  /* read */
+#define ATA_COMMAND 0x1F7 /* write */
+#define ATA_CONTROL 0x3F6 /* write: device control; read: alternate status */
+
+enum { ST_ERR = 0x01, ST_DRQ = 0x08, ST_DF = 0x20, ST_BSY = 0x80 };
+enum { CTL_NIEN = 0x02, CTL_SRST = 0x04 };
+enum { CMD_READ = 0x20, CMD_WRITE = 0x30, CMD_FLUSH = 0xE7, CMD_IDENTIFY = 0xEC };
+#define DEV_LBA_MASTER 0xE0 /* LBA addressing, device 0; bits 0-3: LBA 24-27 */
+#define ID_CAPS 49          /* IDENTIFY words */
+#define ID_CAPS_LBA 0x0200
+#define ID_MODEL 27
+#define ID_MODEL_WORDS 20
+#define ID_LBA28 60
+#define WORDS 256           /* 16-bit words in a sector */
+/* Generous: a flush is an fsync on the host, and TCG hosts are busy. */
+#define TIMEOUT_MS 10000
+
+/* The spec's 400 ns for the status to become valid: four port reads. */
+static void
+delay400(void)
+{
+	for (int i = 0; i < 4; i++)
+		qs_inb(ATA_CONTROL);
+}
+
+/*
+ * Waits until the device is not busy; returns its status, or QS_ETIMEDOUT.
+ * The deadline is read before the status, so a server that was not
+ * scheduled for a while still looks once more before giving up.
+ */
+static int
+wait_ready(void)
+{
+	uint32_t deadline = qs_uptime_ms() + TIMEOUT_MS;
+	for (;;) {
+		bool late = (int32_t)(qs_uptime_ms() - deadline) >= 0;
+		uint8_t st = qs_inb(ATA_CONTROL);
+		if (!(st & ST_BSY))
+			return st;
+		if (late)
+			return QS_ETIMEDOUT;
+		qs_yield();
+	}
+}
+
+/*
+ * A software reset of the channel. The master is selected first: status
+ * reads come from the selected device, and QEMU's reset neither selects
+ * the master nor is done at once (it sets BSY on both devices and resets
+ * them later), so with the firmware's last choice, the absent slave, still
+ * selected the status would read 0 ("not busy") while the reset is still
+ * pending, and the writes that follow would be ignored.
+ */
+static int
+reset(void)
+{
+	qs_outb(ATA_DEVICE, DEV_LBA_MASTER);
+	delay400();
+	qs_outb(ATA_CONTROL, CTL_NIEN | CTL_SRST);
+	delay400();
+	qs_outb(ATA_CONTROL, CTL_NIEN);
+	delay400();
+	int st = wait_ready();
+	qs_outb(ATA_DEVICE, DEV_LBA_MASTER);
+	delay400();
+	return st < 0 ? st : 0;
+}
+
+static int
+failed(const char *what, uint32_t lba, int st)
+{
+	if (st == QS_ETIMEDOUT) {
+		printf("disk: %s at sector %u: the disk stayed busy for %d ms; "
+		       "resetting the channel\n", what, lba, TIMEOUT_MS);
+		if (reset() < 0)
+			printf("disk: the channel is still busy after the reset\n");
+	} else {
+		printf("disk: %s at sector %u: device error (status %#x, error %#x)\n",
+		       what, lba, st, qs_inb(ATA_ERROR));
+	}
+	return QS_EIO;
+}
+
+/* Issues a command once the device is idle; count 256 is written as 0. */
+static int
+command(uint8_t cmd, uint32_t lba, uint32_t count)
+{
+	int st = wait_ready();
+	if (st < 0)
+		return st;
+	qs_outb(ATA_DEVICE, (uint8_t)(DEV_LBA_MASTER | ((lba >> 24) & 0x0F)));
+	delay400();
+	if ((st = wait_ready()) < 0)
+		return st;
+	qs_outb(ATA_COUNT, (uint8_t)count);
+	qs_outb(ATA_LBA_LO, (uint8_t)lba);
+	qs_outb(ATA_LBA_MID, (uint8_t)(lba >> 8));
+	qs_outb(ATA_LBA_HI, (uint8_t)(lba >> 16));
+	qs_outb(ATA_COMMAND, cmd);
+	delay400();
+	return 0;
+}
+
+/* Waits until the device wants the next sector moved (DRQ). */
+static int
+wait_drq(void)
+{
+	int st = wait_ready();
+	if (st < 0)
+		return st;
+	return (st & (ST_ERR | ST_DF)) || !(st & ST_DRQ) ? st : 0;
+}
+
+/*
+ * The end of a command: not busy, no error, no data left. Reading the
+ * regular status register also clears the device's interrupt condition.
+ */
+static int
+finish(void)
+{
+	int st = wait_ready();
+	if (st < 0)
+		return st;
+	st = qs_inb(ATA_STATUS);
+	return st & (ST_ERR | ST_DF | ST_DRQ) ? st : 0;
+}
+
+int
+ata_read(uint32_t lba, uint32_t count, void *buf)
+{
+	uint8_t *p = buf;
+	int r = command(CMD_READ, lba, count);
+	for (uint32_t i = 0; r == 0 && i < count; i++, p += 2 * WORDS)
+		if ((r = wait_drq()) == 0)
+			qs_insw(ATA_DATA, p, WORDS);
+	if (r == 0)
+		r = finish();
+	return r ? failed("read", lba, r) : 0;
+}
+
+int
+ata_write(uint32_t lba, uint32_t count, const void *buf)
+{
+	const uint8_t *p = buf;
+	int r = command(CMD_WRITE, lba, count);
+	for (uint32_t i = 0; r == 0 && i < count; i++, p += 2 * WORDS)
+		if ((r = wait_drq()) == 0)
+			qs_outsw(ATA_DATA, p, WORDS);
+	if (r == 0)
+		r = finish();
+	return r ? failed("write", lba, r) : 0;
+}
+
+int
+ata_flush(void)
+{
+	int r = command(CMD_FLUSH, 0, 0);
+	if (r == 0)
+		r = finish();
+	return r ? failed("flush", 0, r) : 0;
+}
+
+/* The model string: ATA stores two characters a word, the first high. */
+static void
+print_model(const uint16_t *id, uint32_t sectors)
+{
+	char model[2 * ID_MODEL_WORDS + 1];
+	int n = 0;
+	for (int i = 0; i < ID_MODEL_WORDS; i++) {
+		model[n++] = (char)(id[ID_MODEL + i] >> 8);
+		model[n++] = (char)id[ID_MODEL + i];
+	}
+	while (n > 0 && model[n - 1] == ' ')
+		n--;
+	model[n] = 0;
+	printf("disk: %s, %u sectors (%u MiB)\n", model, sectors, sectors >> 11);
+}
+
+int
+ata_init(uint32_t *sectors)
+{
+	static uint16_t id[WORDS];
+
+	if (qs_inb(ATA_CONTROL) == 0xFF) {
+		printf("disk: no IDE controller at 0x1f0 (the bus floats)\n");
+		return QS_ENOENT;
+	}
+	int r = reset();
+	if (r == 0)
+		r = command(CMD_IDENTIFY, 0, 0);
+	if (r < 0)
+		return failed("identify", 0, r);
+	if (qs_inb(ATA_CONTROL) == 0 || (r = wait_drq()) != 0 ||
+	    qs_inb(ATA_LBA_MID) || qs_inb(ATA_LBA_HI)) {
+		/* no device, an ATAPI one (it aborts IDENTIFY), or a timeout */
+		printf("disk: no ATA disk on the primary master (%s, status %#x)\n",
+		       r == QS_ETIMEDOUT ? "it stayed busy" : "identify refused",
+		       qs_inb(ATA_CONTROL));
+		return r == QS_ETIMEDOUT ? QS_EIO : QS_ENOENT;
+	}
+	qs_insw(ATA_DATA, id, WORDS);
+	if ((r = finish()) != 0)
+		return failed("identify", 0, r);
+	*sectors = id[ID_LBA28] | (uint32_t)id[ID_LBA28 + 1] << 16;
+	if (!(id[ID_CAPS] & ID_CAPS_LBA) || *sectors == 0) {
+		printf("disk: the disk cannot address sectors by LBA\n");
+		return QS_ENOENT;
+	}
+	if (*sectors >= ATA_LBA28_MAX) /* only a broken disk says so */
+		*sectors = ATA_LBA28_MAX - 1;
+	print_model(id, *sectors);
+	return 0;
+}

@@ -1,0 +1,232 @@
+/*
+ * disk, the disk server: the primary IDE master, cut into the named regions
+ * its arguments list, served on queue "disk" (the protocol of qs/disk.h).
+ *
+ * One offering thread serves every request, one at a time: the device
+ * takes one command at a time anyway, and so the read buffer and the
+ * statistics (which also hold the region table) need no lock. Every request
+ * is checked in full before the device is touched, so no request can reach
+ * a sector outside its region, nor sector 0.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/disk.h>
+#include <qs/sq.h>
+#include <qs/sys.h>
+#include "ata.h"
+
+static disk_stats_t stats;
+/* A READ's data: the kernel copies it out of here after the handler has
+ * returned, before this (only) thread can take the next request. */
+static uint8_t read_buf[DISK_IO_MAX * DISK_SECTOR];
+
+/* Fits "NAME=SECTORS" or "NAME=*" (the rest; last only) after the others. */
+static int
+add_region(const char *arg, int last, uint32_t *next, uint32_t disk)
+{
+	const char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg) : 0;
+	long size = 0;
+
+	if (n == 0 || n >= DISK_NAME_MAX) {
+		printf("disk: bad region '%s': NAME=SECTORS, NAME of 1 to %d "
+		       "characters\n", arg, DISK_NAME_MAX - 1);
+		return QS_EINVAL;
+	}
+	if (strcmp(eq + 1, "*") == 0 && last) {
+		size = (long)(disk - *next);
+	} else if (qs_parse_int(eq + 1, &size) < 0 || size <= 0) {
+		printf("disk: bad size in '%s': a number of sectors, or * for "
+		       "the rest of the disk in the last region\n", arg);
+		return QS_EINVAL;
+	}
+	if (size <= 0 || (uint32_t)size > disk - *next) {
+		printf("disk: region '%s' does not fit: %u of the disk's %u "
+		       "sectors are left\n", arg, disk - *next, disk);
+		return QS_ENOSPC;
+	}
+	for (uint32_t i = 0; i < stats.regions; i++) {
+		if (strncmp(stats.region[i].name, arg, n) == 0 &&
+		    stats.region[i].name[n] == 0) {
+			printf("disk: region name '%.*s' given twice\n", (int)n, arg);
+			return QS_EEXIST;
+		}
+	}
+	memcpy(stats.region[stats.regions].name, arg, n);
+	stats.region[stats.regions].start = *next;
+	stats.region[stats.regions++].sectors = (uint32_t)size;
+	*next += (uint32_t)size;
+	return 0;
+}
+
+/* Lays the regions out from sector 1 on; sector 0 is left alone. */
+static int
+add_regions(int argc, char **argv, uint32_t disk)
+{
+	uint32_t next = 1;
+	if (argc < 2 || argc - 1 > DISK_REGIONS_MAX) {
+		printf("disk: usage: disk NAME=SECTORS... [NAME=*] (1 to %d "
+		       "regions)\n", DISK_REGIONS_MAX);
+		return QS_EINVAL;
+	}
+	for (int i = 1; i < argc; i++) {
+		int r = add_region(argv[i], i == argc - 1, &next, disk);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int32_t
+op_open(const qs_msg_t *req, qs_msg_t *reply)
+{
+	const char *name = (const char *)req->data;
+	size_t n = strnlen(name, req->hdr.len);
+
+	if (n >= DISK_NAME_MAX)
+		return QS_ENAMETOOLONG;
+	if (n == 0 || n + 1 != req->hdr.len || req->hdr.ool_len)
+		return QS_EINVAL; /* empty, not terminated, or more after it */
+	for (uint32_t i = 0; i < stats.regions; i++) {
+		if (strcmp(stats.region[i].name, name) == 0) {
+			disk_region_t r = { i, stats.region[i].sectors };
+			qs_msg_put(reply, &r, sizeof(r));
+			return 0;
+		}
+	}
+	return QS_ENOENT;
+}
+
+/* The disk_io_t of a READ or WRITE, checked against its region; a WRITE's
+ * out-of-line data must be exactly its sectors, a READ has none. */
+static int
+get_io(const qs_msg_t *req, disk_io_t *io)
+{
+	const disk_io_t *p = QS_MSG_AS(req, disk_io_t);
+	if (!p || req->hdr.len != sizeof(*p))
+		return QS_EINVAL;
+	*io = *p;
+	if (io->region >= stats.regions)
+		return QS_EBADF;
+	if (io->count == 0)
+		return QS_EINVAL;
+	if (io->count > DISK_IO_MAX)
+		return QS_E2BIG;
+	uint32_t sectors = stats.region[io->region].sectors;
+	if (io->lba >= sectors || io->count > sectors - io->lba)
+		return QS_EINVAL;
+	uint32_t data = req->hdr.opcode == DISK_OP_WRITE ? io->count * DISK_SECTOR : 0;
+	return req->hdr.ool_len == data ? 0 : QS_EINVAL;
+}
+
+static int32_t
+op_read(const qs_msg_t *req, qs_msg_t *reply)
+{
+	disk_io_t io;
+	int r = get_io(req, &io);
+	if (r == 0)
+		r = ata_read(stats.region[io.region].start + io.lba, io.count, read_buf);
+	if (r < 0)
+		return r;
+	qs_msg_set_ool(reply, read_buf, io.count * DISK_SECTOR);
+	stats.reads++;
+	stats.sectors_read += io.count;
+	return 0;
+}
+
+static int32_t
+op_write(const qs_msg_t *req)
+{
+	disk_io_t io;
+	int r = get_io(req, &io);
+	if (r == 0)
+		r = ata_write(stats.region[io.region].start + io.lba, io.count,
+			      (const void *)req->hdr.ool);
+	if (r < 0)
+		return r;
+	stats.writes++;
+	stats.sectors_written += io.count;
+	stats.region[io.region].writes++;
+	return 0;
+}
+
+/* The disk has one write cache, so a flush covers every region. */
+static int32_t
+op_flush(const qs_msg_t *req)
+{
+	const uint32_t *region = QS_MSG_AS(req, uint32_t);
+	if (!region || req->hdr.len != sizeof(*region) || req->hdr.ool_len)
+		return QS_EINVAL;
+	if (*region >= stats.regions)
+		return QS_EBADF;
+	int r = ata_flush();
+	if (r == 0)
+		stats.flushes++;
+	return r;
+}
+
+static int32_t
+op_stats(const qs_msg_t *req, qs_msg_t *reply)
+{
+	if (req->hdr.len || req->hdr.ool_len)
+		return QS_EINVAL;
+	qs_msg_put(reply, &stats, sizeof(stats));
+	return 0;
+}
+
+static int32_t
+handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+{
+	int32_t r;
+	(void)ctx;
+	switch (req->hdr.opcode) {
+	case DISK_OP_OPEN:
+		r = op_open(req, reply);
+		break;
+	case DISK_OP_READ:
+		r = op_read(req, reply);
+		break;
+	case DISK_OP_WRITE:
+		r = op_write(req);
+		break;
+	case DISK_OP_FLUSH:
+		r = op_flush(req);
+		break;
+	case DISK_OP_STATS:
+		r = op_stats(req, reply);
+		break;
+	default:
+		r = QS_EINVAL;
+	}
+	if (r < 0)
+		stats.errors++;
+	return r;
+}
+
+static void
+print_regions(void)
+{
+	printf("disk: regions");
+	for (uint32_t i = 0; i < stats.regions; i++)
+		printf(" %s=%u+%u", stats.region[i].name, stats.region[i].start,
+		       stats.region[i].sectors);
+	printf(" (name=first+sectors)\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (ata_init(&stats.disk_sectors) < 0 ||
+	    add_regions(argc, argv, stats.disk_sectors) < 0)
+		return 1; /* they said why */
+	print_regions();
+	int qid = qs_sq_create(DISK_QUEUE, 0);
+	if (qid < 0) {
+		printf("disk: cannot create queue %s: %s\n", DISK_QUEUE,
+		       qs_strerror(qid));
+		return 1;
+	}
+	printf("disk: serving queue %s (qid %d)\n", DISK_QUEUE, qid);
+	return qs_serve(qid, handle, NULL, 1) < 0;
+}

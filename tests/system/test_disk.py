@@ -1,0 +1,101 @@
+"""The disk server and the persistent memory, on a node booted with
+test.conf (which starts the disk server first, and `disktest pmemd` with the
+grants the pmem checks need): the in-guest disktest suite; data written to
+a disk region, and to the persistent memory, survives a killed QEMU; random
+garbage leaves the disk server serving. Each persistence test uses a fresh
+random seed, so data left by an earlier run cannot pass for it."""
+
+import random
+import re
+
+import pytest
+
+from qsharness import BOOT_TIMEOUT, Node, cluster_fixture
+from test_guest import failures, reap, wait_summary
+
+disk_cluster = cluster_fixture("test-nodes-disk", conf="test.conf")
+
+
+@pytest.fixture(scope="module")
+def node(disk_cluster):
+    return Node(disk_cluster, 0)
+
+
+def disktest(node, args, failed=0):
+    """`run disktest ARGS`; insists on FAILED failed checks, reaps it;
+    returns (passed, its output)."""
+    start = node.log_size()
+    pid = node.run(("disktest " + args).strip())
+    passed, nfailed, log = wait_summary(node, "disktest", start)
+    assert passed + nfailed > 0 and nfailed == failed, failures(log) or log
+    reap(node, pid)
+    return passed, log
+
+
+def kill_and_restart(cluster, node):
+    cluster.kill_node(node.id)
+    assert not cluster.is_running(node.id)
+    cluster.restart_node(node.id, BOOT_TIMEOUT)
+
+
+def seed():
+    return random.randrange(1, 1 << 30)
+
+
+def disk_pid(node):
+    pids = [r["pid"] for r in node.ps() if r["name"] == "disk"]
+    assert len(pids) == 1, node.ps()
+    return pids[0]
+
+
+def test_the_disk_server_starts_first(node):
+    log = node.log()
+    m = re.search(r"^disk: regions (.*) \(name=first\+sectors\)$", log, re.M)
+    assert m, log
+    assert m.group(1).split() == [
+        "tm.log=1+2048", "tm.seg=2049+128", "fs.log=2177+8192",
+        "fs.seg=10369+8192", "spare=18561+112511"]
+    assert disk_pid(node) == 2  # init's first child
+
+
+def test_disktest_in_guest(node):
+    passed, log = disktest(node, "")
+    assert passed >= 26, log
+    for what in ("a bad region handle", "a sector beyond the region",
+                 "a write across the region's end is refused",
+                 "a region's last sector and the next one's first are apart",
+                 "unknown operations",
+                 "stats: every refused request is an error"):
+        assert "disktest: ok " + what in log, what
+
+
+def test_a_region_survives_a_killed_qemu(disk_cluster, node):
+    s = seed()
+    disktest(node, "fill spare %d" % s)
+    kill_and_restart(disk_cluster, node)
+    disktest(node, "verify spare %d" % s)
+    disktest(node, "verify spare %d" % (s + 1), failed=1)  # it does check
+
+
+def test_pmem_in_guest(node):
+    passed, log = disktest(node, "pmem")
+    assert passed >= 6, log
+    assert "disktest: pmem is 16 MiB" in log, log
+
+
+def test_pmem_survives_a_killed_qemu(disk_cluster, node):
+    s = seed()
+    disktest(node, "pmemfill %d" % s)
+    kill_and_restart(disk_cluster, node)
+    disktest(node, "pmemverify %d" % s)
+    disktest(node, "pmemverify %d" % (s + 1), failed=1)
+
+
+def test_garbage_leaves_the_disk_server_serving(node):
+    pid = disk_pid(node)
+    start = node.log_size()
+    _, log = disktest(node, "garbage 300 %d" % seed())
+    assert re.search(r"disktest: 300 random requests, \d+ refused", log), log
+    assert disk_pid(node) == pid
+    assert "(disk)" not in node.log(start)  # no fault of the server
+    disktest(node, "fill spare %d" % seed())
