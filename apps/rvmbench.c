@@ -8,6 +8,7 @@
  * truncation of the no-flush run's log. Started by init (bench-rvm.conf);
  * prints "bench: METRIC VALUE" lines, then powers the node off.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <qs/cpu.h>

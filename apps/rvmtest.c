@@ -4,6 +4,7 @@
  * pmem.rvm. Each run writes a fresh log. Started by init (rvm.conf), which
  * gives it the persistent memory's grants.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

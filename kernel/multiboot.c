@@ -14,7 +14,7 @@
 #define MB_INFO_CMDLINE 0x004
 #define MB_INFO_MODS 0x008
 #define MB_INFO_MMAP 0x040
-#define MAX_MODULES 32
+#define MAX_MODULES 64
 
 typedef struct {
 	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;

@@ -107,8 +107,18 @@ pmem_map(void)
 	return 0;
 }
 
+/*
+ * The persistent memory's parts, as the disk has regions: "pmem" is all of
+ * it, "pmem.fs" the file server's half, "pmem.rvm" the other half, for the
+ * RVM tests and benchmarks, so they never touch the file server's data.
+ */
+static const struct {
+	const char *name;
+	uint32_t half; /* 0: all, 1: the first half, 2: the second */
+} pmem_parts[] = { { PMEM_NAME, 0 }, { "pmem.fs", 1 }, { "pmem.rvm", 2 } };
+
 static rvm_dev_t *
-pmem_open(void)
+pmem_open(uint32_t half)
 {
 	rvm_dev_t *d = calloc(1, sizeof(*d));
 	if (!d)
@@ -120,8 +130,8 @@ pmem_open(void)
 		free(d);
 		return NULL;
 	}
-	d->size = pmem.size;
-	d->mem = pmem.mem;
+	d->size = half ? pmem.size / 2 : pmem.size;
+	d->mem = (uint8_t *)pmem.mem + (half == 2 ? pmem.size / 2 : 0);
 	d->read = pmem_read;
 	d->write = pmem_write;
 	d->sync = pmem_sync;
@@ -197,5 +207,8 @@ rvm_dev_open(const char *name, int vista)
 	(void)vista;
 	if (!name)
 		return NULL;
-	return strcmp(name, PMEM_NAME) == 0 ? pmem_open() : disk_dev_open(name);
+	for (size_t i = 0; i < sizeof(pmem_parts) / sizeof(pmem_parts[0]); i++)
+		if (strcmp(name, pmem_parts[i].name) == 0)
+			return pmem_open(pmem_parts[i].half);
+	return disk_dev_open(name);
 }

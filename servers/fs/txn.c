@@ -60,18 +60,24 @@ tx_find(uint64_t tx)
 	return NULL;
 }
 
-/* Lets go of everything the transaction held. */
+/*
+ * Lets go of everything the transaction held: its locks (a request may
+ * have taken some and then failed before changing anything, so there may
+ * be locks without an fs_tx_t), its reserved blocks, its state.
+ */
 static void
-tx_release(fs_tx_t *t)
+tx_release(uint64_t tx)
 {
 	for (uint32_t i = 0; i < ninodes; i++)
-		if (lock_owner[i] == t->tx)
+		if (lock_owner[i] == tx)
 			lock_owner[i] = 0;
 	for (uint32_t b = 0; b < nblocks; b++)
-		if (reserved[b] == t->tx)
+		if (reserved[b] == tx)
 			reserved[b] = 0;
-	ended[ended_next++ % ENDED_MAX] = t->tx;
-	memset(t, 0, sizeof(*t));
+	ended[ended_next++ % ENDED_MAX] = tx;
+	fs_tx_t *t = tx_find(tx);
+	if (t)
+		memset(t, 0, sizeof(*t));
 }
 
 static int
@@ -88,8 +94,10 @@ on_prepare(uint64_t tx, void *arg)
 	} else if (t) {
 		printf("fs: cannot prepare a transaction: voting no\n");
 		rvm_abort_transaction(&t->tid);
-		tx_release(t);
+		tx_release(tx);
 		vote = QS_VOTE_NO;
+	} else {
+		tx_release(tx); /* read-only: no more notices come */
 	}
 	qs_mutex_unlock(&fs_lock);
 	return vote;
@@ -107,8 +115,8 @@ on_end(uint64_t tx, int outcome, void *arg)
 			: rvm_abort_transaction(&t->tid);
 		if (r != RVM_SUCCESS)
 			printf("fs: ending a transaction: %s\n", rvm_strerror(r));
-		tx_release(t);
 	}
+	tx_release(tx);
 	qs_mutex_unlock(&fs_lock);
 }
 

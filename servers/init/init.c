@@ -8,12 +8,15 @@
  *     grant io|mmio|dma|irq BASE [LEN]   a grant for the program above
  *     grant pci VENDOR:DEVICE BAR         a device's memory BAR, wherever
  *                                         the firmware put it (hex ids)
+ *   await QUEUE [SECONDS]         wait (default 60 s) until a server started
+ *                                 above offers QUEUE: what follows needs it
  *   # comment
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <qs/sq.h>
 #include <qs/sys.h>
 
 #define CONF_MAX 4096
@@ -105,6 +108,26 @@ start(char **argv, int lineno)
 	return pid;
 }
 
+/* Polls for the queue: servers make theirs once they have recovered. */
+static void
+await_queue(const char *name, const char *secs, int lineno)
+{
+	long limit = 60;
+	if (secs && (qs_parse_int(secs, &limit) < 0 || limit <= 0)) {
+		printf("[init] %s:%d: bad wait time %s\n", conf_name, lineno, secs);
+		return;
+	}
+	uint32_t deadline = qs_uptime_ms() + (uint32_t)limit * 1000;
+	while (qs_sq_lookup(name) < 0) {
+		if ((int32_t)(qs_uptime_ms() - deadline) >= 0) {
+			printf("[init] %s:%d: no queue %s after %ld s; going on\n",
+			       conf_name, lineno, name, limit);
+			return;
+		}
+		qs_sleep(20);
+	}
+}
+
 static void
 run_config(char *text)
 {
@@ -130,6 +153,11 @@ run_config(char *text)
 				shell_pid = pid;
 		} else if (strcmp(argv[0], "grant") == 0 && pid > 0) {
 			do_grant(pid, argv, argc, lineno);
+		} else if (strcmp(argv[0], "await") == 0 && (argc == 2 || argc == 3)) {
+			if (pid > 0)
+				qs_resume(pid);
+			pid = -1;
+			await_queue(argv[1], argc == 3 ? argv[2] : NULL, lineno);
 		} else {
 			printf("[init] %s:%d: cannot parse '%s'\n", conf_name,
 			       lineno, argv[0]);

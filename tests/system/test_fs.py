@@ -9,7 +9,7 @@ import re
 import pytest
 
 from qsharness import Node, boot_cluster, cluster_fixture
-from test_guest import reap, run_suite
+from test_guest import failures, reap, wait_summary
 
 lrvm_cluster = cluster_fixture("test-nodes-fs", conf="test.conf")
 vista_cluster = cluster_fixture("test-nodes-fs-vista", conf="test.conf",
@@ -60,7 +60,11 @@ def test_mode(node, request):
 
 
 def test_fsclient_in_guest(node):
-    assert run_suite(node, "fsclient check") >= 30
+    start = node.log_size()
+    pid = node.run("fsclient check")
+    passed, failed, log = wait_summary(node, "fsclient", start)
+    assert passed >= 30 and failed == 0, failures(log)
+    reap(node, pid)
 
 
 def test_shell_commands(node):

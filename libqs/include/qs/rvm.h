@@ -84,7 +84,8 @@ struct rvm_dev {
 typedef rvm_dev_t *(*rvm_dev_open_fn)(const char *name);
 
 /* The platform's devices (NULL when there is no such device). In the guest:
- * "pmem" is the ivshmem persistent memory, any other name a region of the
+ * "pmem" is the ivshmem persistent memory ("pmem.fs" its first half,
+ * "pmem.rvm" its second), any other name a region of the
  * disk server (qs/disk.h). On the host: a file (Vista: mapped shared). */
 rvm_dev_t *rvm_dev_open(const char *name, int vista);
 
