@@ -5,8 +5,9 @@
  *                               empty file system or one with other files)
  *   fsclient commit FILE TEXT   write FILE in a transaction and commit it
  *   fsclient abort FILE TEXT    write FILE in a transaction, then abort it
- *   fsclient hold FILE TEXT     write FILE under the default transaction and
- *                               wait for ever (kill it: the write vanishes)
+ *   fsclient hold FILE TEXT     write FILE under the default transaction,
+ *                               keep it open and wait for ever (kill it: the
+ *                               write vanishes, the handle closes)
  *   fsclient fill PREFIX        write PREFIX.0, PREFIX.1, ... one committed
  *                               transaction per 4000 bytes, until the file
  *                               system is full
@@ -271,11 +272,12 @@ main(int argc, char **argv)
 	}
 	const char *mode = argv[1], *file = argv[2], *text = argv[3];
 	uint64_t tx;
-	if (strcmp(mode, "hold") == 0) {
-		int r = put(file, text);
+	if (strcmp(mode, "hold") == 0) { /* the handle stays open too */
+		int h = fs_open(file, FS_O_CREATE | FS_O_TRUNC);
+		int r = h < 0 ? h : fs_write(h, text, (uint32_t)strlen(text));
 		printf("fsclient: wrote %s under %s, holding: %s\n", file,
 		       qs_tx_format(qs_tx_current(), (char[QS_TX_TEXT]){ 0 }),
-		       qs_strerror(r));
+		       qs_strerror(r < 0 ? r : 0));
 		for (;;)
 			qs_sleep(60000);
 	}
