@@ -11,6 +11,7 @@
 struct rvm_state rvm;
 qs_mutex_t rvm_lock = QS_MUTEX_INIT;
 qs_mutex_t rvm_trunc_lock = QS_MUTEX_INIT;
+qs_cond_t rvm_room = QS_COND_INIT;
 
 static const char *const errors[] = {
 	[RVM_SUCCESS] = "success",
@@ -279,7 +280,7 @@ map_lrvm(rvm_region_t *region)
 	m = NULL;
 	r = RVM_SUCCESS;
 out:
-	qs_mutex_unlock(&rvm_trunc_lock);
+	trunc_unlock();
 	if (m)
 		free(m->mem);
 	free(m);
@@ -430,7 +431,7 @@ rvm_terminate(void)
 		       : rvm.vista ? RVM_SUCCESS : log_force();
 	int stop = r != RVM_EUNCOMMITTED;
 	qs_mutex_unlock(&rvm_lock);
-	qs_mutex_unlock(&rvm_trunc_lock);
+	trunc_unlock();
 	if (stop)
 		state_free();
 	return r;

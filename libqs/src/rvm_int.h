@@ -8,8 +8,11 @@
  * Locking: rvm_lock guards everything in `rvm` and is held for short
  * stretches, including the log appends and forces of commits.
  * rvm_trunc_lock serialises truncation epochs and rvm_map; it is taken
- * before rvm_lock, never while holding it. An epoch's device I/O runs
- * under rvm_trunc_lock alone, so commits go on beside it.
+ * before rvm_lock, never while holding it (but for a trylock). An epoch's
+ * device I/O runs under rvm_trunc_lock alone, so commits go on beside it.
+ * A commit that needs log space never waits for rvm_trunc_lock: it waits
+ * on rvm_room, broadcast whenever rvm_trunc_lock is released, and runs an
+ * epoch itself only when none is under way.
  */
 #ifndef QS_RVM_INT_H
 #define QS_RVM_INT_H
@@ -177,6 +180,7 @@ struct rvm_state {
 
 extern struct rvm_state rvm;
 extern qs_mutex_t rvm_lock, rvm_trunc_lock;
+extern qs_cond_t rvm_room;
 
 /* rvm.c */
 rvm_dev_t *rvm_open_dev(const char *name);
@@ -221,6 +225,7 @@ rvm_return_t log_record_at(log_reader_t *r, uint64_t pos, uint64_t seq,
 rvm_return_t log_recover(void);
 rvm_return_t log_truncate(void);
 rvm_return_t log_truncate_locked(int force_status);
+void trunc_unlock(void);
 
 /* rvm_txn.c */
 int txn_touches(const rvm_txn_t *t, const rvm_map_t *m);

@@ -335,12 +335,23 @@ log_truncate_locked(int force_status)
 	return r;
 }
 
+/* Releases rvm_trunc_lock and wakes the commits waiting for log space;
+ * under rvm_lock, so that a waiter cannot miss it (see make_room). */
+void
+trunc_unlock(void)
+{
+	qs_mutex_lock(&rvm_lock);
+	qs_mutex_unlock(&rvm_trunc_lock);
+	qs_cond_broadcast(&rvm_room);
+	qs_mutex_unlock(&rvm_lock);
+}
+
 rvm_return_t
 log_truncate(void)
 {
 	qs_mutex_lock(&rvm_trunc_lock);
 	rvm_return_t r = log_truncate_locked(0);
-	qs_mutex_unlock(&rvm_trunc_lock);
+	trunc_unlock();
 	return r;
 }
 

@@ -77,18 +77,32 @@ gtid_busy(uint64_t gtid)
 	return 0;
 }
 
-/* With rvm_lock held; drops it while truncating to make room. */
+/*
+ * Waits until a record of len bytes fits in the log; with rvm_lock held
+ * (dropped meanwhile). While an epoch (or a map) holds rvm_trunc_lock it
+ * waits for its end; else it runs an epoch itself, and gives up when its
+ * own epoch freed nothing.
+ */
 static rvm_return_t
 make_room(uint32_t len)
 {
-	if (log_fits(len))
-		return RVM_SUCCESS;
-	qs_mutex_unlock(&rvm_lock);
-	rvm_return_t r = log_truncate();
-	qs_mutex_lock(&rvm_lock);
-	if (r)
-		return r;
-	return log_fits(len) ? RVM_SUCCESS : RVM_ELOG_FULL;
+	while (!log_fits(len)) {
+		if (qs_mutex_trylock(&rvm_trunc_lock)) {
+			qs_cond_wait(&rvm_room, &rvm_lock);
+			continue;
+		}
+		uint64_t head = rvm.log.head;
+		qs_mutex_unlock(&rvm_lock);
+		rvm_return_t r = log_truncate_locked(0);
+		qs_mutex_lock(&rvm_lock);
+		qs_mutex_unlock(&rvm_trunc_lock);
+		qs_cond_broadcast(&rvm_room);
+		if (r)
+			return r;
+		if (rvm.log.head == head && !log_fits(len))
+			return RVM_ELOG_FULL;
+	}
+	return RVM_SUCCESS;
 }
 
 /* Whether a commit should start an epoch: the log is past truncate_pct. */
@@ -268,10 +282,13 @@ rvm_end_transaction(rvm_tid_t *tid, rvm_mode_t mode)
 	}
 	int trunc = !r && want_truncate();
 	qs_mutex_unlock(&rvm_lock);
-	/* The commit stands whatever the epoch does: a failure there shows
-	 * at the next explicit flush, truncate or map. */
-	if (trunc)
-		log_truncate();
+	/* Skipped if another epoch has begun meanwhile. The commit stands
+	 * whatever the epoch does: a failure there shows at the next
+	 * explicit flush, truncate or map. */
+	if (trunc && qs_mutex_trylock(&rvm_trunc_lock) == 0) {
+		log_truncate_locked(0);
+		trunc_unlock();
+	}
 	return r;
 }
 
