@@ -22,7 +22,7 @@ UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
 	$(UNIT_OUT)/test_parse $(UNIT_OUT)/test_elf $(UNIT_OUT)/test_pmm \
 	$(UNIT_OUT)/test_msg $(UNIT_OUT)/test_wmtext \
 	$(UNIT_OUT)/test_rvm $(UNIT_OUT)/test_rvm_crash $(UNIT_OUT)/test_rvm_prep \
-	$(UNIT_OUT)/test_rvm_conc
+	$(UNIT_OUT)/test_rvm_conc $(UNIT_OUT)/test_rvm_vista
 
 UNIT_SRCS_test_libc := $(UNIT_DIR)/test_libc.c libqs/src/string.c \
 	libqs/src/printf.c libqs/src/stdlib.c
@@ -48,6 +48,8 @@ UNIT_SRCS_test_rvm_crash := $(UNIT_DIR)/test_rvm_crash.c $(RVM_HOST_SRCS) \
 UNIT_SRCS_test_rvm_prep := $(UNIT_DIR)/test_rvm_prep.c $(RVM_HOST_SRCS) \
 	$(RVM_LIB_SRCS)
 UNIT_SRCS_test_rvm_conc := $(UNIT_DIR)/test_rvm_conc.c $(RVM_HOST_SRCS) \
+	$(RVM_LIB_SRCS)
+UNIT_SRCS_test_rvm_vista := $(UNIT_DIR)/test_rvm_vista.c $(RVM_HOST_SRCS) \
 	$(RVM_LIB_SRCS)
 RVM_TESTS := $(filter $(UNIT_OUT)/test_rvm%,$(UNIT_TESTS))
 RVM_HOST_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(RVM_HOST_SRCS) \
