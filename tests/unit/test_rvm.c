@@ -286,7 +286,8 @@ poke(const char *name, uint64_t off, const void *buf, size_t n)
 
 /*
  * Three flushed commits, then damage after them: garbage past the last
- * record is ignored; a corrupt last record is dropped, the others kept.
+ * record is ignored; a last record with a changed byte, or a changed
+ * checksum, is dropped and the others kept.
  */
 static void
 test_torn_tail(void)
@@ -296,7 +297,7 @@ test_torn_tail(void)
 	uint64_t seed = 42;
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = rt_rand(&seed);
-	for (int corrupt = 0; corrupt < 2; corrupt++) {
+	for (int corrupt = 0; corrupt < 3; corrupt++) {
 		uint64_t used[3];
 		CHECK(fresh() == RVM_SUCCESS);
 		uint8_t *p = start(8192);
@@ -311,8 +312,10 @@ test_torn_tail(void)
 		/* Nothing truncated the log: records start at the area. */
 		uint64_t area = 2 * RVM_SECTOR;
 		poke(LOG, area + used[2], junk, sizeof(junk));
-		if (corrupt) /* a byte of the last record's new values */
+		if (corrupt == 1) /* a byte of the last record's new values */
 			poke(LOG, area + used[1] + 100, "\xee", 1);
+		if (corrupt == 2) /* its crc, in the end mark's second word */
+			poke(LOG, area + used[2] - 12, "\xee", 1);
 		p = start(8192);
 		if (!CHECK(p != NULL))
 			return;
