@@ -362,10 +362,10 @@ rec_build(int kind, const rvm_txn_t *t, uint64_t gtid, uint8_t **out,
 		}
 		for (uint32_t i = 0; i < nr; i++) {
 			const rvm_range_t *rg = &t->ranges[i];
-			rec_range_t rr = {
-				.seg = seg_index(segs, ns, rg->map->seg),
-				.len = rg->len,
-				.off = rg->map->offset + (rg->addr - rg->map->mem) };
+			const rvm_map_t *m = rg->map;
+			rec_range_t rr = { .seg = seg_index(segs, ns, m->seg),
+					   .len = rg->len,
+					   .off = m->offset + (rg->addr - m->mem) };
 			memcpy(p, &rr, sizeof(rr));
 			memcpy(p + sizeof(rr), rg->addr, rg->len);
 			p += sizeof(rr) + ALIGN8(rg->len);

@@ -132,7 +132,8 @@ scache_write(scache_t *c)
 		while (i + k < c->n && k < RUN_MAX &&
 		       c->v[i + k]->seg == first->seg &&
 		       c->v[i + k]->sector == first->sector + k) {
-			memcpy(run + k * RVM_SECTOR, c->v[i + k]->data, RVM_SECTOR);
+			memcpy(run + k * RVM_SECTOR, c->v[i + k]->data,
+			       RVM_SECTOR);
 			k++;
 		}
 		rvm_dev_t *d = first->seg->dev;

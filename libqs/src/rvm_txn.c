@@ -175,7 +175,7 @@ range_add(rvm_txn_t *t, rvm_map_t *m, uint8_t *a, uint32_t len)
 	}
 	uint8_t *old = NULL;
 	if (t->mode == RVM_RESTORE) {
-		/* The bytes no earlier range saved still hold their old values. */
+		/* Bytes no earlier range saved still hold their old values. */
 		old = malloc(hi - lo);
 		if (!old)
 			return RVM_ENO_MEMORY;
@@ -298,7 +298,8 @@ log_abort_prepared(rvm_prep_t *p)
 {
 	uint32_t len;
 	uint8_t *rec;
-	rvm_return_t r = rec_build(REC_ABORT_PREPARED, NULL, p->gtid, &rec, &len);
+	rvm_return_t r = rec_build(REC_ABORT_PREPARED, NULL, p->gtid, &rec,
+				   &len);
 	if (r)
 		return r;
 	r = make_room(len);

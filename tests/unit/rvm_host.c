@@ -37,7 +37,8 @@ file_read(rvm_dev_t *d, uint64_t off, void *buf, uint32_t len)
 	if (!io_ok(d, off, len))
 		return -1;
 	for (uint32_t done = 0; done < len;) {
-		ssize_t n = pread(f->fd, (char *)buf + done, len - done, off + done);
+		ssize_t n = pread(f->fd, (char *)buf + done, len - done,
+				  off + done);
 		if (n <= 0)
 			return -1;
 		done += n;

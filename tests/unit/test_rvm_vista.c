@@ -129,7 +129,8 @@ commit_lane(lane_t *lanes, int k, rvm_mode_t mode)
 static int
 write_range(lane_t *l, uint8_t *base, uint64_t *seed)
 {
-	uint32_t off = rt_rand(seed) % (LANE - 300), len = 2 + rt_rand(seed) % 298;
+	uint32_t off = rt_rand(seed) % (LANE - 300);
+	uint32_t len = 2 + rt_rand(seed) % 298;
 	if (l->len && rt_rand(seed) % 3 == 0)
 		off = l->off + rt_rand(seed) % l->len;
 	if (off + len > LANE)
@@ -157,8 +158,8 @@ step(lane_t *lanes, uint64_t *seed)
 		l->restore = how < 7;
 		l->open = 1;
 		l->len = 0;
-		return rvm_begin_transaction(&l->tid, l->restore ? RVM_RESTORE
-								 : RVM_NO_RESTORE) != 0;
+		return rvm_begin_transaction(&l->tid, l->restore
+				? RVM_RESTORE : RVM_NO_RESTORE) != 0;
 	}
 	if (how < 5)
 		return write_range(l, base, seed);
@@ -234,7 +235,8 @@ test_crash_at_every_store(void)
 	snaps = NULL;
 	n_snaps = cap_snaps = 0;
 	for (int s = 0; s < n; s++) {
-		if (recover(all[s].img, got) || !state_in(got, all[s].lo, all[s].hi)) {
+		if (recover(all[s].img, got) ||
+		    !state_in(got, all[s].lo, all[s].hi)) {
 			printf("snapshot %d: not state %d..%d\n", s, all[s].lo,
 			       all[s].hi);
 			bad++;

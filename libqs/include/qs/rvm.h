@@ -8,18 +8,18 @@
  * header, the new values of each range, an end mark, checksummed). Undo
  * records (old values) live in memory only, and not at all for no-restore
  * transactions. A flush commit forces the log before it returns; a no-flush
- * commit is buffered and reaches the log at the next rvm_flush, a flush
- * commit, a truncation (explicit, automatic, or the one rvm_map does), or
- * when log_buf_size bytes are buffered: a crash before then loses it (that
- * is its window of vulnerability), but never half of it, and commits
- * become durable in commit order (a flush commit makes every earlier
- * no-flush one durable too; a crash never keeps a later commit and loses
- * an earlier one). Recovery (in rvm_initialize) replays complete records
- * and ignores a torn tail. Truncation applies the log to the segments in
- * epochs, beside forward processing; a commit that finds the log more than
- * truncate_pct full runs one in the committing thread, after its record is
- * logged. Recovery and truncation are idempotent, so a crash during either
- * is harmless.
+ * commit is buffered, written when log_buf_size bytes are buffered, and
+ * forced at the next rvm_flush, flush commit or truncation (explicit,
+ * automatic, or the one rvm_map does): a crash before that force may lose
+ * it (that is its window of vulnerability), but never half of it, and
+ * commits become durable in commit order (a flush commit makes every
+ * earlier no-flush one durable too; a crash never keeps a later commit and
+ * loses an earlier one). Recovery (in rvm_initialize) replays complete
+ * records and ignores a torn tail. Truncation applies the log to the
+ * segments in epochs, beside forward processing; a commit that finds the
+ * log more than truncate_pct full runs one in the committing thread, after
+ * its record is logged. Recovery and truncation are idempotent, so a crash
+ * during either is harmless.
  *
  * Vista mode (RVM_VISTA): the log device and the data segments are one
  * persistent-memory device (dev->mem != NULL). Segments are mapped in
