@@ -389,8 +389,7 @@ rvm_query(rvm_options_t *options, rvm_region_t *region)
 		if (!region || txn_touches(t, m))
 			options->n_uncommitted++;
 	if (rvm.vista) {
-		options->log_size = rvm.vista_len;
-		options->log_used = vista_used();
+		vista_usage(&options->log_size, &options->log_used);
 		options->n_in_doubt = vista_in_doubt(options->in_doubt,
 						     RVM_IN_DOUBT_MAX);
 	} else {

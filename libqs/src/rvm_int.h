@@ -170,7 +170,7 @@ struct rvm_state {
 	rvm_seg_t *segs;
 	rvm_map_t *maps;
 	rvm_txn_t *txns;
-	uint32_t n_txns, next_tid;
+	uint32_t next_tid;
 	rvm_prep_t *preps;
 	uint32_t n_preps;
 	rvm_log_t log;
@@ -188,7 +188,6 @@ rvm_seg_t *seg_get(const char *name, uint32_t len);
 rvm_map_t *map_find(const rvm_seg_t *seg, uint64_t off, uint32_t len);
 rvm_map_t *map_of(const void *addr, uint32_t len);
 rvm_txn_t *txn_find(uint32_t id);
-void txn_free(rvm_txn_t *t);
 void prep_remove(rvm_prep_t *p);
 
 /* rvm_log.c */
@@ -242,7 +241,7 @@ void vista_prepare(rvm_txn_t *t, uint64_t gtid);
 rvm_return_t vista_resolve(uint64_t gtid, int commit);
 int vista_touches(const rvm_txn_t *t, const rvm_map_t *m);
 uint32_t vista_in_doubt(uint64_t *gtids, uint32_t max);
-uint64_t vista_used(void);
+void vista_usage(uint64_t *size, uint64_t *used);
 int vista_gtid_busy(uint64_t gtid);
 
 #endif

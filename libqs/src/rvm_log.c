@@ -258,7 +258,7 @@ log_force(void)
  * force: written and synced before returning; else buffered, and written
  * once the buffer holds log_buf_size bytes. A failed log write or sync
  * leaves the log refusing work (l->broken): what reached the device is
- * for recovery to judge. With rvm_lock held; the caller checked log_fits.
+ * for recovery to judge. With rvm_lock held; the caller made room.
  */
 rvm_return_t
 log_append(uint8_t *rec, uint32_t len, int force, uint64_t *pos,
@@ -267,6 +267,8 @@ log_append(uint8_t *rec, uint32_t len, int force, uint64_t *pos,
 	rvm_log_t *l = &rvm.log;
 	if (l->broken)
 		return l->broken;
+	if (!log_fits(len))
+		return RVM_ELOG_FULL;
 	uint32_t need = l->buf_len + len + RVM_SECTOR;
 	if (need > l->buf_cap) {
 		uint8_t *b = realloc(l->buf, need);

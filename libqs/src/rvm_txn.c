@@ -34,7 +34,6 @@ txn_unlink(rvm_txn_t *t)
 	while (*pp != t)
 		pp = &(*pp)->next;
 	*pp = t->next;
-	rvm.n_txns--;
 	for (uint32_t i = 0; i < t->n_ranges; i++)
 		free(t->ranges[i].old);
 	free(t->ranges);
@@ -135,7 +134,6 @@ rvm_begin_transaction(rvm_tid_t *tid, rvm_mode_t mode)
 	if (!r) {
 		t->next = rvm.txns;
 		rvm.txns = t;
-		rvm.n_txns++;
 		tid->id = t->id;
 	}
 	qs_mutex_unlock(&rvm_lock);

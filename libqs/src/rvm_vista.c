@@ -329,10 +329,12 @@ vista_in_doubt(uint64_t *gtids, uint32_t max)
 	return n;
 }
 
-uint64_t
-vista_used(void)
+/* Bytes for undo records, and in use. */
+void
+vista_usage(uint64_t *size, uint64_t *used)
 {
-	return hdr()->end - REC_START;
+	*size = rvm.vista_len - REC_START;
+	*used = hdr()->end - REC_START;
 }
 
 int
