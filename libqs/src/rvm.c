@@ -245,7 +245,7 @@ map_lrvm(rvm_region_t *region)
 {
 	rvm_return_t r;
 	rvm_map_t *m = NULL;
-	if (!region->data_dev)
+	if (!region->data_dev || !strcmp(region->data_dev, rvm.log_name))
 		return RVM_EREGION;
 	qs_mutex_lock(&rvm_trunc_lock);
 	rvm_seg_t *seg = seg_get(region->data_dev, strlen(region->data_dev));

@@ -115,6 +115,8 @@ test_map_errors(void)
 	CHECK(rvm_map(&r, NULL) == RVM_EREGION); /* past the segment */
 	r = (rvm_region_t){ .data_dev = "no.such.seg", .length = 512 };
 	CHECK(rvm_map(&r, NULL) == RVM_EREGION);
+	r.data_dev = LOG;
+	CHECK(rvm_map(&r, NULL) == RVM_EREGION);
 	r = (rvm_region_t){ .data_dev = SEG, .offset = 8192, .length = 512 };
 	CHECK(rvm_map(&r, NULL) == RVM_SUCCESS); /* touching is fine */
 	CHECK(rvm_unmap(&r) == RVM_SUCCESS);

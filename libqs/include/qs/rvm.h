@@ -157,9 +157,9 @@ rvm_return_t rvm_initialize(const char *version, rvm_options_t *options);
  * LRVM zeroes all log_len bytes, so no old record survives. */
 rvm_return_t rvm_create_log(rvm_options_t *options, uint64_t log_len);
 /* Maps a segment region (LRVM: read into fresh memory after a truncation,
- * so the segment holds every commit; Vista: in place, at an offset past
- * the undo area). Devices open with the open_dev given to rvm_initialize;
- * options may be NULL. */
+ * so the segment holds every commit, from a device other than the log;
+ * Vista: in place, at an offset past the undo area). Devices open with the
+ * open_dev given to rvm_initialize; options may be NULL. */
 rvm_return_t rvm_map(rvm_region_t *region, rvm_options_t *options);
 /* Finds the region by vmaddr. */
 rvm_return_t rvm_unmap(rvm_region_t *region);
