@@ -36,9 +36,9 @@ UNIT_SRCS_test_msg := $(UNIT_DIR)/test_msg.c libqs/src/msg.c libqs/src/string.c
 UNIT_SRCS_test_wmtext := $(UNIT_DIR)/test_wmtext.c servers/wm/text.c \
 	libqs/src/string.c
 
-# RVM: the library is built like the rest; the tests, their helpers and
-# the host platform under the library (rvm_host.c: files, mmap, futex)
-# use the host's headers and libc, for files, fork and pthreads.
+# RVM: the library is built like the rest. Its tests, their helpers and
+# the host platform under it (rvm_host.c) use the host's headers and libc:
+# they need files, mmap, fork and pthreads (see README).
 RVM_LIB_SRCS := libqs/src/rvm.c libqs/src/rvm_log.c libqs/src/rvm_trunc.c \
 	libqs/src/rvm_txn.c libqs/src/rvm_vista.c libqs/src/string.c
 RVM_HOST_SRCS := $(UNIT_DIR)/rvm_host.c $(UNIT_DIR)/rvm_testdev.c
