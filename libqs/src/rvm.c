@@ -11,6 +11,7 @@
 struct rvm_state rvm;
 qs_mutex_t rvm_lock = QS_MUTEX_INIT;
 qs_mutex_t rvm_trunc_lock = QS_MUTEX_INIT;
+qs_cond_t rvm_room = QS_COND_INIT;
 
 static const char *const errors[] = {
 	[RVM_SUCCESS] = "success",
@@ -244,7 +245,7 @@ map_lrvm(rvm_region_t *region)
 {
 	rvm_return_t r;
 	rvm_map_t *m = NULL;
-	if (!region->data_dev)
+	if (!region->data_dev || !strcmp(region->data_dev, rvm.log_name))
 		return RVM_EREGION;
 	qs_mutex_lock(&rvm_trunc_lock);
 	rvm_seg_t *seg = seg_get(region->data_dev, strlen(region->data_dev));
@@ -279,7 +280,7 @@ map_lrvm(rvm_region_t *region)
 	m = NULL;
 	r = RVM_SUCCESS;
 out:
-	qs_mutex_unlock(&rvm_trunc_lock);
+	trunc_unlock();
 	if (m)
 		free(m->mem);
 	free(m);
@@ -388,8 +389,7 @@ rvm_query(rvm_options_t *options, rvm_region_t *region)
 		if (!region || txn_touches(t, m))
 			options->n_uncommitted++;
 	if (rvm.vista) {
-		options->log_size = rvm.vista_len;
-		options->log_used = vista_used();
+		vista_usage(&options->log_size, &options->log_used);
 		options->n_in_doubt = vista_in_doubt(options->in_doubt,
 						     RVM_IN_DOUBT_MAX);
 	} else {
@@ -430,7 +430,7 @@ rvm_terminate(void)
 		       : rvm.vista ? RVM_SUCCESS : log_force();
 	int stop = r != RVM_EUNCOMMITTED;
 	qs_mutex_unlock(&rvm_lock);
-	qs_mutex_unlock(&rvm_trunc_lock);
+	trunc_unlock();
 	if (stop)
 		state_free();
 	return r;

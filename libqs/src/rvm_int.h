@@ -8,8 +8,11 @@
  * Locking: rvm_lock guards everything in `rvm` and is held for short
  * stretches, including the log appends and forces of commits.
  * rvm_trunc_lock serialises truncation epochs and rvm_map; it is taken
- * before rvm_lock, never while holding it. An epoch's device I/O runs
- * under rvm_trunc_lock alone, so commits go on beside it.
+ * before rvm_lock, never while holding it (but for a trylock). An epoch's
+ * device I/O runs under rvm_trunc_lock alone, so commits go on beside it.
+ * A commit that needs log space never waits for rvm_trunc_lock: it waits
+ * on rvm_room, broadcast whenever rvm_trunc_lock is released, and runs an
+ * epoch itself only when none is under way.
  */
 #ifndef QS_RVM_INT_H
 #define QS_RVM_INT_H
@@ -167,7 +170,7 @@ struct rvm_state {
 	rvm_seg_t *segs;
 	rvm_map_t *maps;
 	rvm_txn_t *txns;
-	uint32_t n_txns, next_tid;
+	uint32_t next_tid;
 	rvm_prep_t *preps;
 	uint32_t n_preps;
 	rvm_log_t log;
@@ -177,6 +180,7 @@ struct rvm_state {
 
 extern struct rvm_state rvm;
 extern qs_mutex_t rvm_lock, rvm_trunc_lock;
+extern qs_cond_t rvm_room;
 
 /* rvm.c */
 rvm_dev_t *rvm_open_dev(const char *name);
@@ -184,7 +188,6 @@ rvm_seg_t *seg_get(const char *name, uint32_t len);
 rvm_map_t *map_find(const rvm_seg_t *seg, uint64_t off, uint32_t len);
 rvm_map_t *map_of(const void *addr, uint32_t len);
 rvm_txn_t *txn_find(uint32_t id);
-void txn_free(rvm_txn_t *t);
 void prep_remove(rvm_prep_t *p);
 
 /* rvm_log.c */
@@ -221,6 +224,7 @@ rvm_return_t log_record_at(log_reader_t *r, uint64_t pos, uint64_t seq,
 rvm_return_t log_recover(void);
 rvm_return_t log_truncate(void);
 rvm_return_t log_truncate_locked(int force_status);
+void trunc_unlock(void);
 
 /* rvm_txn.c */
 int txn_touches(const rvm_txn_t *t, const rvm_map_t *m);
@@ -237,7 +241,7 @@ void vista_prepare(rvm_txn_t *t, uint64_t gtid);
 rvm_return_t vista_resolve(uint64_t gtid, int commit);
 int vista_touches(const rvm_txn_t *t, const rvm_map_t *m);
 uint32_t vista_in_doubt(uint64_t *gtids, uint32_t max);
-uint64_t vista_used(void);
+void vista_usage(uint64_t *size, uint64_t *used);
 int vista_gtid_busy(uint64_t gtid);
 
 #endif

@@ -258,7 +258,7 @@ log_force(void)
  * force: written and synced before returning; else buffered, and written
  * once the buffer holds log_buf_size bytes. A failed log write or sync
  * leaves the log refusing work (l->broken): what reached the device is
- * for recovery to judge. With rvm_lock held; the caller checked log_fits.
+ * for recovery to judge. With rvm_lock held; the caller made room.
  */
 rvm_return_t
 log_append(uint8_t *rec, uint32_t len, int force, uint64_t *pos,
@@ -267,6 +267,8 @@ log_append(uint8_t *rec, uint32_t len, int force, uint64_t *pos,
 	rvm_log_t *l = &rvm.log;
 	if (l->broken)
 		return l->broken;
+	if (!log_fits(len))
+		return RVM_ELOG_FULL;
 	uint32_t need = l->buf_len + len + RVM_SECTOR;
 	if (need > l->buf_cap) {
 		uint8_t *b = realloc(l->buf, need);
@@ -362,10 +364,10 @@ rec_build(int kind, const rvm_txn_t *t, uint64_t gtid, uint8_t **out,
 		}
 		for (uint32_t i = 0; i < nr; i++) {
 			const rvm_range_t *rg = &t->ranges[i];
-			rec_range_t rr = {
-				.seg = seg_index(segs, ns, rg->map->seg),
-				.len = rg->len,
-				.off = rg->map->offset + (rg->addr - rg->map->mem) };
+			const rvm_map_t *m = rg->map;
+			rec_range_t rr = { .seg = seg_index(segs, ns, m->seg),
+					   .len = rg->len,
+					   .off = m->offset + (rg->addr - m->mem) };
 			memcpy(p, &rr, sizeof(rr));
 			memcpy(p + sizeof(rr), rg->addr, rg->len);
 			p += sizeof(rr) + ALIGN8(rg->len);

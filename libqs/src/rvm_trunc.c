@@ -132,7 +132,8 @@ scache_write(scache_t *c)
 		while (i + k < c->n && k < RUN_MAX &&
 		       c->v[i + k]->seg == first->seg &&
 		       c->v[i + k]->sector == first->sector + k) {
-			memcpy(run + k * RVM_SECTOR, c->v[i + k]->data, RVM_SECTOR);
+			memcpy(run + k * RVM_SECTOR, c->v[i + k]->data,
+			       RVM_SECTOR);
 			k++;
 		}
 		rvm_dev_t *d = first->seg->dev;
@@ -335,12 +336,23 @@ log_truncate_locked(int force_status)
 	return r;
 }
 
+/* Releases rvm_trunc_lock and wakes the commits waiting for log space;
+ * under rvm_lock, so that a waiter cannot miss it (see make_room). */
+void
+trunc_unlock(void)
+{
+	qs_mutex_lock(&rvm_lock);
+	qs_mutex_unlock(&rvm_trunc_lock);
+	qs_cond_broadcast(&rvm_room);
+	qs_mutex_unlock(&rvm_lock);
+}
+
 rvm_return_t
 log_truncate(void)
 {
 	qs_mutex_lock(&rvm_trunc_lock);
 	rvm_return_t r = log_truncate_locked(0);
-	qs_mutex_unlock(&rvm_trunc_lock);
+	trunc_unlock();
 	return r;
 }
 

@@ -34,7 +34,6 @@ txn_unlink(rvm_txn_t *t)
 	while (*pp != t)
 		pp = &(*pp)->next;
 	*pp = t->next;
-	rvm.n_txns--;
 	for (uint32_t i = 0; i < t->n_ranges; i++)
 		free(t->ranges[i].old);
 	free(t->ranges);
@@ -77,18 +76,32 @@ gtid_busy(uint64_t gtid)
 	return 0;
 }
 
-/* With rvm_lock held; drops it while truncating to make room. */
+/*
+ * Waits until a record of len bytes fits in the log; with rvm_lock held
+ * (dropped meanwhile). While an epoch (or a map) holds rvm_trunc_lock it
+ * waits for its end; else it runs an epoch itself, and gives up when its
+ * own epoch freed nothing.
+ */
 static rvm_return_t
 make_room(uint32_t len)
 {
-	if (log_fits(len))
-		return RVM_SUCCESS;
-	qs_mutex_unlock(&rvm_lock);
-	rvm_return_t r = log_truncate();
-	qs_mutex_lock(&rvm_lock);
-	if (r)
-		return r;
-	return log_fits(len) ? RVM_SUCCESS : RVM_ELOG_FULL;
+	while (!log_fits(len)) {
+		if (qs_mutex_trylock(&rvm_trunc_lock)) {
+			qs_cond_wait(&rvm_room, &rvm_lock);
+			continue;
+		}
+		uint64_t head = rvm.log.head;
+		qs_mutex_unlock(&rvm_lock);
+		rvm_return_t r = log_truncate_locked(0);
+		qs_mutex_lock(&rvm_lock);
+		qs_mutex_unlock(&rvm_trunc_lock);
+		qs_cond_broadcast(&rvm_room);
+		if (r)
+			return r;
+		if (rvm.log.head == head && !log_fits(len))
+			return RVM_ELOG_FULL;
+	}
+	return RVM_SUCCESS;
 }
 
 /* Whether a commit should start an epoch: the log is past truncate_pct. */
@@ -121,7 +134,6 @@ rvm_begin_transaction(rvm_tid_t *tid, rvm_mode_t mode)
 	if (!r) {
 		t->next = rvm.txns;
 		rvm.txns = t;
-		rvm.n_txns++;
 		tid->id = t->id;
 	}
 	qs_mutex_unlock(&rvm_lock);
@@ -161,7 +173,7 @@ range_add(rvm_txn_t *t, rvm_map_t *m, uint8_t *a, uint32_t len)
 	}
 	uint8_t *old = NULL;
 	if (t->mode == RVM_RESTORE) {
-		/* The bytes no earlier range saved still hold their old values. */
+		/* Bytes no earlier range saved still hold their old values. */
 		old = malloc(hi - lo);
 		if (!old)
 			return RVM_ENO_MEMORY;
@@ -268,10 +280,13 @@ rvm_end_transaction(rvm_tid_t *tid, rvm_mode_t mode)
 	}
 	int trunc = !r && want_truncate();
 	qs_mutex_unlock(&rvm_lock);
-	/* The commit stands whatever the epoch does: a failure there shows
-	 * at the next explicit flush, truncate or map. */
-	if (trunc)
-		log_truncate();
+	/* Skipped if another epoch has begun meanwhile. The commit stands
+	 * whatever the epoch does: a failure there shows at the next
+	 * explicit flush, truncate or map. */
+	if (trunc && qs_mutex_trylock(&rvm_trunc_lock) == 0) {
+		log_truncate_locked(0);
+		trunc_unlock();
+	}
 	return r;
 }
 
@@ -281,7 +296,8 @@ log_abort_prepared(rvm_prep_t *p)
 {
 	uint32_t len;
 	uint8_t *rec;
-	rvm_return_t r = rec_build(REC_ABORT_PREPARED, NULL, p->gtid, &rec, &len);
+	rvm_return_t r = rec_build(REC_ABORT_PREPARED, NULL, p->gtid, &rec,
+				   &len);
 	if (r)
 		return r;
 	r = make_room(len);

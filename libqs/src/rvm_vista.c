@@ -15,8 +15,10 @@
  *   commit:    slot.tid = 0: every record of the transaction is dead
  *   abort:     the old values copied back, newest record first; then
  *              slot.tid = 0
- * A record is live while its slot still holds its tid. When no slot is
- * live, end goes back to the start (the log is empty).
+ * A record is live while its slot still holds its tid. After a commit or
+ * abort, end moves back over the dead records at the top of the log, to
+ * the start when no slot is live; dead records below a live one wait
+ * until it ends.
  *
  * Recovery undoes every live transaction that is not prepared, exactly as
  * an abort would: copying old values back is idempotent, so a crash during
@@ -123,16 +125,26 @@ undo_slot(int s)
 	return n;
 }
 
-/* Empties the log once no slot is live. */
+/*
+ * Drops the dead records at the top of the log: end goes back to just
+ * past the newest record of a live transaction (to the start when none is
+ * live). A slot's records are in log order, so its newest is its highest.
+ */
 static void
-reset_if_idle(void)
+trim(void)
 {
 	vista_hdr_t *h = hdr();
-	for (int s = 0; s < VISTA_SLOTS; s++)
-		if (h->slot[s].tid)
-			return;
-	if (h->end != REC_START) {
-		h->end = REC_START;
+	uint32_t top = REC_START;
+	for (int s = 0; s < VISTA_SLOTS; s++) {
+		vista_rec_t r;
+		if (!h->slot[s].tid || !last[s])
+			continue;
+		rec_get(last[s], &r);
+		if (last[s] + sizeof(r) + ALIGN8(r.len) > top)
+			top = last[s] + sizeof(r) + ALIGN8(r.len);
+	}
+	if (top < h->end) {
+		h->end = top;
 		persist();
 	}
 }
@@ -144,7 +156,7 @@ slot_free(int s)
 	persist();
 	owner[s] = NULL;
 	last[s] = 0;
-	reset_if_idle();
+	trim();
 }
 
 /*
@@ -205,8 +217,8 @@ vista_open(void)
 		rvm.stats.recovered += undo_slot(s);
 		slot_free(s);
 	}
-	/* A crash may have come between the last commit and the reset. */
-	reset_if_idle();
+	/* A crash may have come between a commit and its trim. */
+	trim();
 	return RVM_SUCCESS;
 }
 
@@ -317,10 +329,12 @@ vista_in_doubt(uint64_t *gtids, uint32_t max)
 	return n;
 }
 
-uint64_t
-vista_used(void)
+/* Bytes for undo records, and in use. */
+void
+vista_usage(uint64_t *size, uint64_t *used)
 {
-	return hdr()->end - REC_START;
+	*size = rvm.vista_len - REC_START;
+	*used = hdr()->end - REC_START;
 }
 
 int

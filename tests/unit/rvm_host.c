@@ -4,11 +4,12 @@
  *  - rvm_dev_open: a device is a file, read and written with pread and
  *    pwrite; in Vista mode it is also mapped MAP_SHARED, so stores to it
  *    survive the process like Rio's file cache survives a crash;
- *  - qs_mutex_lock/unlock: libqs's three-state futex mutex over the host's
- *    futex, so the library's locking is the guest's;
+ *  - qs_mutex_* and qs_cond_*: libqs's futex mutex and condition variable
+ *    over the host's futex, so the library's locking is the guest's;
  *  - the heap: qs_malloc and friends are the host's, which ASan watches.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -36,7 +37,8 @@ file_read(rvm_dev_t *d, uint64_t off, void *buf, uint32_t len)
 	if (!io_ok(d, off, len))
 		return -1;
 	for (uint32_t done = 0; done < len;) {
-		ssize_t n = pread(f->fd, (char *)buf + done, len - done, off + done);
+		ssize_t n = pread(f->fd, (char *)buf + done, len - done,
+				  off + done);
 		if (n <= 0)
 			return -1;
 		done += n;
@@ -135,6 +137,12 @@ qs_mutex_lock(qs_mutex_t *m)
 	}
 }
 
+int
+qs_mutex_trylock(qs_mutex_t *m)
+{
+	return cas(&m->state, 0, 1) == 0 ? 0 : -1;
+}
+
 void
 qs_mutex_unlock(qs_mutex_t *m)
 {
@@ -143,6 +151,22 @@ qs_mutex_unlock(qs_mutex_t *m)
 		syscall(SYS_futex, &m->state, FUTEX_WAKE_PRIVATE, 1, NULL,
 			NULL, 0);
 	}
+}
+
+void
+qs_cond_wait(qs_cond_t *c, qs_mutex_t *m)
+{
+	uint32_t seq = c->seq;
+	qs_mutex_unlock(m);
+	syscall(SYS_futex, &c->seq, FUTEX_WAIT_PRIVATE, seq, NULL, NULL, 0);
+	qs_mutex_lock(m);
+}
+
+void
+qs_cond_broadcast(qs_cond_t *c)
+{
+	__atomic_fetch_add(&c->seq, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &c->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
 void *

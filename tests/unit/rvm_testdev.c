@@ -78,7 +78,8 @@ rt_restore(const rt_image_t *img)
 {
 	for (int i = 0; i < img->n; i++) {
 		FILE *f = fopen(img->name[i], "r+");
-		if (!f || fwrite(img->data[i], 1, img->size[i], f) != img->size[i]) {
+		size_t n = img->size[i];
+		if (!f || fwrite(img->data[i], 1, n, f) != n) {
 			perror(img->name[i]);
 			exit(1);
 		}

@@ -4,6 +4,7 @@
  * Crashes are child processes that end without rvm_terminate.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
@@ -114,6 +115,8 @@ test_map_errors(void)
 			    .length = 1024 };
 	CHECK(rvm_map(&r, NULL) == RVM_EREGION); /* past the segment */
 	r = (rvm_region_t){ .data_dev = "no.such.seg", .length = 512 };
+	CHECK(rvm_map(&r, NULL) == RVM_EREGION);
+	r.data_dev = LOG;
 	CHECK(rvm_map(&r, NULL) == RVM_EREGION);
 	r = (rvm_region_t){ .data_dev = SEG, .offset = 8192, .length = 512 };
 	CHECK(rvm_map(&r, NULL) == RVM_SUCCESS); /* touching is fine */
@@ -286,7 +289,8 @@ poke(const char *name, uint64_t off, const void *buf, size_t n)
 
 /*
  * Three flushed commits, then damage after them: garbage past the last
- * record is ignored; a corrupt last record is dropped, the others kept.
+ * record is ignored; a last record with a changed byte, or a changed
+ * checksum, is dropped and the others kept.
  */
 static void
 test_torn_tail(void)
@@ -296,7 +300,7 @@ test_torn_tail(void)
 	uint64_t seed = 42;
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = rt_rand(&seed);
-	for (int corrupt = 0; corrupt < 2; corrupt++) {
+	for (int corrupt = 0; corrupt < 3; corrupt++) {
 		uint64_t used[3];
 		CHECK(fresh() == RVM_SUCCESS);
 		uint8_t *p = start(8192);
@@ -311,8 +315,10 @@ test_torn_tail(void)
 		/* Nothing truncated the log: records start at the area. */
 		uint64_t area = 2 * RVM_SECTOR;
 		poke(LOG, area + used[2], junk, sizeof(junk));
-		if (corrupt) /* a byte of the last record's new values */
+		if (corrupt == 1) /* a byte of the last record's new values */
 			poke(LOG, area + used[1] + 100, "\xee", 1);
+		if (corrupt == 2) /* its crc, in the end mark's second word */
+			poke(LOG, area + used[2] - 12, "\xee", 1);
 		p = start(8192);
 		if (!CHECK(p != NULL))
 			return;
@@ -416,6 +422,50 @@ test_stale_record_behind_lost_one(void)
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 }
 
+/*
+ * An epoch touching more sectors than truncation caches (1024) writes them
+ * out as it goes; later records touch some of them again.
+ */
+static void
+test_big_epoch(void)
+{
+	rvm_options_t o = opts(), q;
+	const uint32_t seg = 4 * 1024 * 1024, log = 1024 * 1024;
+	rt_file(LOG, log);
+	rt_file(SEG, seg);
+	CHECK(rvm_create_log(&o, log) == RVM_SUCCESS);
+	CHECK(rvm_initialize(NULL, &o) == RVM_SUCCESS);
+	rvm_region_t r = { .data_dev = SEG, .length = seg };
+	if (!CHECK(rvm_map(&r, NULL) == RVM_SUCCESS))
+		return;
+	uint8_t *p = r.vmaddr;
+	for (int k = 0; k < 4; k++) {
+		rvm_tid_t t;
+		CHECK(rvm_begin_transaction(&t, RVM_NO_RESTORE) == RVM_SUCCESS);
+		/* 2000 ranges, 1000 sectors apart by k: commits 0 and 2 share
+		 * their sectors, so do 1 and 3. */
+		for (uint32_t i = 0; i < 2000; i++) {
+			uint32_t off = (i * 4 + k % 2 * 2) * RVM_SECTOR + k * 8;
+			CHECK(rvm_set_range(&t, p + off, 8) == RVM_SUCCESS);
+			memset(p + off, 0x40 + k, 8);
+		}
+		CHECK(rvm_end_transaction(&t, RVM_NO_FLUSH) == RVM_SUCCESS);
+	}
+	CHECK(rvm_truncate() == RVM_SUCCESS);
+	/* One epoch for all four (the other was recovery's). */
+	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.log_used == 0 &&
+	      q.stats.truncations == 2 && q.stats.seg_writes > 1);
+	uint8_t *want = malloc(seg);
+	memcpy(want, p, seg);
+	CHECK(rvm_terminate() == RVM_SUCCESS);
+	CHECK(rvm_initialize(NULL, &o) == RVM_SUCCESS);
+	CHECK(rvm_map(&r, NULL) == RVM_SUCCESS);
+	CHECK(memcmp(r.vmaddr, want, seg) == 0);
+	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.stats.recovered == 0);
+	CHECK(rvm_terminate() == RVM_SUCCESS);
+	free(want);
+}
+
 /* A record larger than the log is refused; the transaction can abort. */
 static void
 test_log_full(void)
@@ -458,5 +508,6 @@ main(void)
 	RUN(test_segments);
 	RUN(test_stale_record_behind_lost_one);
 	RUN(test_log_full);
+	RUN(test_big_epoch);
 	return check_summary();
 }

@@ -342,9 +342,9 @@ crash_everywhere(int tear, int unsynced, int crash_recovery)
 		rt_save(&img, files, 2);
 		uint32_t nd;
 		if (recover(got, &nd) || !recovered_ok(e, got, nd)) {
-			printf("crash at write %ld: recovered state is not one of "
-			       "%d..%d or %u in doubt\n", n, e->durable,
-			       e->last + e->commit, nd);
+			printf("crash at write %ld: wrong recovery (%u in doubt; "
+			       "states %d..%d allowed)\n", n, nd, e->durable,
+			       e->last + e->commit);
 			bad++;
 		} else if (crash_recovery) {
 			bad_rec += recovery_crashes(&img, got, nd, again);

@@ -276,6 +276,59 @@ test_prepared_open_across_truncation(void)
 	}
 }
 
+/*
+ * Commits, then a PREPARE of 40% of the log: the first truncation has no
+ * room to copy it forward, so the head stops at it (freeing the commits
+ * before it); the next one, after more commits, copies it. Then more
+ * commits and a crash: it is in doubt.
+ */
+static int
+child_big_prepare(void *arg)
+{
+	(void)arg;
+	rvm_options_t q;
+	rvm_tid_t t;
+	uint8_t *p = start();
+	if (!p || churn(p, 30000, 10) || rvm_query(&q, NULL))
+		return 2;
+	uint64_t before = q.log_used;
+	uint32_t big = q.log_size * 2 / 5;
+	if (rvm_begin_transaction(&t, RVM_RESTORE) ||
+	    rvm_set_range(&t, p + 1000, big))
+		return 3;
+	memset(p + 1000, 0x51, big);
+	if (rvm_prepare_transaction(&t, 31) || rvm_query(&q, NULL))
+		return 4;
+	uint64_t bytes = q.stats.log_bytes, used = q.log_used;
+	if (rvm_truncate() || rvm_query(&q, NULL))
+		return 5;
+	/* No copy: the head moved just past the commits. */
+	if (q.stats.log_bytes != bytes || q.log_used != used - before)
+		return 6;
+	if (churn(p, 30000, 3) || rvm_truncate() || rvm_query(&q, NULL))
+		return 7;
+	/* Copied: the log holds the copy alone. */
+	if (q.log_used != used - before)
+		return 8;
+	return churn(p, 30000, 30) ? 9 : 0;
+}
+
+static void
+test_prepare_larger_than_free_space(void)
+{
+	CHECK(fresh() == RVM_SUCCESS);
+	CHECK(rt_child(child_big_prepare, NULL) == 0);
+	uint8_t *p = start();
+	if (!CHECK(p != NULL))
+		return;
+	CHECK(in_doubt(31, 0) && all(p + 1000, 0, 100));
+	CHECK(rvm_resolve(31, 1) == RVM_SUCCESS && all(p + 1000, 0x51, 100));
+	CHECK(rvm_terminate() == RVM_SUCCESS);
+	p = start();
+	CHECK(p && in_doubt(0, 0) && all(p + 1000, 0x51, 100));
+	CHECK(rvm_terminate() == RVM_SUCCESS);
+}
+
 int
 main(void)
 {
@@ -284,5 +337,6 @@ main(void)
 	RUN(test_in_doubt_resolved);
 	RUN(test_in_doubt_survives_truncation);
 	RUN(test_prepared_open_across_truncation);
+	RUN(test_prepare_larger_than_free_space);
 	return check_summary();
 }

@@ -21,7 +21,8 @@ UNIT_OUT := build/unit
 UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
 	$(UNIT_OUT)/test_parse $(UNIT_OUT)/test_elf $(UNIT_OUT)/test_pmm \
 	$(UNIT_OUT)/test_msg $(UNIT_OUT)/test_wmtext \
-	$(UNIT_OUT)/test_rvm $(UNIT_OUT)/test_rvm_crash $(UNIT_OUT)/test_rvm_prep
+	$(UNIT_OUT)/test_rvm $(UNIT_OUT)/test_rvm_crash $(UNIT_OUT)/test_rvm_prep \
+	$(UNIT_OUT)/test_rvm_conc $(UNIT_OUT)/test_rvm_vista
 
 UNIT_SRCS_test_libc := $(UNIT_DIR)/test_libc.c libqs/src/string.c \
 	libqs/src/printf.c libqs/src/stdlib.c
@@ -35,9 +36,9 @@ UNIT_SRCS_test_msg := $(UNIT_DIR)/test_msg.c libqs/src/msg.c libqs/src/string.c
 UNIT_SRCS_test_wmtext := $(UNIT_DIR)/test_wmtext.c servers/wm/text.c \
 	libqs/src/string.c
 
-# RVM: the library is built like the rest; the tests, their helpers and
-# the host platform under the library (rvm_host.c: files, mmap, futex)
-# use the host's headers and libc, for files, fork and pthreads.
+# RVM: the library is built like the rest. Its tests, their helpers and
+# the host platform under it (rvm_host.c) use the host's headers and libc:
+# they need files, mmap, fork and pthreads (see README).
 RVM_LIB_SRCS := libqs/src/rvm.c libqs/src/rvm_log.c libqs/src/rvm_trunc.c \
 	libqs/src/rvm_txn.c libqs/src/rvm_vista.c libqs/src/string.c
 RVM_HOST_SRCS := $(UNIT_DIR)/rvm_host.c $(UNIT_DIR)/rvm_testdev.c
@@ -45,6 +46,10 @@ UNIT_SRCS_test_rvm := $(UNIT_DIR)/test_rvm.c $(RVM_HOST_SRCS) $(RVM_LIB_SRCS)
 UNIT_SRCS_test_rvm_crash := $(UNIT_DIR)/test_rvm_crash.c $(RVM_HOST_SRCS) \
 	$(RVM_LIB_SRCS)
 UNIT_SRCS_test_rvm_prep := $(UNIT_DIR)/test_rvm_prep.c $(RVM_HOST_SRCS) \
+	$(RVM_LIB_SRCS)
+UNIT_SRCS_test_rvm_conc := $(UNIT_DIR)/test_rvm_conc.c $(RVM_HOST_SRCS) \
+	$(RVM_LIB_SRCS)
+UNIT_SRCS_test_rvm_vista := $(UNIT_DIR)/test_rvm_vista.c $(RVM_HOST_SRCS) \
 	$(RVM_LIB_SRCS)
 RVM_TESTS := $(filter $(UNIT_OUT)/test_rvm%,$(UNIT_TESTS))
 RVM_HOST_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(RVM_HOST_SRCS) \

@@ -8,26 +8,42 @@
  * header, the new values of each range, an end mark, checksummed). Undo
  * records (old values) live in memory only, and not at all for no-restore
  * transactions. A flush commit forces the log before it returns; a no-flush
- * commit is buffered and reaches the log at the next rvm_flush, a flush
- * commit, or when the log buffer fills: a crash before then loses it (that
- * is its window of vulnerability), but never half of it. Recovery (in
- * rvm_initialize) replays complete records and ignores a torn tail.
- * Truncation applies the log to the segments in epochs, beside forward
- * processing. Recovery and truncation are idempotent, so a crash during
- * either is harmless.
+ * commit is buffered, written when log_buf_size bytes are buffered, and
+ * forced at the next rvm_flush, flush commit or truncation (explicit,
+ * automatic, or the one rvm_map does): a crash before that force may lose
+ * it (that is its window of vulnerability), but never half of it, and
+ * commits become durable in commit order (a flush commit makes every
+ * earlier no-flush one durable too; a crash never keeps a later commit and
+ * loses an earlier one). Recovery (in rvm_initialize) replays complete
+ * records and ignores a torn tail. Truncation applies the log to the
+ * segments in epochs, beside forward processing; a commit that finds the
+ * log more than truncate_pct full runs one in the committing thread, after
+ * its record is logged. Recovery and truncation are idempotent, so a crash
+ * during either is harmless.
  *
  * Vista mode (RVM_VISTA): the log device and the data segments are one
  * persistent-memory device (dev->mem != NULL). Segments are mapped in
  * place; the undo log lives in the first log_len bytes of the device. There
  * is no redo log and no device write at all: commit drops the transaction's
  * undo records; abort, and recovery after a crash, copy them back. Undo is
- * always kept in Vista mode (a crash needs it), even for no-restore.
+ * always kept in Vista mode (a crash needs it), even for no-restore. At
+ * most 32 transactions are open at once (begin: RVM_ENO_MEMORY beyond).
  *
  * Two-phase commit (an extension of LRVM's API for transaction managers):
  * rvm_prepare_transaction makes a transaction's new values durable without
  * committing it; rvm_end_transaction then commits it, rvm_abort_transaction
  * aborts it. A prepared transaction a crash interrupted is "in doubt" after
- * recovery: rvm_query lists it, and rvm_resolve commits or aborts it.
+ * recovery: rvm_query lists it, and rvm_resolve commits or aborts it. The
+ * outcome of a prepared transaction is always forced (whatever the end
+ * mode), and an undecided one keeps its values in the log across
+ * truncations. A participant that may be told to abort begins in
+ * RVM_RESTORE mode: a no-restore transaction cannot abort, prepared or not.
+ *
+ * Errors leave the state as it was: a failed end_transaction leaves the
+ * transaction open (it may still abort), a bad argument changes nothing.
+ * The exception is RVM_EIO from a log write or sync: every later commit,
+ * flush or truncation fails with it too, and rvm_terminate then
+ * rvm_initialize (recovery) decide what survived.
  *
  * The library is thread-safe. The caller keeps concurrent transactions'
  * ranges disjoint (RVM does no concurrency control, as in LRVM).
@@ -69,6 +85,9 @@ typedef enum {
 /*
  * A device: a log or a segment. The platform opens them by name (see
  * rvm_options_t.open_dev); a test may supply its own, to crash on purpose.
+ * Calls may come from two threads at once (a truncation epoch beside
+ * commits); a read may overlap a write in progress, whose changed bytes the
+ * reader then does not use.
  */
 typedef struct rvm_dev rvm_dev_t;
 struct rvm_dev {
@@ -111,11 +130,11 @@ typedef struct {
 	uint32_t truncate_pct;   /* truncate when the log is this full (0: 50) */
 	uint32_t log_buf_size;   /* no-flush buffer bytes (0: 64 KiB) */
 	rvm_dev_open_fn open_dev; /* NULL: rvm_dev_open */
-	/* out: rvm_query */
+	/* out: rvm_query (which also sets flags, truncate_pct, log_buf_size) */
 	uint64_t log_size, log_used; /* bytes */
 	uint32_t n_uncommitted;      /* open (incl. prepared) transactions */
-	uint32_t n_in_doubt;
-	uint64_t in_doubt[RVM_IN_DOUBT_MAX]; /* their gtids */
+	uint32_t n_in_doubt;         /* may exceed RVM_IN_DOUBT_MAX */
+	uint64_t in_doubt[RVM_IN_DOUBT_MAX]; /* their gtids (the first ones) */
 	rvm_stats_t stats;
 } rvm_options_t;
 
@@ -130,26 +149,43 @@ typedef struct {
 	uint32_t id; /* 0: none */
 } rvm_tid_t;
 
-/* Opens the log and recovers (replays, or undoes in Vista mode). */
+/* Opens the log and recovers (replays, or undoes in Vista mode). version
+ * is not checked (NULL is fine). LRVM recovery needs every segment device
+ * the log names. */
 rvm_return_t rvm_initialize(const char *version, rvm_options_t *options);
 /* Writes an empty log of log_len bytes on options->log_dev (Vista: the
- * undo area at the start of the persistent memory). Before rvm_initialize. */
+ * undo area at the start of the persistent memory). Before rvm_initialize.
+ * LRVM zeroes all log_len bytes, so no old record survives. */
 rvm_return_t rvm_create_log(rvm_options_t *options, uint64_t log_len);
-/* Maps a segment region (LRVM: read into fresh memory; Vista: in place). */
+/* Maps a segment region (LRVM: read into fresh memory after a truncation,
+ * so the segment holds every commit, from a device other than the log;
+ * Vista: in place, at an offset past the undo area). Devices open with the
+ * open_dev given to rvm_initialize; options may be NULL. */
 rvm_return_t rvm_map(rvm_region_t *region, rvm_options_t *options);
+/* Finds the region by vmaddr. */
 rvm_return_t rvm_unmap(rvm_region_t *region);
 rvm_return_t rvm_begin_transaction(rvm_tid_t *tid, rvm_mode_t mode);
+/* The range must lie within one mapped region; length 0 does nothing.
+ * Ranges may overlap or repeat (LRVM coalesces them). */
 rvm_return_t rvm_set_range(rvm_tid_t *tid, void *dest, uint32_t length);
 rvm_return_t rvm_end_transaction(rvm_tid_t *tid, rvm_mode_t mode);
 rvm_return_t rvm_abort_transaction(rvm_tid_t *tid);
 rvm_return_t rvm_flush(void);
+/* Applies everything committed so far to the segments; returns when done. */
 rvm_return_t rvm_truncate(void);
+/* region NULL: the whole library; else n_uncommitted counts only the
+ * transactions with ranges in that mapped region (RVM_EREGION if none). */
 rvm_return_t rvm_query(rvm_options_t *options, rvm_region_t *region);
+/* Changes truncate_pct and log_buf_size (0: their defaults). */
 rvm_return_t rvm_set_options(rvm_options_t *options);
-/* Two-phase commit: force the new values, keep the transaction open. */
+/* Two-phase commit: force the new values, keep the transaction open (no
+ * more set_range: RVM_EMODE). gtid is non-zero and not that of another
+ * undecided transaction (else RVM_EMODE). */
 rvm_return_t rvm_prepare_transaction(rvm_tid_t *tid, uint64_t gtid);
 /* Commits (commit != 0) or aborts an in-doubt transaction after recovery;
- * the regions it touched must be mapped. */
+ * the outcome is forced. LRVM: to commit, the regions it touched must be
+ * mapped (else RVM_EREGION); its new values are copied into them. Vista:
+ * the new values are in place already; an abort copies the old ones back. */
 rvm_return_t rvm_resolve(uint64_t gtid, int commit);
 /* Closes the log and the devices (unmaps everything; no open transaction). */
 rvm_return_t rvm_terminate(void);
