@@ -84,7 +84,7 @@ main(int argc, char **argv)
 	rvm_dev_t *d = rvm_dev_open(log_dev, vista);
 	check(d != NULL, "the log device is there");
 	if (!d)
-		return check_summary(argv[0]);
+		return check_summary(vista ? "rvmtest vista" : "rvmtest lrvm");
 	uint64_t log_len = vista ? UNDO_LEN : d->size;
 	d->close(d);
 
@@ -188,5 +188,5 @@ main(int argc, char **argv)
 		      all((uint8_t *)back.vmaddr + 300, 0x55, 16),
 	      "after recovery the committed values are there");
 	rvm_terminate();
-	return check_summary(argv[0]);
+	return check_summary(vista ? "rvmtest vista" : "rvmtest lrvm");
 }

@@ -15,8 +15,20 @@ LINE = re.compile(r"^bench: (\S+) (\d+)\s*$", re.M)
 TIMEOUT = 1200  # seconds of host time; TCG on a busy machine is slow
 
 
-def run(iso, conf):
+def run(iso, conf, storage=None):
+    """Boots ISO with CONF; STORAGE (a directory) adds a fresh IDE disk and
+    persistent memory there, as boot/qsnet gives every node."""
     cmd = ["qemu-system-i386", "-cdrom", iso]
+    if storage:
+        os.makedirs(storage, exist_ok=True)
+        disk, pmem = (os.path.join(storage, n) for n in ("disk.img", "pmem.img"))
+        for path, size in ((disk, 64 << 20), (pmem, 16 << 20)):
+            with open(path, "wb") as f:
+                f.truncate(size)
+        cmd += ["-drive", "file=%s,format=raw,if=ide,index=0" % disk,
+                "-object", "memory-backend-file,id=pmem,share=on,mem-path=%s,"
+                "size=%d" % (pmem, 16 << 20),
+                "-device", "ivshmem-plain,memdev=pmem"]
     cmd += "-m 256 -serial stdio -display none -nic none -monitor none".split()
     cmd += "-no-reboot -icount shift=0".split()
     cmd += ["-fw_cfg", "name=opt/qs/conf,string=%s" % conf]
@@ -35,6 +47,15 @@ def main():
     results["ipc.null_rtt_nostamp.instr"] = without["ipc.null_rtt.instr"]
     results["ipc.stamp_overhead.ratio"] = round(
         with_stamp["ipc.null_rtt.instr"] / without["ipc.null_rtt.instr"], 4)
+    rvm = run(iso, "bench-rvm.conf",
+              storage=os.path.join(ROOT, "build", "bench", "storage"))
+    for mode in ("flush", "noflush", "vista"):
+        results["rvm.%s.instr_per_tx" % mode] = rvm["rvm.%s.instr_per_tx" % mode]
+        results["rvm.%s.disk_writes_per_tx" % mode] = \
+            rvm["rvm.%s.disk_writes_per_tx_x100" % mode] / 100
+    results["rvm.truncate.instr_per_kb"] = rvm["rvm.truncate.instr_per_kb"]
+    results["rvm.flush_over_vista.ratio"] = round(
+        rvm["rvm.flush.instr_per_tx"] / rvm["rvm.vista.instr_per_tx"], 1)
     rows = [
         ("ipc.null_rtt.instr", "null synchronous round trip (median of 10,000)",
          "instructions"),
@@ -54,6 +75,22 @@ def main():
         ("tm.commit_2pc.msgs", "  messages in that commit", "messages"),
         ("tm.cleanup_local.instr", "kill of a client to its breadcrumb freed",
          "instructions"),
+        ("rvm.flush.instr_per_tx", "RVM, TPC-A-like, flush commits",
+         "instructions/tx"),
+        ("rvm.flush.disk_writes_per_tx", "  disk writes per transaction",
+         "writes/tx"),
+        ("rvm.noflush.instr_per_tx", "RVM, no-flush commits (+1 flush)",
+         "instructions/tx"),
+        ("rvm.noflush.disk_writes_per_tx", "  disk writes per transaction",
+         "writes/tx"),
+        ("rvm.vista.instr_per_tx", "RVM, Vista (persistent memory)",
+         "instructions/tx"),
+        ("rvm.vista.disk_writes_per_tx", "  disk writes per transaction",
+         "writes/tx"),
+        ("rvm.truncate.instr_per_kb", "truncation, per KiB of log applied",
+         "instructions/KiB"),
+        ("rvm.flush_over_vista.ratio", "flush commit cost over Vista's",
+         "ratio"),
     ]
     print("%-28s %-48s %12s  %s" % ("metric", "what", "value", "unit"))
     for key, what, unit in rows:

@@ -175,9 +175,13 @@ any_recoverable(const tm_rec_t *r)
 static void
 stall(const char *point, tm_rec_t *r)
 {
-	char want[8];
-	if (qs_boot_arg("tm_stall", want, sizeof(want)) <= 0 ||
-	    strcmp(want, point) != 0)
+	static char want[8];
+	static bool read;
+	if (!read) { /* once: reading a boot argument costs port I/O */
+		qs_boot_arg("tm_stall", want, sizeof(want));
+		read = true;
+	}
+	if (strcmp(want, point) != 0)
 		return;
 	char b[QS_TX_TEXT];
 	printf("tm: stalled %s: %s\n", point, qs_tx_format(r->tx, b));

@@ -115,14 +115,17 @@ def test_kill_node_mid_transaction_gives_old_image(node):
     assert d["in-doubt"] == 0 and d["locks"] == 0
 
 
+@pytest.mark.parametrize("mode", ["lrvm", "vista"])
 @pytest.mark.parametrize("point,outcome", [("voted", "aborted"),
                                            ("logged", "committed")])
-def test_kill_node_during_two_phase_commit(point, outcome, tmp_path_factory):
+def test_kill_node_during_two_phase_commit(mode, point, outcome,
+                                           tmp_path_factory):
     """The TM stops at a point of the first 2PC; the node is killed there.
     Before the commit point the write is gone, after it the write is there:
     the file server finds it in doubt and asks the TM's log."""
-    state = str(tmp_path_factory.mktemp("fs-2pc-" + point))
-    cl = boot_cluster(state, conf="test.conf", args={"tm_stall": point})
+    state = str(tmp_path_factory.mktemp("fs-2pc-%s-%s" % (mode, point)))
+    cl = boot_cluster(state, conf="test.conf",
+                      args={"tm_stall": point, "fs_mode": mode})
     try:
         node = Node(cl, 0)
         start = node.log_size()

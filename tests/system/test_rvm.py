@@ -1,0 +1,18 @@
+"""libqs's RVM in the guest, in both modes (the host unit tests crash it at
+every write; here it runs over the real disk server and the real persistent
+memory): rvmtest lrvm and rvmtest vista, started by init from rvm.conf."""
+
+import pytest
+
+from qsharness import Node, cluster_fixture
+from test_guest import failures
+
+rvm_cluster = cluster_fixture("test-nodes-rvm", conf="rvm.conf")
+
+
+@pytest.mark.parametrize("mode", ["lrvm", "vista"])
+def test_rvmtest_in_guest(rvm_cluster, mode):
+    node = Node(rvm_cluster, 0)
+    m = node.wait_log(r"rvmtest %s: (\d+) passed, (\d+) failed\n" % mode)
+    passed, failed = int(m.group(1)), int(m.group(2))
+    assert passed >= 18 and failed == 0, failures(node.log())
