@@ -176,9 +176,11 @@ do_outcome(const qs_msg_t *req)
 	int outcome = rec_outcome(*txp, &owner);
 	if (outcome)
 		return outcome;
-	if (tmlog_state(*txp) == TM_LOG_COMMITTED)
-		return QS_TX_COMMITTED;
-	return QS_TX_ABORTED; /* presumed */
+	switch (tmlog_state(*txp)) {
+	case TM_LOG_COMMITTED: return QS_TX_COMMITTED;
+	case TM_LOG_PREPARED: return QS_EAGAIN; /* in doubt here too */
+	default: return QS_TX_ABORTED; /* presumed */
+	}
 }
 
 static int32_t
