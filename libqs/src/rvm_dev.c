@@ -7,7 +7,8 @@
  * sync has nothing to do. The process needs `grant io 0xcf8 8` (to find the
  * device; without it the lookup faults) and `grant pci 1af4:1110 2` (to map
  * it). Device memory cannot be unmapped, so the mapping is made once and
- * shared by every open of the process.
+ * shared by every open of the process. Finding the size turns the device's
+ * decoding off for a moment, so pmem has one owner: the process granted it.
  *
  * Any other name is a region of the disk server; requests are cut into
  * DISK_IO_MAX sectors, and sync is a disk flush.
