@@ -76,12 +76,17 @@ dev_free(rvm_dev_t *d)
 	free(d);
 }
 
-/* Finds and maps the ivshmem memory, once; locked. */
+/*
+ * Finds and maps the ivshmem memory, once; locked. Its size is that of the
+ * grant (`grant pci` grants the whole BAR, whose size is a power of two):
+ * the largest power of two that maps. A refused map costs nothing, and the
+ * BAR is never written (see qs/pci.h).
+ */
 static int
 pmem_map(void)
 {
 	pci_dev_t pci;
-	uint64_t base, size;
+	uint32_t base;
 
 	if (pmem.mem)
 		return 0;
@@ -89,22 +94,20 @@ pmem_map(void)
 		printf("rvm_dev: no pmem: no ivshmem-plain device (PCI 1af4:1110)\n");
 		return QS_ENOENT;
 	}
-	if (pci_bar_mem(pci, IVSHMEM_BAR_MEM, &base, &size) < 0 ||
-	    base + size > 0x100000000ull || size % RVM_SECTOR) {
+	if (pci_bar_base(pci, IVSHMEM_BAR_MEM, &base) < 0) {
 		printf("rvm_dev: no pmem: the ivshmem BAR2 is not a memory BAR "
 		       "below 4 GiB\n");
 		return QS_EINVAL;
 	}
-	void *mem = qs_mmio_map((uint32_t)base, (uint32_t)size);
-	if (!mem) {
-		printf("rvm_dev: no pmem: %u bytes at %#x not granted (init's "
-		       "config needs \"grant pci 1af4:1110 2\")\n", (uint32_t)size,
-		       (uint32_t)base);
-		return QS_EPERM;
+	for (uint32_t size = 1u << 31; size >= RVM_SECTOR; size >>= 1) {
+		if ((pmem.mem = qs_mmio_map(base, size))) {
+			pmem.size = size;
+			return 0;
+		}
 	}
-	pmem.mem = mem;
-	pmem.size = (uint32_t)size;
-	return 0;
+	printf("rvm_dev: no pmem: BAR2 at %#x is not granted (init's config "
+	       "needs \"grant pci 1af4:1110 2\")\n", base);
+	return QS_EPERM;
 }
 
 /*

@@ -87,17 +87,19 @@ reset(void)
 	return st < 0 ? st : 0;
 }
 
+/* Reports a failed command (r: QS_ETIMEDOUT, or QS_EIO for an error the
+ * status register still shows); QS_EIO for the request. */
 static int
-failed(const char *what, uint32_t lba, int st)
+failed(const char *what, uint32_t lba, int r)
 {
-	if (st == QS_ETIMEDOUT) {
+	if (r == QS_ETIMEDOUT) {
 		printf("disk: %s at sector %u: the disk stayed busy for %d ms; "
 		       "resetting the channel\n", what, lba, TIMEOUT_MS);
 		if (reset() < 0)
 			printf("disk: the channel is still busy after the reset\n");
 	} else {
 		printf("disk: %s at sector %u: device error (status %#x, error %#x)\n",
-		       what, lba, st, qs_inb(ATA_ERROR));
+		       what, lba, qs_inb(ATA_CONTROL), qs_inb(ATA_ERROR));
 	}
 	return QS_EIO;
 }
@@ -129,7 +131,7 @@ wait_drq(void)
 	int st = wait_ready();
 	if (st < 0)
 		return st;
-	return (st & (ST_ERR | ST_DF)) || !(st & ST_DRQ) ? st : 0;
+	return (st & (ST_ERR | ST_DF)) || !(st & ST_DRQ) ? QS_EIO : 0;
 }
 
 /*
@@ -143,7 +145,7 @@ finish(void)
 	if (st < 0)
 		return st;
 	st = qs_inb(ATA_STATUS);
-	return st & (ST_ERR | ST_DF | ST_DRQ) ? st : 0;
+	return st & (ST_ERR | ST_DF | ST_DRQ) ? QS_EIO : 0;
 }
 
 int
@@ -156,7 +158,7 @@ ata_read(uint32_t lba, uint32_t count, void *buf)
 			qs_insw(ATA_DATA, p, WORDS);
 	if (r == 0)
 		r = finish();
-	return r ? failed("read", lba, r) : 0;
+	return r < 0 ? failed("read", lba, r) : 0;
 }
 
 int
@@ -169,7 +171,7 @@ ata_write(uint32_t lba, uint32_t count, const void *buf)
 			qs_outsw(ATA_DATA, p, WORDS);
 	if (r == 0)
 		r = finish();
-	return r ? failed("write", lba, r) : 0;
+	return r < 0 ? failed("write", lba, r) : 0;
 }
 
 int
@@ -178,7 +180,7 @@ ata_flush(void)
 	int r = command(CMD_FLUSH, 0, 0);
 	if (r == 0)
 		r = finish();
-	return r ? failed("flush", 0, r) : 0;
+	return r < 0 ? failed("flush", 0, r) : 0;
 }
 
 /* The model string: ATA stores two characters a word, the first high. */

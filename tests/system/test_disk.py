@@ -5,12 +5,13 @@ a disk region, and to the persistent memory, survives a killed QEMU; random
 garbage leaves the disk server serving. Each persistence test uses a fresh
 random seed, so data left by an earlier run cannot pass for it."""
 
+import os
 import random
 import re
 
 import pytest
 
-from qsharness import BOOT_TIMEOUT, Node, cluster_fixture
+from qsharness import BOOT_TIMEOUT, ROOT, Node, cluster_fixture
 from test_guest import failures, reap, wait_summary
 
 disk_cluster = cluster_fixture("test-nodes-disk", conf="test.conf")
@@ -48,13 +49,26 @@ def disk_pid(node):
     return pids[0]
 
 
-def test_the_disk_server_starts_first(node):
+def configured_regions(disk_sectors):
+    """The layout test.conf's `start disk` line asks for, as the server
+    prints it: NAME=FIRST+SECTORS from sector 1 on, * the rest."""
+    with open(os.path.join(ROOT, "servers", "init", "test.conf")) as f:
+        line = next(l for l in f if l.startswith("start disk "))
+    regions, first = [], 1
+    for arg in line.split()[2:]:
+        name, size = arg.split("=")
+        n = disk_sectors - first if size == "*" else int(size)
+        regions.append("%s=%d+%d" % (name, first, n))
+        first += n
+    return regions
+
+
+def test_the_disk_server_starts_first(disk_cluster, node):
     log = node.log()
     m = re.search(r"^disk: regions (.*) \(name=first\+sectors\)$", log, re.M)
     assert m, log
-    assert m.group(1).split() == [
-        "tm.log=1+2048", "tm.seg=2049+128", "fs.log=2177+8192",
-        "fs.seg=10369+8192", "spare=18561+112511"]
+    sectors = os.path.getsize(disk_cluster.path(node.id, "disk.img")) // 512
+    assert m.group(1).split() == configured_regions(sectors)
     assert disk_pid(node) == 2  # init's first child
 
 
