@@ -8,8 +8,9 @@
  *     grant io|mmio|dma|irq BASE [LEN]   a grant for the program above
  *     grant pci VENDOR:DEVICE BAR         a device's memory BAR, wherever
  *                                         the firmware put it (hex ids)
- *   await QUEUE [SECONDS]         wait (default 60 s) until a server started
- *                                 above offers QUEUE: what follows needs it
+ *   await QUEUE [SECONDS]         wait (default 60 s) until the program
+ *                                 started just above offers QUEUE, or has
+ *                                 ended: what follows needs that queue
  *   # comment
  */
 #include <ctype.h>
@@ -108,9 +109,10 @@ start(char **argv, int lineno)
 	return pid;
 }
 
-/* Polls for the queue: servers make theirs once they have recovered. */
+/* Polls for the queue: servers make theirs once they have recovered. A
+ * server that cannot start (no disk, say) ends, and then nobody waits. */
 static void
-await_queue(const char *name, const char *secs, int lineno)
+await_queue(int pid, const char *name, const char *secs, int lineno)
 {
 	long limit = 60;
 	if (secs && (qs_parse_int(secs, &limit) < 0 || limit <= 0)) {
@@ -118,7 +120,13 @@ await_queue(const char *name, const char *secs, int lineno)
 		return;
 	}
 	uint32_t deadline = qs_uptime_ms() + (uint32_t)limit * 1000;
+	int status;
 	while (qs_sq_lookup(name) < 0) {
+		if (pid > 0 && qs_waitpid(pid, &status, QS_WAIT_NOHANG) == pid) {
+			printf("[init] %s:%d: no queue %s: its server ended\n",
+			       conf_name, lineno, name);
+			return;
+		}
 		if ((int32_t)(qs_uptime_ms() - deadline) >= 0) {
 			printf("[init] %s:%d: no queue %s after %ld s; going on\n",
 			       conf_name, lineno, name, limit);
@@ -156,8 +164,8 @@ run_config(char *text)
 		} else if (strcmp(argv[0], "await") == 0 && (argc == 2 || argc == 3)) {
 			if (pid > 0)
 				qs_resume(pid);
+			await_queue(pid, argv[1], argc == 3 ? argv[2] : NULL, lineno);
 			pid = -1;
-			await_queue(argv[1], argc == 3 ? argv[2] : NULL, lineno);
 		} else {
 			printf("[init] %s:%d: cannot parse '%s'\n", conf_name,
 			       lineno, argv[0]);
