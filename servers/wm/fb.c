@@ -5,20 +5,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <qs/cpu.h>
+#include <qs/pci.h>
 #include <qs/sys.h>
 #include "fb.h"
 
-#define PCI_ADDR 0xCF8
-#define PCI_DATA 0xCFC
-#define PCI_ENABLE 0x80000000u
-#define PCI_ID 0x00
-#define PCI_COMMAND 0x04
-#define PCI_HEADER_TYPE 0x0C /* the byte at 0x0E, in the dword at 0x0C */
-#define PCI_BAR0 0x10
-#define PCI_CMD_MEMORY 0x0002
-#define PCI_MULTIFUNCTION 0x00800000u
-
-#define STDVGA_ID 0x11111234u /* device 1111, vendor 1234 */
+#define STDVGA_VENDOR 0x1234
+#define STDVGA_DEVICE 0x1111
 
 #define DISPI_INDEX 0x1CE
 #define DISPI_DATA 0x1CF
@@ -34,48 +26,6 @@ enum {
 
 #define BPP 32
 
-static uint32_t
-pci_addr(int bus, int dev, int fn, int off)
-{
-	return PCI_ENABLE | (uint32_t)bus << 16 | (uint32_t)dev << 11 |
-	       (uint32_t)fn << 8 | (uint32_t)(off & 0xFC);
-}
-
-static uint32_t
-pci_read(int bus, int dev, int fn, int off)
-{
-	qs_outl(PCI_ADDR, pci_addr(bus, dev, fn, off));
-	return qs_inl(PCI_DATA);
-}
-
-static void
-pci_write(int bus, int dev, int fn, int off, uint32_t v)
-{
-	qs_outl(PCI_ADDR, pci_addr(bus, dev, fn, off));
-	qs_outl(PCI_DATA, v);
-}
-
-/* Finds the first function with `id`; its location in *bus, *dev, *fn. */
-static bool
-pci_find(uint32_t id, int *bus, int *dev, int *fn)
-{
-	for (int b = 0; b < 256; b++) {
-		for (int d = 0; d < 32; d++) {
-			if ((pci_read(b, d, 0, PCI_ID) & 0xFFFF) == 0xFFFF)
-				continue; /* nothing in this slot */
-			bool multi = pci_read(b, d, 0, PCI_HEADER_TYPE) &
-				     PCI_MULTIFUNCTION;
-			for (int f = 0; f < (multi ? 8 : 1); f++) {
-				if (pci_read(b, d, f, PCI_ID) == id) {
-					*bus = b, *dev = d, *fn = f;
-					return true;
-				}
-			}
-		}
-	}
-	return false;
-}
-
 static void
 dispi_write(uint16_t index, uint16_t v)
 {
@@ -90,27 +40,26 @@ dispi_read(uint16_t index)
 	return qs_inw(DISPI_DATA);
 }
 
-/* Returns the BAR0 address, 0 if the card is not there or BAR0 unusable. */
+/* Returns the BAR0 address, 0 if the card is not there or BAR0 unusable.
+ * Reads only, through libqs's PCI lookup: the configuration ports are
+ * shared with other drivers. */
 static uint32_t
 stdvga_bar0(void)
 {
-	int bus, dev, fn;
-	if (!pci_find(STDVGA_ID, &bus, &dev, &fn)) {
+	pci_dev_t d;
+	uint32_t bar;
+	if (pci_find(STDVGA_VENDOR, STDVGA_DEVICE, &d) < 0) {
 		printf("wm: no QEMU standard VGA (PCI 1234:1111) found; "
 		       "boot QEMU with -vga std\n");
 		return 0;
 	}
-	uint32_t bar = pci_read(bus, dev, fn, PCI_BAR0);
-	if (bar & 1) {
-		printf("wm: std-vga BAR0 (%#x) is an I/O BAR, not memory\n", bar);
+	if (pci_bar_base(d, 0, &bar) < 0) {
+		printf("wm: std-vga BAR0 is not a memory BAR\n");
 		return 0;
 	}
-	uint32_t cmd = pci_read(bus, dev, fn, PCI_COMMAND);
-	if (!(cmd & PCI_CMD_MEMORY)) /* the BIOS normally does this */
-		pci_write(bus, dev, fn, PCI_COMMAND, (cmd & 0xFFFF) | PCI_CMD_MEMORY);
 	printf("wm: std-vga at pci %d:%d.%d, framebuffer (BAR0) at %#x\n",
-	       bus, dev, fn, bar & ~0xFu);
-	return bar & ~0xFu;
+	       d.bus, d.dev, d.fn, bar);
+	return bar;
 }
 
 static bool
