@@ -85,12 +85,11 @@ do_open(uint64_t tx, const qs_msg_t *req)
 			r = QS_EEXIST;
 		else if (fs_inode(ino)->type == FS_T_DIR)
 			r = QS_EISDIR;
-		else if (o->flags & FS_O_TRUNC &&
-			 (r = fs_lock_write(tx, ino)) == 0 &&
+		else if (!(o->flags & FS_O_TRUNC))
+			r = fs_lock_read(tx, ino);
+		else if ((r = fs_lock_write(tx, ino)) == 0 &&
 			 (r = fs_tx_get(tx, &t)) == 0)
 			r = fs_truncate(t, ino);
-		else
-			r = fs_lock_read(tx, ino);
 	} else if (r == 0 && !(o->flags & FS_O_CREATE)) {
 		r = QS_ENOENT;
 	} else if (r == 0) {
