@@ -2,13 +2,15 @@
 of its client's transaction, so it vanishes when the client is killed,
 crashes or exits, when its transaction is aborted from the shell, when a
 participant votes no or never votes. 100 random kill cycles leave no
-windows, no TM records and no leaked pages in the WM and the TM."""
+windows, no uncommitted files or file handles, no TM records and no leaked
+pages in the WM, the file server and the TM."""
 
 import random
 
 import pytest
 
 from qsharness import Node, cluster_fixture, screen
+from test_fs import df
 from test_guest import reap
 from test_tm import participant, stop, tm_stats, tx_rows, txdemo
 from test_wm import (BACKGROUND, assert_window_drawn, open_window, windows,
@@ -146,13 +148,17 @@ def test_a_participant_that_never_votes_aborts_after_the_deadline(node, scr):
 
 
 def server_pages(node):
-    return {r["name"]: r["pages"] for r in node.ps() if r["name"] in ("wm", "tm")}
+    return {r["name"]: r["pages"] for r in node.ps()
+            if r["name"] in ("wm", "tm", "fs")}
 
 
 def kill_cycle(node, rng, i):
-    """Start 1-3 window clients and kill them at random points: before their
-    window exists, right after, or a while later."""
+    """Start 1-3 window clients, and maybe a client writing a file it never
+    commits, and kill them at random points: before their window or file
+    exists, right after, or a while later."""
     pids = []
+    if rng.random() < 0.5:
+        pids.append(node.run("fsclient hold /orphan%d uncommitted" % i))
     for k in range(rng.randint(1, 3)):
         title = "c%d.%d" % (i, k)
         pid = node.run("winclient " + title)
@@ -186,4 +192,7 @@ def test_100_random_kill_cycles_leave_nothing(node):
     t = tm_stats(node)
     assert t["records"] == 0 and t["participants"] == 0, t
     assert tx_rows(node) == {}
+    d = df(node)
+    assert d["handles"] == 0 and d["locks"] == 0 and d["transactions"] == 0, d
+    assert "orphan" not in node.exec("ls"), "seed %d" % seed
     assert server_pages(node) == pages0, "seed %d" % seed
