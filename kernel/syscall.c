@@ -79,7 +79,7 @@ sys_mem_info(uint32_t uinfo)
 static int
 sys_node_info(uint32_t uinfo)
 {
-	qs_node_info_t info = { boot_node_id(), 0, TIMER_HZ };
+	qs_node_info_t info = { boot_node_id(), boot_incarnation(), TIMER_HZ };
 	return copy_to_user(uinfo, &info, sizeof(info));
 }
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <qs/rvm.h>
+#include <qs/sys.h>
 #include <qs/tx.h>
 #include "tm.h"
 
@@ -27,7 +28,8 @@
 
 typedef struct {
 	uint32_t magic;
-	uint32_t boots; /* starts of this TM on this disk */
+	uint32_t boots;       /* starts of this TM on this disk */
+	uint32_t incarnation; /* the node's, at the last start */
 } log_head_t;
 
 typedef struct {
@@ -103,6 +105,16 @@ tmlog_open(void)
 		}
 		head = table->head;
 	}
+	/* Transaction ids carry the incarnation: if it did not advance, new
+	 * ids may repeat ones this log holds. */
+	qs_node_info_t ni;
+	qs_node_info(&ni);
+	if (head.boots && ni.incarnation <= head.incarnation)
+		printf("tm: warning: node incarnation %u did not advance past %u: "
+		       "transaction ids may repeat earlier ones (boot with "
+		       "boot/qsnet, which counts starts)\n", ni.incarnation,
+		       head.incarnation);
+	head.incarnation = ni.incarnation;
 	head.boots++;
 	if (log_write(&table->head, sizeof(head), &head, RVM_FLUSH) < 0) {
 		table = NULL;

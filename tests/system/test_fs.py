@@ -167,3 +167,21 @@ def test_full_file_system_is_a_clean_error(tmp_path_factory):
         assert cat(node, "/more") == "x\n"
     finally:
         cl.down()
+
+
+def committed_under(node, path):
+    """fsclient commit PATH; returns the transaction's incarnation part."""
+    start = node.log_size()
+    pid = node.run("fsclient commit %s x" % path)
+    m = node.wait_log(r"fsclient: commit \d+\.(\d+)\.\d+: success", start=start)
+    reap(node, pid)
+    return int(m.group(1))
+
+
+def test_restarted_node_has_a_new_incarnation(node):
+    """Transaction ids carry the node's incarnation, so those of a restarted
+    node never repeat the ones the TM's and RVM's logs hold."""
+    before = committed_under(node, "/inc")
+    restart(node)
+    assert committed_under(node, "/inc") == before + 1
+    assert "did not advance" not in node.log()

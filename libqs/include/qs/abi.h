@@ -149,7 +149,8 @@ typedef struct {
 
 typedef struct {
 	uint32_t node_id;
-	uint32_t incarnation; /* reserved for the transaction manager */
+	uint32_t incarnation; /* how many times this node has started (boot
+	                         argument "incarnation"; boot/qsnet counts) */
 	uint32_t hz;          /* timer frequency */
 } qs_node_info_t;
 
