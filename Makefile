@@ -43,7 +43,7 @@ LIBQS_OBJS := $(call obj,$(LIBQS_SRCS))
 CRT0 := $(call obj,libqs/src/crt0.S)
 
 .PHONY: all deps run stop test unit-test qemu-gdb bench clean
-all: $(ISO)
+all: $(ISO) $(B)/liblwip.a
 
 deps:
 	@scripts/deps.sh
@@ -80,6 +80,22 @@ $(B)/kernel.elf: $(KERNEL_LINK_OBJS) linker.ld
 	$(CC) $(LDFLAGS_BASE) -T linker.ld -o $@ $(KERNEL_LINK_OBJS) -lgcc
 
 $(B)/libqs.a: $(LIBQS_OBJS)
+	rm -f $@
+	$(CROSS)ar rcs $@ $^
+
+# lwIP (NO_SYS=1, raw API) and our port of it, for the CM: net/README.
+include net/lwip.mk
+LWIP_OBJS := $(patsubst $(LWIP_DIR)/src/%.c,$(B)/obj/lwip/%.o,$(LWIP_SRCS))
+LWIP_PORT_OBJS := $(call obj,net/sys_arch.c net/netif.c)
+# lwIP's own files get our flags but without -Werror: its code is not ours
+# to fix, and a warning a newer compiler finds in it must not break the
+# build (GCC 12 finds none). The port's files keep -Werror.
+LWIP_CFLAGS = $(filter-out -Werror,$(USER_CFLAGS)) $(LWIP_INC)
+$(B)/obj/lwip/%.o: $(LWIP_DIR)/src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(LWIP_CFLAGS) -c -o $@ $<
+$(LWIP_PORT_OBJS): USER_CFLAGS += $(LWIP_INC)
+$(B)/liblwip.a: $(LWIP_OBJS) $(LWIP_PORT_OBJS)
 	rm -f $@
 	$(CROSS)ar rcs $@ $^
 
