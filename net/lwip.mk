@@ -21,7 +21,9 @@ LWIP_SRCS := $(addprefix $(LWIP_DIR)/src/, \
 LWIP_INC := -I net -I $(LWIP_DIR)/src/include
 
 # A source of lwIP's is missing only when the tree is not fetched yet.
-$(LWIP_DIR)/src/%.c:
+# (Only these files: a pattern rule would let make chain guesses through
+# it, like a dependency file made from a .o made from a .c it could fetch.)
+$(LWIP_SRCS):
 	@scripts/fetch-lwip.sh build
 
 endif

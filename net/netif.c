@@ -34,6 +34,15 @@ glue_linkoutput(struct netif *netif, struct pbuf *p)
 	const void *frame = p->payload;
 	uint32_t len = p->tot_len;
 
+	/*
+	 * Routing already avoids a netif whose link is down; this catches
+	 * sends bound to it, which the NIC would otherwise hold in its ring
+	 * and send, stale, when the link returns.
+	 */
+	if (!netif_is_link_up(netif)) {
+		LINK_STATS_INC(link.drop);
+		return ERR_IF;
+	}
 	if (len > QS_ETH_FRAME_MAX) {
 		LINK_STATS_INC(link.lenerr);
 		LINK_STATS_INC(link.drop);
