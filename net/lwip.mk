@@ -20,10 +20,13 @@ LWIP_SRCS := $(addprefix $(LWIP_DIR)/src/, \
 # The port (net/) first: lwipopts.h and arch/cc.h are found there.
 LWIP_INC := -I net -I $(LWIP_DIR)/src/include
 
+# Objects that include lwIP's headers wait for this (order-only).
+LWIP_FETCHED := $(LWIP_DIR)/.fetched
+
 # A source of lwIP's is missing only when the tree is not fetched yet.
 # (Only these files: a pattern rule would let make chain guesses through
 # it, like a dependency file made from a .o made from a .c it could fetch.)
-$(LWIP_SRCS):
+$(LWIP_FETCHED) $(LWIP_SRCS):
 	@scripts/fetch-lwip.sh build
 
 endif

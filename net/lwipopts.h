@@ -66,9 +66,10 @@
 #define CHECKSUM_CHECK_TCP 1
 #define CHECKSUM_CHECK_ICMP 1
 
-/* The link state comes from the driver; netif_glue_link() reports it. */
+/* The CM hears of link changes (netif_set_link_callback) for membership. */
 #define LWIP_NETIF_LINK_CALLBACK 1
-#define LWIP_NETIF_STATUS_CALLBACK 1
+/* lwIP's own timers, and room for the CM's (heartbeats, retransmission). */
+#define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
 
 /* Counters for the CM's "bad input is counted and dropped" and the tests. */
 #define LWIP_STATS 1

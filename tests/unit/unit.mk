@@ -47,6 +47,7 @@ UNIT_SRCS_test_lwip := $(UNIT_DIR)/test_lwip.c $(LWIP_UNIT_SRCS) \
 LWIP_UNIT_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(UNIT_DIR)/test_lwip.c \
 	$(LWIP_UNIT_SRCS))
 $(LWIP_UNIT_OBJS): UNIT_CFLAGS += $(LWIP_INC)
+$(LWIP_UNIT_OBJS): | $(LWIP_FETCHED)
 # As in the guest build, lwIP's own files do not get -Werror (net/README).
 $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(LWIP_SRCS)): UNIT_CFLAGS += -Wno-error
 
