@@ -17,6 +17,17 @@ int abs(int n);
 long labs(long n);
 
 /*
+ * Pseudo-random numbers, 0 to RAND_MAX, from one 64-bit linear
+ * congruential state per program (Knuth's MMIX constants, top 31 bits):
+ * good enough for ports and sequence numbers, not for secrets. Like C's,
+ * the sequence is the same in every run until srand seeds it, and the
+ * state is not locked: one thread of a program should own it.
+ */
+#define RAND_MAX 0x7fffffff
+int rand(void);
+void srand(unsigned seed);
+
+/*
  * Parses the whole of s as an optionally signed decimal ("-12", "010" is
  * ten) or 0x/0X hexadecimal ("0x1f", "-0x10") integer that fits in a long.
  * No surrounding whitespace. Returns 0 and stores the value in *out, or

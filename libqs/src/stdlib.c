@@ -117,6 +117,22 @@ labs(long n)
 	return n < 0 ? (long)-(unsigned long)n : n;
 }
 
+/* C's default is the sequence srand(1) gives. */
+static unsigned long long rand_state = 1;
+
+int
+rand(void)
+{
+	rand_state = rand_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (int)(rand_state >> 33);
+}
+
+void
+srand(unsigned seed)
+{
+	rand_state = seed;
+}
+
 int
 qs_parse_int(const char *s, long *out)
 {

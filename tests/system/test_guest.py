@@ -180,6 +180,13 @@ def test_ktest_in_guest_kernel_tests(node):
     node.alive()
 
 
+def test_lwiptest_two_netifs_back_to_back(node):
+    # lwIP built for the guest: ARP, ping and UDP across two interfaces
+    # of one stack inside the program (no NIC involved).
+    assert run_suite(node, "lwiptest") >= 6
+    node.alive()
+
+
 def test_wait_reports_exit_status_and_kill(node):
     start = node.log_size()
     pid = node.run("hello")

@@ -35,6 +35,8 @@
 #define strtoul qs_strtoul
 #define abs qs_abs
 #define labs qs_labs
+#define rand qs_rand
+#define srand qs_srand
 #define qsort qs_qsort
 #define malloc qs_malloc
 #define free qs_free

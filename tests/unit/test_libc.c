@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,6 +383,49 @@ test_strtoul_atoi_abs(void)
 	CHECK(abs(-2147483647 - 1) == -2147483647 - 1); /* wraps, no UB */
 }
 
+static void
+test_rand(void)
+{
+	int first[8];
+	int i, distinct = 0, high = 0;
+
+	srand(42);
+	for (i = 0; i < 8; i++) {
+		first[i] = rand();
+		CHECK(first[i] >= 0 && first[i] <= RAND_MAX);
+	}
+	/* The same seed gives the same sequence... */
+	srand(42);
+	for (i = 0; i < 8; i++)
+		CHECK(rand() == first[i]);
+	/* ...another seed another one. */
+	srand(43);
+	CHECK(rand() != first[0]);
+	/* Not stuck, and it reaches the top bit of the range. */
+	for (i = 1; i < 8; i++)
+		distinct += first[i] != first[i - 1];
+	CHECK(distinct == 7);
+	srand(7);
+	for (i = 0; i < 1000; i++)
+		high += rand() > RAND_MAX / 2;
+	CHECK(high > 400 && high < 600);
+}
+
+static void
+test_limits(void)
+{
+	CHECK(CHAR_BIT == 8);
+	CHECK(SCHAR_MIN == -128 && SCHAR_MAX == 127 && UCHAR_MAX == 255);
+	CHECK(SHRT_MIN == -32768 && SHRT_MAX == 32767 && USHRT_MAX == 65535);
+	CHECK(INT_MAX == 2147483647 && INT_MIN == -INT_MAX - 1);
+	CHECK(UINT_MAX == 4294967295U);
+	CHECK(LONG_MAX == LONG_MAX_ && LONG_MIN == LONG_MIN_);
+	CHECK(ULONG_MAX == ULONG_MAX_);
+	CHECK(LLONG_MAX == 9223372036854775807LL);
+	CHECK(ULLONG_MAX == 18446744073709551615ULL);
+	CHECK((char)CHAR_MIN < 0 || CHAR_MIN == 0);
+}
+
 static bool
 parses_to(const char *s, long want)
 {
@@ -487,5 +531,7 @@ main(void)
 	RUN(test_strtoul_atoi_abs);
 	RUN(test_qs_parse_int);
 	RUN(test_qsort);
+	RUN(test_rand);
+	RUN(test_limits);
 	return check_summary();
 }

@@ -22,7 +22,8 @@ UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
 	$(UNIT_OUT)/test_parse $(UNIT_OUT)/test_elf $(UNIT_OUT)/test_pmm \
 	$(UNIT_OUT)/test_msg $(UNIT_OUT)/test_wmtext \
 	$(UNIT_OUT)/test_rvm $(UNIT_OUT)/test_rvm_crash $(UNIT_OUT)/test_rvm_prep \
-	$(UNIT_OUT)/test_rvm_conc $(UNIT_OUT)/test_rvm_vista
+	$(UNIT_OUT)/test_rvm_conc $(UNIT_OUT)/test_rvm_vista \
+	$(UNIT_OUT)/test_lwip
 
 UNIT_SRCS_test_libc := $(UNIT_DIR)/test_libc.c libqs/src/string.c \
 	libqs/src/printf.c libqs/src/stdlib.c
@@ -35,6 +36,20 @@ UNIT_SRCS_test_pmm := $(UNIT_DIR)/test_pmm.c kernel/pmm.c libqs/src/string.c
 UNIT_SRCS_test_msg := $(UNIT_DIR)/test_msg.c libqs/src/msg.c libqs/src/string.c
 UNIT_SRCS_test_wmtext := $(UNIT_DIR)/test_wmtext.c servers/wm/text.c \
 	libqs/src/string.c
+
+# lwIP and its port, built like the guest's build/liblwip.a but for the
+# host, over the libc functions of libqs that lwIP calls. The test
+# provides qs_uptime_ms (a fake clock under sys_now) and qs_test_abort.
+include net/lwip.mk
+LWIP_UNIT_SRCS := net/netif.c net/sys_arch.c $(LWIP_SRCS)
+UNIT_SRCS_test_lwip := $(UNIT_DIR)/test_lwip.c $(LWIP_UNIT_SRCS) \
+	libqs/src/string.c libqs/src/stdlib.c
+LWIP_UNIT_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(UNIT_DIR)/test_lwip.c \
+	$(LWIP_UNIT_SRCS))
+$(LWIP_UNIT_OBJS): UNIT_CFLAGS += $(LWIP_INC)
+$(LWIP_UNIT_OBJS): | $(LWIP_FETCHED)
+# As in the guest build, lwIP's own files do not get -Werror (net/README).
+$(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(LWIP_SRCS)): UNIT_CFLAGS += -Wno-error
 
 # RVM: the library is built like the rest. Its tests, their helpers and
 # the host platform under it (rvm_host.c) use the host's headers and libc:
