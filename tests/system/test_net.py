@@ -2,7 +2,8 @@
 both CMs find their NIC with the link up; broadcast frames from node 0 all
 reach node 1; with node 1's cable out (`qsnet link 1 down`) its CM sees the
 link go down and no frame reaches it, and with the cable back they flow
-again; the driver refuses bad frames; a restarted node is on the LAN again.
+again; the driver refuses bad frames; a restarted node is on the LAN again;
+netem with 100% loss lets nothing through, and without options nothing is lost.
 ethtest (apps/ethtest.c) talks to the CM's raw-frame test hook."""
 
 import random
@@ -10,7 +11,7 @@ import re
 
 import pytest
 
-from qsharness import BOOT_TIMEOUT, Node, cluster_fixture
+from qsharness import BOOT_TIMEOUT, Node, cluster_fixture, qsnet
 from test_guest import reap
 
 net_cluster = cluster_fixture("test-nodes-net", n=2)
@@ -32,10 +33,10 @@ def ethtest(node, args, regex):
     line, which fails), reap it; returns the match."""
     start = node.log_size()
     pid = node.run("ethtest " + args)
-    m = node.wait_log(r"ethtest: (?:error: [^\n]*\n|usage[^\n]*\n)|" + regex,
+    m = node.wait_log(r"ethtest: (?:error|usage|no queue)[^\n]*\n|" + regex,
                       TIMEOUT, start=start)
-    assert not m.group(0).startswith("ethtest: error") and \
-        not m.group(0).startswith("ethtest: usage"), m.group(0)
+    assert not re.match(r"ethtest: (?:error|usage|no queue)", m.group(0)), \
+        m.group(0)
     reap(node, pid)
     return m
 
@@ -124,3 +125,15 @@ def test_restarted_node_back_on_lan(nodes, net_cluster):
     wait_link(n1, "up")
     transfer(n0, n1, tag())
     transfer(n1, n0, tag())
+
+
+def test_netem_full_loss_then_plain_cable(nodes, net_cluster):
+    n0, n1 = nodes
+    with pytest.raises(qsnet.QsnetError):
+        net_cluster.netem(1, delay=5, jitter=10)  # jitter beyond the delay
+    net_cluster.netem(1, loss=100)
+    lost = tag()
+    ethtest(n0, "send %d %d" % (FRAMES, lost), r"ethtest: sent %d frames\n"
+            % FRAMES)
+    net_cluster.netem(1)
+    assert transfer(n0, n1, tag()) == 0  # none of `lost` came first
