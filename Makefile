@@ -26,7 +26,7 @@ KERNEL_SRCS := boot/multiboot.S $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 LIBQS_SRCS := $(filter-out libqs/src/crt0.S,$(wildcard libqs/src/*.c))
 
 # Every user program, each a Multiboot module named after itself.
-SERVERS := init disk tm shell echod wm fs
+SERVERS := init disk tm shell echod wm fs cm
 APPS := $(basename $(notdir $(wildcard apps/*.c)))
 PROGRAMS := $(SERVERS) $(APPS)
 CONFIGS := $(wildcard servers/init/*.conf)
@@ -113,6 +113,7 @@ $(eval $(call program,echod,servers/echo/echo.c))
 $(eval $(call program,disk,$(wildcard servers/disk/*.c)))
 $(eval $(call program,tm,$(wildcard servers/tm/*.c)))
 $(eval $(call program,fs,$(wildcard servers/fs/*.c)))
+$(eval $(call program,cm,$(wildcard servers/cm/*.c)))
 WM_SRCS := $(wildcard servers/wm/*.c) $(WM_FONT_C)
 $(eval $(call program,wm,$(WM_SRCS)))
 # Apps that use lwIP (net/README) link it and see its headers and ours.

@@ -10,6 +10,8 @@
 
 #define PCI_ADDR 0xCF8
 #define PCI_DATA 0xCFC
+#define PCI_COMMAND 0x04
+#define PCI_COMMAND_MASTER (1u << 2)
 #define PCI_BAR0 0x10
 
 static uint32_t
@@ -68,5 +70,11 @@ pci_bar(uint16_t vendor, uint16_t device, uint32_t bar, uint32_t *base,
 	*size = ~mask + 1;
 	if (*base == 0 || mask == 0)
 		return QS_EINVAL;
+	/* The device's driver gets its registers, so it may as well make it
+	 * a bus master: SeaBIOS leaves that off, and QEMU then drops the
+	 * device's DMA (the e1000's rings). Only the command half is written:
+	 * the status half's bits are cleared by writing ones. */
+	uint32_t cmd = pci_read((uint32_t)bdf, PCI_COMMAND) & 0xFFFF;
+	pci_write((uint32_t)bdf, PCI_COMMAND, cmd | PCI_COMMAND_MASTER);
 	return 0;
 }

@@ -17,7 +17,8 @@ PACKAGES=(
     mtools                  # grub-mkrescue needs it for the EFI/FAT image
     qemu-system-x86         # runs the kernel (always with -nic none or a vde NIC)
     qemu-utils              # qemu-img and friends
-    vde2                    # virtual switch for multi-VM network tests
+    vde2                    # the LAN: vde_switch, wirefilter (QEMU's vde netdev
+                            # links libvdeplug2, which vde2 pulls in too)
     python3-pytest          # test harness
     kbd                     # keymap data/tools (keyboard driver work)
     console-setup-linux     # the WM's font (Lat15-Terminus16.psf.gz): Debian's

@@ -1,0 +1,139 @@
+"""The LAN and the CM's e1000 driver, on two nodes on one vde_switch:
+both CMs find their NIC with the link up; broadcast frames from node 0 all
+reach node 1; with node 1's cable out (`qsnet link 1 down`) its CM sees the
+link go down and no frame reaches it, and with the cable back they flow
+again; the driver refuses bad frames; a restarted node is on the LAN again;
+netem with 100% loss lets nothing through, and without options nothing is lost.
+ethtest (apps/ethtest.c) talks to the CM's raw-frame test hook."""
+
+import random
+import re
+
+import pytest
+
+from qsharness import BOOT_TIMEOUT, Node, cluster_fixture, qsnet
+from test_guest import reap
+
+net_cluster = cluster_fixture("test-nodes-net", n=2)
+TIMEOUT = 60  # TCG on a busy machine: generous, and only ever waited on
+FRAMES = 20
+STATS = re.compile(
+    r"ethtest: link (up|down) mac ([0-9a-f:]{17}) irq (\d+) rx (\d+) "
+    r"tx (\d+) rx_dropped (\d+) errors (\d+) link_changes (\d+) "
+    r"interrupts (\d+)\n")
+
+
+@pytest.fixture(scope="module")
+def nodes(net_cluster):
+    return Node(net_cluster, 0), Node(net_cluster, 1)
+
+
+def ethtest(node, args, regex):
+    """`run ethtest ARGS`, wait for its line matching REGEX (or an error
+    line, which fails), reap it; returns the match."""
+    start = node.log_size()
+    pid = node.run("ethtest " + args)
+    m = node.wait_log(r"ethtest: (?:error|usage|no queue)[^\n]*\n|" + regex,
+                      TIMEOUT, start=start)
+    assert not re.match(r"ethtest: (?:error|usage|no queue)", m.group(0)), \
+        m.group(0)
+    reap(node, pid)
+    return m
+
+
+def ethtest_bg(node, args):
+    """Start ethtest; returns (pid, log offset) to wait for its output."""
+    start = node.log_size()
+    return node.run("ethtest " + args), start
+
+
+def stats(node):
+    m = ethtest(node, "stats", STATS.pattern)
+    keys = ("rx", "tx", "rx_dropped", "errors", "link_changes", "interrupts")
+    s = dict(zip(keys, map(int, m.groups()[3:])))
+    s.update(link=m.group(1), mac=m.group(2), irq=int(m.group(3)))
+    return s
+
+
+def wait_link(node, state):
+    def check():
+        s = stats(node)
+        return s["link"] == state, s
+    return node.poll("node %d link %s" % (node.id, state), check, TIMEOUT)
+
+
+def transfer(sender, receiver, tag):
+    """FRAMES broadcast frames of TAG from sender, all received; returns
+    how many other frames the receiver consumed meanwhile."""
+    pid, start = ethtest_bg(receiver, "recv %d %d %d" % (FRAMES, tag, TIMEOUT))
+    ethtest(sender, "send %d %d" % (FRAMES, tag), r"ethtest: sent %d frames\n"
+            % FRAMES)
+    m = receiver.wait_log(r"ethtest: (error: [^\n]*|received %d frames "
+                          r"\((\d+) others\))\n" % FRAMES, TIMEOUT, start=start)
+    assert not m.group(1).startswith("error"), m.group(1)
+    reap(receiver, pid)
+    return int(m.group(2))
+
+
+def tag():
+    return random.randrange(1, 1 << 30)
+
+
+def test_nics_found_link_up(nodes):
+    for n in nodes:
+        s = wait_link(n, "up")
+        assert s["mac"] == "52:54:00:12:34:%02x" % n.id, s
+        assert s["irq"] == 11, s
+
+
+def test_broadcast_frames_arrive(nodes):
+    n0, n1 = nodes
+    before = stats(n1)
+    transfer(n0, n1, tag())
+    after = stats(n1)
+    assert after["rx"] - before["rx"] >= FRAMES, (before, after)
+    assert after["rx_dropped"] == before["rx_dropped"], (before, after)
+
+
+def test_link_down_then_up(nodes, net_cluster):
+    n0, n1 = nodes
+    changes = stats(n1)["link_changes"]
+    net_cluster.set_link(1, False)
+    wait_link(n1, "down")
+    lost = tag()  # sent while the cable is out: must never arrive
+    ethtest(n0, "send %d %d" % (FRAMES, lost), r"ethtest: sent %d frames\n"
+            % FRAMES)
+    net_cluster.set_link(1, True)
+    s = wait_link(n1, "up")
+    assert s["link_changes"] == changes + 2, s
+    # frames arrive in order: had any of `lost` come, recv would have
+    # consumed it before these, as an "other"
+    assert transfer(n0, n1, tag()) == 0
+
+
+def test_bad_frames_refused(nodes):
+    n1 = nodes[1]
+    errors = stats(n1)["errors"]
+    ethtest(n1, "bad", r"ethtest: bad frames refused\n")
+    assert stats(n1)["errors"] == errors + 2
+
+
+def test_restarted_node_back_on_lan(nodes, net_cluster):
+    n0, n1 = nodes
+    net_cluster.kill_node(1)
+    net_cluster.restart_node(1, BOOT_TIMEOUT)
+    wait_link(n1, "up")
+    transfer(n0, n1, tag())
+    transfer(n1, n0, tag())
+
+
+def test_netem_full_loss_then_plain_cable(nodes, net_cluster):
+    n0, n1 = nodes
+    with pytest.raises(qsnet.QsnetError):
+        net_cluster.netem(1, delay=5, jitter=10)  # jitter beyond the delay
+    net_cluster.netem(1, loss=100)
+    lost = tag()
+    ethtest(n0, "send %d %d" % (FRAMES, lost), r"ethtest: sent %d frames\n"
+            % FRAMES)
+    net_cluster.netem(1)
+    assert transfer(n0, n1, tag()) == 0  # none of `lost` came first
