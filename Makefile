@@ -108,12 +108,13 @@ $(B)/bin/$(1): $(CRT0) $(call obj,$(2)) $(3) $(B)/libqs.a libqs/user.ld
 		$(3) $(B)/libqs.a -lgcc
 endef
 $(eval $(call program,init,servers/init/init.c))
-$(eval $(call program,shell,servers/shell/shell.c servers/shell/parse.c servers/shell/txcmd.c servers/shell/fscmd.c))
+$(eval $(call program,shell,servers/shell/shell.c servers/shell/parse.c servers/shell/txcmd.c servers/shell/fscmd.c servers/shell/netcmd.c))
 $(eval $(call program,echod,servers/echo/echo.c))
 $(eval $(call program,disk,$(wildcard servers/disk/*.c)))
 $(eval $(call program,tm,$(wildcard servers/tm/*.c)))
 $(eval $(call program,fs,$(wildcard servers/fs/*.c)))
-$(eval $(call program,cm,$(wildcard servers/cm/*.c)))
+$(eval $(call program,cm,$(wildcard servers/cm/*.c),$(B)/liblwip.a))
+$(call obj,$(wildcard servers/cm/*.c)): USER_CFLAGS += $(LWIP_INC)
 WM_SRCS := $(wildcard servers/wm/*.c) $(WM_FONT_C)
 $(eval $(call program,wm,$(WM_SRCS)))
 # Apps that use lwIP (net/README) link it and see its headers and ours.

@@ -1,11 +1,11 @@
 /*
- * cm, the communication manager. For now it owns the e1000 and serves
- * queue "cm" (qs/cm.h): the driver's counters, and raw frames in and out
- * as a test hook until lwIP sits on the driver.
+ * cm, the communication manager. It owns the e1000, runs lwIP on it
+ * (net.c) and serves queue "cm" (qs/cm.h): counters, ping, and raw frames
+ * in and out as a test hook for the driver.
  *
- * Two threads: one waits for the device's IRQ and notices link changes;
- * the other serves the queue, one request at a time, and is the only one
- * that sends and receives, which is what the driver asks (e1000.h).
+ * Two threads: one waits for the device's IRQ (or lwIP's next timer) and
+ * then feeds what came in to lwIP; the other serves the queue, one request
+ * at a time. lwIP and the NIC are used only under net_lock.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,26 +14,34 @@
 #include <qs/sys.h>
 #include <qs/thread.h>
 #include "e1000.h"
+#include "net.h"
 
 /* How long the IRQ thread waits before it looks at the link anyway. */
 #define LINK_POLL_MS 1000
 
+#define PING_MS 1000
+
 static e1000_t nic;
-/* A RAW_RECV answer; the kernel copies it out after the handler returns,
- * before this (only) serving thread takes the next request. */
-static uint8_t frame[CM_FRAME_MAX];
+static qs_mutex_t net_lock = QS_MUTEX_INIT;
 
 static void *
 irq_loop(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		int r = e1000_intr(&nic, LINK_POLL_MS);
+		qs_mutex_lock(&net_lock);
+		uint32_t wait = net_sleeptime();
+		qs_mutex_unlock(&net_lock);
+		int r = e1000_intr(&nic, wait < LINK_POLL_MS ? (int32_t)wait
+							       : LINK_POLL_MS);
 		if (r < 0 && r != QS_ETIMEDOUT) {
 			printf("cm: waiting for IRQ %d: %s\n", nic.irq,
 			       qs_strerror(r));
 			qs_exit(1);
 		}
+		qs_mutex_lock(&net_lock);
+		net_poll(&nic);
+		qs_mutex_unlock(&net_lock);
 	}
 	return NULL;
 }
@@ -49,30 +57,52 @@ op_stats(const qs_msg_t *req, qs_msg_t *reply)
 	memcpy(s.mac, nic.mac, sizeof(s.mac));
 	s.link = e1000_link_up(&nic);
 	s.irq = (uint8_t)nic.irq;
+	qs_mutex_lock(&net_lock);
+	net_stats(&s);
+	qs_mutex_unlock(&net_lock);
 	qs_msg_put(reply, &s, sizeof(s));
 	return 0;
+}
+
+static int32_t
+op_ping(const qs_msg_t *req)
+{
+	const cm_ping_t *p = QS_MSG_AS(req, cm_ping_t);
+	if (!p || req->hdr.len != sizeof(*p) || p->seq == 0 || p->seq > 0xFFFF)
+		return QS_EINVAL;
+	qs_mutex_lock(&net_lock);
+	int r = net_ping(&net_lock, p->node, (uint16_t)p->seq, PING_MS);
+	qs_mutex_unlock(&net_lock);
+	return r;
 }
 
 static int32_t
 handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
 	(void)ctx;
+	int r;
 	switch (req->hdr.opcode) {
 	case CM_OP_STATS:
 		return op_stats(req, reply);
+	case CM_OP_PING:
+		return op_ping(req);
 	case CM_OP_RAW_SEND:
 		if (req->hdr.ool_len)
 			return QS_EINVAL;
-		return e1000_send(&nic, req->data, req->hdr.len);
-	case CM_OP_RAW_RECV: {
+		qs_mutex_lock(&net_lock);
+		r = e1000_send(&nic, req->data, req->hdr.len);
+		qs_mutex_unlock(&net_lock);
+		return r;
+	case CM_OP_RAW_RECV:
 		if (req->hdr.len || req->hdr.ool_len)
 			return QS_EINVAL;
-		int n = e1000_recv(&nic, frame, sizeof(frame));
-		if (n < 0)
-			return n;
-		qs_msg_put(reply, frame, (size_t)n);
+		qs_mutex_lock(&net_lock);
+		r = net_raw_recv(reply->data, QS_MSG_INLINE);
+		qs_mutex_unlock(&net_lock);
+		if (r < 0)
+			return r;
+		reply->hdr.len = (uint32_t)r;
 		return 0;
-	}
 	}
 	return QS_EINVAL;
 }
@@ -89,10 +119,14 @@ main(void)
 		       "grant (grant irq %d)\n", nic.irq, nic.irq);
 		return 1;
 	}
+	qs_node_info_t ni;
+	qs_node_info(&ni);
+	if ((r = net_init(&nic, ni.node_id)) < 0)
+		return 1;
 	const uint8_t *m = nic.mac;
-	printf("cm: e1000 %02x:%02x:%02x:%02x:%02x:%02x irq %d link %s\n",
-	       m[0], m[1], m[2], m[3], m[4], m[5], nic.irq,
-	       e1000_link_up(&nic) ? "up" : "down");
+	printf("cm: e1000 %02x:%02x:%02x:%02x:%02x:%02x irq %d link %s, "
+	       "address 10.0.0.%u\n", m[0], m[1], m[2], m[3], m[4], m[5],
+	       nic.irq, e1000_link_up(&nic) ? "up" : "down", ni.node_id + 1);
 	int qid = qs_sq_create(CM_QUEUE, 0);
 	if (qid < 0) {
 		printf("cm: cannot create queue %s: %s\n", CM_QUEUE,

@@ -137,3 +137,40 @@ def test_netem_full_loss_then_plain_cable(nodes, net_cluster):
             % FRAMES)
     net_cluster.netem(1)
     assert transfer(n0, n1, tag()) == 0  # none of `lost` came first
+
+
+def ping(node, target, count=3):
+    """`ping TARGET COUNT` in NODE's shell; returns (received, output)."""
+    out = node.exec("ping %d %d" % (target, count), timeout=TIMEOUT)
+    m = re.search(r"^ping: %d sent, (\d+) received$" % count, out, re.M)
+    assert m, out
+    return int(m.group(1)), out
+
+
+def test_ping_through_lwip_both_ways(nodes):
+    n0, n1 = nodes
+    got, out = ping(n0, 1)
+    assert got == 3, out
+    assert "reply from node 1 (10.0.0.2): seq 3" in out
+    got, out = ping(n1, 0)
+    assert got == 3, out
+
+
+def test_ping_absent_node_and_bad_arguments(nodes):
+    n0 = nodes[0]
+    got, out = ping(n0, 7, 1)  # nobody has 10.0.0.8
+    assert got == 0 and "seq 1: timed out" in out, out
+    assert "usage: ping NODE" in n0.exec("ping 300")
+    assert "usage: ping NODE" in n0.exec("ping 1 0")
+
+
+def test_ping_stops_while_link_down(nodes, net_cluster):
+    n0, n1 = nodes
+    net_cluster.set_link(1, False)
+    wait_link(n1, "down")
+    got, out = ping(n0, 1, 2)
+    assert got == 0, out
+    net_cluster.set_link(1, True)
+    wait_link(n1, "up")
+    got, out = ping(n0, 1, 2)
+    assert got == 2, out

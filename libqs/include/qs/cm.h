@@ -1,9 +1,9 @@
 /*
- * The communication manager's protocol (servers/cm), queue "cm". For now
- * the CM owns the e1000 and nothing else: CM_OP_STATS reports the driver,
- * and CM_OP_RAW_SEND / CM_OP_RAW_RECV move raw Ethernet frames so that the
- * driver and the LAN can be tested before there is a network stack. The raw
- * ops are a test hook: lwIP takes the NIC over and they go.
+ * The communication manager's protocol (servers/cm), queue "cm". The CM
+ * owns the e1000 and runs lwIP on it: node N is 10.0.0.(N+1)/24.
+ * CM_OP_STATS reports the driver and the stack; CM_OP_PING sends one ICMP
+ * echo. CM_OP_RAW_SEND / CM_OP_RAW_RECV move raw Ethernet frames of types
+ * other than IPv4 and ARP: a test hook for the driver and the LAN.
  */
 #ifndef QS_CM_H
 #define QS_CM_H
@@ -18,7 +18,14 @@ enum {
 	CM_OP_STATS = 1,    /* nothing -> cm_stats_t */
 	CM_OP_RAW_SEND = 2, /* data: one frame, CM_FRAME_MIN..MAX bytes -> 0 */
 	CM_OP_RAW_RECV = 3, /* nothing -> the next frame received, or QS_EAGAIN */
+	CM_OP_PING = 4,     /* cm_ping_t -> round trip in ms, QS_ETIMEDOUT
+			       (no reply in 1 s), QS_EUNREACH, QS_EINVAL */
 };
+
+typedef struct {
+	uint32_t node; /* whom to ping */
+	uint32_t seq;  /* 1..65535 */
+} cm_ping_t;
 
 typedef struct {
 	uint64_t rx;           /* good frames received */
@@ -35,6 +42,8 @@ typedef struct {
 	uint8_t mac[6];
 	uint8_t link; /* 1 up, 0 down */
 	uint8_t irq;
+	uint32_t addr;                 /* IPv4, network byte order */
+	uint32_t ip_rx, ip_tx, ip_drop; /* lwIP's IP and link counters */
 } cm_stats_t;
 
 #endif

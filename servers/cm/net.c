@@ -1,0 +1,166 @@
+/*
+ * The CM's network stack: lwIP (NO_SYS, raw API) on the e1000, through the
+ * glue in net/netif.h. lwIP is not thread-safe, so every call into it, and
+ * every use of the NIC, happens under net_lock (cm.c): the IRQ thread feeds
+ * received frames and timers in, the serving thread starts pings.
+ *
+ * Frames that are neither IPv4 nor ARP go to a small ring that the raw-frame
+ * test hook (CM_OP_RAW_RECV) reads, so ethtest keeps working beside lwIP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/sys.h>
+#include "lwip/inet_chksum.h"
+#include "lwip/init.h"
+#include "lwip/pbuf.h"
+#include "lwip/prot/icmp.h"
+#include "lwip/raw.h"
+#include "lwip/stats.h"
+#include "lwip/timeouts.h"
+#include "netif.h"
+#include "net.h"
+
+#define ETHERTYPE_IP 0x0800
+#define ETHERTYPE_ARP 0x0806
+#define RAW_RING E1000_RX_DESCS /* as many as the device holds */
+#define PING_ID 0x5153 /* "QS" */
+
+static netif_glue_t glue;
+static struct raw_pcb *ping_pcb;
+static qs_cond_t ping_cond = QS_COND_INIT;
+static uint16_t ping_seq;  /* the echo we wait for, 0 if none */
+static bool ping_answered;
+
+static struct {
+	uint32_t len[RAW_RING];
+	uint8_t frame[RAW_RING][CM_FRAME_MAX];
+	uint32_t head, count;
+} raw;
+
+static int
+glue_send(void *drv, const void *frame, uint32_t len)
+{
+	return e1000_send(drv, frame, len);
+}
+
+static const netif_glue_ops_t glue_ops = { glue_send };
+
+/* An ICMP message for us: ours if it is the echo reply we wait for. */
+static u8_t
+ping_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *addr)
+{
+	(void)arg, (void)pcb, (void)addr;
+	struct icmp_echo_hdr echo;
+	uint16_t hlen = IP_HLEN; /* p starts at the IP header */
+	if (p->tot_len < hlen + sizeof(echo) ||
+	    pbuf_copy_partial(p, &echo, sizeof(echo), hlen) != sizeof(echo) ||
+	    echo.type != ICMP_ER || echo.id != PP_HTONS(PING_ID))
+		return 0; /* lwIP's ICMP handles it (answers echo requests) */
+	if (ping_seq && echo.seqno == lwip_htons(ping_seq)) {
+		ping_answered = true;
+		qs_cond_broadcast(&ping_cond);
+	}
+	pbuf_free(p);
+	return 1;
+}
+
+int
+net_init(e1000_t *nic, uint32_t node)
+{
+	lwip_init();
+	srand(qs_uptime_ms() ^ node << 16); /* TCP sequence numbers, ports */
+	if (netif_glue_add(&glue, &glue_ops, nic, nic->mac, node) < 0) {
+		printf("cm: node %u has no address on the LAN\n", node);
+		return QS_EINVAL;
+	}
+	netif_set_default(&glue.netif);
+	netif_glue_link(&glue.netif, e1000_link_up(nic));
+	if (!(ping_pcb = raw_new(IP_PROTO_ICMP)))
+		return QS_ENOMEM;
+	raw_recv(ping_pcb, ping_recv, NULL);
+	return 0;
+}
+
+void
+net_poll(e1000_t *nic)
+{
+	static uint8_t buf[CM_FRAME_MAX];
+	int n;
+	while ((n = e1000_recv(nic, buf, sizeof(buf))) > 0) {
+		uint16_t type = (uint16_t)(buf[12] << 8 | buf[13]);
+		if (type == ETHERTYPE_IP || type == ETHERTYPE_ARP) {
+			netif_glue_input(&glue.netif, buf, (uint32_t)n);
+		} else if (raw.count < RAW_RING) { /* else dropped: nobody reads */
+			uint32_t slot = (raw.head + raw.count++) % RAW_RING;
+			memcpy(raw.frame[slot], buf, (size_t)n);
+			raw.len[slot] = (uint32_t)n;
+		}
+	}
+	bool up = e1000_link_up(nic);
+	if (up != netif_is_link_up(&glue.netif))
+		netif_glue_link(&glue.netif, up);
+	sys_check_timeouts();
+}
+
+uint32_t
+net_sleeptime(void)
+{
+	return sys_timeouts_sleeptime();
+}
+
+int
+net_raw_recv(void *frame, uint32_t cap)
+{
+	if (!raw.count)
+		return QS_EAGAIN;
+	uint32_t n = raw.len[raw.head];
+	if (n > cap)
+		n = cap;
+	memcpy(frame, raw.frame[raw.head], n);
+	raw.head = (raw.head + 1) % RAW_RING;
+	raw.count--;
+	return (int)n;
+}
+
+int
+net_ping(qs_mutex_t *lock, uint32_t node, uint16_t seq, uint32_t timeout_ms)
+{
+	ip4_addr_t to, mask;
+	if (seq == 0 || qs_net_addr(node, &to, &mask) < 0)
+		return QS_EINVAL;
+	struct pbuf *p = pbuf_alloc(PBUF_IP, sizeof(struct icmp_echo_hdr) + 32,
+				    PBUF_RAM);
+	if (!p)
+		return QS_ENOMEM;
+	struct icmp_echo_hdr *echo = p->payload;
+	memset(echo, 0, p->len);
+	echo->type = ICMP_ECHO;
+	echo->id = PP_HTONS(PING_ID);
+	echo->seqno = lwip_htons(seq);
+	memset(echo + 1, 'q', 32);
+	echo->chksum = inet_chksum(echo, p->len);
+	uint32_t start = qs_uptime_ms();
+	ping_seq = seq;
+	ping_answered = false;
+	err_t err = raw_sendto(ping_pcb, p, &to);
+	pbuf_free(p);
+	int r = 0;
+	while (err == ERR_OK && !ping_answered && r != QS_ETIMEDOUT) {
+		int32_t left = (int32_t)(start + timeout_ms - qs_uptime_ms());
+		r = left > 0 ? qs_cond_timedwait(&ping_cond, lock, left) : QS_ETIMEDOUT;
+	}
+	ping_seq = 0;
+	if (err != ERR_OK)
+		return QS_EUNREACH; /* no route, link down */
+	return ping_answered ? (int)(qs_uptime_ms() - start) : QS_ETIMEDOUT;
+}
+
+void
+net_stats(cm_stats_t *s)
+{
+	s->ip_rx = lwip_stats.ip.recv;
+	s->ip_tx = lwip_stats.ip.xmit;
+	s->ip_drop = lwip_stats.ip.drop + lwip_stats.link.drop;
+	s->addr = ip4_addr_get_u32(netif_ip4_addr(&glue.netif));
+}

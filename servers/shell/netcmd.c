@@ -1,0 +1,48 @@
+/*
+ * The shell's network commands: `ping NODE [COUNT]` asks the CM to send
+ * ICMP echoes through lwIP to node NODE (10.0.0.(NODE+1)), one a second at
+ * most, and prints each round trip.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <qs/cm.h>
+#include <qs/sq.h>
+#include <qs/sys.h>
+#include "netcmd.h"
+
+#define COUNT_MAX 100
+
+void
+cmd_ping(int argc, char **argv)
+{
+	long node, count = 3;
+	if (qs_parse_int(argv[1], &node) < 0 || node < 0 || node > 253 ||
+	    (argc > 2 && (qs_parse_int(argv[2], &count) < 0 || count < 1 ||
+			  count > COUNT_MAX))) {
+		printf("usage: ping NODE [COUNT] (NODE 0..253, COUNT 1..%d)\n",
+		       COUNT_MAX);
+		return;
+	}
+	int qid = qs_sq_lookup(CM_QUEUE);
+	if (qid < 0) {
+		printf("ping: no communication manager (queue %s)\n", CM_QUEUE);
+		return;
+	}
+	static qs_msg_t req, reply;
+	int received = 0;
+	for (long seq = 1; seq <= count; seq++) {
+		cm_ping_t p = { (uint32_t)node, (uint32_t)seq };
+		qs_msg_init(&req, CM_OP_PING);
+		qs_msg_put(&req, &p, sizeof(p));
+		int r = qs_call(qid, &req, &reply, sizeof(reply));
+		if (r >= 0) {
+			printf("ping: reply from node %ld (10.0.0.%ld): seq %ld "
+			       "time %d ms\n", node, node + 1, seq, r);
+			received++;
+		} else {
+			printf("ping: node %ld: seq %ld: %s\n", node, seq,
+			       qs_strerror(r));
+		}
+	}
+	printf("ping: %ld sent, %d received\n", count, received);
+}

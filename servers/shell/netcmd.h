@@ -1,0 +1,7 @@
+/* The shell's network commands (netcmd.c). */
+#ifndef SHELL_NETCMD_H
+#define SHELL_NETCMD_H
+
+void cmd_ping(int argc, char **argv);
+
+#endif
