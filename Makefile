@@ -4,7 +4,7 @@
 CROSS := i686-linux-gnu-
 CC := $(CROSS)gcc
 PY := /usr/bin/python3
-NODES ?= 1
+NODES ?= 2
 
 B := build
 ISO := $(B)/qs.iso
