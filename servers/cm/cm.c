@@ -14,6 +14,7 @@
 #include <qs/sys.h>
 #include <qs/thread.h>
 #include "e1000.h"
+#include "member.h"
 #include "net.h"
 
 /* How long the IRQ thread waits before it looks at the link anyway. */
@@ -77,6 +78,18 @@ op_ping(const qs_msg_t *req)
 }
 
 static int32_t
+op_nodes(qs_msg_t *reply)
+{
+	cm_nodes_t *l = (cm_nodes_t *)reply->data;
+	uint32_t max = (QS_MSG_INLINE - sizeof(*l)) / sizeof(cm_node_t);
+	qs_mutex_lock(&net_lock);
+	l->count = member_list(l->node, max, &l->bad_packets);
+	qs_mutex_unlock(&net_lock);
+	reply->hdr.len = sizeof(*l) + l->count * sizeof(cm_node_t);
+	return 0;
+}
+
+static int32_t
 handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
 	(void)ctx;
@@ -86,6 +99,8 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 		return op_stats(req, reply);
 	case CM_OP_PING:
 		return op_ping(req);
+	case CM_OP_NODES:
+		return req->hdr.len ? QS_EINVAL : op_nodes(reply);
 	case CM_OP_RAW_SEND:
 		if (req->hdr.ool_len)
 			return QS_EINVAL;
@@ -121,7 +136,8 @@ main(void)
 	}
 	qs_node_info_t ni;
 	qs_node_info(&ni);
-	if ((r = net_init(&nic, ni.node_id)) < 0)
+	if ((r = net_init(&nic, ni.node_id)) < 0 ||
+	    (r = member_start(ni.node_id, ni.incarnation)) < 0)
 		return 1;
 	const uint8_t *m = nic.mac;
 	printf("cm: e1000 %02x:%02x:%02x:%02x:%02x:%02x irq %d link %s, "

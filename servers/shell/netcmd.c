@@ -1,7 +1,8 @@
 /*
  * The shell's network commands: `ping NODE [COUNT]` asks the CM to send
  * ICMP echoes through lwIP to node NODE (10.0.0.(NODE+1)), one a second at
- * most, and prints each round trip.
+ * most, and prints each round trip; `nodes` lists the nodes the CM's
+ * heartbeats know of.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,42 @@
 #include "netcmd.h"
 
 #define COUNT_MAX 100
+
+static int
+cm_qid(const char *cmd)
+{
+	int qid = qs_sq_lookup(CM_QUEUE);
+	if (qid < 0)
+		printf("%s: no communication manager (queue %s)\n", cmd, CM_QUEUE);
+	return qid;
+}
+
+void
+cmd_nodes(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	static const char *const states[] = { "?", "up", "suspect", "down" };
+	static qs_msg_t req, reply;
+	int qid = cm_qid("nodes");
+	if (qid < 0)
+		return;
+	qs_msg_init(&req, CM_OP_NODES);
+	int r = qs_call(qid, &req, &reply, sizeof(reply));
+	const cm_nodes_t *l = (const cm_nodes_t *)reply.data;
+	if (r < 0 || reply.hdr.len < sizeof(*l) ||
+	    reply.hdr.len < sizeof(*l) + l->count * sizeof(cm_node_t)) {
+		printf("nodes: %s\n", qs_strerror(r < 0 ? r : QS_EINVAL));
+		return;
+	}
+	printf("NODE ADDRESS     STATE   INCARNATION LAST-HEARD HEARTBEATS RESTARTS\n");
+	for (uint32_t i = 0; i < l->count; i++) {
+		const cm_node_t *n = &l->node[i];
+		printf("%4u 10.0.0.%-4u %-7s %11u %7u ms %10u %8u\n", n->node,
+		       n->node + 1, states[n->state <= 3 ? n->state : 0],
+		       n->incarnation, n->last_ms, n->heartbeats, n->restarts);
+	}
+	printf("bad packets %u\n", l->bad_packets);
+}
 
 void
 cmd_ping(int argc, char **argv)
@@ -23,11 +60,9 @@ cmd_ping(int argc, char **argv)
 		       COUNT_MAX);
 		return;
 	}
-	int qid = qs_sq_lookup(CM_QUEUE);
-	if (qid < 0) {
-		printf("ping: no communication manager (queue %s)\n", CM_QUEUE);
+	int qid = cm_qid("ping");
+	if (qid < 0)
 		return;
-	}
 	static qs_msg_t req, reply;
 	int received = 0;
 	for (long seq = 1; seq <= count; seq++) {

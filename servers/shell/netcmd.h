@@ -3,5 +3,6 @@
 #define SHELL_NETCMD_H
 
 void cmd_ping(int argc, char **argv);
+void cmd_nodes(int argc, char **argv);
 
 #endif

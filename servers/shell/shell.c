@@ -280,6 +280,7 @@ static const command_t commands[] = {
 	{ "rm", "PATH", "remove a file or an empty directory", cmd_rm },
 	{ "mkdir", "PATH", "make a directory", cmd_mkdir },
 	{ "df", "", "file system space, open handles, locks, and the RVM log", cmd_df },
+	{ "nodes", "", "list the nodes the communication manager hears: state (up, suspect, down), incarnation", cmd_nodes },
 	{ "ping", "NODE [COUNT]", "send ICMP echoes to a node through the CM's lwIP (10.0.0.NODE+1)", cmd_ping },
 	{ "run", "PROG [ARGS...]", "start a program and print its pid", cmd_run },
 	{ "kill", "PID", "kill a process", cmd_kill },

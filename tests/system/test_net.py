@@ -174,3 +174,75 @@ def test_ping_stops_while_link_down(nodes, net_cluster):
     wait_link(n1, "up")
     got, out = ping(n0, 1, 2)
     assert got == 2, out
+
+
+NODE_ROW = re.compile(r"^\s*(\d+) 10\.0\.0\.(\d+)\s+(up|suspect|down)\s+(\d+)"
+                      r"\s+(\d+) ms\s+(\d+)\s+(\d+)$", re.M)
+
+
+def members(node):
+    """`nodes` as {id: dict(state, inc, ago, heartbeats, restarts)}, and the
+    bad packet count."""
+    out = node.exec("nodes")
+    bad = re.search(r"^bad packets (\d+)$", out, re.M)
+    assert bad, out
+    return {int(m[0]): dict(state=m[2], inc=int(m[3]), ago=int(m[4]),
+                            heartbeats=int(m[5]), restarts=int(m[6]))
+            for m in NODE_ROW.findall(out)}, int(bad.group(1))
+
+
+def wait_member(node, peer, state, inc=None):
+    def check():
+        m, _ = members(node)
+        p = m.get(peer)
+        return (p is not None and p["state"] == state and
+                (inc is None or p["inc"] == inc)), m
+    return node.poll("node %d to see node %d %s" % (node.id, peer, state),
+                     check, TIMEOUT)
+
+
+def test_nodes_hear_each_other(nodes):
+    n0, n1 = nodes
+    wait_member(n0, 1, "up")
+    wait_member(n1, 0, "up")
+    m, _ = members(n0)
+    assert m[0]["state"] == "up" and m[1]["heartbeats"] > 0, m
+
+
+def test_killed_node_goes_down_and_comes_back_as_a_new_incarnation(
+        nodes, net_cluster):
+    n0, n1 = nodes
+    wait_member(n0, 1, "up")
+    m, _ = members(n0)
+    inc, restarts = m[1]["inc"], m[1]["restarts"]
+    net_cluster.kill_node(1)
+    m = wait_member(n0, 1, "down")
+    assert m[1]["ago"] >= 3000, m  # CM_DOWN_MS of silence
+    net_cluster.restart_node(1, BOOT_TIMEOUT)
+    m = wait_member(n0, 1, "up", inc + 1)
+    assert m[1]["restarts"] == restarts + 1, m
+
+
+def test_link_cut_makes_a_node_down_and_heals(nodes, net_cluster):
+    n0, n1 = nodes
+    wait_member(n0, 1, "up")
+    wait_member(n1, 0, "up")
+    net_cluster.set_link(1, False)
+    wait_member(n0, 1, "down")
+    wait_member(n1, 0, "down")
+    net_cluster.set_link(1, True)
+    wait_member(n0, 1, "up")
+    wait_member(n1, 0, "up")
+
+
+def test_junk_packets_counted_and_membership_goes_on(nodes):
+    n0, n1 = nodes
+    _, bad0 = members(n1)
+    ethtest(n0, "junk 40", r"ethtest: sent 40 junk packets\n")
+    def counted():
+        m, bad = members(n1)
+        return bad >= bad0 + 40, (m, bad)
+    m, bad = n1.poll("junk counted", counted, TIMEOUT)
+    assert m[0]["state"] == "up" and 5 not in m, m  # the lie made no node
+    got, out = ping(n0, 1, 1)
+    assert got == 1, out

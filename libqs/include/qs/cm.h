@@ -20,7 +20,35 @@ enum {
 	CM_OP_RAW_RECV = 3, /* nothing -> the next frame received, or QS_EAGAIN */
 	CM_OP_PING = 4,     /* cm_ping_t -> round trip in ms, QS_ETIMEDOUT
 			       (no reply in 1 s), QS_EUNREACH, QS_EINVAL */
+	CM_OP_NODES = 5,    /* nothing -> cm_nodes_t */
 };
+
+/*
+ * Membership: heartbeats on UDP port CM_PORT every CM_HEARTBEAT_MS; a node
+ * silent for CM_SUSPECT_MS is suspect, for CM_DOWN_MS down.
+ */
+#define CM_PORT 7070
+#define CM_HEARTBEAT_MS 500
+#define CM_SUSPECT_MS 1500
+#define CM_DOWN_MS 3000
+#define CM_NODES_MAX 254 /* node ids 0..253: 10.0.0.1 .. 10.0.0.254 */
+
+enum { CM_NODE_UP = 1, CM_NODE_SUSPECT = 2, CM_NODE_DOWN = 3 };
+
+typedef struct {
+	uint32_t node;
+	uint32_t state;       /* CM_NODE_* */
+	uint32_t incarnation; /* the last one heard */
+	uint32_t last_ms;     /* in cm_nodes_t: how long ago it was heard */
+	uint32_t heartbeats;  /* received from it */
+	uint32_t restarts;    /* times its incarnation went up */
+} cm_node_t;
+
+typedef struct {
+	uint32_t count;       /* entries that follow */
+	uint32_t bad_packets; /* malformed or forged heartbeats dropped */
+	cm_node_t node[];
+} cm_nodes_t;
 
 typedef struct {
 	uint32_t node; /* whom to ping */

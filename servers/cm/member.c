@@ -1,0 +1,131 @@
+/*
+ * Membership: every CM broadcasts a heartbeat on the LAN (UDP port
+ * CM_PORT) every CM_HEARTBEAT_MS, carrying its node id and incarnation.
+ * A node not heard from for CM_SUSPECT_MS is suspect, for CM_DOWN_MS down;
+ * any heartbeat makes it up again, and a higher incarnation says it has
+ * restarted. Runs on lwIP's timer and receive callbacks, so under net_lock.
+ *
+ * A packet that is not exactly a heartbeat (short, long, wrong magic or
+ * version, a node id that is not the sender's address, our own id from
+ * elsewhere) is counted as bad and dropped.
+ */
+#include <stdbool.h>
+#include <string.h>
+#include <qs/sys.h>
+#include "lwip/pbuf.h"
+#include "lwip/timeouts.h"
+#include "lwip/udp.h"
+#include "member.h"
+#include "netif.h"
+
+#define HB_MAGIC 0x51534842u /* "QSHB" */
+#define HB_VERSION 1
+
+typedef struct {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t node;
+	uint32_t incarnation;
+	uint32_t seq;
+} heartbeat_t;
+
+static struct udp_pcb *pcb;
+static uint32_t self, self_inc, hb_seq;
+static cm_node_t peers[CM_NODES_MAX];
+static uint32_t bad_packets;
+
+static void
+peer_states(void)
+{
+	uint32_t now = qs_uptime_ms();
+	for (int i = 0; i < CM_NODES_MAX; i++) {
+		cm_node_t *p = &peers[i];
+		if (!p->state || i == (int)self)
+			continue;
+		uint32_t quiet = now - p->last_ms;
+		p->state = quiet >= CM_DOWN_MS      ? CM_NODE_DOWN
+			   : quiet >= CM_SUSPECT_MS ? CM_NODE_SUSPECT
+						    : CM_NODE_UP;
+	}
+}
+
+static void
+heartbeat(void *arg)
+{
+	(void)arg;
+	struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, sizeof(heartbeat_t), PBUF_RAM);
+	if (p) {
+		heartbeat_t hb = { lwip_htonl(HB_MAGIC), lwip_htons(HB_VERSION),
+				   lwip_htons((uint16_t)self), lwip_htonl(self_inc),
+				   lwip_htonl(++hb_seq) };
+		memcpy(p->payload, &hb, sizeof(hb));
+		udp_sendto(pcb, p, IP4_ADDR_BROADCAST, CM_PORT);
+		pbuf_free(p);
+	}
+	peer_states();
+	sys_timeout(CM_HEARTBEAT_MS, heartbeat, NULL);
+}
+
+static void
+receive(void *arg, struct udp_pcb *upcb, struct pbuf *p, const ip_addr_t *from,
+	u16_t port)
+{
+	(void)arg, (void)upcb, (void)port;
+	heartbeat_t hb;
+	ip4_addr_t addr, mask;
+	bool ok = p->tot_len == sizeof(hb) &&
+		  pbuf_copy_partial(p, &hb, sizeof(hb), 0) == sizeof(hb);
+	pbuf_free(p);
+	uint32_t node = ok ? lwip_ntohs(hb.node) : 0;
+	if (!ok || lwip_ntohl(hb.magic) != HB_MAGIC ||
+	    lwip_ntohs(hb.version) != HB_VERSION || node >= CM_NODES_MAX ||
+	    node == self || qs_net_addr(node, &addr, &mask) < 0 ||
+	    !ip4_addr_cmp(&addr, ip_2_ip4(from))) {
+		bad_packets++;
+		return;
+	}
+	cm_node_t *n = &peers[node];
+	uint32_t inc = lwip_ntohl(hb.incarnation);
+	if (n->state && inc < n->incarnation) {
+		bad_packets++; /* from an earlier life: stale */
+		return;
+	}
+	if (n->state && inc > n->incarnation)
+		n->restarts++;
+	n->node = node;
+	n->incarnation = inc;
+	n->last_ms = qs_uptime_ms();
+	n->heartbeats++;
+	n->state = CM_NODE_UP;
+}
+
+int
+member_start(uint32_t node, uint32_t incarnation)
+{
+	self = node;
+	self_inc = incarnation;
+	peers[node] = (cm_node_t){ .node = node, .state = CM_NODE_UP,
+				   .incarnation = incarnation };
+	if (!(pcb = udp_new()) || udp_bind(pcb, IP4_ADDR_ANY, CM_PORT) != ERR_OK)
+		return QS_ENOMEM;
+	udp_recv(pcb, receive, NULL);
+	sys_timeout(CM_HEARTBEAT_MS, heartbeat, NULL);
+	return 0;
+}
+
+uint32_t
+member_list(cm_node_t *out, uint32_t max, uint32_t *bad)
+{
+	uint32_t n = 0, now = qs_uptime_ms();
+	peer_states();
+	peers[self].last_ms = now;
+	for (int i = 0; i < CM_NODES_MAX && n < max; i++) {
+		if (!peers[i].state)
+			continue;
+		out[n] = peers[i];
+		out[n].last_ms = now - peers[i].last_ms; /* ago */
+		n++;
+	}
+	*bad = bad_packets;
+	return n;
+}
