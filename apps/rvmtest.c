@@ -27,22 +27,25 @@ opts(rvm_options_t *o)
 	o->flags = vista ? RVM_VISTA : 0;
 }
 
-static rvm_stats_t
-stats(void)
+static rvm_options_t
+query(void)
 {
 	rvm_options_t o;
 	opts(&o);
 	rvm_query(&o, NULL);
-	return o.stats;
+	return o;
+}
+
+static rvm_stats_t
+stats(void)
+{
+	return query().stats;
 }
 
 static uint64_t
 log_used(void)
 {
-	rvm_options_t o;
-	opts(&o);
-	rvm_query(&o, NULL);
-	return o.log_used;
+	return query().log_used;
 }
 
 /* One committed change: `len` bytes of `v` at p. */

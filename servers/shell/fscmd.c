@@ -119,30 +119,31 @@ cmd_write(int argc, char **argv)
 		printf("wrote %u bytes to %s\n", (unsigned)n, argv[1]);
 }
 
+/* One call on a path, in a transaction of its own. */
+static void
+path_cmd(const char *cmd, int (*fn)(const char *), const char *path)
+{
+	uint64_t tx;
+	if (!begin(cmd, &tx))
+		return;
+	int r = fn(path);
+	if (r < 0)
+		cmd_error(cmd, path, r);
+	finish(cmd, tx, r);
+}
+
 void
 cmd_rm(int argc, char **argv)
 {
 	(void)argc;
-	uint64_t tx;
-	if (!begin("rm", &tx))
-		return;
-	int r = fs_unlink(argv[1]);
-	if (r < 0)
-		cmd_error("rm", argv[1], r);
-	finish("rm", tx, r);
+	path_cmd("rm", fs_unlink, argv[1]);
 }
 
 void
 cmd_mkdir(int argc, char **argv)
 {
 	(void)argc;
-	uint64_t tx;
-	if (!begin("mkdir", &tx))
-		return;
-	int r = fs_mkdir(argv[1]);
-	if (r < 0)
-		cmd_error("mkdir", argv[1], r);
-	finish("mkdir", tx, r);
+	path_cmd("mkdir", fs_mkdir, argv[1]);
 }
 
 void
