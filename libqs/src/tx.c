@@ -101,6 +101,12 @@ qs_tx_abort(uint64_t tx)
 	return r;
 }
 
+int
+qs_tx_outcome(uint64_t tx)
+{
+	return tm_call(TM_OP_OUTCOME, &tx, sizeof(tx));
+}
+
 uint64_t
 qs_tx_current(void)
 {

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
-#include <qs/tm.h>
 #include <qs/tx.h>
 #include "fs.h"
 
@@ -364,22 +363,12 @@ boot_u32(const char *key, uint32_t dflt)
 static int
 tm_outcome(uint64_t tx)
 {
-	qs_msg_t *m = malloc(sizeof(*m));
-	struct {
-		qs_msg_hdr_t hdr;
-		uint8_t data[16];
-	} reply;
-	int r = QS_ENOMEM;
-	for (int tries = 0; m && tries < 600; tries++) {
-		int qid = qs_sq_lookup(TM_QUEUE);
-		qs_msg_init(m, TM_OP_OUTCOME);
-		qs_msg_put(m, &tx, sizeof(tx));
-		r = qid < 0 ? qid : qs_call(qid, m, (qs_msg_t *)&reply, sizeof(reply));
-		if (r != QS_EAGAIN && r != QS_ENOENT)
+	int r = QS_EAGAIN;
+	for (int tries = 0; tries < 600; tries++) {
+		if ((r = qs_tx_outcome(tx)) != QS_EAGAIN && r != QS_ENOENT)
 			break;
 		qs_sleep(100); /* the TM is starting, or still deciding */
 	}
-	free(m);
 	return r;
 }
 

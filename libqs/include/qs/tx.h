@@ -53,6 +53,12 @@ int qs_tx_begin(uint64_t *tx);
 int qs_tx_commit(uint64_t tx);
 /* Aborts: the owner, a participant or the owner's parent may. */
 int qs_tx_abort(uint64_t tx);
+/*
+ * How tx ended, for a participant recovering from a crash: QS_TX_COMMITTED
+ * or QS_TX_ABORTED (presumed, if the TM knows nothing of it); QS_EAGAIN
+ * while it is still being decided.
+ */
+int qs_tx_outcome(uint64_t tx);
 /* The calling thread's current transaction. */
 uint64_t qs_tx_current(void);
 
