@@ -1,4 +1,8 @@
-/* Client of the echo server: sends its arguments and prints the answer. */
+/*
+ * Client of the echo server: sends its arguments and prints the answer.
+ * `echo [-q QUEUE] [-u] WORDS...`: -q asks another queue, e.g. "echo@1",
+ * the echo server of node 1; -u asks for upper case.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <qs/echo.h>
@@ -9,16 +13,23 @@ int
 main(int argc, char **argv)
 {
 	static qs_msg_t req, reply;
-	int upper = argc > 1 && strcmp(argv[1], "-u") == 0;
-	int qid = qs_sq_lookup(ECHO_QUEUE);
+	const char *queue = ECHO_QUEUE;
+	int first = 1;
+	if (argc > 2 && strcmp(argv[1], "-q") == 0) {
+		queue = argv[2];
+		first = 3;
+	}
+	int upper = argc > first && strcmp(argv[first], "-u") == 0;
+	first += upper;
+	int qid = qs_sq_lookup(queue);
 
 	if (qid < 0) {
-		printf("echo: no queue %s: %s\n", ECHO_QUEUE, qs_strerror(qid));
+		printf("echo: no queue %s: %s\n", queue, qs_strerror(qid));
 		return 1;
 	}
 	qs_msg_init(&req, upper ? ECHO_OP_UPPER : ECHO_OP_ECHO);
-	for (int i = 1 + upper; i < argc; i++) {
-		if (i > 1 + upper)
+	for (int i = first; i < argc; i++) {
+		if (i > first)
 			qs_msg_put(&req, " ", 1);
 		qs_msg_put(&req, argv[i], strlen(argv[i]));
 	}

@@ -142,6 +142,7 @@ proc_new(const char *name, int parent)
 	p->mmio_next = USER_MMIO_BASE;
 	p->dma_next = USER_DMA_BASE;
 	list_init(&p->sq_reqs);
+	list_init(&p->sq_deferred);
 	list_init(&p->sq_done.waiters);
 	p->default_tx = tx_new_id();
 	return p;

@@ -36,6 +36,7 @@ typedef struct proc {
 	uint32_t dma_quota, dma_used, dma_next;
 	/* service queues and transactions */
 	list_t sq_reqs;   /* requests this process made that are not yet reaped */
+	list_t sq_deferred; /* requests it serves and put aside (SYS_SQ_DEFER) */
 	wq_t sq_done;     /* its threads waiting for a completion */
 	uint32_t sq_async; /* outstanding asynchronous requests */
 	uint64_t default_tx;

@@ -6,52 +6,21 @@
  *   QUEUED   on the queue's pending list, not yet given to a thread
  *   ASSIGNED given to an idle offered thread that has not run yet
  *   BUSY     its thread is in the upcall
+ *   DEFERRED put aside by its server, to be answered later (sq_server.c)
  *   DONE     answered; waiting for the client to collect the reply
  *
  * A request moves only forward, except ASSIGNED -> QUEUED when its server
  * dies before the upcall starts, so it is executed at most once, and every
- * path out of QUEUED, ASSIGNED and BUSY ends in sq_complete: one answer.
+ * path out of QUEUED, ASSIGNED, BUSY and DEFERRED ends in sq_complete: one
+ * answer. This file has the queues and the client side; sq_server.c the
+ * server side; sq_net.c queues on other nodes.
  */
 #include "kernel.h"
 #include "cpu.h"
 #include "boot.h"
 #include "heap.h"
-#include "proc.h"
+#include "sq.h"
 #include "tx.h"
-
-enum { RQ_QUEUED, RQ_ASSIGNED, RQ_BUSY, RQ_DONE };
-enum { SQT_NONE, SQT_IDLE, SQT_ASSIGNED, SQT_BUSY };
-
-typedef struct sq {
-	int qid;
-	int owner;
-	char name[QS_NAME_MAX];
-	uint32_t depth;
-	list_t pending; /* QUEUED requests, oldest first */
-	uint32_t npending;
-	list_t idle;    /* offered threads with nothing to do */
-	uint32_t nidle;
-	list_t members; /* every thread offering on this queue */
-	uint32_t nmembers;
-	uint32_t completed;
-	wq_t space;     /* synchronous senders waiting for room */
-	list_t link;
-	struct sq *hnext; /* in its by_qid bucket */
-} sq_t;
-
-typedef struct sq_req {
-	int state;
-	qs_msg_hdr_t hdr;
-	uint8_t *data, *ool;
-	qs_msg_hdr_t rhdr; /* the reply, once DONE */
-	uint8_t *rdata, *rool;
-	sq_t *q;
-	proc_t *client;  /* NULL: the client died, or the kernel sent it */
-	thread_t *caller; /* the client thread blocked in SYS_SQ_CALL, if any */
-	thread_t *server;
-	list_t qlink;    /* in the queue's pending list */
-	list_t clink;    /* in the client's request list */
-} sq_req_t;
 
 #define SQ_BUCKETS 64 /* qids are handed out in order: one per bucket */
 
@@ -60,7 +29,7 @@ static sq_t *by_qid[SQ_BUCKETS]; /* every call looks its queue up here */
 static int next_qid = 1;
 static uint32_t next_rid = 1;
 
-static sq_t *
+sq_t *
 sq_find(int qid)
 {
 	sq_t *q = by_qid[(uint32_t)qid % SQ_BUCKETS];
@@ -78,7 +47,7 @@ sq_unhash(sq_t *q)
 	*pp = q->hnext;
 }
 
-static sq_t *
+sq_t *
 sq_find_name(const char *name)
 {
 	for (list_t *l = queues.next; l != &queues; l = l->next) {
@@ -89,28 +58,9 @@ sq_find_name(const char *name)
 	return NULL;
 }
 
-/*
- * Where a name that is not on this node will be resolved: the communication
- * manager will answer for queues on other nodes. Until it exists, a miss is
- * a miss.
- */
-static int
-sq_lookup_remote(const char *name)
-{
-	(void)name;
-	return QS_ENOENT;
-}
-
-/* Is tx the transaction of the request thread t is serving? */
-bool
-sq_serving_tx(const thread_t *t, uint64_t tx)
-{
-	return t->sq_state == SQT_BUSY && t->sq_req && t->sq_req->hdr.txid == tx;
-}
-
 /* ---- requests ---------------------------------------------------------- */
 
-static void
+void
 req_free(sq_req_t *r)
 {
 	list_del(&r->clink);
@@ -126,7 +76,7 @@ req_free(sq_req_t *r)
 }
 
 /* Copies the data a message header describes into the kernel. */
-static int
+int
 msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data, uint8_t **ool)
 {
 	*data = *ool = NULL;
@@ -156,7 +106,7 @@ msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data, uint8_t **ool)
  * cut and flagged. Only the bytes written are checked, so a big buffer
  * costs nothing per message beyond what the message fills.
  */
-static int
+int
 msg_copy_out(uint32_t ubuf, uint32_t cap, const qs_msg_hdr_t *src,
 	     const uint8_t *data, const uint8_t *ool)
 {
@@ -195,14 +145,14 @@ recv_cap_ok(uint32_t cap)
 	return cap >= sizeof(qs_msg_hdr_t) && cap <= (1u << 20);
 }
 
-static bool
+bool
 recv_buf_ok(uint32_t ubuf, uint32_t cap)
 {
 	return recv_cap_ok(cap) && user_ok(ubuf, cap, true);
 }
 
 /* The one way a request gets its answer. */
-static void
+void
 sq_complete(sq_req_t *r, int32_t status)
 {
 	if (r->q) {
@@ -226,7 +176,7 @@ sq_complete(sq_req_t *r, int32_t status)
 }
 
 /* A kernel-side failure: the answer is an error and no data. */
-static void
+void
 sq_fail(sq_req_t *r, int32_t err)
 {
 	memset(&r->rhdr, 0, sizeof(r->rhdr));
@@ -234,7 +184,7 @@ sq_fail(sq_req_t *r, int32_t err)
 	sq_complete(r, err);
 }
 
-static void
+void
 sq_dispatch(sq_t *q)
 {
 	while (q->npending && q->nidle) {
@@ -259,7 +209,7 @@ sq_dispatch(sq_t *q)
  * Stamps a request whose hdr, data and ool are filled in with its id, queue,
  * sender and transaction: what user code cannot choose.
  */
-static void
+void
 req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid)
 {
 	r->rdata = r->rool = NULL;
@@ -286,7 +236,7 @@ req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid)
 		list_add_tail(&client->sq_reqs, &r->clink);
 }
 
-static void
+void
 enqueue(sq_t *q, sq_req_t *r)
 {
 	r->state = RQ_QUEUED;
@@ -297,13 +247,15 @@ enqueue(sq_t *q, sq_req_t *r)
 
 /*
  * Makes a request from the caller's message and queues it, waiting for room
- * if `wait`; returns it, or NULL with *err set.
+ * if `wait`; returns it, or NULL with *err set. A request for a proxy goes
+ * to the network agent's queue. With keep_origin (the agent injecting a
+ * request from another node) the message's node, pid and transaction stay.
  */
-static sq_req_t *
-send_common(int qid, uint32_t umsg, bool wait, int *err)
+sq_req_t *
+send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 {
 	sq_req_t *r = kmalloc(sizeof(*r));
-	sq_t *q;
+	sq_t *q, *to;
 
 	if (!r) {
 		*err = QS_ENOMEM;
@@ -314,22 +266,33 @@ send_common(int qid, uint32_t umsg, bool wait, int *err)
 		kfree(r);
 		return NULL;
 	}
-	bool waited = false;
-	while ((q = sq_find(qid)) && q->npending >= q->depth) {
+	for (bool waited = false;; waited = true) {
+		if (!(q = sq_find(qid))) {
+			*err = waited ? QS_EQGONE : QS_ENOENT;
+			goto fail;
+		}
+		if (!(to = q->proxy ? net_q : q)) {
+			*err = QS_EUNREACH;
+			goto fail;
+		}
+		if (to->npending < to->depth)
+			break;
 		if (!wait) {
 			*err = QS_EAGAIN;
 			goto fail;
 		}
-		sched_block(&q->space, -1);
-		waited = true;
+		sched_block(&to->space, -1);
 	}
-	if (!q) {
-		*err = waited ? QS_EQGONE : QS_ENOENT;
-		goto fail;
-	}
+	qs_msg_hdr_t origin = r->hdr;
 	req_stamp(r, q, current->proc, current->tx);
+	if (keep_origin) {
+		r->hdr.txid = origin.txid;
+		r->hdr.src_node = origin.src_node;
+		r->hdr.src_pid = origin.src_pid;
+	}
+	r->q = to;
 	r->caller = wait ? current : NULL;
-	enqueue(q, r);
+	enqueue(to, r);
 	return r;
 fail:
 	kfree(r->data);
@@ -344,7 +307,7 @@ sq_call(int qid, uint32_t umsg, uint32_t ubuf, uint32_t cap)
 	int err;
 	if (!recv_buf_ok(ubuf, cap))
 		return QS_EFAULT;
-	sq_req_t *r = send_common(qid, umsg, true, &err);
+	sq_req_t *r = send_common(qid, umsg, true, false, &err);
 	if (!r)
 		return err;
 	while (r->state != RQ_DONE)
@@ -362,7 +325,7 @@ sq_send(int qid, uint32_t umsg)
 	int err;
 	if (current->proc->sq_async >= QS_SQ_ASYNC_MAX)
 		return QS_EAGAIN;
-	sq_req_t *r = send_common(qid, umsg, false, &err);
+	sq_req_t *r = send_common(qid, umsg, false, false, &err);
 	if (!r)
 		return err;
 	current->proc->sq_async++;
@@ -415,161 +378,38 @@ sq_wait(uint32_t rid, uint32_t ubuf, uint32_t cap, int32_t timeout_ms)
 	}
 }
 
-/* ---- servers ----------------------------------------------------------- */
-
-/* Starts the upcall for the thread's assigned request on the way out. */
-static int
-upcall(trap_frame_t *f)
-{
-	thread_t *t = current;
-	sq_req_t *r = t->sq_req;
-	uint32_t frame[2] = { 0, t->sq_buf }; /* return address, argument */
-	uint32_t sp = (t->sq_stack & ~15u) - sizeof(frame);
-
-	if (copy_to_user(sp, frame, sizeof(frame)) < 0 ||
-	    msg_copy_out(t->sq_buf, t->sq_cap, &r->hdr, r->data, r->ool) < 0) {
-		/* the server broke its own offer: it cannot take the request */
-		t->sq_req = NULL;
-		sq_fail(r, QS_ESRVDIED);
-		return QS_EFAULT;
-	}
-	r->state = RQ_BUSY;
-	t->sq_state = SQT_BUSY;
-#ifndef QS_NO_TX_STAMP
-	t->sq_saved_tx = t->tx;
-	t->tx = r->hdr.txid;
-	tx_hold(t->proc, r->hdr.txid);
-#endif
-	f->eip = t->sq_entry;
-	f->user_esp = sp;
-	return 0;
-}
-
-static void
-offer_leave(thread_t *t)
-{
-	sq_t *q = t->sq_q;
-	if (q) {
-		if (t->sq_state == SQT_IDLE) {
-			list_del(&t->sq_idle_link);
-			q->nidle--;
-		}
-		list_del(&t->sq_member_link);
-		q->nmembers--;
-	}
-	t->sq_q = NULL;
-	t->sq_state = SQT_NONE;
-	t->sq_req = NULL;
-}
-
-/* Idle until a request comes (then upcall) or the queue goes (error). */
-static int
-idle_wait(trap_frame_t *f)
-{
-	thread_t *t = current;
-	sq_t *q = t->sq_q;
-
-	t->sq_state = SQT_IDLE;
-	list_add_tail(&q->idle, &t->sq_idle_link);
-	q->nidle++;
-	sq_dispatch(q);
-	while (t->sq_state == SQT_IDLE && t->sq_q)
-		sched_block(NULL, -1);
-	if (!t->sq_req) {
-		offer_leave(t);
-		return QS_EQGONE;
-	}
-	int r = upcall(f);
-	if (r < 0)
-		offer_leave(t);
-	return r;
-}
-
-static int
-sq_offer(trap_frame_t *f, int qid, uint32_t entry, uint32_t stack,
-	 uint32_t ubuf, uint32_t cap)
-{
-	thread_t *t = current;
-	sq_t *q = sq_find(qid);
-
-	if (t->sq_q || t->sq_state != SQT_NONE)
-		return QS_EBUSY;
-	if (!q)
-		return QS_ENOENT;
-	if (q->owner != t->proc->pid && strcmp(q->name, QS_DEATH_QUEUE) == 0)
-		return QS_EPERM; /* deaths are the TM's business alone */
-	if (!user_ok(entry, 1, false) || !recv_buf_ok(ubuf, cap) ||
-	    stack < 64 || !user_ok(stack - 64, 64, true))
-		return QS_EFAULT;
-	t->sq_q = q;
-	t->sq_entry = entry;
-	t->sq_stack = stack;
-	t->sq_buf = ubuf;
-	t->sq_cap = cap;
-	list_add_tail(&q->members, &t->sq_member_link);
-	q->nmembers++;
-	return idle_wait(f);
-}
-
-static int
-sq_reply(trap_frame_t *f, uint32_t umsg)
-{
-	thread_t *t = current;
-	sq_req_t *r = t->sq_req;
-	qs_msg_hdr_t scratch; /* for a reply that nobody waits for any more */
-	uint8_t *data, *ool;
-
-	if (t->sq_state != SQT_BUSY)
-		return QS_EINVAL;
-#ifndef QS_NO_TX_STAMP
-	t->tx = t->sq_saved_tx;
-#endif
-	int err = msg_copy_in(umsg, r ? &r->rhdr : &scratch, &data, &ool);
-	if (r) {
-		t->sq_req = NULL;
-		if (err < 0) {
-			sq_fail(r, err); /* the client learns the reply was bad */
-		} else {
-			r->rdata = data;
-			r->rool = ool;
-			sq_complete(r, r->rhdr.status);
-			data = ool = NULL;
-		}
-	}
-	if (data)
-		kfree(data);
-	if (ool)
-		kfree(ool);
-	if (err < 0 || !t->sq_q) {
-		offer_leave(t);
-		return err < 0 ? err : QS_EQGONE;
-	}
-	return idle_wait(f);
-}
-
 /* ---- queues ------------------------------------------------------------ */
 
-static int
-sq_create(uint32_t uname, uint32_t depth)
+/* A queue name from user space: printable, no spaces, not empty. */
+int
+sq_name_from_user(char name[QS_NAME_MAX], uint32_t uname)
 {
-	char name[QS_NAME_MAX];
-	int n = copy_str_from_user(name, uname, sizeof(name));
+	int n = copy_str_from_user(name, uname, QS_NAME_MAX);
 
 	if (n < 0)
 		return n == QS_E2BIG ? QS_EINVAL : n;
-	if (n == 0 || depth > QS_SQ_DEPTH_MAX)
+	if (n == 0)
 		return QS_EINVAL;
 	for (int i = 0; i < n; i++)
 		if (name[i] <= ' ' || name[i] > '~')
 			return QS_EINVAL;
+	return n;
+}
+
+int
+sq_make(const char *name, uint32_t depth, int owner, sq_t **out)
+{
+	if (depth > QS_SQ_DEPTH_MAX)
+		return QS_EINVAL;
 	if (sq_find_name(name))
 		return QS_EEXIST;
 	sq_t *q = kzalloc(sizeof(*q));
 	if (!q)
 		return QS_ENOMEM;
 	q->qid = next_qid++;
-	q->owner = current->proc->pid;
-	memcpy(q->name, name, (size_t)n + 1);
+	q->owner = owner;
+	q->node = boot_node_id();
+	strlcpy(q->name, name, sizeof(q->name));
 	q->depth = depth ? depth : QS_SQ_DEPTH_DEFAULT;
 	list_init(&q->pending);
 	list_init(&q->idle);
@@ -578,7 +418,19 @@ sq_create(uint32_t uname, uint32_t depth)
 	list_add_tail(&queues, &q->link);
 	q->hnext = by_qid[(uint32_t)q->qid % SQ_BUCKETS];
 	by_qid[(uint32_t)q->qid % SQ_BUCKETS] = q;
+	if (strcmp(name, QS_NET_QUEUE) == 0)
+		net_q = q; /* its owner is the network agent from now on */
+	*out = q;
 	return q->qid;
+}
+
+static int
+sq_create(uint32_t uname, uint32_t depth)
+{
+	char name[QS_NAME_MAX];
+	sq_t *q;
+	int n = sq_name_from_user(name, uname);
+	return n < 0 ? n : sq_make(name, depth, current->proc->pid, &q);
 }
 
 /* Every request still on the queue fails with err; offered threads leave. */
@@ -587,23 +439,14 @@ sq_kill(sq_t *q, int32_t err)
 {
 	list_del(&q->link);
 	sq_unhash(q);
+	if (q == net_q)
+		net_q = NULL;
 	while (!list_empty(&q->pending)) {
 		sq_req_t *r = list_entry(q->pending.next, sq_req_t, qlink);
 		list_del(&r->qlink);
 		sq_fail(r, err);
 	}
-	while (!list_empty(&q->members)) {
-		thread_t *t = list_entry(q->members.next, thread_t, sq_member_link);
-		list_del(&t->sq_member_link);
-		list_del(&t->sq_idle_link);
-		if (t->sq_req) {
-			sq_fail(t->sq_req, err);
-			t->sq_req = NULL;
-		}
-		t->sq_q = NULL; /* the thread sees this when it next runs */
-		if (t->sq_state == SQT_IDLE)
-			sched_wake(t, 0);
-	}
+	sq_kill_members(q, err);
 	sched_wake_all(&q->space); /* they look the queue up again and fail */
 	kfree(q);
 }
@@ -641,7 +484,7 @@ sq_list(uint32_t ubuf, uint32_t max)
 		sq_t *q = list_entry(l, sq_t, link);
 		qs_sq_info_t info = { q->qid, q->owner, q->nidle,
 				      q->nmembers - q->nidle, q->npending,
-				      q->completed, q->depth, { 0 } };
+				      q->completed, q->depth, q->node, { 0 } };
 		memcpy(info.name, q->name, sizeof(info.name));
 		copy_to_user(ubuf + n++ * sizeof(info), &info, sizeof(info));
 	}
@@ -676,40 +519,6 @@ sq_tm_pid(void)
 	return q ? q->owner : 0;
 }
 
-/*
- * A server thread that is going away gives back what it held: a request it
- * has not started goes back to the queue for another thread; one it started
- * fails, since it must never run twice. When the last offering thread of a
- * queue goes, the requests still waiting there fail too.
- */
-void
-sq_thread_gone(thread_t *t)
-{
-	sq_t *q = t->sq_q;
-	sq_req_t *r = t->sq_req;
-
-	if (!q) {
-		t->sq_req = NULL; /* its queue is gone and its request answered */
-		return;
-	}
-	if (t->sq_state == SQT_ASSIGNED && r) {
-		r->state = RQ_QUEUED;
-		r->server = NULL;
-		list_add_tail(q->pending.next, &r->qlink); /* at the head */
-		q->npending++;
-	} else if (t->sq_state == SQT_BUSY && r) {
-		sq_fail(r, QS_ESRVDIED);
-	}
-	offer_leave(t);
-	while (q->nmembers == 0 && !list_empty(&q->pending)) {
-		sq_req_t *pr = list_entry(q->pending.next, sq_req_t, qlink);
-		list_del(&pr->qlink);
-		q->npending--;
-		sq_fail(pr, QS_ESRVDIED);
-	}
-	sq_dispatch(q);
-}
-
 static void
 post_death_notice(proc_t *p)
 {
@@ -740,15 +549,19 @@ post_death_notice(proc_t *p)
 void
 sq_proc_exit(proc_t *p)
 {
+	/* what went through the network agent cannot reach its node now */
+	int32_t gone = sq_net_agent(p) ? QS_EUNREACH : QS_ESRVDIED;
+
 	drop_client_requests(p);
 	p->sq_async = 0;
 	for (list_t *l = p->threads.next; l != &p->threads; l = l->next)
 		sq_thread_gone(list_entry(l, thread_t, proc_link));
+	sq_fail_deferred(p, gone);
 	for (list_t *l = queues.next; l != &queues;) {
 		sq_t *q = list_entry(l, sq_t, link);
 		l = l->next;
 		if (q->owner == p->pid)
-			sq_kill(q, QS_ESRVDIED);
+			sq_kill(q, gone);
 	}
 	post_death_notice(p);
 }
@@ -771,6 +584,10 @@ sq_syscall(trap_frame_t *f)
 	case SYS_SQ_SEND: r = sq_send((int)a, b); break;
 	case SYS_SQ_WAIT: r = sq_wait(a, b, c, (int32_t)d); break;
 	case SYS_SQ_LIST: r = sq_list(a, b); break;
+	case SYS_SQ_DEFER: r = sq_defer(f); break;
+	case SYS_SQ_ANSWER: r = sq_answer(a, b); break;
+	case SYS_SQ_PROXY: r = sq_proxy(a, b); break;
+	case SYS_SQ_INJECT: r = sq_inject((int)a, b); break;
 	default: r = QS_ENOSYS;
 	}
 	f->eax = (uint32_t)r;

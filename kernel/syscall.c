@@ -199,7 +199,8 @@ syscall_run(trap_frame_t *f)
 void
 syscall_dispatch(trap_frame_t *f)
 {
-	if (f->eax >= SYS_SQ_CREATE && f->eax <= SYS_SQ_LIST)
+	if ((f->eax >= SYS_SQ_CREATE && f->eax <= SYS_SQ_LIST) ||
+	    (f->eax >= SYS_SQ_DEFER && f->eax <= SYS_SQ_INJECT))
 		sq_syscall(f); /* it may turn the return into an upcall */
 	else if (f->eax >= SYS_TX_GET && f->eax <= SYS_TX_END)
 		tx_syscall(f);

@@ -50,6 +50,18 @@ qs_wait(int rid, qs_msg_t *reply, size_t cap, int32_t timeout_ms)
 			  (uint32_t)cap, (uint32_t)timeout_ms, 0);
 }
 
+void
+qs_defer(qs_msg_t *reply)
+{
+	reply->hdr.flags |= QS_MSG_DEFER;
+}
+
+int
+qs_answer(uint32_t rid, const qs_msg_t *reply)
+{
+	return qs_syscall(SYS_SQ_ANSWER, rid, (uint32_t)reply, 0, 0, 0);
+}
+
 uint64_t
 qs_tx_get(void)
 {
@@ -79,7 +91,9 @@ upcall_entry(qs_msg_t *req)
 	serve_slot_t *s = slot_of(req);
 	qs_msg_init(&s->reply, req->hdr.opcode);
 	s->reply.hdr.status = s->handler(req, &s->reply, s->ctx);
-	int r = qs_syscall(SYS_SQ_REPLY, (uint32_t)&s->reply, 0, 0, 0, 0);
+	int r = s->reply.hdr.flags & QS_MSG_DEFER
+			? qs_syscall(SYS_SQ_DEFER, 0, 0, 0, 0, 0)
+			: qs_syscall(SYS_SQ_REPLY, (uint32_t)&s->reply, 0, 0, 0, 0);
 	/* only a gone queue or a bad reply gets here */
 	qs_thread_finish(s->thread, (void *)r);
 }

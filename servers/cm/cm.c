@@ -1,11 +1,17 @@
 /*
  * cm, the communication manager. It owns the e1000, runs lwIP on it
- * (net.c) and serves queue "cm" (qs/cm.h): counters, ping, and raw frames
- * in and out as a test hook for the driver.
+ * (net.c), keeps membership (member.c), and makes queues on other nodes
+ * look local: it is the kernel's network agent (QS_NET_QUEUE), resolving
+ * names the kernel does not know (names.c) and carrying requests on proxy
+ * queues to their nodes and back, exactly once (rpc.c). It also serves
+ * queue "cm" (qs/cm.h): counters, ping, nodes, and raw frames in and out
+ * as a test hook for the driver.
  *
- * Two threads: one waits for the device's IRQ (or lwIP's next timer) and
- * then feeds what came in to lwIP; the other serves the queue, one request
- * at a time. lwIP and the NIC are used only under net_lock.
+ * Threads: one waits for the device's IRQ (or the next timer) and feeds
+ * what came in to lwIP; NET_THREADS serve QS_NET_QUEUE, each forwarding a
+ * request and deferring it; one collects the answers to the requests the
+ * CM injected for other nodes; one serves "cm". lwIP, the NIC and all the
+ * protocol state are used only under net_lock.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,14 +22,20 @@
 #include "e1000.h"
 #include "member.h"
 #include "net.h"
+#include "rpc.h"
 
 /* How long the IRQ thread waits before it looks at the link anyway. */
 #define LINK_POLL_MS 1000
+/* ... and while requests wait for answers or retransmissions. */
+#define BUSY_POLL_MS 50
+#define NET_THREADS 2
 
 #define PING_MS 1000
 
 static e1000_t nic;
 static qs_mutex_t net_lock = QS_MUTEX_INIT;
+static qs_cond_t injected = QS_COND_INIT; /* rpc_async_out() went up */
+static int net_qid;                       /* QS_NET_QUEUE */
 
 static void *
 irq_loop(void *arg)
@@ -32,9 +44,9 @@ irq_loop(void *arg)
 	for (;;) {
 		qs_mutex_lock(&net_lock);
 		uint32_t wait = net_sleeptime();
+		uint32_t cap = rpc_busy() ? BUSY_POLL_MS : LINK_POLL_MS;
 		qs_mutex_unlock(&net_lock);
-		int r = e1000_intr(&nic, wait < LINK_POLL_MS ? (int32_t)wait
-							       : LINK_POLL_MS);
+		int r = e1000_intr(&nic, (int32_t)(wait < cap ? wait : cap));
 		if (r < 0 && r != QS_ETIMEDOUT) {
 			printf("cm: waiting for IRQ %d: %s\n", nic.irq,
 			       qs_strerror(r));
@@ -42,9 +54,64 @@ irq_loop(void *arg)
 		}
 		qs_mutex_lock(&net_lock);
 		net_poll(&nic);
+		if (rpc_async_out())
+			qs_cond_signal(&injected);
 		qs_mutex_unlock(&net_lock);
 	}
 	return NULL;
+}
+
+/* Collects the answers to what the CM sent (injected requests, notices). */
+static void *
+completion_loop(void *arg)
+{
+	static uint8_t buf[QS_MSG_BUF_SIZE];
+	qs_msg_t *reply = (qs_msg_t *)buf;
+	(void)arg;
+	for (;;) {
+		qs_mutex_lock(&net_lock);
+		while (!rpc_async_out())
+			qs_cond_wait(&injected, &net_lock);
+		qs_mutex_unlock(&net_lock);
+		int rid = qs_wait(0, reply, sizeof(buf), -1);
+		qs_mutex_lock(&net_lock);
+		rpc_async_done();
+		if (rid > 0)
+			rpc_completed(rid, reply);
+		qs_mutex_unlock(&net_lock);
+	}
+	return NULL;
+}
+
+/* What the kernel hands the agent: lookups, and requests on proxies. */
+static int32_t
+net_handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+{
+	uint32_t node, inc, rqid;
+	int32_t r;
+	(void)ctx;
+	qs_mutex_lock(&net_lock);
+	if ((int)req->hdr.qid == net_qid) {
+		r = req->hdr.opcode == QS_NOTICE_LOOKUP ? names_lookup(req)
+							: QS_EINVAL;
+	} else if (names_proxy((int)req->hdr.qid, &node, &inc, &rqid) < 0) {
+		r = QS_EQGONE;
+	} else {
+		r = rpc_forward(req, node, inc, rqid);
+		if (r == QS_EQGONE)
+			names_drop((int)req->hdr.qid);
+	}
+	qs_mutex_unlock(&net_lock);
+	if (r == RPC_DEFERRED)
+		qs_defer(reply);
+	return r;
+}
+
+static void *
+net_serve(void *arg)
+{
+	(void)arg;
+	return (void *)qs_serve(net_qid, net_handle, NULL, NET_THREADS);
 }
 
 static int32_t
@@ -90,6 +157,17 @@ op_nodes(qs_msg_t *reply)
 }
 
 static int32_t
+op_rpc_stats(qs_msg_t *reply)
+{
+	cm_rpc_stats_t s;
+	qs_mutex_lock(&net_lock);
+	rpc_stats(&s);
+	qs_mutex_unlock(&net_lock);
+	qs_msg_put(reply, &s, sizeof(s));
+	return 0;
+}
+
+static int32_t
 handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
 	(void)ctx;
@@ -101,6 +179,8 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 		return op_ping(req);
 	case CM_OP_NODES:
 		return req->hdr.len ? QS_EINVAL : op_nodes(reply);
+	case CM_OP_RPC_STATS:
+		return req->hdr.len ? QS_EINVAL : op_rpc_stats(reply);
 	case CM_OP_RAW_SEND:
 		if (req->hdr.ool_len)
 			return QS_EINVAL;
@@ -137,7 +217,8 @@ main(void)
 	qs_node_info_t ni;
 	qs_node_info(&ni);
 	if ((r = net_init(&nic, ni.node_id)) < 0 ||
-	    (r = member_start(ni.node_id, ni.incarnation)) < 0)
+	    (r = member_start(ni.node_id, ni.incarnation)) < 0 ||
+	    (r = rpc_start(ni.node_id, ni.incarnation)) < 0)
 		return 1;
 	const uint8_t *m = nic.mac;
 	printf("cm: e1000 %02x:%02x:%02x:%02x:%02x:%02x irq %d link %s, "
@@ -149,10 +230,18 @@ main(void)
 		       qs_strerror(qid));
 		return 1;
 	}
-	if (!qs_thread_create(irq_loop, NULL)) {
-		printf("cm: cannot start the IRQ thread\n");
+	net_qid = qs_sq_create(QS_NET_QUEUE, QS_SQ_DEPTH_MAX);
+	if (net_qid < 0) {
+		printf("cm: cannot become the network agent (%s): %s\n",
+		       QS_NET_QUEUE, qs_strerror(net_qid));
 		return 1;
 	}
-	printf("cm: serving queue %s (qid %d)\n", CM_QUEUE, qid);
+	if (!qs_thread_create(irq_loop, NULL) ||
+	    !qs_thread_create(completion_loop, NULL) ||
+	    !qs_thread_create(net_serve, NULL)) {
+		printf("cm: cannot start its threads\n");
+		return 1;
+	}
+	printf("cm: serving queue %s (qid %d), network agent\n", CM_QUEUE, qid);
 	return qs_serve(qid, handle, NULL, 1) < 0;
 }

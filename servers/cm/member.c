@@ -16,6 +16,7 @@
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
 #include "member.h"
+#include "rpc.h"
 #include "netif.h"
 
 #define HB_MAGIC 0x51534842u /* "QSHB" */
@@ -90,8 +91,10 @@ receive(void *arg, struct udp_pcb *upcb, struct pbuf *p, const ip_addr_t *from,
 		bad_packets++; /* from an earlier life: stale */
 		return;
 	}
-	if (n->state && inc > n->incarnation)
+	if (n->state && inc > n->incarnation) {
 		n->restarts++;
+		rpc_restarted(node, inc);
+	}
 	n->node = node;
 	n->incarnation = inc;
 	n->last_ms = qs_uptime_ms();
@@ -128,4 +131,25 @@ member_list(cm_node_t *out, uint32_t max, uint32_t *bad)
 	}
 	*bad = bad_packets;
 	return n;
+}
+
+uint32_t
+member_state(uint32_t node, uint32_t *incarnation)
+{
+	if (node >= CM_NODES_MAX || node == self || !peers[node].state)
+		return 0;
+	peer_states();
+	*incarnation = peers[node].incarnation;
+	return peers[node].state;
+}
+
+bool
+member_any_up(void)
+{
+	peer_states();
+	for (int i = 0; i < CM_NODES_MAX; i++)
+		if (i != (int)self && (peers[i].state == CM_NODE_UP ||
+				       peers[i].state == CM_NODE_SUSPECT))
+			return true;
+	return false;
 }

@@ -2,6 +2,7 @@
 #ifndef CM_MEMBER_H
 #define CM_MEMBER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <qs/cm.h>
 
@@ -9,5 +10,10 @@ int member_start(uint32_t node, uint32_t incarnation);
 /* The nodes known, this one included; last_ms says how long ago each was
  * heard from. *bad gets the count of bad packets. */
 uint32_t member_list(cm_node_t *out, uint32_t max, uint32_t *bad);
+/* A node's state (CM_NODE_*, 0 if never heard of, or this node) and its
+ * incarnation. */
+uint32_t member_state(uint32_t node, uint32_t *incarnation);
+/* Is any other node up or suspect? */
+bool member_any_up(void);
 
 #endif

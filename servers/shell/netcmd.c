@@ -2,7 +2,7 @@
  * The shell's network commands: `ping NODE [COUNT]` asks the CM to send
  * ICMP echoes through lwIP to node NODE (10.0.0.(NODE+1)), one a second at
  * most, and prints each round trip; `nodes` lists the nodes the CM's
- * heartbeats know of.
+ * heartbeats know of; `net` prints the CM's counters for remote requests.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,4 +80,29 @@ cmd_ping(int argc, char **argv)
 		}
 	}
 	printf("ping: %ld sent, %d received\n", count, received);
+}
+
+void
+cmd_net(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	static qs_msg_t req, reply;
+	int qid = cm_qid("net");
+	if (qid < 0)
+		return;
+	qs_msg_init(&req, CM_OP_RPC_STATS);
+	int r = qs_call(qid, &req, &reply, sizeof(reply));
+	const cm_rpc_stats_t *s = QS_MSG_AS(&reply, cm_rpc_stats_t);
+	if (r < 0 || !s) {
+		printf("net: %s\n", qs_strerror(r < 0 ? r : QS_EINVAL));
+		return;
+	}
+	printf("net: requests sent %u received %u, replies sent %u received "
+	       "%u\n", s->req_tx, s->req_rx, s->rep_tx, s->rep_rx);
+	printf("net: retransmits %u duplicates %u late %u stale %u bad %u "
+	       "busy %u unreachable %u udp-bad %u\n", s->retransmits,
+	       s->duplicates, s->late, s->stale, s->bad, s->busy,
+	       s->unreachable, s->udp_bad);
+	printf("net: inflight %u cached %u proxies %u edges %u\n", s->inflight,
+	       s->cached, s->proxies, s->edges);
 }

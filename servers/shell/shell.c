@@ -111,11 +111,12 @@ cmd_sq(int argc, char **argv)
 		printf("sq: %s\n", qs_strerror(n));
 		return;
 	}
-	printf("  QID NAME             OWNER IDLE BUSY PENDING DEPTH COMPLETED\n");
+	printf("  QID NAME             NODE OWNER IDLE BUSY PENDING DEPTH "
+	       "COMPLETED\n");
 	for (int i = 0; i < n; i++)
-		printf("%5d %-16s %5d %4u %4u %7u %5u %9u\n", qs[i].qid,
-		       qs[i].name, qs[i].owner, qs[i].idle, qs[i].busy,
-		       qs[i].pending, qs[i].depth, qs[i].completed);
+		printf("%5d %-16s %4u %5d %4u %4u %7u %5u %9u\n", qs[i].qid,
+		       qs[i].name, qs[i].node, qs[i].owner, qs[i].idle,
+		       qs[i].busy, qs[i].pending, qs[i].depth, qs[i].completed);
 }
 
 /* Asks the window manager; the answer is in `reply`. */
@@ -281,6 +282,7 @@ static const command_t commands[] = {
 	{ "mkdir", "PATH", "make a directory", cmd_mkdir },
 	{ "df", "", "file system space, open handles, locks, and the RVM log", cmd_df },
 	{ "nodes", "", "list the nodes the communication manager hears: state (up, suspect, down), incarnation", cmd_nodes },
+	{ "net", "", "the communication manager's counters for remote requests: sent, received, retransmitted, duplicates, stale, bad, in flight", cmd_net },
 	{ "ping", "NODE [COUNT]", "send ICMP echoes to a node through the CM's lwIP (10.0.0.NODE+1)", cmd_ping },
 	{ "run", "PROG [ARGS...]", "start a program and print its pid", cmd_run },
 	{ "kill", "PID", "kill a process", cmd_kill },

@@ -159,3 +159,42 @@ rec_list(uint32_t first, tm_tx_info_t *out, uint32_t max)
 	}
 	return n;
 }
+
+int
+rec_edge(tm_rec_t *r, uint32_t node, uint32_t dir)
+{
+	if (dir == TM_EDGE_IN) {
+		if (r->superior == TM_NO_NODE)
+			r->superior = node; /* the first one it came from */
+		return 0;
+	}
+	for (uint32_t i = 0; i < r->nsubs; i++)
+		if (r->subs[i] == node)
+			return 0;
+	if (r->nsubs == TM_SUBS_MAX)
+		return QS_ENOMEM;
+	r->subs[r->nsubs++] = node;
+	return 0;
+}
+
+/*
+ * Records of other nodes' transactions that nobody here joined are only
+ * the tree's edges, and nothing ends them yet: the oldest go beyond
+ * REMOTE_MAX.
+ */
+#define REMOTE_MAX 64
+
+void
+rec_trim_remote(void)
+{
+	uint32_t n = 0;
+	tm_rec_t *oldest = NULL;
+	for (tm_rec_t *r = recs; r; r = r->next) {
+		if (QS_TX_NODE(r->tx) == tm_node || r->nparts)
+			continue;
+		n++;
+		oldest = r; /* new records go in front */
+	}
+	if (n >= REMOTE_MAX)
+		rec_free(oldest);
+}

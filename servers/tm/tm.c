@@ -160,6 +160,48 @@ do_join(const qs_msg_t *req)
 	return rec_join(r, req->hdr.src_pid, j->cls, j->rqid);
 }
 
+/* Is pid the network agent, the only one who may report edges? */
+static bool
+is_cm(int32_t pid)
+{
+	static qs_sq_info_t qs[64];
+	int n = qs_sq_list(qs, 64);
+	for (int i = 0; i < n; i++)
+		if (strcmp(qs[i].name, QS_NET_QUEUE) == 0)
+			return qs[i].owner == pid;
+	return false;
+}
+
+/*
+ * The CM saw a request of tx leave for a node (a subordinate) or arrive
+ * from one (the superior). Recorded for the tree; a transaction from
+ * another node gets a record here, coordinated there.
+ */
+static int32_t
+do_edge(const qs_msg_t *req)
+{
+	const tm_edge_t *e = QS_MSG_AS(req, tm_edge_t);
+	if (!e || req->hdr.len != sizeof(*e) || !e->tx || e->node == tm_node ||
+	    (e->dir != TM_EDGE_OUT && e->dir != TM_EDGE_IN))
+		return QS_EINVAL;
+	if (req->hdr.src_node != tm_node || !is_cm(req->hdr.src_pid))
+		return QS_EPERM;
+	tm_rec_t *r = rec_find(e->tx);
+	if (!r) {
+		bool remote = QS_TX_NODE(e->tx) != tm_node;
+		int32_t owner = remote ? 0 : tx_owner(e->tx);
+		if (owner < 0)
+			return QS_ENOENT; /* ended already */
+		if (remote)
+			rec_trim_remote();
+		if (!(r = rec_new(e->tx, owner)))
+			return QS_ENOMEM;
+		if (remote)
+			r->coordinator = QS_TX_NODE(e->tx);
+	}
+	return rec_edge(r, e->node, e->dir);
+}
+
 /* A participant recovering from a crash asks how tx ended. */
 static int32_t
 do_outcome(const qs_msg_t *req)
@@ -209,6 +251,7 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 	case TM_OP_JOIN: r = do_join(req); break;
 	case TM_OP_LIST: r = do_list(req, reply); break;
 	case TM_OP_OUTCOME: r = do_outcome(req); break;
+	case TM_OP_EDGE: r = do_edge(req); break;
 	case TM_OP_STATS:
 		tm_stats.log_entries = tmlog_entries();
 		r = qs_msg_put(reply, &tm_stats, sizeof(tm_stats));

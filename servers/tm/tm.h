@@ -40,6 +40,9 @@ int rec_join(tm_rec_t *r, int32_t pid, int32_t cls, int32_t rqid);
 bool rec_is_part(const tm_rec_t *r, int32_t pid);
 void rec_forget_pid(int32_t pid);
 uint32_t rec_list(uint32_t first, tm_tx_info_t *out, uint32_t max);
+/* An edge of the tree: node is a subordinate (TM_EDGE_OUT) or superior. */
+int rec_edge(tm_rec_t *r, uint32_t node, uint32_t dir);
+void rec_trim_remote(void);
 /* Outcomes of recently ended transactions, for an owner who asks late. */
 void rec_ended(uint64_t tx, int32_t owner, int outcome);
 int rec_outcome(uint64_t tx, int32_t *owner); /* QS_TX_*, or 0 */

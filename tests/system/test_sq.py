@@ -21,9 +21,9 @@ def sq_rows(node):
     rows = {}
     for line in node.exec("sq").splitlines()[1:]:
         f = line.split()
-        rows[f[1]] = dict(qid=int(f[0]), owner=int(f[2]), idle=int(f[3]),
-                          busy=int(f[4]), pending=int(f[5]),
-                          depth=int(f[6]), completed=int(f[7]))
+        rows[f[1]] = dict(qid=int(f[0]), node=int(f[2]), owner=int(f[3]),
+                          idle=int(f[4]), busy=int(f[5]), pending=int(f[6]),
+                          depth=int(f[7]), completed=int(f[8]))
     return rows
 
 
@@ -47,7 +47,7 @@ def test_sq_lists_the_echo_queue(node):
     pid = node.run("echo count me")
     reap(node, pid)
     assert sq_rows(node)["echo"]["completed"] == before["completed"] + 1
-    assert re.match(r"\s*QID NAME\s+OWNER IDLE BUSY PENDING DEPTH COMPLETED",
+    assert re.match(r"\s*QID NAME\s+NODE OWNER IDLE BUSY PENDING DEPTH COMPLETED",
                     node.exec("sq"))
 
 

@@ -91,7 +91,12 @@ enum {
 	SYS_TX_BEGIN = 41,   /* (uint64_t *) -> 0: a new transaction, now current */
 	SYS_TX_OWNER = 42,   /* (low, high) -> pid of the live owner */
 	SYS_TX_END = 43,     /* (low, high) -> 0: forget it; the TM only */
-	SYS_COUNT = 44
+	SYS_SQ_DEFER = 44,   /* () -> the next upcall; the request waits for
+	                        SYS_SQ_ANSWER */
+	SYS_SQ_ANSWER = 45,  /* (rid, reply msg) -> 0: answers a deferred one */
+	SYS_SQ_PROXY = 46,   /* (name, node) -> qid; the network agent only */
+	SYS_SQ_INJECT = 47,  /* (qid, msg) -> rid; the network agent only */
+	SYS_COUNT = 48
 };
 
 /* SYS_SPAWN flags */
@@ -198,6 +203,7 @@ typedef struct {
 	uint32_t pending;     /* requests not yet delivered */
 	uint32_t completed;   /* requests completed since the queue was made */
 	uint32_t depth;
+	uint32_t node;        /* where it is served (a proxy's is elsewhere) */
 	char name[QS_NAME_MAX];
 } qs_sq_info_t;
 
@@ -207,6 +213,22 @@ typedef struct {
  */
 #define QS_DEATH_QUEUE "kernel.deaths"
 #define QS_NOTICE_DEATH 1
+
+/*
+ * Queues on other nodes. The process that creates QS_NET_QUEUE (the
+ * communication manager) becomes the network agent:
+ *   - a lookup that misses on this node becomes a request to that queue,
+ *     opcode QS_NOTICE_LOOKUP with the name (NUL-terminated) as data; the
+ *     answer's status is a queue id (> 0) or an error for the caller;
+ *   - SYS_SQ_PROXY makes a local queue entry for a queue served on another
+ *     node: requests for it arrive on QS_NET_QUEUE, header intact (hdr.qid is
+ *     the proxy's);
+ *   - SYS_SQ_INJECT sends an asynchronous request that keeps the message's
+ *     txid, src_node and src_pid: a request from another node's client.
+ * A lookup of "NAME@N" asks node N only.
+ */
+#define QS_NET_QUEUE "kernel.net"
+#define QS_NOTICE_LOOKUP 2
 
 typedef struct {
 	int32_t pid;

@@ -21,16 +21,20 @@ enum {
 	CM_OP_PING = 4,     /* cm_ping_t -> round trip in ms, QS_ETIMEDOUT
 			       (no reply in 1 s), QS_EUNREACH, QS_EINVAL */
 	CM_OP_NODES = 5,    /* nothing -> cm_nodes_t */
+	CM_OP_RPC_STATS = 6, /* nothing -> cm_rpc_stats_t */
 };
 
 /*
  * Membership: heartbeats on UDP port CM_PORT every CM_HEARTBEAT_MS; a node
- * silent for CM_SUSPECT_MS is suspect, for CM_DOWN_MS down.
+ * silent for CM_SUSPECT_MS is suspect, for CM_DOWN_MS down. Down is when
+ * requests waiting for that node fail (QS_EUNREACH, "outcome unknown"):
+ * CM_DOWN_MS is longer than the link cuts the system rides out (a 5 s
+ * cut loses nothing), and shorter than a user would wait for an error.
  */
 #define CM_PORT 7070
 #define CM_HEARTBEAT_MS 500
 #define CM_SUSPECT_MS 1500
-#define CM_DOWN_MS 3000
+#define CM_DOWN_MS 8000
 #define CM_NODES_MAX 254 /* node ids 0..253: 10.0.0.1 .. 10.0.0.254 */
 
 enum { CM_NODE_UP = 1, CM_NODE_SUSPECT = 2, CM_NODE_DOWN = 3 };
@@ -73,5 +77,23 @@ typedef struct {
 	uint32_t addr;                 /* IPv4, network byte order */
 	uint32_t ip_rx, ip_tx, ip_drop; /* lwIP's IP and link counters */
 } cm_stats_t;
+
+/* Remote requests and names (servers/cm/rpc.c, names.c). */
+typedef struct {
+	uint32_t req_tx, req_rx;   /* requests sent (first time) and received */
+	uint32_t rep_tx, rep_rx;   /* replies sent (first time) and received */
+	uint32_t retransmits;      /* requests sent again */
+	uint32_t duplicates;       /* requests received again: not run again */
+	uint32_t late;             /* replies no request waited for any more */
+	uint32_t stale;            /* from or for an earlier incarnation */
+	uint32_t bad;              /* malformed or forged packets dropped */
+	uint32_t busy;             /* requests not taken (full): sent again */
+	uint32_t unreachable;      /* requests answered QS_EUNREACH */
+	uint32_t edges;            /* transaction edges told to the TM */
+	uint32_t inflight;         /* our requests waiting for answers now */
+	uint32_t cached;           /* other nodes' requests remembered now */
+	uint32_t proxies;          /* queues of other nodes known here */
+	uint32_t udp_bad;          /* lwIP: UDP checksum, length, port errors */
+} cm_rpc_stats_t;
 
 #endif

@@ -51,6 +51,17 @@ typedef int32_t (*qs_handler_t)(const qs_msg_t *req, qs_msg_t *reply,
  */
 int qs_serve(int qid, qs_handler_t handler, void *ctx, int nthreads);
 
+/*
+ * A handler that cannot answer yet calls qs_defer(reply) and returns: its
+ * thread is free for the next request, and the request (hdr.rid) waits
+ * until some thread of the process calls qs_answer(rid, reply), which takes
+ * the status from reply->hdr.status. If the process dies first, the client
+ * gets QS_ESRVDIED.
+ */
+#define QS_MSG_DEFER 0x100 /* in reply->hdr.flags: libqs's, not the kernel's */
+void qs_defer(qs_msg_t *reply);
+int qs_answer(uint32_t rid, const qs_msg_t *reply);
+
 /* Message helpers. */
 void qs_msg_init(qs_msg_t *m, uint32_t opcode);
 int qs_msg_put(qs_msg_t *m, const void *data, size_t len); /* append inline */

@@ -29,6 +29,8 @@ enum {
 	                      QS_TX_ABORTED (presumed, if unknown); QS_EAGAIN
 	                      while it is being decided. For participants
 	                      recovering from a crash. */
+	TM_OP_EDGE = 8,    /* tm_edge_t, from the CM: a request of tx went to or
+	                      came from another node */
 	TM_NOTE_PREPARE = 16,
 	TM_NOTE_COMMIT = 17,
 	TM_NOTE_ABORT = 18,
@@ -38,6 +40,14 @@ typedef struct {
 	int32_t cls;  /* QS_TX_NONE, QS_TX_VOLATILE, QS_TX_RECOVERABLE */
 	int32_t rqid; /* the participant's recovery queue */
 } tm_join_t;
+
+enum { TM_EDGE_OUT = 1, TM_EDGE_IN = 2 };
+
+typedef struct {
+	uint64_t tx;
+	uint32_t node; /* the other node */
+	uint32_t dir;  /* TM_EDGE_OUT: node is a subordinate; IN: superior */
+} tm_edge_t;
 
 /* A transaction's state at its coordinator's TM. */
 enum {

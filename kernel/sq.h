@@ -1,0 +1,89 @@
+/*
+ * Service queues inside the kernel, shared by sq.c (queues, clients,
+ * process death), sq_server.c (offers, upcalls, replies) and sq_net.c (the
+ * network agent: proxies, injection, lookups on other nodes).
+ */
+#ifndef KERNEL_SQ_H
+#define KERNEL_SQ_H
+
+#include "kernel.h"
+#include "proc.h"
+
+/*
+ * A request's life: QUEUED on a queue, ASSIGNED to an idle offered thread,
+ * BUSY in its upcall, DEFERRED (its server put it aside to answer later from
+ * any thread: SYS_SQ_DEFER), DONE (answered, for its client to collect).
+ */
+enum { RQ_QUEUED, RQ_ASSIGNED, RQ_BUSY, RQ_DEFERRED, RQ_DONE };
+enum { SQT_NONE, SQT_IDLE, SQT_ASSIGNED, SQT_BUSY };
+
+typedef struct sq {
+	int qid;
+	int owner;
+	char name[QS_NAME_MAX];
+	uint32_t depth;
+	bool proxy;     /* a queue on another node: requests go to the agent */
+	uint32_t node;  /* where it is served */
+	list_t pending; /* QUEUED requests, oldest first */
+	uint32_t npending;
+	list_t idle;    /* offered threads with nothing to do */
+	uint32_t nidle;
+	list_t members; /* every thread offering on this queue */
+	uint32_t nmembers;
+	uint32_t completed;
+	wq_t space;     /* synchronous senders waiting for room */
+	list_t link;
+	struct sq *hnext; /* in its by_qid bucket */
+} sq_t;
+
+typedef struct sq_req {
+	int state;
+	qs_msg_hdr_t hdr;
+	uint8_t *data, *ool;
+	qs_msg_hdr_t rhdr; /* the reply, once DONE */
+	uint8_t *rdata, *rool;
+	sq_t *q;          /* where it waits or is served; NULL once answered
+			     or deferred */
+	proc_t *client;   /* NULL: the client died, or the kernel sent it */
+	thread_t *caller; /* the client thread blocked for it, if any */
+	thread_t *server;
+	list_t qlink;     /* in q's pending list, or the server's deferred list */
+	list_t clink;     /* in the client's request list */
+} sq_req_t;
+
+/* sq.c */
+sq_t *sq_find(int qid);
+sq_t *sq_find_name(const char *name);
+int sq_name_from_user(char name[QS_NAME_MAX], uint32_t uname);
+int sq_make(const char *name, uint32_t depth, int owner, sq_t **out);
+void sq_complete(sq_req_t *r, int32_t status);
+void sq_fail(sq_req_t *r, int32_t err);
+void sq_dispatch(sq_t *q);
+void req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid);
+void req_free(sq_req_t *r);
+void enqueue(sq_t *q, sq_req_t *r);
+int msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data,
+		uint8_t **ool);
+int msg_copy_out(uint32_t ubuf, uint32_t cap, const qs_msg_hdr_t *src,
+		 const uint8_t *data, const uint8_t *ool);
+bool recv_buf_ok(uint32_t ubuf, uint32_t cap);
+sq_req_t *send_common(int qid, uint32_t umsg, bool wait, bool keep_origin,
+		      int *err);
+
+/* sq_server.c */
+int sq_offer(trap_frame_t *f, int qid, uint32_t entry, uint32_t stack,
+	     uint32_t ubuf, uint32_t cap);
+int sq_reply(trap_frame_t *f, uint32_t umsg);
+int sq_defer(trap_frame_t *f);
+int sq_answer(uint32_t rid, uint32_t umsg);
+void sq_kill_members(sq_t *q, int32_t err);
+void sq_fail_deferred(proc_t *p, int32_t err);
+
+/* sq_net.c */
+extern sq_t *net_q; /* QS_NET_QUEUE, while its owner lives */
+bool sq_net_agent(const proc_t *p);
+int sq_lookup_remote(const char *name);
+int sq_proxy(uint32_t uname, uint32_t node);
+int sq_inject(int qid, uint32_t umsg);
+
+#endif

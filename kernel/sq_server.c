@@ -1,0 +1,275 @@
+/*
+ * The server side of service queues: threads offer themselves on a queue,
+ * each request starts one of them afresh in an upcall, and SYS_SQ_REPLY
+ * answers it and makes the thread idle again.
+ *
+ * A server that cannot answer at once (the communication manager waits for
+ * another node) defers the request: SYS_SQ_DEFER frees the thread and keeps
+ * the request with the process, and any of its threads answers it later with
+ * SYS_SQ_ANSWER. If the process dies first, the request fails.
+ */
+#include "kernel.h"
+#include "cpu.h"
+#include "heap.h"
+#include "sq.h"
+#include "tx.h"
+
+/* Is tx the transaction of the request thread t is serving? */
+bool
+sq_serving_tx(const thread_t *t, uint64_t tx)
+{
+	return t->sq_state == SQT_BUSY && t->sq_req && t->sq_req->hdr.txid == tx;
+}
+
+/* Starts the upcall for the thread's assigned request on the way out. */
+static int
+upcall(trap_frame_t *f)
+{
+	thread_t *t = current;
+	sq_req_t *r = t->sq_req;
+	uint32_t frame[2] = { 0, t->sq_buf }; /* return address, argument */
+	uint32_t sp = (t->sq_stack & ~15u) - sizeof(frame);
+
+	if (copy_to_user(sp, frame, sizeof(frame)) < 0 ||
+	    msg_copy_out(t->sq_buf, t->sq_cap, &r->hdr, r->data, r->ool) < 0) {
+		/* the server broke its own offer: it cannot take the request */
+		t->sq_req = NULL;
+		sq_fail(r, QS_ESRVDIED);
+		return QS_EFAULT;
+	}
+	r->state = RQ_BUSY;
+	t->sq_state = SQT_BUSY;
+#ifndef QS_NO_TX_STAMP
+	t->sq_saved_tx = t->tx;
+	t->tx = r->hdr.txid;
+	tx_hold(t->proc, r->hdr.txid);
+#endif
+	f->eip = t->sq_entry;
+	f->user_esp = sp;
+	return 0;
+}
+
+static void
+offer_leave(thread_t *t)
+{
+	sq_t *q = t->sq_q;
+	if (q) {
+		if (t->sq_state == SQT_IDLE) {
+			list_del(&t->sq_idle_link);
+			q->nidle--;
+		}
+		list_del(&t->sq_member_link);
+		q->nmembers--;
+	}
+	t->sq_q = NULL;
+	t->sq_state = SQT_NONE;
+	t->sq_req = NULL;
+}
+
+/* Idle until a request comes (then upcall) or the queue goes (error). */
+static int
+idle_wait(trap_frame_t *f)
+{
+	thread_t *t = current;
+	sq_t *q = t->sq_q;
+
+	t->sq_state = SQT_IDLE;
+	list_add_tail(&q->idle, &t->sq_idle_link);
+	q->nidle++;
+	sq_dispatch(q);
+	while (t->sq_state == SQT_IDLE && t->sq_q)
+		sched_block(NULL, -1);
+	if (!t->sq_req) {
+		offer_leave(t);
+		return QS_EQGONE;
+	}
+	int r = upcall(f);
+	if (r < 0)
+		offer_leave(t);
+	return r;
+}
+
+int
+sq_offer(trap_frame_t *f, int qid, uint32_t entry, uint32_t stack,
+	 uint32_t ubuf, uint32_t cap)
+{
+	thread_t *t = current;
+	sq_t *q = sq_find(qid);
+
+	if (t->sq_q || t->sq_state != SQT_NONE)
+		return QS_EBUSY;
+	if (!q)
+		return QS_ENOENT;
+	if (q->proxy)
+		return QS_EPERM; /* its requests go to the network agent */
+	if (q->owner != t->proc->pid && (strcmp(q->name, QS_DEATH_QUEUE) == 0 ||
+					 q == net_q))
+		return QS_EPERM; /* the TM's and the CM's business alone */
+	if (!user_ok(entry, 1, false) || !recv_buf_ok(ubuf, cap) ||
+	    stack < 64 || !user_ok(stack - 64, 64, true))
+		return QS_EFAULT;
+	t->sq_q = q;
+	t->sq_entry = entry;
+	t->sq_stack = stack;
+	t->sq_buf = ubuf;
+	t->sq_cap = cap;
+	list_add_tail(&q->members, &t->sq_member_link);
+	q->nmembers++;
+	return idle_wait(f);
+}
+
+/* The thread is done with its upcall: idle again, or out if its queue went. */
+static int
+upcall_end(trap_frame_t *f, int err)
+{
+	thread_t *t = current;
+	if (err < 0 || !t->sq_q) {
+		offer_leave(t);
+		return err < 0 ? err : QS_EQGONE;
+	}
+	return idle_wait(f);
+}
+
+int
+sq_reply(trap_frame_t *f, uint32_t umsg)
+{
+	thread_t *t = current;
+	sq_req_t *r = t->sq_req;
+	qs_msg_hdr_t scratch; /* for a reply that nobody waits for any more */
+	uint8_t *data, *ool;
+
+	if (t->sq_state != SQT_BUSY)
+		return QS_EINVAL;
+#ifndef QS_NO_TX_STAMP
+	t->tx = t->sq_saved_tx;
+#endif
+	int err = msg_copy_in(umsg, r ? &r->rhdr : &scratch, &data, &ool);
+	if (r) {
+		t->sq_req = NULL;
+		if (err < 0) {
+			sq_fail(r, err); /* the client learns the reply was bad */
+		} else {
+			r->rdata = data;
+			r->rool = ool;
+			sq_complete(r, r->rhdr.status);
+			data = ool = NULL;
+		}
+	}
+	if (data)
+		kfree(data);
+	if (ool)
+		kfree(ool);
+	return upcall_end(f, err);
+}
+
+int
+sq_defer(trap_frame_t *f)
+{
+	thread_t *t = current;
+	sq_req_t *r = t->sq_req;
+
+	if (t->sq_state != SQT_BUSY)
+		return QS_EINVAL;
+#ifndef QS_NO_TX_STAMP
+	t->tx = t->sq_saved_tx;
+#endif
+	if (r) { /* else its queue went and it was answered */
+		t->sq_req = NULL;
+		r->server = NULL;
+		r->q->completed++;
+		r->q = NULL; /* the queue may go; the request stays */
+		r->state = RQ_DEFERRED;
+		list_add_tail(&t->proc->sq_deferred, &r->qlink);
+	}
+	return upcall_end(f, 0);
+}
+
+int
+sq_answer(uint32_t rid, uint32_t umsg)
+{
+	proc_t *p = current->proc;
+	list_t *l;
+	sq_req_t *r = NULL;
+	uint8_t *data, *ool;
+
+	for (l = p->sq_deferred.next; l != &p->sq_deferred; l = l->next) {
+		r = list_entry(l, sq_req_t, qlink);
+		if (r->hdr.rid == rid)
+			break;
+	}
+	if (l == &p->sq_deferred)
+		return QS_ENOENT;
+	qs_msg_hdr_t hdr;
+	int err = msg_copy_in(umsg, &hdr, &data, &ool);
+	if (err < 0)
+		return err; /* still deferred: a good answer may follow */
+	list_del(&r->qlink);
+	r->rhdr = hdr;
+	r->rdata = data;
+	r->rool = ool;
+	sq_complete(r, hdr.status);
+	return 0;
+}
+
+/* A dying server's deferred requests get err as their answer. */
+void
+sq_fail_deferred(proc_t *p, int32_t err)
+{
+	while (!list_empty(&p->sq_deferred)) {
+		sq_req_t *r = list_entry(p->sq_deferred.next, sq_req_t, qlink);
+		list_del(&r->qlink);
+		sq_fail(r, err);
+	}
+}
+
+/* The queue is going: its threads' requests fail and the threads leave. */
+void
+sq_kill_members(sq_t *q, int32_t err)
+{
+	while (!list_empty(&q->members)) {
+		thread_t *t = list_entry(q->members.next, thread_t, sq_member_link);
+		list_del(&t->sq_member_link);
+		list_del(&t->sq_idle_link);
+		if (t->sq_req) {
+			sq_fail(t->sq_req, err);
+			t->sq_req = NULL;
+		}
+		t->sq_q = NULL; /* the thread sees this when it next runs */
+		if (t->sq_state == SQT_IDLE)
+			sched_wake(t, 0);
+	}
+}
+
+/*
+ * A server thread that is going away gives back what it held: a request it
+ * has not started goes back to the queue for another thread; one it started
+ * fails, since it must never run twice. When the last offering thread of a
+ * queue goes, the requests still waiting there fail too.
+ */
+void
+sq_thread_gone(thread_t *t)
+{
+	sq_t *q = t->sq_q;
+	sq_req_t *r = t->sq_req;
+
+	if (!q) {
+		t->sq_req = NULL; /* its queue is gone and its request answered */
+		return;
+	}
+	if (t->sq_state == SQT_ASSIGNED && r) {
+		r->state = RQ_QUEUED;
+		r->server = NULL;
+		list_add_tail(q->pending.next, &r->qlink); /* at the head */
+		q->npending++;
+	} else if (t->sq_state == SQT_BUSY && r) {
+		sq_fail(r, QS_ESRVDIED);
+	}
+	offer_leave(t);
+	while (q->nmembers == 0 && !list_empty(&q->pending)) {
+		sq_req_t *pr = list_entry(q->pending.next, sq_req_t, qlink);
+		list_del(&pr->qlink);
+		q->npending--;
+		sq_fail(pr, QS_ESRVDIED);
+	}
+	sq_dispatch(q);
+}

@@ -1,0 +1,592 @@
+/*
+ * Remote requests, exactly once. A request on a proxy queue reaches the CM
+ * (deferred: its thread moves on) and goes to the serving node's CM as REQ
+ * with the next sequence number for that node; that CM injects it into its
+ * kernel with the client's node, pid and transaction, and sends the
+ * answer back as REP; we answer the client with it.
+ *
+ * Loss: a REQ without its REP is sent again after RPC_RTO_MS, then twice
+ * as long each time up to RPC_RTO_MAX_MS. Duplication and reordering: the
+ * receiver keeps, per sending node, every request above that node's floor
+ * (see wire.h): one being executed is not started again, one answered gets
+ * the same REP again, one at or below the floor is dropped. The window
+ * (RPC_WINDOW requests in flight per node) bounds what each side keeps;
+ * a seq beyond it is forged and dropped.
+ *
+ * Incarnations: packets carry both nodes' incarnations. A packet from an
+ * earlier incarnation of its sender, or for an earlier one of us, is stale
+ * and dropped; a later one means the sender restarted: what it had asked
+ * of us is forgotten (its seqs start again from 1) and what we asked of it
+ * fails with QS_EUNREACH.
+ *
+ * Failure: when membership declares a node down (CM_DOWN_MS of silence),
+ * every request waiting for it is answered QS_EUNREACH, and its seq is no
+ * longer waited for, so a late REP is dropped: one answer, never two. The
+ * request may still have run there: QS_EUNREACH means "outcome unknown".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/sys.h>
+#include <qs/tm.h>
+#include "lwip/pbuf.h"
+#include "lwip/stats.h"
+#include "lwip/timeouts.h"
+#include "lwip/udp.h"
+#include "member.h"
+#include "netif.h"
+#include "rpc.h"
+
+#define RPC_WINDOW 64
+#define RPC_RTO_MS 150
+#define RPC_RTO_MAX_MS 1600
+#define RPC_TICK_MS 50
+#define RPC_ACK_ROUNDS 3 /* idle re-sends of the floor, one per 500 ms */
+#define EDGES 32         /* transaction edges told to the TM, remembered */
+
+typedef struct out {
+	uint32_t rid;  /* the deferred request */
+	uint32_t seq;  /* 0 while in the backlog */
+	uint32_t sent_ms, rto;
+	uint32_t len;  /* of pkt */
+	struct out *next;
+	uint8_t pkt[]; /* wire_hdr_t, wire_msg_t, data, ool */
+} out_t;
+
+typedef struct {
+	uint32_t seq;
+	int rid;      /* injected and not yet answered: its rid, else 0 */
+	uint32_t len; /* of rep, once answered */
+	uint8_t *rep;
+} in_t;
+
+typedef struct {
+	uint32_t inc;      /* the incarnation we deal with; 0: none yet */
+	uint32_t last_seq; /* our requests to it */
+	out_t *out[RPC_WINDOW];
+	uint32_t nout;
+	out_t *backlog, *backlog_tail;
+	uint32_t ack_rounds;
+	uint32_t floor;    /* its requests to us */
+	in_t *in[RPC_WINDOW];
+	uint32_t nin;
+} peer_t;
+
+static struct udp_pcb *pcb;
+static uint32_t self, self_inc, ticks;
+static peer_t *peers[CM_NODES_MAX];
+static uint32_t async_out;
+static cm_rpc_stats_t st;
+static struct {
+	uint64_t tx;
+	uint32_t node, dir;
+} edges[EDGES];
+static uint32_t edge_next;
+static int tm_qid;
+static uint8_t msgbuf[sizeof(qs_msg_t) + WIRE_PAYLOAD_MAX];
+
+/* ---- packets ----------------------------------------------------------- */
+
+/* Our requests to p up to here have their answers. */
+static uint32_t
+out_floor(const peer_t *p)
+{
+	uint32_t floor = p->last_seq;
+	for (int i = 0; i < RPC_WINDOW; i++)
+		if (p->out[i] && p->out[i]->seq <= floor)
+			floor = p->out[i]->seq - 1;
+	return floor;
+}
+
+int
+wire_send(uint32_t node, uint8_t type, uint32_t dst_inc, uint32_t seq,
+	  const void *body, uint32_t len)
+{
+	ip4_addr_t to, mask;
+	peer_t *p = node < CM_NODES_MAX ? peers[node] : NULL;
+	uint32_t floor = 0;
+
+	if (node == WIRE_ALL)
+		ip4_addr_set_u32(&to, IPADDR_BROADCAST);
+	else if (qs_net_addr(node, &to, &mask) < 0)
+		return QS_EINVAL;
+	if (p)
+		floor = out_floor(p);
+	struct pbuf *b = pbuf_alloc(PBUF_TRANSPORT,
+				    (u16_t)(sizeof(wire_hdr_t) + len), PBUF_RAM);
+	if (!b)
+		return QS_ENOMEM;
+	wire_hdr_t h = { WIRE_MAGIC, WIRE_VERSION, type, (uint16_t)self,
+			 (uint16_t)node, 0, self_inc, dst_inc, seq, floor, len };
+	pbuf_take(b, &h, sizeof(h));
+	if (len)
+		pbuf_take_at(b, body, (u16_t)len, sizeof(h));
+	err_t e = udp_sendto(pcb, b, &to, WIRE_PORT);
+	pbuf_free(b);
+	return e == ERR_OK ? 0 : QS_EUNREACH;
+}
+
+static peer_t *
+peer_get(uint32_t node)
+{
+	if (!peers[node])
+		peers[node] = calloc(1, sizeof(peer_t));
+	return peers[node];
+}
+
+/* ---- the TM's piggyback notices ------------------------------------------ */
+
+/*
+ * Tells the local TM that transaction tx went to (TM_EDGE_OUT) or came from
+ * (TM_EDGE_IN) node, once per edge: a local message, nothing on the wire.
+ */
+static void
+tm_edge(uint64_t tx, uint32_t node, uint32_t dir)
+{
+	static qs_msg_t m;
+	if (!tx)
+		return;
+	for (int i = 0; i < EDGES; i++)
+		if (edges[i].tx == tx && edges[i].node == node &&
+		    edges[i].dir == dir)
+			return;
+	if (tm_qid <= 0 && (tm_qid = qs_sq_lookup(TM_QUEUE)) <= 0)
+		return; /* no TM on this node: nobody to tell */
+	tm_edge_t e = { tx, node, dir };
+	qs_msg_init(&m, TM_OP_EDGE);
+	qs_msg_put(&m, &e, sizeof(e));
+	int r = qs_send(tm_qid, &m);
+	if (r < 0) {
+		tm_qid = 0; /* look it up again next time */
+		return;
+	}
+	async_out++;
+	edges[edge_next % EDGES].tx = tx;
+	edges[edge_next % EDGES].node = node;
+	edges[edge_next++ % EDGES].dir = dir;
+	st.edges++;
+}
+
+/* ---- our requests to other nodes --------------------------------------- */
+
+static void
+out_send(uint32_t node, out_t *o)
+{
+	wire_hdr_t *h = (wire_hdr_t *)o->pkt;
+	o->sent_ms = qs_uptime_ms();
+	wire_send(node, PK_REQ, h->dst_inc, o->seq, h + 1,
+		  o->len - sizeof(*h));
+}
+
+/* Moves requests from the backlog into the window while there is room. */
+static void
+out_pump(uint32_t node, peer_t *p)
+{
+	while (p->backlog && p->last_seq + 1 - out_floor(p) <= RPC_WINDOW) {
+		out_t *o = p->backlog;
+		p->backlog = o->next;
+		if (!p->backlog)
+			p->backlog_tail = NULL;
+		o->seq = ++p->last_seq;
+		o->rto = RPC_RTO_MS;
+		p->out[o->seq % RPC_WINDOW] = o;
+		p->nout++;
+		st.req_tx++;
+		out_send(node, o);
+	}
+}
+
+/* Answers a deferred request with an error and no data. */
+static void
+answer_error(uint32_t rid, int32_t err)
+{
+	static qs_msg_t m;
+	qs_msg_init(&m, 0);
+	m.hdr.status = err;
+	qs_answer(rid, &m);
+}
+
+/* Every request to node fails with err (down, or restarted). */
+static void
+out_fail_all(peer_t *p, int32_t err)
+{
+	for (int i = 0; i < RPC_WINDOW; i++) {
+		out_t *o = p->out[i];
+		if (!o)
+			continue;
+		answer_error(o->rid, err);
+		free(o);
+		p->out[i] = NULL;
+		st.unreachable++;
+	}
+	p->nout = 0;
+	while (p->backlog) {
+		out_t *o = p->backlog;
+		p->backlog = o->next;
+		answer_error(o->rid, err);
+		free(o);
+		st.unreachable++;
+	}
+	p->backlog_tail = NULL;
+}
+
+int32_t
+rpc_forward(const qs_msg_t *req, uint32_t node, uint32_t inc, uint32_t rqid)
+{
+	uint32_t state, now_inc;
+	if (req->hdr.len + req->hdr.ool_len > WIRE_PAYLOAD_MAX)
+		return QS_E2BIG;
+	state = member_state(node, &now_inc);
+	if (state != CM_NODE_UP && state != CM_NODE_SUSPECT)
+		return QS_EUNREACH;
+	peer_t *p = peer_get(node);
+	if (!p)
+		return QS_ENOMEM;
+	if (p->inc && p->inc != inc)
+		return QS_EQGONE; /* the proxy is from an earlier life of node */
+	p->inc = inc;
+	uint32_t len = sizeof(wire_hdr_t) + sizeof(wire_msg_t) + req->hdr.len +
+		       req->hdr.ool_len;
+	out_t *o = malloc(sizeof(*o) + len);
+	if (!o)
+		return QS_ENOMEM;
+	o->rid = req->hdr.rid;
+	o->seq = 0;
+	o->len = len;
+	o->next = NULL;
+	wire_hdr_t *h = (wire_hdr_t *)o->pkt;
+	h->dst_inc = inc;
+	wire_msg_t *m = (wire_msg_t *)(h + 1);
+	*m = (wire_msg_t){ req->hdr.txid, rqid, req->hdr.opcode,
+			   req->hdr.src_pid, 0, req->hdr.len, req->hdr.ool_len };
+	memcpy(m + 1, req->data, req->hdr.len);
+	memcpy((uint8_t *)(m + 1) + req->hdr.len, (const void *)req->hdr.ool,
+	       req->hdr.ool_len);
+	if (p->backlog_tail)
+		p->backlog_tail->next = o;
+	else
+		p->backlog = o;
+	p->backlog_tail = o;
+	tm_edge(req->hdr.txid, node, TM_EDGE_OUT);
+	out_pump(node, p);
+	return RPC_DEFERRED;
+}
+
+/* A REP: the answer for one of ours, unless it is late or a duplicate. */
+static void
+rep_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
+{
+	static qs_msg_t *r = (qs_msg_t *)msgbuf;
+	out_t *o = p->out[h->seq % RPC_WINDOW];
+	st.rep_rx++;
+	if (!o || o->seq != h->seq || !h->seq) {
+		st.late++;
+		return;
+	}
+	qs_msg_init(r, m->opcode);
+	r->hdr.status = m->status;
+	r->hdr.len = m->len;
+	memcpy(r->data, m + 1, m->len);
+	if (m->ool_len) {
+		r->hdr.ool_len = m->ool_len;
+		r->hdr.ool = (uint32_t)(uintptr_t)((const uint8_t *)(m + 1) + m->len);
+	}
+	qs_answer(o->rid, r);
+	p->out[h->seq % RPC_WINDOW] = NULL;
+	p->nout--;
+	free(o);
+	out_pump(node, p);
+	if (!p->nout && !p->backlog) { /* nothing will carry the floor */
+		wire_send(node, PK_ACK, p->inc, 0, NULL, 0);
+		p->ack_rounds = RPC_ACK_ROUNDS;
+	}
+}
+
+/* ---- other nodes' requests to us ----------------------------------------- */
+
+static void
+in_free(peer_t *p, uint32_t slot)
+{
+	in_t *e = p->in[slot];
+	free(e->rep);
+	free(e);
+	p->in[slot] = NULL;
+	p->nin--;
+}
+
+/* The sender says its requests up to floor are answered: forget them. */
+static void
+in_floor(peer_t *p, uint32_t floor)
+{
+	if (floor <= p->floor)
+		return;
+	p->floor = floor;
+	for (uint32_t i = 0; i < RPC_WINDOW; i++)
+		if (p->in[i] && p->in[i]->seq <= floor)
+			in_free(p, i);
+}
+
+/* Sends the REP for e, and keeps it for the duplicates to come. */
+static void
+in_reply(uint32_t node, peer_t *p, in_t *e, const qs_msg_t *reply)
+{
+	static uint8_t rep[sizeof(wire_msg_t) + WIRE_PAYLOAD_MAX];
+	int32_t status = reply->hdr.status;
+	uint32_t len = reply->hdr.len, ool_len = reply->hdr.ool_len;
+	if (len + ool_len > WIRE_PAYLOAD_MAX) {
+		status = QS_E2BIG;
+		len = ool_len = 0;
+	}
+	wire_msg_t *m = (wire_msg_t *)rep;
+	*m = (wire_msg_t){ reply->hdr.txid, 0, reply->hdr.opcode, 0, status,
+			   len, ool_len };
+	memcpy(m + 1, reply->data, len);
+	memcpy((uint8_t *)(m + 1) + len, (const void *)reply->hdr.ool, ool_len);
+	e->rid = 0;
+	e->len = sizeof(*m) + len + ool_len;
+	/* out of memory, duplicates find no copy: then the sender's node
+	   gives up on it after CM_DOWN_MS, as if we were gone */
+	if ((e->rep = malloc(e->len)))
+		memcpy(e->rep, rep, e->len);
+	st.rep_tx++;
+	wire_send(node, PK_REP, p->inc, e->seq, rep, e->len);
+}
+
+static void
+req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
+{
+	uint32_t slot = h->seq % RPC_WINDOW;
+	in_t *e = p->in[slot];
+
+	st.req_rx++;
+	if (h->seq <= p->floor) {
+		st.duplicates++; /* answered, and the answer was received */
+		return;
+	}
+	if (h->seq > p->floor + RPC_WINDOW || (e && e->seq != h->seq)) {
+		st.bad++; /* outside the window the sender keeps: forged */
+		return;
+	}
+	if (e) {
+		st.duplicates++;
+		if (e->rep) /* its REP was lost: the same answer again */
+			wire_send(node, PK_REP, p->inc, e->seq, e->rep, e->len);
+		return;
+	}
+	qs_msg_t *q = (qs_msg_t *)msgbuf;
+	qs_msg_init(q, m->opcode);
+	q->hdr.txid = m->txid;
+	q->hdr.src_node = node;
+	q->hdr.src_pid = m->src_pid;
+	q->hdr.len = m->len;
+	memcpy(q->data, m + 1, m->len);
+	if (m->ool_len) {
+		q->hdr.ool_len = m->ool_len;
+		q->hdr.ool = (uint32_t)(uintptr_t)((const uint8_t *)(m + 1) + m->len);
+	}
+	int rid = qs_syscall(SYS_SQ_INJECT, m->qid, (uint32_t)(uintptr_t)q, 0,
+			     0, 0);
+	if (rid == QS_EAGAIN || rid == QS_ENOMEM || !(e = calloc(1, sizeof(*e)))) {
+		st.busy++; /* not taken: the sender will try again */
+		return;
+	}
+	e->seq = h->seq;
+	p->in[slot] = e;
+	p->nin++;
+	tm_edge(m->txid, node, TM_EDGE_IN);
+	if (rid > 0) {
+		e->rid = rid;
+		async_out++;
+		return;
+	}
+	/* not delivered at all: that answer is as final as any other */
+	qs_msg_init(q, m->opcode);
+	q->hdr.status = rid == QS_ENOENT ? QS_EQGONE : rid;
+	in_reply(node, p, e, q);
+}
+
+void
+rpc_completed(int rid, const qs_msg_t *reply)
+{
+	for (uint32_t n = 0; n < CM_NODES_MAX; n++) {
+		peer_t *p = peers[n];
+		for (uint32_t i = 0; p && p->nin && i < RPC_WINDOW; i++) {
+			if (p->in[i] && p->in[i]->rid == rid) {
+				in_reply(n, p, p->in[i], reply);
+				return;
+			}
+		}
+	}
+	/* a TM notice, or the request of a node that has restarted since */
+}
+
+/* ---- incarnations, input, timers ------------------------------------------ */
+
+/* node is in a new incarnation: nothing of its earlier life holds. */
+void
+rpc_restarted(uint32_t node, uint32_t inc)
+{
+	peer_t *p = peers[node];
+	if (!p || inc <= p->inc)
+		return;
+	out_fail_all(p, QS_EUNREACH);
+	for (uint32_t i = 0; i < RPC_WINDOW; i++)
+		if (p->in[i])
+			in_free(p, i);
+	p->inc = inc;
+	p->last_seq = p->floor = 0;
+	p->ack_rounds = 0;
+	names_forget_node(node);
+}
+
+/* A packet passed the common checks: by type, with incarnations checked. */
+static void
+packet(const wire_hdr_t *h, const uint8_t *body)
+{
+	uint32_t node = h->src;
+	if (h->type == PK_LOOKUP || h->type == PK_FOUND) {
+		names_input(h, body);
+		return;
+	}
+	peer_t *p = peer_get(node);
+	if (!p)
+		return;
+	if (h->dst_inc != self_inc || (p->inc && h->src_inc < p->inc)) {
+		st.stale++; /* for an earlier us, or from an earlier them */
+		return;
+	}
+	if (p->inc && h->src_inc > p->inc)
+		rpc_restarted(node, h->src_inc);
+	p->inc = h->src_inc;
+	in_floor(p, h->floor);
+	const wire_msg_t *m = (const wire_msg_t *)body;
+	if (h->type == PK_ACK)
+		return;
+	if (h->len < sizeof(*m) || h->len != sizeof(*m) + m->len + m->ool_len ||
+	    m->len > QS_MSG_INLINE || m->len + m->ool_len > WIRE_PAYLOAD_MAX) {
+		st.bad++;
+		return;
+	}
+	if (h->type == PK_REQ)
+		req_input(node, p, h, m);
+	else
+		rep_input(node, p, h, m);
+}
+
+static void
+receive(void *arg, struct udp_pcb *upcb, struct pbuf *b, const ip_addr_t *from,
+	u16_t port)
+{
+	static uint8_t rx[sizeof(wire_hdr_t) + sizeof(wire_msg_t) +
+			  WIRE_PAYLOAD_MAX];
+	wire_hdr_t *h = (wire_hdr_t *)rx;
+	ip4_addr_t addr, mask;
+	(void)arg, (void)upcb, (void)port;
+	bool ok = b->tot_len >= sizeof(*h) && b->tot_len <= sizeof(rx) &&
+		  pbuf_copy_partial(b, rx, b->tot_len, 0) == b->tot_len;
+	uint32_t len = b->tot_len;
+	pbuf_free(b);
+	if (!ok || h->magic != WIRE_MAGIC || h->version != WIRE_VERSION ||
+	    h->len != len - sizeof(*h) || h->type < PK_REQ ||
+	    h->type > PK_FOUND || h->src >= CM_NODES_MAX || h->src == self ||
+	    (h->dst != self && !(h->dst == WIRE_ALL && h->type == PK_LOOKUP)) ||
+	    qs_net_addr(h->src, &addr, &mask) < 0 ||
+	    !ip4_addr_cmp(&addr, ip_2_ip4(from)) || !h->src_inc) {
+		st.bad++;
+		return;
+	}
+	packet(h, rx + sizeof(*h));
+}
+
+static void
+tick(void *arg)
+{
+	(void)arg;
+	uint32_t now = qs_uptime_ms(), inc;
+	ticks++;
+	for (uint32_t n = 0; n < CM_NODES_MAX; n++) {
+		peer_t *p = peers[n];
+		if (!p || (!p->nout && !p->backlog && !p->ack_rounds))
+			continue;
+		uint32_t state = member_state(n, &inc);
+		if (state != CM_NODE_UP && state != CM_NODE_SUSPECT) {
+			out_fail_all(p, QS_EUNREACH);
+			continue;
+		}
+		for (int i = 0; i < RPC_WINDOW; i++) {
+			out_t *o = p->out[i];
+			if (!o || now - o->sent_ms < o->rto)
+				continue;
+			st.retransmits++;
+			o->rto = o->rto * 2 > RPC_RTO_MAX_MS ? RPC_RTO_MAX_MS
+							     : o->rto * 2;
+			out_send(n, o);
+		}
+		if (p->ack_rounds && !p->nout && ticks % (500 / RPC_TICK_MS) == 0) {
+			p->ack_rounds--;
+			wire_send(n, PK_ACK, p->inc, 0, NULL, 0);
+		}
+	}
+	names_tick();
+	sys_timeout(RPC_TICK_MS, tick, NULL);
+}
+
+int
+rpc_start(uint32_t node, uint32_t incarnation)
+{
+	self = node;
+	self_inc = incarnation ? incarnation : 1; /* 0 would mean "any" */
+	if (!(pcb = udp_new()) || udp_bind(pcb, IP4_ADDR_ANY, WIRE_PORT) != ERR_OK)
+		return QS_ENOMEM;
+	udp_recv(pcb, receive, NULL);
+	names_start(node);
+	sys_timeout(RPC_TICK_MS, tick, NULL);
+	return 0;
+}
+
+void
+rpc_bad_packet(void)
+{
+	st.bad++;
+}
+
+bool
+rpc_busy(void)
+{
+	for (uint32_t n = 0; n < CM_NODES_MAX; n++)
+		if (peers[n] && (peers[n]->nout || peers[n]->backlog))
+			return true;
+	return false;
+}
+
+uint32_t
+rpc_async_out(void)
+{
+	return async_out;
+}
+
+void
+rpc_async_done(void)
+{
+	if (async_out)
+		async_out--;
+}
+
+void
+rpc_stats(cm_rpc_stats_t *s)
+{
+	*s = st;
+	s->inflight = s->cached = 0;
+	for (uint32_t n = 0; n < CM_NODES_MAX; n++) {
+		const peer_t *p = peers[n];
+		for (out_t *o = p ? p->backlog : NULL; o; o = o->next)
+			s->inflight++;
+		if (p) {
+			s->inflight += p->nout;
+			s->cached += p->nin;
+		}
+	}
+	s->proxies = names_proxies();
+	s->udp_bad = lwip_stats.udp.chkerr + lwip_stats.udp.lenerr +
+		     lwip_stats.udp.proterr;
+}

@@ -1,0 +1,49 @@
+/*
+ * Remote requests, exactly once (rpc.c), and global names (names.c). All
+ * calls with net_lock held.
+ */
+#ifndef CM_RPC_H
+#define CM_RPC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <qs/cm.h>
+#include <qs/sq.h>
+#include "wire.h"
+
+/* A handler's result meaning "answered later, with qs_answer". */
+#define RPC_DEFERRED 0x7FFFFFFF
+
+int rpc_start(uint32_t node, uint32_t incarnation);
+/* A request that arrived on a proxy: sent on, or an error to answer now. */
+int32_t rpc_forward(const qs_msg_t *req, uint32_t node, uint32_t inc,
+		    uint32_t rqid);
+/* The answer to request `rid` that this CM injected. */
+void rpc_completed(int rid, const qs_msg_t *reply);
+/* Asynchronous requests of the CM's own still to be collected. */
+uint32_t rpc_async_out(void);
+void rpc_async_done(void);
+/* Is anything waiting for a retransmission or an answer? */
+bool rpc_busy(void);
+/* A node's new incarnation (from a heartbeat): its old state goes. */
+void rpc_restarted(uint32_t node, uint32_t inc);
+void rpc_stats(cm_rpc_stats_t *s);
+void rpc_bad_packet(void);
+/* One packet to `node` (WIRE_ALL: every node). */
+int wire_send(uint32_t node, uint8_t type, uint32_t dst_inc, uint32_t seq,
+	      const void *body, uint32_t len);
+
+/* names.c */
+void names_start(uint32_t node);
+/* A lookup the kernel passed on: a queue id now, or RPC_DEFERRED. */
+int32_t names_lookup(const qs_msg_t *req);
+/* A request on a proxy: where it goes. QS_ENOENT if qid is no proxy. */
+int names_proxy(int qid, uint32_t *node, uint32_t *inc, uint32_t *rqid);
+/* The proxy qid points to a queue that is gone: forget it. */
+void names_drop(int qid);
+void names_forget_node(uint32_t node);
+void names_input(const wire_hdr_t *h, const uint8_t *body);
+void names_tick(void);
+uint32_t names_proxies(void);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * What CMs say to each other (besides heartbeats): UDP on port WIRE_PORT.
+ * Every packet is a wire_hdr_t and `len` bytes after it. Fields are in the
+ * nodes' own byte order: every node is i386.
+ *
+ *   REQ     a request for a queue on the receiving node: wire_msg_t, data,
+ *           out-of-line data. seq numbers the sender's requests to that
+ *           node in this incarnation of both, from 1.
+ *   REP     the answer to REQ seq: wire_msg_t (status), data, ool.
+ *   ACK     nothing: says only `floor`, when the sender has no REQ to carry it.
+ *   LOOKUP  a queue name (NUL-terminated), to dst or to every node (dst
+ *           WIRE_ALL); seq is the asker's nonce.
+ *   FOUND   int32_t qid on the answering node (or an error, to a LOOKUP
+ *           sent to it alone), then the name; seq is the nonce.
+ *
+ * floor, in every packet: all the sender's requests to the receiver up to
+ * this seq have had their answers, so the receiver may forget their replies
+ * and treat them as duplicates from then on.
+ */
+#ifndef CM_WIRE_H
+#define CM_WIRE_H
+
+#include <stdint.h>
+#include <qs/abi.h>
+
+#define WIRE_PORT 7071
+#define WIRE_MAGIC 0x51535250u /* "QSRP" */
+#define WIRE_VERSION 1
+#define WIRE_ALL 0xFFFF
+/* Data and out-of-line bytes of one remote request or reply, together. */
+#define WIRE_PAYLOAD_MAX 8192
+
+enum { PK_REQ = 1, PK_REP = 2, PK_ACK = 3, PK_LOOKUP = 4, PK_FOUND = 5 };
+
+typedef struct {
+	uint32_t magic;
+	uint8_t version;
+	uint8_t type;     /* PK_* */
+	uint16_t src;     /* sending node */
+	uint16_t dst;     /* receiving node, or WIRE_ALL */
+	uint16_t pad;
+	uint32_t src_inc; /* the sender's incarnation */
+	uint32_t dst_inc; /* the receiver's, as the sender knows it; 0: any */
+	uint32_t seq;
+	uint32_t floor;
+	uint32_t len;     /* bytes after this header */
+} wire_hdr_t;
+
+typedef struct {
+	uint64_t txid;
+	uint32_t qid;     /* REQ: the queue on the receiving node */
+	uint32_t opcode;
+	int32_t src_pid;  /* the client, on the sending node */
+	int32_t status;   /* REP */
+	uint32_t len;     /* data bytes, then ool_len bytes, follow */
+	uint32_t ool_len;
+} wire_msg_t;
+
+#endif
