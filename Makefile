@@ -26,7 +26,7 @@ KERNEL_SRCS := boot/multiboot.S $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 LIBQS_SRCS := $(filter-out libqs/src/crt0.S,$(wildcard libqs/src/*.c))
 
 # Every user program, each a Multiboot module named after itself.
-SERVERS := init disk tm shell echod wm fs cm
+SERVERS := init disk tm shell echod wm fs cm counterd
 APPS := $(basename $(notdir $(wildcard apps/*.c)))
 PROGRAMS := $(SERVERS) $(APPS)
 CONFIGS := $(wildcard servers/init/*.conf)
@@ -110,6 +110,7 @@ endef
 $(eval $(call program,init,servers/init/init.c))
 $(eval $(call program,shell,servers/shell/shell.c servers/shell/parse.c servers/shell/txcmd.c servers/shell/fscmd.c servers/shell/netcmd.c))
 $(eval $(call program,echod,servers/echo/echo.c))
+$(eval $(call program,counterd,servers/counterd/counterd.c))
 $(eval $(call program,disk,$(wildcard servers/disk/*.c)))
 $(eval $(call program,tm,$(wildcard servers/tm/*.c)))
 $(eval $(call program,fs,$(wildcard servers/fs/*.c)))
