@@ -37,9 +37,9 @@
 #include "netif.h"
 #include "rpc.h"
 
-#define RPC_WINDOW 64
-#define RPC_RTO_MS 150
-#define RPC_RTO_MAX_MS 1600
+#define RPC_WINDOW 256
+#define RPC_RTO_MS 100
+#define RPC_RTO_MAX_MS 800
 #define RPC_TICK_MS 50
 #define RPC_ACK_ROUNDS 3 /* idle re-sends of the floor, one per 500 ms */
 #define EDGES 32         /* transaction edges told to the TM, remembered */

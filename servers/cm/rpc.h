@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <qs/cm.h>
 #include <qs/sq.h>
-#include "wire.h"
+#include <qs/cmwire.h>
 
 /* A handler's result meaning "answered later, with qs_answer". */
 #define RPC_DEFERRED 0x7FFFFFFF

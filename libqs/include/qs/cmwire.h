@@ -1,5 +1,5 @@
 /*
- * What CMs say to each other (besides heartbeats): UDP on port WIRE_PORT.
+ * What CMs say to each other (servers/cm/rpc.c, names.c; besides heartbeats): UDP on port WIRE_PORT.
  * Every packet is a wire_hdr_t and `len` bytes after it. Fields are in the
  * nodes' own byte order: every node is i386.
  *
@@ -17,8 +17,8 @@
  * this seq have had their answers, so the receiver may forget their replies
  * and treat them as duplicates from then on.
  */
-#ifndef CM_WIRE_H
-#define CM_WIRE_H
+#ifndef QS_CMWIRE_H
+#define QS_CMWIRE_H
 
 #include <stdint.h>
 #include <qs/abi.h>
