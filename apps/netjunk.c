@@ -1,0 +1,193 @@
+/*
+ * Bad and stale packets for the CMs' protocol (qs/cmwire.h), sent as raw
+ * frames through the CM's test hook (CM_OP_RAW_SEND), so they bypass our
+ * own CM's checks and reach the other node's lwIP and CM as if a broken or
+ * hostile node had sent them.
+ *
+ *   netjunk junk NODE N   N packets to NODE's CM port, cycling through:
+ *                         garbage, a short header, wrong magic, wrong
+ *                         version, a length that lies, a sequence number
+ *                         far beyond the window, a forged sender, a bad
+ *                         UDP checksum, an unknown type, a reply nobody
+ *                         asked for
+ *   netjunk replay NODE QID INC SEQ ID
+ *                         one well-formed request for queue QID on NODE: a
+ *                         counter increment (qs/counter.h) of id ID, with
+ *                         sequence number SEQ, claiming to come from our
+ *                         incarnation INC (an old one: a stale duplicate)
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/cm.h>
+#include <qs/cmwire.h>
+#include <qs/counter.h>
+#include <qs/sq.h>
+#include <qs/sys.h>
+
+#define KINDS 10
+
+static int cm;
+static cm_stats_t stats;
+static qs_node_info_t self;
+static uint32_t peer_inc;
+
+static int
+cm_call(uint32_t op, const void *data, uint32_t len, qs_msg_t *reply)
+{
+	static qs_msg_t req;
+	qs_msg_init(&req, op);
+	qs_msg_put(&req, data, len);
+	return qs_call(cm, &req, reply, sizeof(*reply));
+}
+
+/* NODE's incarnation as our CM heard it; 0 if it does not know NODE. */
+static uint32_t
+incarnation_of(uint32_t node)
+{
+	static qs_msg_t reply;
+	if (cm_call(CM_OP_NODES, NULL, 0, &reply) < 0)
+		return 0;
+	const cm_nodes_t *l = (const cm_nodes_t *)reply.data;
+	for (uint32_t i = 0; i < l->count; i++)
+		if (l->node[i].node == node)
+			return l->node[i].incarnation;
+	return 0;
+}
+
+static uint16_t
+checksum(uint32_t sum, const uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | (i + 1 < len ? p[i + 1] : 0));
+	while (sum >> 16)
+		sum = (sum & 0xFFFF) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* One IPv4/UDP frame from us to node's WIRE_PORT; bad_sum spoils its
+ * checksum. */
+static int
+send_udp(uint32_t node, const void *payload, uint32_t n, bool bad_sum)
+{
+	static uint8_t f[CM_FRAME_MAX];
+	static qs_msg_t reply;
+	uint8_t *ip = f + 14, *udp = ip + 20;
+	if (n > CM_FRAME_MAX - 42)
+		return QS_E2BIG;
+	memset(f, 0xFF, 6); /* broadcast: no ARP needed; IP says who */
+	memcpy(f + 6, stats.mac, 6);
+	f[12] = 0x08, f[13] = 0x00;
+	memset(ip, 0, 28);
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((28 + n) >> 8), ip[3] = (uint8_t)(28 + n);
+	ip[8] = 64, ip[9] = 17;
+	ip[12] = 10, ip[15] = (uint8_t)(self.node_id + 1);
+	ip[16] = 10, ip[19] = (uint8_t)(node + 1);
+	uint16_t c = checksum(0, ip, 20);
+	ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+	udp[0] = udp[2] = WIRE_PORT >> 8, udp[1] = udp[3] = WIRE_PORT & 0xFF;
+	udp[4] = (uint8_t)((8 + n) >> 8), udp[5] = (uint8_t)(8 + n);
+	memcpy(udp + 8, payload, n);
+	/* the pseudo header: addresses, protocol, length */
+	uint32_t sum = (10 << 8) + (self.node_id + 1) + (10 << 8) + node + 1 +
+		       17 + 8 + n;
+	c = checksum(sum, udp, 8 + n);
+	if (bad_sum)
+		c ^= 0x5A5A;
+	udp[6] = (uint8_t)(c >> 8), udp[7] = (uint8_t)c;
+	uint32_t len = 42 + n;
+	return cm_call(CM_OP_RAW_SEND, f, len < 60 ? 60 : len, &reply);
+}
+
+static uint32_t
+request(uint8_t *p, uint32_t node, uint32_t inc, uint32_t seq, uint32_t qid,
+	uint64_t id)
+{
+	wire_hdr_t h = { WIRE_MAGIC, WIRE_VERSION, PK_REQ, (uint16_t)self.node_id,
+			 (uint16_t)node, 0, inc, peer_inc, seq, 0,
+			 sizeof(wire_msg_t) + sizeof(counter_inc_t) };
+	wire_msg_t m = { 0, qid, COUNTER_OP_INC, 0, 0, sizeof(counter_inc_t), 0 };
+	counter_inc_t c = { id };
+	memcpy(p, &h, sizeof(h));
+	memcpy(p + sizeof(h), &m, sizeof(m));
+	memcpy(p + sizeof(h) + sizeof(m), &c, sizeof(c));
+	return sizeof(h) + h.len;
+}
+
+static int
+junk(uint32_t node, uint32_t n)
+{
+	static uint8_t p[256];
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len = request(p, node, self.incarnation, 1, 1, i);
+		wire_hdr_t *h = (wire_hdr_t *)p;
+		bool bad_sum = false;
+		switch (i % KINDS) {
+		case 0:
+			len = 1 + (uint32_t)rand() % 200;
+			for (uint32_t k = 0; k < len; k++)
+				p[k] = (uint8_t)rand();
+			break;
+		case 1: len = sizeof(*h) - 3; break;
+		case 2: h->magic = 0xDEADBEEF; break;
+		case 3: h->version = 99; break;
+		case 4: h->len += 40; break;
+		case 5: h->seq = 0x7FFFFFF0u; break;
+		case 6: h->src = (uint16_t)((self.node_id + 7) % CM_NODES_MAX); break;
+		case 7: bad_sum = true; break;
+		case 8: h->type = 99; break;
+		case 9: h->type = PK_REP, h->seq = 1000000 + i; break;
+		}
+		int r = send_udp(node, p, len, bad_sum);
+		if (r < 0) {
+			printf("netjunk: error: packet %u: %s\n", i, qs_strerror(r));
+			return 1;
+		}
+	}
+	printf("netjunk: sent %u packets\n", n);
+	return 0;
+}
+
+static bool
+num(const char *s, uint64_t *out)
+{
+	char *end;
+	*out = strtoul(s, &end, 0);
+	return *s && !*end;
+}
+
+int
+main(int argc, char **argv)
+{
+	static qs_msg_t reply;
+	uint64_t node, n, qid, inc, seq, id;
+	if ((cm = qs_sq_lookup(CM_QUEUE)) < 0) {
+		printf("netjunk: no queue %s: %s\n", CM_QUEUE, qs_strerror(cm));
+		return 1;
+	}
+	qs_node_info(&self);
+	if (cm_call(CM_OP_STATS, NULL, 0, &reply) < 0)
+		return 1;
+	memcpy(&stats, reply.data, sizeof(stats));
+	if (argc == 4 && strcmp(argv[1], "junk") == 0 && num(argv[2], &node) &&
+	    num(argv[3], &n) && node < CM_NODES_MAX && n <= 100000) {
+		peer_inc = incarnation_of((uint32_t)node);
+		return junk((uint32_t)node, (uint32_t)n);
+	}
+	if (argc == 7 && strcmp(argv[1], "replay") == 0 && num(argv[2], &node) &&
+	    num(argv[3], &qid) && num(argv[4], &inc) && num(argv[5], &seq) &&
+	    num(argv[6], &id) && node < CM_NODES_MAX) {
+		static uint8_t p[256];
+		peer_inc = incarnation_of((uint32_t)node);
+		uint32_t len = request(p, (uint32_t)node, (uint32_t)inc,
+				       (uint32_t)seq, (uint32_t)qid, id);
+		int r = send_udp((uint32_t)node, p, len, false);
+		printf(r < 0 ? "netjunk: error: %s\n" : "netjunk: sent%s\n",
+		       r < 0 ? qs_strerror(r) : "");
+		return r < 0;
+	}
+	printf("usage: netjunk junk NODE N | netjunk replay NODE QID INC SEQ ID\n");
+	return 2;
+}
