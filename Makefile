@@ -42,7 +42,7 @@ KERNEL_OBJS := $(call obj,$(KERNEL_SRCS))
 LIBQS_OBJS := $(call obj,$(LIBQS_SRCS))
 CRT0 := $(call obj,libqs/src/crt0.S)
 
-.PHONY: all deps run stop test unit-test qemu-gdb bench clean
+.PHONY: all deps run stop test stress unit-test qemu-gdb bench clean
 all: $(ISO) $(B)/liblwip.a
 
 deps:
@@ -171,6 +171,12 @@ include tests/unit/unit.mk
 
 test: all $(UNIT_TESTS)
 	$(PY) tests/run.py $(UNIT_TESTS)
+
+# The exactly-once test under loss, duplication and jitter, at 10,000
+# increments (make test sends 2,000).
+stress: all
+	QS_STRESS_INCREMENTS=10000 $(PY) -m pytest -q tests/system/test_remote.py \
+		-k "loss or every_node"
 
 clean:
 	rm -rf $(B)/obj $(B)/bin $(B)/gen $(B)/iso $(B)/iso-nostamp $(B)/unit $(B)/bench \
