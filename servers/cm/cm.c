@@ -101,6 +101,8 @@ net_handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 		if (r == QS_EQGONE)
 			names_drop((int)req->hdr.qid);
 	}
+	if (rpc_async_out())
+		qs_cond_signal(&injected); /* a notice to the TM went out */
 	qs_mutex_unlock(&net_lock);
 	if (r == RPC_DEFERRED)
 		qs_defer(reply);

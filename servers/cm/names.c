@@ -81,10 +81,11 @@ names_drop(int qid)
 }
 
 void
-names_forget_node(uint32_t node)
+names_forget_node(uint32_t node, uint32_t inc)
 {
 	for (int i = 0; i < PROXIES_MAX; i++)
-		if (proxies[i].qid && proxies[i].node == node)
+		if (proxies[i].qid && proxies[i].node == node &&
+		    proxies[i].inc < inc)
 			names_drop(proxies[i].qid);
 }
 

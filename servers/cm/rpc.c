@@ -239,11 +239,13 @@ rpc_forward(const qs_msg_t *req, uint32_t node, uint32_t inc, uint32_t rqid)
 	state = member_state(node, &now_inc);
 	if (state != CM_NODE_UP && state != CM_NODE_SUSPECT)
 		return QS_EUNREACH;
+	if (now_inc != inc)
+		return QS_EQGONE; /* the proxy is from an earlier life of node */
 	peer_t *p = peer_get(node);
 	if (!p)
 		return QS_ENOMEM;
 	if (p->inc && p->inc != inc)
-		return QS_EQGONE; /* the proxy is from an earlier life of node */
+		return QS_EQGONE;
 	p->inc = inc;
 	uint32_t len = sizeof(wire_hdr_t) + sizeof(wire_msg_t) + req->hdr.len +
 		       req->hdr.ool_len;
@@ -427,6 +429,7 @@ void
 rpc_restarted(uint32_t node, uint32_t inc)
 {
 	peer_t *p = peers[node];
+	names_forget_node(node, inc); /* whether or not we talked since */
 	if (!p || inc <= p->inc)
 		return;
 	out_fail_all(p, QS_EUNREACH);
@@ -436,7 +439,6 @@ rpc_restarted(uint32_t node, uint32_t inc)
 	p->inc = inc;
 	p->last_seq = p->floor = 0;
 	p->ack_rounds = 0;
-	names_forget_node(node);
 }
 
 /* A packet passed the common checks: by type, with incarnations checked. */

@@ -41,7 +41,8 @@ int32_t names_lookup(const qs_msg_t *req);
 int names_proxy(int qid, uint32_t *node, uint32_t *inc, uint32_t *rqid);
 /* The proxy qid points to a queue that is gone: forget it. */
 void names_drop(int qid);
-void names_forget_node(uint32_t node);
+/* node restarted as incarnation inc: proxies to earlier ones go. */
+void names_forget_node(uint32_t node, uint32_t inc);
 void names_input(const wire_hdr_t *h, const uint8_t *body);
 void names_tick(void);
 uint32_t names_proxies(void);
