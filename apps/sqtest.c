@@ -15,7 +15,8 @@
 #include <qs/thread.h>
 #include "check.h"
 
-enum { OP_INFO = 1, OP_HANG, OP_COUNT, OP_REPORT, OP_ECHO, OP_ADOPT, OP_SETTX };
+enum { OP_INFO = 1, OP_HANG, OP_COUNT, OP_REPORT, OP_ECHO, OP_ADOPT, OP_SETTX,
+       OP_DEFER };
 
 #define CLIENTS 3
 #define PER_CLIENT 3334 /* 10,002 requests in all */
@@ -32,6 +33,8 @@ static volatile uint32_t hang_runs;
 static uint8_t counts[KEYS]; /* a server process's executions per key */
 static uint64_t adopted;     /* a transaction a server received earlier */
 static qs_msg_t req, reply;
+static volatile uint32_t deferred; /* OP_DEFER requests put aside */
+static uint32_t deferred_rid[4];
 
 
 static int32_t
@@ -70,6 +73,11 @@ handler(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
 			 qs_tx_set(adopted ^ 0x5A5A) == QS_EPERM;
 		return ok ? 1 : 0;
 	}
+	case OP_DEFER:
+		deferred_rid[deferred % 4] = rq->hdr.rid;
+		__atomic_fetch_add(&deferred, 1, __ATOMIC_SEQ_CST);
+		qs_defer(rp); /* answered by test_defer_and_answer */
+		return 0;
 	case OP_ECHO:
 		qs_msg_put(rp, rq->data, rq->hdr.len);
 		qs_msg_set_ool(rp, (const void *)rq->hdr.ool, rq->hdr.ool_len);
@@ -216,6 +224,51 @@ test_async(int qid)
 	qs_futex_wake(&release, 100);
 	check(qs_wait(slow, &reply, sizeof(reply), -1) == slow &&
 		      reply.hdr.status == 7, "and the answer still comes once");
+}
+
+/* One thread takes three requests by deferring each; another answers. */
+static void
+test_defer_and_answer(void)
+{
+	static qs_msg_t ans;
+	int qid = qs_sq_create("sqtest.defer", 0), rids[3], ok = 1;
+	local_server_t one;
+	local_serve(&one, qid, 1);
+	await_offers(qid, 1, 0);
+	deferred = 0;
+	qs_msg_init(&req, OP_DEFER);
+	for (int i = 0; i < 3; i++)
+		ok &= (rids[i] = qs_send(qid, &req)) > 0;
+	for (int i = 0; i < 100000 && deferred < 3; i++)
+		qs_yield();
+	check(ok && deferred == 3 && await_offers(qid, 1, 0),
+	      "a deferring thread is free for the next request");
+	check(qs_wait(0, &reply, sizeof(reply), 0) == QS_ETIMEDOUT,
+	      "deferred requests wait for their answers");
+	ok = 1;
+	for (int i = 2; i >= 0; i--) {
+		qs_msg_init(&ans, OP_DEFER);
+		ans.hdr.status = 100 + i;
+		qs_msg_put(&ans, &i, sizeof(i));
+		ok &= qs_answer(deferred_rid[i], &ans) == 0;
+	}
+	for (int i = 0; i < 3; i++) {
+		int got = qs_wait(rids[i], &reply, sizeof(reply), -1);
+		const int *v = QS_MSG_AS(&reply, int);
+		ok &= got == rids[i] && v && *v == i && reply.hdr.status == 100 + i;
+	}
+	check(ok, "qs_answer from another thread gives each its own answer");
+	check(qs_answer(deferred_rid[0], &ans) == QS_ENOENT &&
+		      qs_answer(0, &ans) == QS_ENOENT,
+	      "an answered or unknown request cannot be answered again");
+	check(qs_syscall(SYS_SQ_DEFER, 0, 0, 0, 0, 0) == QS_EINVAL,
+	      "defer outside an upcall is refused");
+	check(qs_syscall(SYS_SQ_PROXY, (uint32_t)"x", 5, 0, 0, 0) == QS_EPERM &&
+		      qs_syscall(SYS_SQ_INJECT, (uint32_t)qid, (uint32_t)&req, 0,
+				 0, 0) == QS_EPERM,
+	      "proxies and injection are the network agent's alone");
+	qs_sq_destroy(qid);
+	qs_thread_join(one.thread);
 }
 
 static void
@@ -602,6 +655,7 @@ main(int argc, char **argv)
 	await_offers(qid, 2, 0);
 	test_calls_and_stamps(qid);
 	test_async(qid);
+	test_defer_and_answer();
 	test_flow_control();
 	test_destroy_with_pending();
 	test_server_dies_mid_upcall();
