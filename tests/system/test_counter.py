@@ -16,12 +16,18 @@ SUMMARY = re.compile(r"count: sent (\d+) acked (\d+) errors (\d+) "
 STATE = re.compile(r"counterd: value (\d+) ids (\d+) duplicates (\d+)\n")
 
 
-@pytest.fixture(scope="module")
-def counterd(node):
+def start_counterd(node):
+    """`run counterd`, once it serves; returns its pid."""
     start = node.log_size()
     pid = node.run("counterd")
     node.wait_log(r"counterd: serving queue counter \(qid \d+\)\n",
                   start=start)
+    return pid
+
+
+@pytest.fixture(scope="module")
+def counterd(node):
+    pid = start_counterd(node)
     yield pid
     node.kill(pid)
 

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from qsharness import BOOT_TIMEOUT, PROG_TIMEOUT, Node, cluster_fixture
-from test_counter import count, prog, reset, state, status
+from test_counter import count, prog, reset, start_counterd, state, status
 from test_net import wait_member
 
 remote_cluster = cluster_fixture("test-nodes-remote", n=3)
@@ -33,14 +33,6 @@ def nodes(remote_cluster):
             if peer != n.id:
                 wait_member(n, peer, "up")
     return ns
-
-
-def start_counterd(node):
-    start = node.log_size()
-    pid = node.run("counterd")
-    node.wait_log(r"counterd: serving queue counter \(qid (\d+)\)\n",
-                  start=start)
-    return pid
 
 
 @pytest.fixture(scope="module")
