@@ -142,9 +142,9 @@ def main():
         ("net.remote.retransmits", "  retransmitted or refused requests",
          "requests"),
     ]
-    print("%-28s %-48s %12s  %s" % ("metric", "what", "value", "unit"))
+    print("%-31s %-46s %10s  %s" % ("metric", "what", "value", "unit"))
     for key, what, unit in rows:
-        print("%-28s %-48s %12s  %s" % (key, what, results[key], unit))
+        print("%-31s %-46s %10s  %s" % (key, what, results[key], unit))
     out_dir = os.path.join(ROOT, "build", "bench")
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
