@@ -2,8 +2,13 @@
 """make bench: boots the ISO (and the one with the transaction stamp compiled
 out) under QEMU's -icount shift=0, where the guest's rdtsc counts executed
 instructions, so every figure is exactly repeatable. The guest program
-`bench` prints "bench: METRIC VALUE" lines and powers off. Prints a table and
-writes build/bench/results.json with flat metric names."""
+`bench` prints "bench: METRIC VALUE" lines and powers off. The network
+figures come from two such nodes on a vde LAN, started by boot/qsnet (up
+--icount) with their state in build/bench/net, where `netbench` on node 0
+does the same. Prints a table and writes build/bench/results.json with flat
+metric names."""
+import importlib.machinery
+import importlib.util
 import json
 import os
 import re
@@ -39,6 +44,35 @@ def run(iso, conf, storage=None):
     return {k: int(v) for k, v in LINE.findall(out)}
 
 
+def load_qsnet():
+    """boot/qsnet as a module (it has no .py suffix)."""
+    path = os.path.join(ROOT, "boot", "qsnet")
+    loader = importlib.machinery.SourceFileLoader("qsnet", path)
+    spec = importlib.util.spec_from_loader("qsnet", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def run_net(iso):
+    """Boots two nodes with bench-net.conf under -icount shift=0 on a vde
+    LAN; netbench on node 0 measures and powers node 0 off, then the rest
+    goes down. Returns node 0's figures."""
+    qsnet = load_qsnet()
+    cl = qsnet.Cluster(os.path.join(ROOT, "build", "bench", "net"), iso)
+    cl.down()  # what an interrupted run left
+    try:
+        cl.up(2, conf="bench-net.conf", icount=True, wait=False)
+        try:
+            cl.wait_log(0, r"^bench: done", timeout=TIMEOUT)
+        except qsnet.QsnetError as e:
+            sys.exit("bench: the network benchmark did not finish: %s" % e)
+        out = cl.log(0)
+    finally:
+        cl.down()
+    return {k: int(v) for k, v in LINE.findall(out)}
+
+
 def main():
     iso, nostamp_iso = sys.argv[1:3]
     with_stamp = run(iso, "bench.conf")
@@ -56,6 +90,12 @@ def main():
     results["rvm.truncate.instr_per_kb"] = rvm["rvm.truncate.instr_per_kb"]
     results["rvm.flush_over_vista.ratio"] = round(
         rvm["rvm.flush.instr_per_tx"] / rvm["rvm.vista.instr_per_tx"], 1)
+    net = run_net(iso)
+    if net["net.remote.errors"]:
+        sys.exit("bench: %d remote requests failed" % net["net.remote.errors"])
+    results.update(net)
+    results["net.remote_over_udp.ratio"] = round(
+        net["net.remote_rtt.instr"] / net["net.udp_echo_rtt.instr"], 2)
     rows = [
         ("ipc.null_rtt.instr", "null synchronous round trip (median of 10,000)",
          "instructions"),
@@ -91,10 +131,20 @@ def main():
          "instructions/KiB"),
         ("rvm.flush_over_vista.ratio", "flush commit cost over Vista's",
          "ratio"),
+        ("net.remote_rtt.instr", "remote null round trip, echo@1 (median)",
+         "instructions"),
+        ("net.udp_echo_rtt.instr", "lwIP UDP echo, timed in the CM (median)",
+         "instructions"),
+        ("net.remote_over_udp.ratio", "remote round trip over UDP echo",
+         "ratio"),
+        ("net.remote_async.instr_per_req", "pipelined remote, 64 in flight",
+         "instructions/request"),
+        ("net.remote.retransmits", "  retransmitted or refused requests",
+         "requests"),
     ]
-    print("%-28s %-48s %12s  %s" % ("metric", "what", "value", "unit"))
+    print("%-31s %-46s %10s  %s" % ("metric", "what", "value", "unit"))
     for key, what, unit in rows:
-        print("%-28s %-48s %12s  %s" % (key, what, results[key], unit))
+        print("%-31s %-46s %10s  %s" % (key, what, results[key], unit))
     out_dir = os.path.join(ROOT, "build", "bench")
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as f:

@@ -4,8 +4,8 @@
  * look local: it is the kernel's network agent (QS_NET_QUEUE), resolving
  * names the kernel does not know (names.c) and carrying requests on proxy
  * queues to their nodes and back, exactly once (rpc.c). It also serves
- * queue "cm" (qs/cm.h): counters, ping, nodes, and raw frames in and out
- * as a test hook for the driver.
+ * queue "cm" (qs/cm.h): counters, ping, nodes, UDP echo timings
+ * (udpecho.c), and raw frames in and out as a test hook for the driver.
  *
  * Threads: one waits for the device's IRQ (or the next timer) and feeds
  * what came in to lwIP; NET_THREADS serve QS_NET_QUEUE, each forwarding a
@@ -23,6 +23,7 @@
 #include "member.h"
 #include "net.h"
 #include "rpc.h"
+#include "udpecho.h"
 
 /* How long the IRQ thread waits before it looks at the link anyway. */
 #define LINK_POLL_MS 1000
@@ -170,6 +171,21 @@ op_rpc_stats(qs_msg_t *reply)
 }
 
 static int32_t
+op_udp_echo(const qs_msg_t *req, qs_msg_t *reply)
+{
+	const cm_udp_echo_t *a = QS_MSG_AS(req, cm_udp_echo_t);
+	cm_udp_echo_result_t res;
+	if (!a || req->hdr.len != sizeof(*a) || req->hdr.ool_len)
+		return QS_EINVAL;
+	qs_mutex_lock(&net_lock);
+	int r = udpecho_run(&net_lock, a, &res);
+	qs_mutex_unlock(&net_lock);
+	if (r == 0)
+		qs_msg_put(reply, &res, sizeof(res));
+	return r;
+}
+
+static int32_t
 handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
 	(void)ctx;
@@ -183,6 +199,8 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 		return req->hdr.len ? QS_EINVAL : op_nodes(reply);
 	case CM_OP_RPC_STATS:
 		return req->hdr.len ? QS_EINVAL : op_rpc_stats(reply);
+	case CM_OP_UDP_ECHO:
+		return op_udp_echo(req, reply);
 	case CM_OP_RAW_SEND:
 		if (req->hdr.ool_len)
 			return QS_EINVAL;
@@ -220,7 +238,8 @@ main(void)
 	qs_node_info(&ni);
 	if ((r = net_init(&nic, ni.node_id)) < 0 ||
 	    (r = member_start(ni.node_id, ni.incarnation)) < 0 ||
-	    (r = rpc_start(ni.node_id, ni.incarnation)) < 0)
+	    (r = rpc_start(ni.node_id, ni.incarnation)) < 0 ||
+	    (r = udpecho_start()) < 0)
 		return 1;
 	const uint8_t *m = nic.mac;
 	printf("cm: e1000 %02x:%02x:%02x:%02x:%02x:%02x irq %d link %s, "

@@ -31,7 +31,10 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 int
 main(void)
 {
-	int qid = qs_sq_create(ECHO_QUEUE, 0);
+	/* As deep as a queue goes: a request another node's CM injects into a
+	   full queue is refused and sent again a retransmission timeout later,
+	   which pipelined remote clients (netbench's 64 in flight) would hit. */
+	int qid = qs_sq_create(ECHO_QUEUE, QS_SQ_DEPTH_MAX);
 	if (qid < 0) {
 		printf("echod: cannot create queue %s: %s\n", ECHO_QUEUE,
 		       qs_strerror(qid));

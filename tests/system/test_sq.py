@@ -43,7 +43,7 @@ def test_sq_lists_the_echo_queue(node):
     before = sq_rows(node)["echo"]
     assert before["owner"] == echod[0]
     assert before["idle"] == 2 and before["busy"] == 0, before
-    assert before["pending"] == 0 and before["depth"] == 32, before
+    assert before["pending"] == 0 and before["depth"] == 256, before
     pid = node.run("echo count me")
     reap(node, pid)
     assert sq_rows(node)["echo"]["completed"] == before["completed"] + 1

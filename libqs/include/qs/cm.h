@@ -4,6 +4,9 @@
  * CM_OP_STATS reports the driver and the stack; CM_OP_PING sends one ICMP
  * echo. CM_OP_RAW_SEND / CM_OP_RAW_RECV move raw Ethernet frames of types
  * other than IPv4 and ARP: a test hook for the driver and the LAN.
+ * CM_OP_UDP_ECHO times raw lwIP UDP round trips to another node's CM
+ * (servers/cm/udpecho.c), the baseline `make bench` sets remote requests
+ * against.
  */
 #ifndef QS_CM_H
 #define QS_CM_H
@@ -22,7 +25,31 @@ enum {
 			       (no reply in 1 s), QS_EUNREACH, QS_EINVAL */
 	CM_OP_NODES = 5,    /* nothing -> cm_nodes_t */
 	CM_OP_RPC_STATS = 6, /* nothing -> cm_rpc_stats_t */
+	CM_OP_UDP_ECHO = 7, /* cm_udp_echo_t -> cm_udp_echo_result_t, or
+			       QS_EINVAL, QS_EUNREACH (nothing came back) */
 };
+
+/*
+ * UDP echo: every CM answers datagrams on CM_UDP_ECHO_PORT. CM_OP_UDP_ECHO
+ * sends `count` of them to `node`, one at a time, after a few unmeasured
+ * ones, and times each inside the CM with rdtsc, from before udp_sendto to
+ * the asking thread running again after the receive callback woke it: the
+ * network part of a remote request, without the local IPC at either end.
+ */
+#define CM_UDP_ECHO_PORT 7072
+#define CM_UDP_ECHO_MAX 4096 /* echoes timed per request */
+
+typedef struct {
+	uint32_t node;
+	uint32_t count; /* 1..CM_UDP_ECHO_MAX */
+} cm_udp_echo_t;
+
+typedef struct {
+	uint32_t median; /* rdtsc ticks per echo (instructions under icount) */
+	uint32_t min, max;
+	uint32_t lost;   /* echoes not answered in time (not timed) */
+	uint64_t total;  /* of the answered ones */
+} cm_udp_echo_result_t;
 
 /*
  * Membership: heartbeats on UDP port CM_PORT every CM_HEARTBEAT_MS; a node
