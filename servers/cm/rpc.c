@@ -346,8 +346,7 @@ in_reply(uint32_t node, peer_t *p, in_t *e, const qs_msg_t *reply)
 	memcpy((uint8_t *)(m + 1) + len, (const void *)reply->hdr.ool, ool_len);
 	e->rid = 0;
 	e->len = sizeof(*m) + len + ool_len;
-	/* out of memory, duplicates find no copy: then the sender's node
-	   gives up on it after CM_DOWN_MS, as if we were gone */
+	/* out of memory: duplicates find no copy and get "outcome unknown" */
 	if ((e->rep = malloc(e->len)))
 		memcpy(e->rep, rep, e->len);
 	st.rep_tx++;
@@ -371,8 +370,18 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 	}
 	if (e) {
 		st.duplicates++;
-		if (e->rep) /* its REP was lost: the same answer again */
+		if (e->rep) { /* its REP was lost: the same answer again */
 			wire_send(node, PK_REP, p->inc, e->seq, e->rep, e->len);
+		} else if (!e->rid) { /* answered, but no memory kept it */
+			wire_msg_t unknown = { m->txid, 0, m->opcode, 0,
+					       QS_EUNREACH, 0, 0 };
+			wire_send(node, PK_REP, p->inc, e->seq, &unknown,
+				  sizeof(unknown));
+		}
+		return;
+	}
+	if (!(e = calloc(1, sizeof(*e)))) { /* before it runs, not after */
+		st.busy++;
 		return;
 	}
 	qs_msg_t *q = (qs_msg_t *)msgbuf;
@@ -388,7 +397,8 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 	}
 	int rid = qs_syscall(SYS_SQ_INJECT, m->qid, (uint32_t)(uintptr_t)q, 0,
 			     0, 0);
-	if (rid == QS_EAGAIN || rid == QS_ENOMEM || !(e = calloc(1, sizeof(*e)))) {
+	if (rid == QS_EAGAIN || rid == QS_ENOMEM) {
+		free(e);
 		st.busy++; /* not taken: the sender will try again */
 		return;
 	}
