@@ -38,7 +38,7 @@ typedef struct {
 	char base[QS_NAME_MAX]; /* without "@N" */
 } lookup_t;
 
-static uint32_t self, next_nonce;
+static uint32_t self, next_nonce, started_ms;
 static proxy_t proxies[PROXIES_MAX];
 static lookup_t lookups[LOOKUPS_MAX];
 
@@ -46,7 +46,8 @@ void
 names_start(uint32_t node)
 {
 	self = node;
-	next_nonce = qs_uptime_ms() | 1;
+	started_ms = qs_uptime_ms();
+	next_nonce = started_ms | 1;
 }
 
 static proxy_t *
@@ -179,8 +180,9 @@ names_lookup(const qs_msg_t *req)
 		uint32_t state = member_state((uint32_t)node, &inc);
 		if (state != CM_NODE_UP && state != CM_NODE_SUSPECT)
 			return QS_EUNREACH;
-	} else if (!member_any_up()) {
-		return QS_ENOENT; /* nobody else to ask */
+	} else if (!member_any_up() &&
+		   qs_uptime_ms() - started_ms > CM_SUSPECT_MS) {
+		return QS_ENOENT; /* nobody else to ask (and not just booted) */
 	}
 	lookup_t *l = NULL;
 	for (int i = 0; i < LOOKUPS_MAX && !l; i++)

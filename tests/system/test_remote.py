@@ -4,7 +4,8 @@ unchanged code reaches a queue on another node by name, from every node;
 increments from two nodes to one counter are each executed once; under 20%
 loss, 10% duplication and jitter nothing is lost or repeated; a 5 s link
 cut loses nothing; a killed server node gives clients errors, not hangs; a
-restarted node is a new incarnation whose old packets are refused; garbage
+restarted node is a new incarnation whose new requests are not taken for its
+old ones and whose old packets are refused; garbage
 on the wire is counted and the CMs go on serving.
 
 QS_STRESS_INCREMENTS (make stress) sets how many increments the lossy test
@@ -220,8 +221,17 @@ def test_restarted_node_is_a_new_incarnation_and_old_packets_are_refused(
     # the old proxy went with the old incarnation; the name is found again
     sent, acked, errors, _, _, errs = count(n0, "-q counter 100 8")
     assert (acked, errors) == (100, 0), errs
-    qid = sq_row(n1, "counter")["qid"]
+    # node 0 restarts too: its new requests count from seq 1 again, and
+    # must run, not pass for duplicates of its earlier life's
+    remote_cluster.kill_node(0)
+    remote_cluster.restart_node(0, BOOT_TIMEOUT)
     inc0 = int(open(remote_cluster.path(0, "incarnation")).read())
+    wait_member(n1, 0, "up", inc0)
+    wait_member(n0, 1, "up")
+    sent, acked, errors, _, _, errs = count(n0, "-q counter 100 8")
+    assert (acked, errors) == (100, 0), errs
+    assert state(n1) == (200, 200, 0)
+    qid = sq_row(n1, "counter")["qid"]
     value = state(n1)[0]
     # a well-formed request from node 0's present life runs...
     prog(n0, "netjunk replay 1 %d %d 250 777001" % (qid, inc0),
