@@ -23,6 +23,7 @@
 #include <qs/cm.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include "udpframe.h"
 
 #define ETHERTYPE 0x88B5
 #define HDR 26 /* Ethernet header, magic, tag, sequence number */
@@ -115,22 +116,11 @@ send_frames(uint32_t n, uint32_t tag)
 	return 0;
 }
 
-static uint16_t
-ip_checksum(const uint8_t *p, uint32_t len)
-{
-	uint32_t sum = 0;
-	for (uint32_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xFFFF) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* Broadcast IPv4/UDP packets from our own address to CM_PORT. */
 static int
 send_junk(uint32_t n)
 {
-	static uint8_t f[128];
+	static uint8_t f[128], data[64];
 	cm_stats_t s;
 	qs_node_info_t ni;
 	if (get_stats(&s) < 0)
@@ -138,7 +128,6 @@ send_junk(uint32_t n)
 	qs_node_info(&ni);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t payload = 16;
-		uint8_t *ip = f + 14, *udp = ip + 20, *data = udp + 8;
 		if (i % 2) { /* garbage of some length */
 			payload = 1 + (uint32_t)rand() % 64;
 			for (uint32_t k = 0; k < payload; k++)
@@ -149,22 +138,9 @@ send_junk(uint32_t n)
 			data[6] = 0, data[7] = (uint8_t)((ni.node_id + 5) % CM_NODES_MAX);
 			memset(data + 8, 0, 8);
 		}
-		memset(f, 0xFF, 6);
-		memcpy(f + 6, s.mac, 6);
-		f[12] = 0x08, f[13] = 0x00;
-		memset(ip, 0, 20);
-		ip[0] = 0x45;
-		ip[2] = (uint8_t)((28 + payload) >> 8), ip[3] = (uint8_t)(28 + payload);
-		ip[8] = 64, ip[9] = 17; /* TTL, UDP */
-		ip[12] = 10, ip[15] = (uint8_t)(ni.node_id + 1);
-		ip[16] = 10, ip[19] = 255;
-		uint16_t c = ip_checksum(ip, 20);
-		ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
-		udp[0] = udp[2] = CM_PORT >> 8, udp[1] = udp[3] = CM_PORT & 0xFF;
-		udp[4] = (uint8_t)((8 + payload) >> 8), udp[5] = (uint8_t)(8 + payload);
-		udp[6] = udp[7] = 0; /* no UDP checksum */
-		uint32_t len = 14 + 28 + payload;
-		int r = cm_call(CM_OP_RAW_SEND, f, len < 60 ? 60 : len);
+		uint32_t len = udp_frame(f, s.mac, ni.node_id, 255, CM_PORT, data,
+					 payload, false);
+		int r = cm_call(CM_OP_RAW_SEND, f, len);
 		if (r < 0) {
 			printf("ethtest: error: junk %u: %s\n", i, qs_strerror(r));
 			return 1;

@@ -25,6 +25,7 @@
 #include <qs/counter.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include "udpframe.h"
 
 #define KINDS 10
 
@@ -56,16 +57,6 @@ incarnation_of(uint32_t node)
 	return 0;
 }
 
-static uint16_t
-checksum(uint32_t sum, const uint8_t *p, uint32_t len)
-{
-	for (uint32_t i = 0; i < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | (i + 1 < len ? p[i + 1] : 0));
-	while (sum >> 16)
-		sum = (sum & 0xFFFF) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* One IPv4/UDP frame from us to node's WIRE_PORT; bad_sum spoils its
  * checksum. */
 static int
@@ -73,32 +64,11 @@ send_udp(uint32_t node, const void *payload, uint32_t n, bool bad_sum)
 {
 	static uint8_t f[CM_FRAME_MAX];
 	static qs_msg_t reply;
-	uint8_t *ip = f + 14, *udp = ip + 20;
-	if (n > CM_FRAME_MAX - 42)
+	if (n > CM_FRAME_MAX - UDPFRAME_HDR)
 		return QS_E2BIG;
-	memset(f, 0xFF, 6); /* broadcast: no ARP needed; IP says who */
-	memcpy(f + 6, stats.mac, 6);
-	f[12] = 0x08, f[13] = 0x00;
-	memset(ip, 0, 28);
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)((28 + n) >> 8), ip[3] = (uint8_t)(28 + n);
-	ip[8] = 64, ip[9] = 17;
-	ip[12] = 10, ip[15] = (uint8_t)(self.node_id + 1);
-	ip[16] = 10, ip[19] = (uint8_t)(node + 1);
-	uint16_t c = checksum(0, ip, 20);
-	ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
-	udp[0] = udp[2] = WIRE_PORT >> 8, udp[1] = udp[3] = WIRE_PORT & 0xFF;
-	udp[4] = (uint8_t)((8 + n) >> 8), udp[5] = (uint8_t)(8 + n);
-	memcpy(udp + 8, payload, n);
-	/* the pseudo header: addresses, protocol, length */
-	uint32_t sum = (10 << 8) + (self.node_id + 1) + (10 << 8) + node + 1 +
-		       17 + 8 + n;
-	c = checksum(sum, udp, 8 + n);
-	if (bad_sum)
-		c ^= 0x5A5A;
-	udp[6] = (uint8_t)(c >> 8), udp[7] = (uint8_t)c;
-	uint32_t len = 42 + n;
-	return cm_call(CM_OP_RAW_SEND, f, len < 60 ? 60 : len, &reply);
+	uint32_t len = udp_frame(f, stats.mac, self.node_id, (uint8_t)(node + 1),
+				 WIRE_PORT, payload, n, bad_sum);
+	return cm_call(CM_OP_RAW_SEND, f, len, &reply);
 }
 
 static uint32_t
