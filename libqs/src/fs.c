@@ -1,12 +1,25 @@
 /*
  * The file server's client side (qs/fs.h): one synchronous request per call,
  * under the calling thread's transaction. The queue is looked up on every
- * call, so a restarted file server is found again.
+ * call, so a restarted file server is found again; the queue is FS_QUEUE
+ * or the one fs_use_queue named.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <qs/fs.h>
 #include <qs/sq.h>
+
+static char queue[QS_NAME_MAX] = FS_QUEUE;
+
+int
+fs_use_queue(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n >= sizeof(queue))
+		return QS_EINVAL;
+	memcpy(queue, name, n + 1);
+	return 0;
+}
 
 /* Sends op with `len` bytes of `data` (and `extra` after them); copies up to
  * `cap` bytes of the answer's data to `out`. */
@@ -14,7 +27,7 @@ static int
 fs_call(uint32_t op, const void *data, size_t len, const void *extra,
 	size_t extra_len, void *out, size_t cap)
 {
-	int qid = qs_sq_lookup(FS_QUEUE);
+	int qid = qs_sq_lookup(queue);
 	if (qid < 0)
 		return qid;
 	qs_msg_t *req = malloc(sizeof(qs_msg_t));
@@ -116,4 +129,13 @@ int
 fs_df(fs_df_t *out)
 {
 	return fs_call(FS_OP_DF, NULL, 0, NULL, 0, out, sizeof(*out));
+}
+
+int
+fs_log(const char *wm_queue)
+{
+	size_t n = strlen(wm_queue);
+	if (n >= QS_NAME_MAX)
+		return QS_EINVAL;
+	return fs_call(FS_OP_LOG, wm_queue, n + 1, NULL, 0, NULL, 0);
 }

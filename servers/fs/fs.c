@@ -303,6 +303,7 @@ do_df(qs_msg_t *reply)
 	df->handles = fs_handles_open();
 	df->transactions = fs_txs_open();
 	df->locks = fs_locks_held();
+	df->log_windows = fs_oplog_count();
 	if (rvm_query(&q, NULL) == RVM_SUCCESS) {
 		df->in_doubt = q.n_in_doubt;
 		df->log_size = q.log_size;
@@ -319,9 +320,8 @@ do_df(qs_msg_t *reply)
 }
 
 static int32_t
-handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+dispatch(const qs_msg_t *req, qs_msg_t *reply)
 {
-	(void)ctx;
 	uint64_t tx = req->hdr.txid;
 	const char *path;
 	switch (req->hdr.opcode) {
@@ -332,6 +332,7 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 	case FS_OP_CLOSE: return do_close(tx, req);
 	case FS_OP_READDIR: return do_readdir(tx, req, reply);
 	case FS_OP_DF: return do_df(reply);
+	case FS_OP_LOG: return fs_oplog_start(req);
 	case FS_OP_UNLINK:
 	case FS_OP_MKDIR:
 	case FS_OP_STAT:
@@ -345,6 +346,15 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 	default:
 		return QS_EINVAL;
 	}
+}
+
+static int32_t
+handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+{
+	(void)ctx;
+	int32_t r = dispatch(req, reply);
+	fs_oplog_note(req, r);
+	return r;
 }
 
 /* ---- start-up ------------------------------------------------------- */

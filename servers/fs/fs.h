@@ -1,6 +1,7 @@
 /*
  * The file server's internals: the on-segment layout (store.c), the
- * transactions, locks and handles (txn.c), and the server (fs.c).
+ * transactions, locks and handles (txn.c), the operation log windows
+ * (oplog.c) and the server (fs.c).
  *
  * Everything the file system keeps lives in one RVM segment, mapped at
  * `fs_base`: block 0 the superblock, then the inode table, the block map (one
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <qs/fs.h>
 #include <qs/rvm.h>
+#include <qs/sq.h>
 #include <qs/thread.h>
 
 #define FS_MAGIC 0x53465351u /* "QSFS" */
@@ -110,5 +112,13 @@ uint32_t fs_handles_open(void);
 bool fs_ino_open(uint32_t ino); /* some handle refers to it */
 /* Without fs_lock: makes the handle a breadcrumb of its transaction. */
 int fs_handle_crumb(uint64_t tx, uint32_t h);
+
+/* oplog.c: FS_OP_LOG. Start and note are called without fs_lock (they call
+ * the window manager); forget and count with it. */
+int32_t fs_oplog_start(const qs_msg_t *req); /* -> the window's id */
+/* The line for a finished request, if its transaction logs. */
+void fs_oplog_note(const qs_msg_t *req, int32_t result);
+void fs_oplog_forget(uint64_t tx); /* at the transaction's end */
+uint32_t fs_oplog_count(void);
 
 #endif

@@ -63,7 +63,8 @@ tx_find(uint64_t tx)
 /*
  * Lets go of everything the transaction held: its locks (a request may
  * have taken some and then failed before changing anything, so there may
- * be locks without an fs_tx_t), its reserved blocks, its state.
+ * be locks without an fs_tx_t), its reserved blocks, its log window's
+ * entry, its state.
  */
 static void
 tx_release(uint64_t tx)
@@ -75,6 +76,7 @@ tx_release(uint64_t tx)
 		if (reserved[b] == tx)
 			reserved[b] = 0;
 	ended[ended_next++ % ENDED_MAX] = tx;
+	fs_oplog_forget(tx);
 	fs_tx_t *t = tx_find(tx);
 	if (t)
 		memset(t, 0, sizeof(*t));

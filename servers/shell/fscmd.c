@@ -159,8 +159,9 @@ cmd_df(int argc, char **argv)
 	printf("fs: %s, blocks %u free %u (%u bytes each), inodes %u free %u\n",
 	       d.vista ? "vista" : "lrvm", d.blocks, d.blocks_free, d.block_size,
 	       d.inodes, d.inodes_free);
-	printf("fs: handles %u transactions %u locks %u in-doubt %u\n", d.handles,
-	       d.transactions, d.locks, d.in_doubt);
+	printf("fs: handles %u transactions %u locks %u in-doubt %u "
+	       "log-windows %u\n", d.handles, d.transactions, d.locks,
+	       d.in_doubt, d.log_windows);
 	printf("rvm: log used %u of %u KiB, commits %u aborts %u prepares %u "
 	       "forces %u truncations %u\n", (unsigned)(d.log_used / 1024),
 	       (unsigned)(d.log_size / 1024), (unsigned)d.commits,

@@ -14,6 +14,7 @@
 #define QS_FS_H
 
 #include <stdint.h>
+#include <qs/abi.h>
 
 #define FS_QUEUE "fs"
 #define FS_PATH_MAX 128
@@ -32,7 +33,20 @@ enum {
 	FS_OP_READDIR = 8, /* fs_readdir_t -> fs_dirents_t */
 	FS_OP_STAT = 9,    /* path -> fs_stat_t */
 	FS_OP_DF = 10,     /* -> fs_df_t */
+	FS_OP_LOG = 11,    /* wm queue name -> the log window's id */
 };
+
+/*
+ * FS_OP_LOG: the data is the NUL-terminated name of a window manager's
+ * queue ("wm", "wm@2"), at most QS_NAME_MAX bytes with its NUL (else
+ * QS_EINVAL). The fs opens a window there under the request's transaction
+ * and writes a line into it for each later open, read, write, seek, close,
+ * unlink and mkdir of that transaction. The window is the window manager's
+ * breadcrumb of the transaction: it goes when the transaction ends. Errors:
+ * the queue's lookup or the window's creation fails (as the lookup or the
+ * window manager said), QS_EEXIST (the transaction logs already),
+ * QS_EAGAIN (the fs's table of log windows is full).
+ */
 
 /* FS_OP_OPEN flags */
 #define FS_O_CREATE 0x1 /* create the file if it does not exist */
@@ -94,9 +108,16 @@ typedef struct {
 	uint32_t in_doubt;       /* prepared, outcome not yet known */
 	uint64_t log_size, log_used;
 	uint64_t commits, aborts, prepares, log_forces, truncations;
+	uint32_t log_windows;    /* transactions with an FS_OP_LOG window */
+	uint32_t pad;
 } fs_df_t;
 
-/* Client side (libqs/src/fs.c): >= 0 or a QS_E* error. */
+/*
+ * Client side (libqs/src/fs.c): >= 0 or a QS_E* error. The calls go to
+ * queue FS_QUEUE unless fs_use_queue named another ("fs@1"); the name is
+ * kept (at most QS_NAME_MAX - 1 bytes, else QS_EINVAL) for the process.
+ */
+int fs_use_queue(const char *name);
 int fs_open(const char *path, uint32_t flags);          /* -> handle */
 int fs_read(int handle, void *buf, uint32_t len);       /* -> bytes */
 int fs_write(int handle, const void *buf, uint32_t len); /* -> bytes */
@@ -107,5 +128,6 @@ int fs_mkdir(const char *path);
 int fs_readdir(const char *path, uint32_t first, fs_dirents_t *out);
 int fs_stat(const char *path, fs_stat_t *out);
 int fs_df(fs_df_t *out);
+int fs_log(const char *wm_queue); /* -> the log window's id */
 
 #endif
