@@ -187,6 +187,48 @@ test_isolation(void)
 	qs_tx_commit(b);
 }
 
+/* FS_OP_LOG: bad names refused, an unknown queue reported, and with a
+ * window manager on queue "wm" a window whose entry goes with the tx. */
+static void
+test_log(void)
+{
+	static qs_msg_t m, reply;
+	static char longname[QS_NAME_MAX + 8];
+	int qid = qs_sq_lookup(FS_QUEUE);
+	uint64_t tx;
+	fs_df_t df;
+	qs_tx_begin(&tx);
+	qs_msg_init(&m, FS_OP_LOG);
+	memset(m.data, 'w', QS_NAME_MAX);
+	m.hdr.len = QS_NAME_MAX;
+	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_EINVAL,
+	      "log: a queue name without its end");
+	memset(longname, 'w', sizeof(longname) - 1);
+	check(fs_log(longname) == QS_EINVAL && fs_log("") == QS_EINVAL,
+	      "log: a queue name too long, or empty");
+	qs_msg_init(&m, FS_OP_LOG);
+	memset(m.data, 'w', QS_NAME_MAX + 4);
+	m.data[QS_NAME_MAX + 3] = 0;
+	m.hdr.len = QS_NAME_MAX + 4;
+	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_EINVAL,
+	      "log: a raw name past QS_NAME_MAX");
+	check(fs_log("nosuchwm") < 0, "log: an unknown queue");
+	check(fs_df(&df) == 0 && df.log_windows == 0,
+	      "log: no entry left by the failures, and the fs serves");
+	if (qs_sq_lookup("wm") >= 0) {
+		check(fs_log("wm") >= 0 && fs_df(&df) == 0 && df.log_windows == 1,
+		      "log: a window on wm");
+		check(fs_log("wm") == QS_EEXIST, "log: a second window refused");
+		int h = fs_open("/t/logged", FS_O_CREATE);
+		check(h >= 0 && fs_write(h, "x", 1) == 1 && fs_close(h) == 0,
+		      "log: operations logged");
+	}
+	qs_tx_abort(tx);
+	check(fs_df(&df) == 0 && df.log_windows == 0 && df.transactions == 0,
+	      "log: the entry goes with the transaction");
+	check(fs_open("/t/logged", 0) == QS_ENOENT, "log: the file rolled back");
+}
+
 static void
 test_space(void)
 {
@@ -219,6 +261,7 @@ run_check(void)
 	test_basics();
 	test_errors();
 	test_isolation();
+	test_log();
 	test_space();
 	return check_summary("fsclient");
 }
