@@ -227,6 +227,14 @@ test_log(void)
 	check(fs_df(&df) == 0 && df.log_windows == 0 && df.transactions == 0,
 	      "log: the entry goes with the transaction");
 	check(fs_open("/t/logged", 0) == QS_ENOENT, "log: the file rolled back");
+	if (qs_sq_lookup("wm") >= 0) { /* a transaction that only logs and reads */
+		fs_stat_t st;
+		qs_tx_begin(&tx);
+		check(fs_log("wm") >= 0 && fs_stat("/", &st) == 0 &&
+			      qs_tx_commit(tx) == 0 && fs_df(&df) == 0 &&
+			      df.log_windows == 0,
+		      "log: a read-only transaction's entry goes at its end");
+	}
 }
 
 static void
