@@ -156,16 +156,23 @@ def test_live_tree_of_a_held_transaction(node, tmp_path):
                     if r["tx"] == tx]
             return bool(rows and rows[0]["parts"]), rows
         node.poll("tx %s with a participant" % tx, listed)
-        out = str(tmp_path / "live.png")
-        r = run(node.cluster.state_dir, "tree", tx, "-o", out)
+        # the default names, in the current directory
+        r = run(node.cluster.state_dir, "tree", tx, cwd=str(tmp_path))
         assert r.returncode == 0, r
-        assert r.stdout.split() == [out, str(tmp_path / "live.dot")]
-        check_png(out)
-        dot = open(str(tmp_path / "live.dot")).read()
+        assert r.stdout.split() == ["tree-%s.png" % tx, "tree-%s.dot" % tx]
+        check_png(str(tmp_path / ("tree-%s.png" % tx)))
+        dot = (tmp_path / ("tree-%s.dot" % tx)).read_text()
         assert "subgraph cluster_n0" in dot
         assert "transaction %s" % tx in dot
         assert "txdemo (pid %d)" % pid in dot
         assert re.search(r"wm \(pid \d+\)\\nvolatile", dot), dot
-        shutil.copy(out, "/tmp/qsnet-tree-live.png")  # for a look by eye
+        # -o names the PNG, the .dot goes next to it
+        out = str(tmp_path / "sub" / "live.png")
+        os.mkdir(str(tmp_path / "sub"))
+        r = run(node.cluster.state_dir, "tree", tx, "-o", out)
+        assert r.returncode == 0, r
+        assert r.stdout.split() == [out, str(tmp_path / "sub" / "live.dot")]
+        check_png(out)
+        assert open(out[:-4] + ".dot").read() == dot
     finally:
         node.kill(pid)
