@@ -20,6 +20,7 @@ PACKAGES=(
     vde2                    # the LAN: vde_switch, wirefilter (QEMU's vde netdev
                             # links libvdeplug2, which vde2 pulls in too)
     python3-pytest          # test harness
+    graphviz                # dot: `qsnet tree` draws a transaction's tree
     kbd                     # keymap data/tools (keyboard driver work)
     console-setup-linux     # the WM's font (Lat15-Terminus16.psf.gz): Debian's
                             # kbd ships no fonts, its console fonts are in here

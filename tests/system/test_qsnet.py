@@ -9,7 +9,7 @@ import zlib
 from qsharness import QSNET_PATH, qsnet
 
 VERBS = ("up", "down", "status", "console", "exec", "screenshot",
-         "kill-node", "restart-node", "wait-prompt")
+         "kill-node", "restart-node", "wait-prompt", "tree")
 
 
 def run(state, *args):
