@@ -78,7 +78,7 @@ request(uint8_t *p, uint32_t node, uint32_t inc, uint32_t seq, uint32_t qid,
 	wire_hdr_t h = { WIRE_MAGIC, WIRE_VERSION, PK_REQ, (uint16_t)self.node_id,
 			 (uint16_t)node, 0, inc, peer_inc, seq, 0,
 			 sizeof(wire_msg_t) + sizeof(counter_inc_t) };
-	wire_msg_t m = { 0, qid, COUNTER_OP_INC, 0, 0, sizeof(counter_inc_t), 0 };
+	wire_msg_t m = { 0, qid, COUNTER_OP_INC, 0, 0, sizeof(counter_inc_t), 0, 0 };
 	counter_inc_t c = { id };
 	memcpy(p, &h, sizeof(h));
 	memcpy(p + sizeof(h), &m, sizeof(m));

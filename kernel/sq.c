@@ -424,13 +424,21 @@ sq_make(const char *name, uint32_t depth, int owner, sq_t **out)
 	return q->qid;
 }
 
+static void sq_kill(sq_t *q, int32_t err);
+
 static int
 sq_create(uint32_t uname, uint32_t depth)
 {
 	char name[QS_NAME_MAX];
 	sq_t *q;
 	int n = sq_name_from_user(name, uname);
-	return n < 0 ? n : sq_make(name, depth, current->proc->pid, &q);
+	if (n < 0)
+		return n;
+	/* A lookup made before this queue existed may have found one of the
+	 * same name elsewhere: the local queue takes its name back. */
+	if ((q = sq_find_name(name)) && q->proxy && depth <= QS_SQ_DEPTH_MAX)
+		sq_kill(q, QS_EQGONE);
+	return sq_make(name, depth, current->proc->pid, &q);
 }
 
 /* Every request still on the queue fails with err; offered threads leave. */

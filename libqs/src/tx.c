@@ -93,6 +93,13 @@ qs_tx_commit(uint64_t tx)
 }
 
 int
+qs_tx_delegate(uint64_t tx, uint32_t node)
+{
+	tm_delegate_t d = { tx, node };
+	return tm_call(TM_OP_DELEGATE, &d, sizeof(d));
+}
+
+int
 qs_tx_abort(uint64_t tx)
 {
 	int r = tm_call(TM_OP_ABORT, &tx, sizeof(tx));

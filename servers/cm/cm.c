@@ -37,6 +37,7 @@ static e1000_t nic;
 static qs_mutex_t net_lock = QS_MUTEX_INIT;
 static qs_cond_t injected = QS_COND_INIT; /* rpc_async_out() went up */
 static int net_qid;                       /* QS_NET_QUEUE */
+static uint32_t net_node;                 /* this node */
 
 static void *
 irq_loop(void *arg)
@@ -185,6 +186,22 @@ op_udp_echo(const qs_msg_t *req, qs_msg_t *reply)
 	return r;
 }
 
+/* The TM: tx has a recoverable participant here (see rpc_mark). */
+static int32_t
+op_tx_mark(const qs_msg_t *req)
+{
+	const uint64_t *tx = QS_MSG_AS(req, uint64_t);
+	if (!tx || req->hdr.len != sizeof(*tx) || !*tx)
+		return QS_EINVAL;
+	qs_mutex_lock(&net_lock);
+	int r = req->hdr.src_node == net_node && rpc_from_tm(req->hdr.src_pid)
+			? 0 : QS_EPERM;
+	if (r == 0)
+		rpc_mark(*tx);
+	qs_mutex_unlock(&net_lock);
+	return r;
+}
+
 static int32_t
 handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
@@ -201,6 +218,8 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 		return req->hdr.len ? QS_EINVAL : op_rpc_stats(reply);
 	case CM_OP_UDP_ECHO:
 		return op_udp_echo(req, reply);
+	case CM_OP_TX_MARK:
+		return op_tx_mark(req);
 	case CM_OP_RAW_SEND:
 		if (req->hdr.ool_len)
 			return QS_EINVAL;
@@ -236,6 +255,7 @@ main(void)
 	}
 	qs_node_info_t ni;
 	qs_node_info(&ni);
+	net_node = ni.node_id;
 	if ((r = net_init(&nic, ni.node_id)) < 0 ||
 	    (r = member_start(ni.node_id, ni.incarnation)) < 0 ||
 	    (r = rpc_start(ni.node_id, ni.incarnation)) < 0 ||

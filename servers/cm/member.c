@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <qs/sys.h>
+#include <qs/tm.h>
 #include "lwip/pbuf.h"
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
@@ -43,10 +44,12 @@ peer_states(void)
 		cm_node_t *p = &peers[i];
 		if (!p->state || i == (int)self)
 			continue;
-		uint32_t quiet = now - p->last_ms;
+		uint32_t quiet = now - p->last_ms, was = p->state;
 		p->state = quiet >= CM_DOWN_MS      ? CM_NODE_DOWN
 			   : quiet >= CM_SUSPECT_MS ? CM_NODE_SUSPECT
 						    : CM_NODE_UP;
+		if (p->state == CM_NODE_DOWN && was != CM_NODE_DOWN)
+			rpc_node_event((uint32_t)i, TM_NODE_DOWN);
 	}
 }
 
@@ -94,6 +97,7 @@ receive(void *arg, struct udp_pcb *upcb, struct pbuf *p, const ip_addr_t *from,
 	if (n->state && inc > n->incarnation) {
 		n->restarts++;
 		rpc_restarted(node, inc);
+		rpc_node_event(node, TM_NODE_RESTARTED);
 	}
 	n->node = node;
 	n->incarnation = inc;

@@ -43,6 +43,7 @@
 #define RPC_TICK_MS 50
 #define RPC_ACK_ROUNDS 3 /* idle re-sends of the floor, one per 500 ms */
 #define EDGES 32         /* transaction edges told to the TM, remembered */
+#define RECOV_MAX 64     /* transactions marked recoverable, remembered */
 
 typedef struct out {
 	uint32_t rid;  /* the deferred request */
@@ -79,10 +80,16 @@ static uint32_t async_out;
 static cm_rpc_stats_t st;
 static struct {
 	uint64_t tx;
-	uint32_t node, dir;
+	uint32_t node, dir, flags;
 } edges[EDGES];
 static uint32_t edge_next;
-static int tm_qid;
+/* Transactions with recoverable work here or below: our answers say so. */
+static uint64_t recov[RECOV_MAX];
+static uint32_t recov_next;
+static struct {
+	int qid, net_qid; /* "tm" and TM_NET_QUEUE */
+	int pid;
+} tm;
 static uint8_t msgbuf[sizeof(qs_msg_t) + WIRE_PAYLOAD_MAX];
 
 /* ---- packets ----------------------------------------------------------- */
@@ -136,35 +143,98 @@ peer_get(uint32_t node)
 
 /* ---- the TM's piggyback notices ------------------------------------------ */
 
+/* The local TM's queues and pid; false if there is no TM. */
+static bool
+tm_find(void)
+{
+	static qs_sq_info_t qs[64];
+	if (tm.net_qid > 0)
+		return true;
+	int n = qs_sq_list(qs, 64);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(qs[i].name, TM_QUEUE) == 0) {
+			tm.qid = qs[i].qid;
+			tm.pid = qs[i].owner;
+		} else if (strcmp(qs[i].name, TM_NET_QUEUE) == 0) {
+			tm.net_qid = qs[i].qid;
+		}
+	}
+	return tm.net_qid > 0;
+}
+
 /*
- * Tells the local TM that transaction tx went to (TM_EDGE_OUT) or came from
- * (TM_EDGE_IN) node, once per edge: a local message, nothing on the wire.
+ * A notice to the TM on TM_NET_QUEUE, waited for: the TM must know an edge
+ * before the request or answer that made it goes on (a client may commit
+ * at once). The TM answers these at once, never waiting for us.
  */
 static void
-tm_edge(uint64_t tx, uint32_t node, uint32_t dir)
+tm_notice(uint32_t op, const void *data, uint32_t len)
 {
 	static qs_msg_t m;
+	struct {
+		qs_msg_hdr_t hdr;
+		uint8_t data[16];
+	} reply;
+	if (!tm_find())
+		return; /* no TM on this node: nobody to tell */
+	qs_msg_init(&m, op);
+	qs_msg_put(&m, data, len);
+	if (qs_call(tm.net_qid, &m, (qs_msg_t *)&reply, sizeof(reply)) < 0)
+		tm.net_qid = 0; /* gone: look it up again next time */
+}
+
+/*
+ * Tells the local TM that transaction tx went to (TM_EDGE_OUT) or came from
+ * (TM_EDGE_IN) node, once per edge and flag: a local message, nothing on
+ * the wire. TM-to-TM requests are the protocol, not edges.
+ */
+static void
+tm_edge(uint64_t tx, uint32_t node, uint32_t dir, uint32_t flags)
+{
 	if (!tx)
 		return;
 	for (int i = 0; i < EDGES; i++)
 		if (edges[i].tx == tx && edges[i].node == node &&
-		    edges[i].dir == dir)
+		    edges[i].dir == dir && edges[i].flags == flags)
 			return;
-	if (tm_qid <= 0 && (tm_qid = qs_sq_lookup(TM_QUEUE)) <= 0)
-		return; /* no TM on this node: nobody to tell */
-	tm_edge_t e = { tx, node, dir };
-	qs_msg_init(&m, TM_OP_EDGE);
-	qs_msg_put(&m, &e, sizeof(e));
-	int r = qs_send(tm_qid, &m);
-	if (r < 0) {
-		tm_qid = 0; /* look it up again next time */
-		return;
-	}
-	async_out++;
+	tm_edge_t e = { tx, node, dir, flags };
+	tm_notice(TM_OP_EDGE, &e, sizeof(e));
 	edges[edge_next % EDGES].tx = tx;
 	edges[edge_next % EDGES].node = node;
-	edges[edge_next++ % EDGES].dir = dir;
+	edges[edge_next % EDGES].dir = dir;
+	edges[edge_next++ % EDGES].flags = flags;
 	st.edges++;
+}
+
+void
+rpc_mark(uint64_t tx)
+{
+	for (int i = 0; i < RECOV_MAX; i++)
+		if (recov[i] == tx)
+			return;
+	recov[recov_next++ % RECOV_MAX] = tx;
+}
+
+static bool
+marked(uint64_t tx)
+{
+	for (int i = 0; tx && i < RECOV_MAX; i++)
+		if (recov[i] == tx)
+			return true;
+	return false;
+}
+
+bool
+rpc_from_tm(int pid)
+{
+	return tm_find() && pid == tm.pid;
+}
+
+void
+rpc_node_event(uint32_t node, uint32_t event)
+{
+	tm_node_event_t ev = { node, event };
+	tm_notice(TM_OP_NODE, &ev, sizeof(ev));
 }
 
 /* ---- our requests to other nodes --------------------------------------- */
@@ -260,7 +330,7 @@ rpc_forward(const qs_msg_t *req, uint32_t node, uint32_t inc, uint32_t rqid)
 	h->dst_inc = inc;
 	wire_msg_t *m = (wire_msg_t *)(h + 1);
 	*m = (wire_msg_t){ req->hdr.txid, rqid, req->hdr.opcode,
-			   req->hdr.src_pid, 0, req->hdr.len, req->hdr.ool_len };
+			   req->hdr.src_pid, 0, req->hdr.len, req->hdr.ool_len, 0 };
 	memcpy(m + 1, req->data, req->hdr.len);
 	memcpy((uint8_t *)(m + 1) + req->hdr.len, (const void *)req->hdr.ool,
 	       req->hdr.ool_len);
@@ -269,7 +339,8 @@ rpc_forward(const qs_msg_t *req, uint32_t node, uint32_t inc, uint32_t rqid)
 	else
 		p->backlog = o;
 	p->backlog_tail = o;
-	tm_edge(req->hdr.txid, node, TM_EDGE_OUT);
+	if (!rpc_from_tm(req->hdr.src_pid))
+		tm_edge(req->hdr.txid, node, TM_EDGE_OUT, 0);
 	out_pump(node, p);
 	return RPC_DEFERRED;
 }
@@ -284,6 +355,12 @@ rep_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 	if (!o || o->seq != h->seq || !h->seq) {
 		st.late++;
 		return;
+	}
+	/* the piggyback: recoverable work below, so no one phase (and our
+	 * own answers up the tree say so too) */
+	if (m->flags & WIRE_F_RECOVERABLE) {
+		rpc_mark(m->txid);
+		tm_edge(m->txid, node, TM_EDGE_OUT, TM_EDGE_RECOVERABLE);
 	}
 	qs_msg_init(r, m->opcode);
 	r->hdr.status = m->status;
@@ -341,7 +418,7 @@ in_reply(uint32_t node, peer_t *p, in_t *e, const qs_msg_t *reply)
 	}
 	wire_msg_t *m = (wire_msg_t *)rep;
 	*m = (wire_msg_t){ reply->hdr.txid, 0, reply->hdr.opcode, 0, status,
-			   len, ool_len };
+			   len, ool_len, marked(reply->hdr.txid) ? WIRE_F_RECOVERABLE : 0 };
 	memcpy(m + 1, reply->data, len);
 	memcpy((uint8_t *)(m + 1) + len, (const void *)reply->hdr.ool, ool_len);
 	e->rid = 0;
@@ -374,7 +451,7 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 			wire_send(node, PK_REP, p->inc, e->seq, e->rep, e->len);
 		} else if (!e->rid) { /* answered, but no memory kept it */
 			wire_msg_t unknown = { m->txid, 0, m->opcode, 0,
-					       QS_EUNREACH, 0, 0 };
+					       QS_EUNREACH, 0, 0, 0 };
 			wire_send(node, PK_REP, p->inc, e->seq, &unknown,
 				  sizeof(unknown));
 		}
@@ -395,6 +472,10 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 		q->hdr.ool_len = m->ool_len;
 		q->hdr.ool = (uint32_t)(uintptr_t)((const uint8_t *)(m + 1) + m->len);
 	}
+	/* the TM knows its superior before any participant joins */
+	bool edge = !tm_find() || (int)m->qid != tm.qid;
+	if (edge)
+		tm_edge(m->txid, node, TM_EDGE_IN, 0);
 	int rid = qs_syscall(SYS_SQ_INJECT, m->qid, (uint32_t)(uintptr_t)q, 0,
 			     0, 0);
 	if (rid == QS_EAGAIN || rid == QS_ENOMEM) {
@@ -405,7 +486,6 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 	e->seq = h->seq;
 	p->in[slot] = e;
 	p->nin++;
-	tm_edge(m->txid, node, TM_EDGE_IN);
 	if (rid > 0) {
 		e->rid = rid;
 		async_out++;

@@ -13,7 +13,7 @@
 #include "txcmd.h"
 
 static const char *const states[] = { "?", "active", "preparing", "committed",
-				      "aborted" };
+				      "aborted", "prepared" };
 static const char *const classes[] = { "none", "volatile", "recoverable" };
 static const char *const votes[] = { "yes", "no", "read-only" };
 
@@ -44,8 +44,11 @@ static void
 print_tx(const tm_tx_info_t *t)
 {
 	char id[QS_TX_TEXT];
-	int st = t->state >= 1 && t->state <= 4 ? t->state : 0;
-	printf("%-12s %5d %5u %-9s", qs_tx_format(t->tx, id), t->owner,
+	int st = t->state >= 1 && t->state <= 5 ? t->state : 0;
+	char owner[12] = "-"; /* another node's transaction */
+	if (t->owner > 0)
+		snprintf(owner, sizeof(owner), "%d", t->owner);
+	printf("%-12s %5s %5u %-9s", qs_tx_format(t->tx, id), owner,
 	       t->coordinator, states[st]);
 	print_nodes(t->superior == TM_NO_NODE ? 0 : 1, &t->superior);
 	print_nodes(t->nsubs, t->subs);
@@ -99,6 +102,10 @@ tx_stats(void)
 	printf("tm: log %s forces %u entries %u recovered-committed %u "
 	       "recovered-in-doubt %u\n", s->logging ? "on" : "off",
 	       s->log_forces, s->log_entries, s->log_committed, s->log_in_doubt);
+	printf("tm: tree msgs-out %u msgs-in %u one-phase %u two-phase %u "
+	       "read-only %u in-doubt %u orphans %u resolved %u delegated %u\n",
+	       s->msgs_out, s->msgs_in, s->one_phase, s->two_phase, s->read_only,
+	       s->in_doubt, s->orphans, s->resolved, s->delegated);
 }
 
 static void

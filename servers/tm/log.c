@@ -2,15 +2,17 @@
  * The TM's log: the two-phase commit points that must survive a crash, kept
  * with libqs's RVM on the disk server's regions tm.log (the redo log) and
  * tm.seg (a table of entries). A commit decision is forced before anyone is
- * told (the commit point); the entry is dropped, unforced, once every
- * recoverable participant has acknowledged. A subordinate's prepared state
- * (the distributed case) is forced the same way. Presumed abort: a
- * transaction with no entry aborted, so aborts and one-phase commits write
- * nothing.
+ * told (the commit point), with the subordinate nodes that voted yes; the
+ * entry is dropped, unforced, once every recoverable participant and those
+ * subordinates have acknowledged. A subordinate's "prepared" is forced the
+ * same way, with its superior (whom to ask) and its own subordinates.
+ * Presumed abort: a transaction with no entry aborted, so aborts and
+ * one-phase commits write nothing.
  *
  * At start the TM reads the table: committed entries are answered as such
  * when a participant recovering from the crash asks (TM_OP_OUTCOME);
- * prepared ones stay in doubt. An entry from an earlier boot is dropped when
+ * prepared ones stay in doubt until the superior says (tree.c), and
+ * committed ones with subordinates are pushed to them again. An entry from an earlier boot is dropped when
  * the table is full: participants ask as they recover, right after boot.
  *
  * Without a disk server (a node booted without one) the TM runs without a
@@ -23,7 +25,7 @@
 #include <qs/tx.h>
 #include "tm.h"
 
-#define LOG_MAGIC 0x474C4D54u /* "TMLG" */
+#define LOG_MAGIC 0x324C4D54u /* "TML2": entries with superior and subs */
 #define SLOTS 1024
 
 typedef struct {
@@ -33,9 +35,8 @@ typedef struct {
 } log_head_t;
 
 typedef struct {
-	uint64_t tx;
-	uint32_t state; /* 0 free, TM_LOG_PREPARED, TM_LOG_COMMITTED */
-	uint32_t boot;  /* the boot that wrote it */
+	tm_log_rec_t rec; /* rec.state 0: a free slot */
+	uint32_t boot;    /* the boot that wrote it */
 } log_entry_t;
 
 typedef struct {
@@ -122,8 +123,8 @@ tmlog_open(void)
 	}
 	uint32_t committed = 0, prepared = 0;
 	for (int i = 0; i < SLOTS; i++) {
-		committed += table->slot[i].state == TM_LOG_COMMITTED;
-		prepared += table->slot[i].state == TM_LOG_PREPARED;
+		committed += table->slot[i].rec.state == TM_LOG_COMMITTED;
+		prepared += table->slot[i].rec.state == TM_LOG_PREPARED;
 	}
 	tm_stats.log_committed = committed;
 	tm_stats.log_in_doubt = prepared;
@@ -136,7 +137,7 @@ static log_entry_t *
 entry(uint64_t tx)
 {
 	for (int i = 0; table && i < SLOTS; i++)
-		if (table->slot[i].state && table->slot[i].tx == tx)
+		if (table->slot[i].rec.state && table->slot[i].rec.tx == tx)
 			return &table->slot[i];
 	return NULL;
 }
@@ -147,7 +148,7 @@ free_entry(void)
 {
 	log_entry_t *old = NULL;
 	for (int i = 0; i < SLOTS; i++) {
-		if (!table->slot[i].state)
+		if (!table->slot[i].rec.state)
 			return &table->slot[i];
 		if (table->slot[i].boot < table->head.boots && !old)
 			old = &table->slot[i];
@@ -156,14 +157,14 @@ free_entry(void)
 }
 
 int
-tmlog_force(uint64_t tx, uint32_t state)
+tmlog_force(const tm_log_rec_t *rec)
 {
 	if (!table)
 		return 0; /* no log: nothing can be made durable */
-	log_entry_t *e = entry(tx);
+	log_entry_t *e = entry(rec->tx);
 	if (!e && !(e = free_entry()))
 		return QS_ENOSPC;
-	log_entry_t v = { tx, state, table->head.boots };
+	log_entry_t v = { *rec, table->head.boots };
 	return log_write(e, sizeof(*e), &v, RVM_FLUSH);
 }
 
@@ -180,7 +181,22 @@ uint32_t
 tmlog_state(uint64_t tx)
 {
 	log_entry_t *e = entry(tx);
-	return e ? e->state : 0;
+	return e ? e->rec.state : 0;
+}
+
+int
+tmlog_pending(uint32_t *i, tm_log_rec_t *out)
+{
+	for (; table && *i < SLOTS; (*i)++) {
+		const log_entry_t *e = &table->slot[*i];
+		if (e->rec.state == TM_LOG_PREPARED ||
+		    (e->rec.state == TM_LOG_COMMITTED && e->rec.nsubs)) {
+			*out = e->rec;
+			(*i)++;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 uint32_t
@@ -188,6 +204,6 @@ tmlog_entries(void)
 {
 	uint32_t n = 0;
 	for (int i = 0; table && i < SLOTS; i++)
-		n += table->slot[i].state != 0;
+		n += table->slot[i].rec.state != 0;
 	return n;
 }

@@ -1,10 +1,12 @@
 /*
  * The TM's transaction records: who owns a transaction, who takes part in
- * it and how, and (for the network half) its superior and subordinate
- * nodes. All under tm_lock.
+ * it and how, and its place in the tree: the superior node (where its
+ * requests came from) and the subordinate nodes (where they went). All
+ * under tm_lock.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <qs/sys.h>
 #include <qs/tx.h>
 #include "tm.h"
 
@@ -57,6 +59,7 @@ rec_new(uint64_t tx, int32_t owner)
 	r->coordinator = tm_node; /* the owner's node, until delegated */
 	r->superior = TM_NO_NODE;
 	r->state = TM_ACTIVE;
+	r->since = qs_uptime_ms();
 	r->next = recs;
 	recs = r;
 	tm_stats.records++;
@@ -71,10 +74,17 @@ rec_free(tm_rec_t *r)
 			*rp = r->next;
 			tm_stats.records--;
 			tm_stats.participants -= r->nparts;
+			tm_stats.in_doubt -= r->state == TM_PREPARED;
 			free(r);
 			return;
 		}
 	}
+}
+
+tm_rec_t *
+rec_first(void)
+{
+	return recs;
 }
 
 tm_rec_t *
@@ -150,7 +160,11 @@ rec_list(uint32_t first, tm_tx_info_t *out, uint32_t max)
 		t->state = r->state;
 		t->superior = r->superior;
 		t->nsubs = r->nsubs;
-		memcpy(t->subs, r->subs, sizeof(t->subs));
+		for (uint32_t k = 0; k < r->nsubs; k++) {
+			t->subs[k] = r->subs[k].node;
+			t->sub_flags[k] = (uint8_t)r->subs[k].flags;
+			t->sub_votes[k] = (int8_t)r->subs[k].vote;
+		}
 		t->nparts = r->nparts;
 		for (uint32_t k = 0; k < r->nparts; k++)
 			t->parts[k] = (tm_part_info_t){ r->parts[k].pid,
@@ -160,41 +174,47 @@ rec_list(uint32_t first, tm_tx_info_t *out, uint32_t max)
 	return n;
 }
 
-int
-rec_edge(tm_rec_t *r, uint32_t node, uint32_t dir)
+tm_sub_t *
+rec_sub(tm_rec_t *r, uint32_t node)
 {
-	if (dir == TM_EDGE_IN) {
-		if (r->superior == TM_NO_NODE)
-			r->superior = node; /* the first one it came from */
-		return 0;
-	}
 	for (uint32_t i = 0; i < r->nsubs; i++)
-		if (r->subs[i] == node)
-			return 0;
-	if (r->nsubs == TM_SUBS_MAX)
-		return QS_ENOMEM;
-	r->subs[r->nsubs++] = node;
-	return 0;
+		if (r->subs[i].node == node)
+			return &r->subs[i];
+	return NULL;
 }
 
 /*
- * Records of other nodes' transactions that nobody here joined are only
- * the tree's edges, and nothing ends them yet: the oldest go beyond
- * REMOTE_MAX.
+ * The root takes no superior (a request may come back to its node); a
+ * record being terminated takes no new edges (the request went out after
+ * the commit began: its work there is cut off, aborted when its superior's
+ * end does not come).
  */
-#define REMOTE_MAX 64
+int
+rec_edge(tm_rec_t *r, uint32_t node, uint32_t dir, uint32_t flags)
+{
+	if (dir == TM_EDGE_IN) {
+		if (r->superior == TM_NO_NODE && r->coordinator != tm_node)
+			r->superior = node; /* the first one it came from */
+		return 0;
+	}
+	tm_sub_t *s = rec_sub(r, node);
+	if (!s) {
+		if (r->state != TM_ACTIVE)
+			return QS_ENOENT;
+		if (r->nsubs == TM_SUBS_MAX)
+			return QS_ENOMEM;
+		s = &r->subs[r->nsubs++];
+		*s = (tm_sub_t){ node, 0, -1, false };
+	}
+	if (flags & TM_EDGE_RECOVERABLE)
+		s->flags |= TM_SUB_RECOVERABLE;
+	return 0;
+}
 
 void
-rec_trim_remote(void)
+rec_set_state(tm_rec_t *r, int32_t state)
 {
-	uint32_t n = 0;
-	tm_rec_t *oldest = NULL;
-	for (tm_rec_t *r = recs; r; r = r->next) {
-		if (QS_TX_NODE(r->tx) == tm_node || r->nparts)
-			continue;
-		n++;
-		oldest = r; /* new records go in front */
-	}
-	if (n >= REMOTE_MAX)
-		rec_free(oldest);
+	tm_stats.in_doubt += (state == TM_PREPARED) - (r->state == TM_PREPARED);
+	r->state = state;
+	r->since = qs_uptime_ms();
 }

@@ -15,6 +15,7 @@
 
 #define VOTE_MS_DEFAULT 3000
 #define PROCS_MAX 256
+#define SERVE_THREADS 8
 
 qs_mutex_t tm_lock = QS_MUTEX_INIT;
 tm_stats_t tm_stats;
@@ -88,6 +89,15 @@ ended_outcome(uint64_t tx, int32_t pid)
 	return outcome == QS_TX_ABORTED ? QS_EABORTED : QS_ENOENT;
 }
 
+/* Ends r as its owner's node: here, or where coordination was delegated. */
+static int
+finish(tm_rec_t *r, bool commit)
+{
+	if (commit && r->coordinator != tm_node)
+		return tm_finish_delegated(r);
+	return tm_finish(r, commit);
+}
+
 static int32_t
 do_commit(const qs_msg_t *req)
 {
@@ -110,7 +120,7 @@ do_commit(const qs_msg_t *req)
 		return QS_EABORTED; /* someone else's abort is being told */
 	if (r->state != TM_ACTIVE)
 		return QS_ENOENT;
-	return tm_finish(r, true);
+	return finish(r, true);
 }
 
 static int32_t
@@ -137,45 +147,70 @@ do_abort(const qs_msg_t *req)
 	return 0;
 }
 
+/*
+ * A participant joins. A transaction of another node gets a record here
+ * (the CM's edge usually made it already), coordinated there. The CM learns
+ * of a recoverable participant under a transaction with a superior, so its
+ * answers up the tree say one phase will not do: *mark.
+ */
 static int32_t
-do_join(const qs_msg_t *req)
+do_join(const qs_msg_t *req, bool *mark)
 {
 	const tm_join_t *j = QS_MSG_AS(req, tm_join_t);
 	uint64_t tx = req->hdr.txid;
+	int32_t owner;
 	if (!j || j->cls < QS_TX_NONE || j->cls > QS_TX_RECOVERABLE ||
-	    (j->cls != QS_TX_NONE && j->rqid <= 0))
+	    (j->cls != QS_TX_NONE && j->rqid <= 0) || req->hdr.src_node != tm_node)
 		return QS_EINVAL;
-	if (QS_TX_NODE(tx) != tm_node)
-		return QS_EUNREACH; /* remote transactions: the network half */
 	tm_rec_t *r = rec_find(tx);
 	if (!r) {
-		int32_t owner = tx_owner(tx);
-		if (owner < 0)
-			return QS_ENOENT; /* its owner is gone: it has ended */
+		bool remote = QS_TX_NODE(tx) != tm_node;
+		owner = remote ? 0 : tx_owner(tx);
+		if (owner < 0 || (remote && rec_outcome(tx, &owner)))
+			return QS_ENOENT; /* it has ended */
 		if (!(r = rec_new(tx, owner)))
 			return QS_ENOMEM;
+		if (remote)
+			r->coordinator = QS_TX_NODE(tx);
 	}
-	if (r->state != TM_ACTIVE)
+	if (r->state != TM_ACTIVE || r->abort_asked)
 		return QS_ENOENT;
-	return rec_join(r, req->hdr.src_pid, j->cls, j->rqid);
+	int rc = rec_join(r, req->hdr.src_pid, j->cls, j->rqid);
+	if (rc == 0 && j->cls == QS_TX_RECOVERABLE && !r->marked &&
+	    (r->superior != TM_NO_NODE || r->owner == 0))
+		*mark = r->marked = true;
+	return rc;
 }
 
-/* Is pid the network agent, the only one who may report edges? */
-static bool
-is_cm(int32_t pid)
+/* The owner hands coordination to a subordinate node (qs_tx_delegate). */
+static int32_t
+do_delegate(const qs_msg_t *req)
 {
-	static qs_sq_info_t qs[64];
-	int n = qs_sq_list(qs, 64);
-	for (int i = 0; i < n; i++)
-		if (strcmp(qs[i].name, QS_NET_QUEUE) == 0)
-			return qs[i].owner == pid;
-	return false;
+	const tm_delegate_t *d = QS_MSG_AS(req, tm_delegate_t);
+	if (!d || req->hdr.len != sizeof(*d))
+		return QS_EINVAL;
+	tm_rec_t *r = rec_find(d->tx);
+	if (!r)
+		return tx_owner(d->tx) < 0 ? QS_ENOENT : QS_EINVAL;
+	if (r->owner != req->hdr.src_pid || req->hdr.src_node != tm_node)
+		return QS_EPERM;
+	if (r->state != TM_ACTIVE)
+		return QS_ENOENT;
+	if (d->node == tm_node) {
+		r->coordinator = tm_node;
+		return 0;
+	}
+	if (!rec_sub(r, d->node))
+		return QS_EINVAL; /* only a node the transaction reached */
+	r->coordinator = d->node;
+	return 0;
 }
 
 /*
  * The CM saw a request of tx leave for a node (a subordinate) or arrive
- * from one (the superior). Recorded for the tree; a transaction from
- * another node gets a record here, coordinated there.
+ * from one (the superior), or an answer saying recoverable work is below.
+ * Recorded for the tree; a transaction from another node gets a record
+ * here, coordinated there.
  */
 static int32_t
 do_edge(const qs_msg_t *req)
@@ -184,22 +219,18 @@ do_edge(const qs_msg_t *req)
 	if (!e || req->hdr.len != sizeof(*e) || !e->tx || e->node == tm_node ||
 	    (e->dir != TM_EDGE_OUT && e->dir != TM_EDGE_IN))
 		return QS_EINVAL;
-	if (req->hdr.src_node != tm_node || !is_cm(req->hdr.src_pid))
-		return QS_EPERM;
 	tm_rec_t *r = rec_find(e->tx);
 	if (!r) {
 		bool remote = QS_TX_NODE(e->tx) != tm_node;
 		int32_t owner = remote ? 0 : tx_owner(e->tx);
-		if (owner < 0)
+		if (owner < 0 || (remote && rec_outcome(e->tx, &owner)))
 			return QS_ENOENT; /* ended already */
-		if (remote)
-			rec_trim_remote();
 		if (!(r = rec_new(e->tx, owner)))
 			return QS_ENOMEM;
 		if (remote)
 			r->coordinator = QS_TX_NODE(e->tx);
 	}
-	return rec_edge(r, e->node, e->dir);
+	return rec_edge(r, e->node, e->dir, e->flags);
 }
 
 /* A participant recovering from a crash asks how tx ended. */
@@ -243,19 +274,56 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
 	(void)ctx;
 	int32_t r;
+	bool mark = false;
 	qs_mutex_lock(&tm_lock);
 	switch (req->hdr.opcode) {
 	case TM_OP_BEGIN: r = do_begin(req); break;
 	case TM_OP_COMMIT: r = do_commit(req); break;
 	case TM_OP_ABORT: r = do_abort(req); break;
-	case TM_OP_JOIN: r = do_join(req); break;
+	case TM_OP_JOIN: r = do_join(req, &mark); break;
 	case TM_OP_LIST: r = do_list(req, reply); break;
 	case TM_OP_OUTCOME: r = do_outcome(req); break;
-	case TM_OP_EDGE: r = do_edge(req); break;
+	case TM_OP_DELEGATE: r = do_delegate(req); break;
+	case TM_OP_PREPARE: r = tree_prepare(req); break;
+	case TM_OP_END: r = tree_end(req); break;
+	case TM_OP_TAKEOVER: r = tree_takeover(req); break;
 	case TM_OP_STATS:
 		tm_stats.log_entries = tmlog_entries();
 		r = qs_msg_put(reply, &tm_stats, sizeof(tm_stats));
 		break;
+	default: r = QS_EINVAL;
+	}
+	qs_mutex_unlock(&tm_lock);
+	if (mark) /* before the participant's answer, so before its client's */
+		tree_mark(req->hdr.txid);
+	return r;
+}
+
+/* Is pid the network agent, the only one who may report edges and nodes? */
+static bool
+is_cm(int32_t pid)
+{
+	static qs_sq_info_t qs[64];
+	int n = qs_sq_list(qs, 64);
+	for (int i = 0; i < n; i++)
+		if (strcmp(qs[i].name, QS_NET_QUEUE) == 0)
+			return qs[i].owner == pid;
+	return false;
+}
+
+/* The CM's notices: quick, never waiting for anything but the lock (the
+ * CM sends them holding its own). */
+static int32_t
+handle_net(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+{
+	(void)ctx, (void)reply;
+	if (req->hdr.src_node != tm_node || !is_cm(req->hdr.src_pid))
+		return QS_EPERM;
+	int32_t r;
+	qs_mutex_lock(&tm_lock);
+	switch (req->hdr.opcode) {
+	case TM_OP_EDGE: r = do_edge(req); break;
+	case TM_OP_NODE: r = tree_node_event(req); break;
 	default: r = QS_EINVAL;
 	}
 	qs_mutex_unlock(&tm_lock);
@@ -278,7 +346,7 @@ on_death(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 	tm_stats.deaths++;
 	rec_forget_pid(n->pid);
 	for (tm_rec_t *r; (r = rec_owned_by(n->pid));)
-		tm_finish(r, normal && r->tx == n->txid);
+		finish(r, normal && r->tx == n->txid);
 	qs_mutex_unlock(&tm_lock);
 	return 0;
 }
@@ -287,6 +355,13 @@ static void *
 serve_deaths(void *arg)
 {
 	qs_serve((int)arg, on_death, NULL, 2);
+	return NULL;
+}
+
+static void *
+serve_net(void *arg)
+{
+	qs_serve((int)arg, handle_net, NULL, 2);
 	return NULL;
 }
 
@@ -316,12 +391,21 @@ main(void)
 		       QS_DEATH_QUEUE, qs_strerror(qid < 0 ? qid : dqid));
 		return 1;
 	}
+	int nqid = qs_sq_create(TM_NET_QUEUE, QS_SQ_DEPTH_MAX);
+	if (nqid < 0) {
+		printf("tm: cannot create queue %s: %s\n", TM_NET_QUEUE,
+		       qs_strerror(nqid));
+		return 1;
+	}
 	tm_reaper_start();
-	if (!qs_thread_create(serve_deaths, (void *)dqid)) {
-		printf("tm: cannot start the death notice thread\n");
+	tree_start();
+	if (!qs_thread_create(serve_deaths, (void *)dqid) ||
+	    !qs_thread_create(serve_net, (void *)nqid)) {
+		printf("tm: cannot start the death notice and network threads\n");
 		return 1;
 	}
 	printf("tm: serving queue %s (vote deadline %u ms)\n", TM_QUEUE,
 	       tm_stats.vote_ms);
-	return qs_serve(qid, handle, NULL, 4) < 0;
+	/* subordinates wait for their own parts while serving a prepare */
+	return qs_serve(qid, handle, NULL, SERVE_THREADS) < 0;
 }

@@ -1,4 +1,7 @@
-/* The transaction manager's parts: records (record.c), termination (commit.c). */
+/*
+ * The transaction manager's parts: records (record.c), termination
+ * (commit.c), the tree between TMs (tree.c), the log (log.c).
+ */
 #ifndef TM_TM_H
 #define TM_TM_H
 
@@ -14,14 +17,28 @@ typedef struct {
 	int32_t vote; /* QS_VOTE_*, or -1 */
 } tm_part_t;
 
+/* A subordinate node: a request of the transaction went there. */
+typedef struct {
+	uint32_t node;
+	uint32_t flags; /* TM_SUB_RECOVERABLE: its answer said so */
+	int32_t vote;   /* QS_VOTE_*, or -1 */
+	bool acked;     /* it has the outcome */
+} tm_sub_t;
+
 /* One transaction, as this node's TM knows it. */
 typedef struct tm_rec {
 	uint64_t tx;
-	int32_t owner;
+	int32_t owner; /* 0: another node's transaction */
 	uint32_t coordinator, superior;
-	uint32_t nsubs, subs[TM_SUBS_MAX];
-	int32_t state; /* TM_*: only its terminator touches one not ACTIVE */
-	bool abort_asked;
+	uint32_t nsubs;
+	tm_sub_t subs[TM_SUBS_MAX];
+	int32_t state;    /* TM_*: only the thread that has it busy changes
+			     one that is not ACTIVE */
+	bool busy;        /* a thread is terminating it, lock dropped */
+	bool abort_asked; /* abort when the terminator looks again */
+	bool marked;      /* the CM knows it is recoverable here */
+	bool logged;      /* it has a log entry */
+	uint32_t since;   /* uptime ms when it entered its state */
 	uint32_t nparts;
 	tm_part_t parts[TM_PARTS_MAX];
 	struct tm_rec *next;
@@ -36,27 +53,62 @@ tm_rec_t *rec_find(uint64_t tx);
 tm_rec_t *rec_new(uint64_t tx, int32_t owner);
 void rec_free(tm_rec_t *r);
 tm_rec_t *rec_owned_by(int32_t pid); /* an ACTIVE one, or NULL */
+tm_rec_t *rec_first(void);
 int rec_join(tm_rec_t *r, int32_t pid, int32_t cls, int32_t rqid);
 bool rec_is_part(const tm_rec_t *r, int32_t pid);
 void rec_forget_pid(int32_t pid);
 uint32_t rec_list(uint32_t first, tm_tx_info_t *out, uint32_t max);
 /* An edge of the tree: node is a subordinate (TM_EDGE_OUT) or superior. */
-int rec_edge(tm_rec_t *r, uint32_t node, uint32_t dir);
-void rec_trim_remote(void);
+int rec_edge(tm_rec_t *r, uint32_t node, uint32_t dir, uint32_t flags);
+tm_sub_t *rec_sub(tm_rec_t *r, uint32_t node);
+void rec_set_state(tm_rec_t *r, int32_t state);
 /* Outcomes of recently ended transactions, for an owner who asks late. */
 void rec_ended(uint64_t tx, int32_t owner, int outcome);
 int rec_outcome(uint64_t tx, int32_t *owner); /* QS_TX_*, or 0 */
 
 /* log.c: the commit points on disk */
 enum { TM_LOG_PREPARED = 1, TM_LOG_COMMITTED = 2 };
+typedef struct {
+	uint64_t tx;
+	uint32_t state;    /* TM_LOG_* */
+	uint32_t superior; /* PREPARED: whom to ask; else TM_NO_NODE */
+	uint32_t nsubs;    /* subordinates that voted yes */
+	uint8_t subs[TM_SUBS_MAX];
+} tm_log_rec_t;
 int tmlog_open(void);
-int tmlog_force(uint64_t tx, uint32_t state); /* durable when it returns */
-void tmlog_end(uint64_t tx);                 /* forget it (not forced) */
-uint32_t tmlog_state(uint64_t tx);           /* TM_LOG_*, or 0 */
+int tmlog_force(const tm_log_rec_t *e); /* durable when it returns */
+void tmlog_end(uint64_t tx);            /* forget it (not forced) */
+uint32_t tmlog_state(uint64_t tx);      /* TM_LOG_*, or 0 */
 uint32_t tmlog_entries(void);
+/* The entries of earlier boots that still need work, one by one from i. */
+int tmlog_pending(uint32_t *i, tm_log_rec_t *out);
 
-/* commit.c: ends r (lock held, r ACTIVE); returns QS_OK or QS_EABORTED */
+/* commit.c; lock held on entry and exit, r ACTIVE and not busy */
+/* The root ends r: QS_OK or QS_EABORTED. */
 int tm_finish(tm_rec_t *r, bool commit);
+/* A subordinate asked to prepare: its subtree's vote. */
+int tm_prepare_sub(tm_rec_t *r, uint32_t superior);
+/* A subordinate (ACTIVE or PREPARED) told the outcome: tells its subtree. */
+void tm_end_sub(tm_rec_t *r, int outcome);
+/* A root that delegated coordination: prepares here, asks the new one. */
+int tm_finish_delegated(tm_rec_t *r);
 void tm_reaper_start(void);
+
+/* tree.c: talking to other TMs (never with the lock held) */
+/* Sends op with data to node's TM under tx; a rid to await, or an error. */
+int tree_send(uint32_t node, uint64_t tx, uint32_t op, const void *data,
+	      uint32_t len);
+/* Awaits rid until deadline (uptime ms): its status, or QS_ETIMEDOUT. */
+int tree_await(int rid, uint32_t deadline);
+/* Tells the CM that tx has recoverable work here (for the piggyback). */
+void tree_mark(uint64_t tx);
+/* Requests from other TMs and the CM; lock held. */
+int32_t tree_prepare(const qs_msg_t *req);
+int32_t tree_end(const qs_msg_t *req);
+int32_t tree_takeover(const qs_msg_t *req);
+int32_t tree_node_event(const qs_msg_t *req);
+/* The thread that asks superiors about in-doubt records, pushes commits to
+ * subordinates that did not acknowledge, and aborts orphans. */
+void tree_start(void);
 
 #endif

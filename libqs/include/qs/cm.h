@@ -27,6 +27,9 @@ enum {
 	CM_OP_RPC_STATS = 6, /* nothing -> cm_rpc_stats_t */
 	CM_OP_UDP_ECHO = 7, /* cm_udp_echo_t -> cm_udp_echo_result_t, or
 			       QS_EINVAL, QS_EUNREACH (nothing came back) */
+	CM_OP_TX_MARK = 8,  /* from the local TM: uint64_t tx has a recoverable
+			       participant here; answers for it to other nodes
+			       say so (the TMs' piggyback) -> 0 */
 };
 
 /*

@@ -6,7 +6,7 @@
  *   REQ     a request for a queue on the receiving node: wire_msg_t, data,
  *           out-of-line data. seq numbers the sender's requests to that
  *           node in this incarnation of both, from 1.
- *   REP     the answer to REQ seq: wire_msg_t (status), data, ool.
+ *   REP     the answer to REQ seq: wire_msg_t (status, flags), data, ool.
  *   ACK     nothing: says only `floor`, when the sender has no REQ to carry it.
  *   LOOKUP  a queue name (NUL-terminated), to dst or to every node (dst
  *           WIRE_ALL); seq is the asker's nonce.
@@ -25,7 +25,7 @@
 
 #define WIRE_PORT 7071
 #define WIRE_MAGIC 0x51535250u /* "QSRP" */
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2
 #define WIRE_ALL 0xFFFF
 /* Data and out-of-line bytes of one remote request or reply, together. */
 #define WIRE_PAYLOAD_MAX 8192
@@ -54,6 +54,11 @@ typedef struct {
 	int32_t status;   /* REP */
 	uint32_t len;     /* data bytes, then ool_len bytes, follow */
 	uint32_t ool_len;
+	uint32_t flags;   /* REP: WIRE_F_* */
 } wire_msg_t;
+
+/* The TMs' piggyback on a REP: the transaction has a recoverable
+ * participant on the answering node or below it in the tree. */
+#define WIRE_F_RECOVERABLE 0x1
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #define TM_QUEUE "tm"
+#define TM_NET_QUEUE "tm.net" /* the CM's notices: edges, nodes */
 #define TM_PARTS_MAX 16 /* participants of one transaction on one node */
 #define TM_SUBS_MAX 8   /* subordinate nodes of one transaction */
 #define TM_NO_NODE 0xFFFFFFFFu
@@ -28,9 +29,20 @@ enum {
 	TM_OP_OUTCOME = 7, /* data: uint64_t tx -> QS_TX_COMMITTED or
 	                      QS_TX_ABORTED (presumed, if unknown); QS_EAGAIN
 	                      while it is being decided. For participants
-	                      recovering from a crash. */
-	TM_OP_EDGE = 8,    /* tm_edge_t, from the CM: a request of tx went to or
-	                      came from another node */
+	                      recovering from a crash, and for subordinate TMs
+	                      in doubt (asking their superior). */
+	TM_OP_EDGE = 8,    /* on tm.net, from the CM: tm_edge_t, a request of
+	                      tx went to or came from another node */
+	/* Between TMs, through the CMs (queue tm@NODE), sent under the tx: */
+	TM_OP_PREPARE = 9, /* superior -> subordinate: uint64_t tx -> its
+	                      subtree's vote, QS_VOTE_* */
+	TM_OP_END = 10,    /* superior -> subordinate: tm_end_t -> 0 once its
+	                      subtree has it (phase two, or the one phase) */
+	TM_OP_NODE = 11,   /* on tm.net, from the CM: tm_node_event_t */
+	TM_OP_DELEGATE = 12, /* owner -> its TM: tm_delegate_t: coordination
+	                        moves to that node (qs_tx_delegate) */
+	TM_OP_TAKEOVER = 13, /* old coordinator -> new: uint64_t tx -> outcome
+	                        (QS_TX_*): decide it there, this subtree voted yes */
 	TM_NOTE_PREPARE = 16,
 	TM_NOTE_COMMIT = 17,
 	TM_NOTE_ABORT = 18,
@@ -42,12 +54,33 @@ typedef struct {
 } tm_join_t;
 
 enum { TM_EDGE_OUT = 1, TM_EDGE_IN = 2 };
+/* The CM's piggyback: the subordinate's answer said it (or a node below it)
+ * has a recoverable participant, so one phase will not do. */
+#define TM_EDGE_RECOVERABLE 0x1
 
 typedef struct {
 	uint64_t tx;
-	uint32_t node; /* the other node */
-	uint32_t dir;  /* TM_EDGE_OUT: node is a subordinate; IN: superior */
+	uint32_t node;  /* the other node */
+	uint32_t dir;   /* TM_EDGE_OUT: node is a subordinate; IN: superior */
+	uint32_t flags; /* TM_EDGE_RECOVERABLE */
 } tm_edge_t;
+
+typedef struct {
+	uint64_t tx;
+	int32_t outcome; /* QS_TX_COMMITTED or QS_TX_ABORTED */
+} tm_end_t;
+
+enum { TM_NODE_DOWN = 1, TM_NODE_RESTARTED = 2 };
+
+typedef struct {
+	uint32_t node;
+	uint32_t event; /* TM_NODE_* */
+} tm_node_event_t;
+
+typedef struct {
+	uint64_t tx;
+	uint32_t node;
+} tm_delegate_t;
 
 /* A transaction's state at its coordinator's TM. */
 enum {
@@ -55,7 +88,10 @@ enum {
 	TM_PREPARING = 2, /* votes asked for */
 	TM_COMMITTED = 3, /* the commit point passed; telling participants */
 	TM_ABORTED = 4,   /* telling participants */
+	TM_PREPARED = 5,  /* a subordinate that voted yes: waiting for the
+			     outcome from its superior (in doubt) */
 };
+#define TM_SUB_RECOVERABLE 0x1 /* tm_tx_info_t.sub_flags */
 
 typedef struct {
 	int32_t pid;
@@ -65,12 +101,14 @@ typedef struct {
 
 typedef struct {
 	uint64_t tx;
-	int32_t owner;         /* pid on the owner's node */
+	int32_t owner;         /* pid on the owner's node; 0 elsewhere */
 	uint32_t coordinator;  /* node */
 	int32_t state;         /* TM_* */
 	uint32_t superior;     /* node it came from, or TM_NO_NODE */
 	uint32_t nsubs;
 	uint32_t subs[TM_SUBS_MAX]; /* nodes it went to */
+	uint8_t sub_flags[TM_SUBS_MAX]; /* TM_SUB_* */
+	int8_t sub_votes[TM_SUBS_MAX];  /* QS_VOTE_*, or -1 */
 	uint32_t nparts;
 	tm_part_info_t parts[TM_PARTS_MAX];
 } tm_tx_info_t;
@@ -93,6 +131,14 @@ typedef struct {
 	uint32_t log_forces;   /* forced log writes */
 	uint32_t log_entries;  /* committed or prepared entries in the log */
 	uint32_t log_committed, log_in_doubt; /* found in the log at start */
+	/* the tree */
+	uint32_t msgs_out, msgs_in;  /* TM-to-TM requests sent and served */
+	uint32_t one_phase, two_phase, read_only; /* commits here as root */
+	uint32_t in_doubt;           /* records prepared, waiting to hear */
+	uint32_t orphans;            /* aborted because the superior's node
+					died or restarted */
+	uint32_t resolved;           /* in-doubt ones settled by asking */
+	uint32_t delegated;          /* coordination handed to another node */
 } tm_stats_t;
 
 #endif

@@ -51,6 +51,18 @@ int qs_tx_begin(uint64_t *tx);
  * thread whose current transaction ended is back under its default.
  */
 int qs_tx_commit(uint64_t tx);
+/*
+ * Coordinator migration (owner only): when tx commits, the decision is made
+ * on `node`, which must be a node tx's requests reached (or this one, to
+ * take it back). The owner's node prepares its own part first and then
+ * waits for the outcome; if it dies meanwhile the commit still completes
+ * there. Move coordination off a fragile node (a client's workstation) to
+ * the node of a recoverable participant (a file server): see "Coordinator
+ * migration" in servers/tm/README.md. qs_tx_commit may then answer
+ * QS_EUNREACH: the new coordinator could not be reached to learn the
+ * outcome, which is decided there (qs_tx_outcome asks later).
+ */
+int qs_tx_delegate(uint64_t tx, uint32_t node);
 /* Aborts: the owner, a participant or the owner's parent may. */
 int qs_tx_abort(uint64_t tx);
 /*

@@ -1,0 +1,311 @@
+/*
+ * The tree between TMs. A TM reaches another node's TM as queue tm@NODE
+ * (a proxy the CM made); its requests go under the transaction they are
+ * about, and the CM does not count them as edges of the tree (they are the
+ * protocol, not the work). Here: the requests other TMs send us (prepare,
+ * end, takeover), the CM's node events, and one thread that keeps the
+ * distributed part moving when nobody asks:
+ *
+ *  - a subordinate that voted yes and heard nothing for ASK_MS asks its
+ *    superior how the transaction ended (TM_OP_OUTCOME), again every
+ *    ASK_MS: the superior may have died, restarted or been cut off;
+ *  - a node that committed and whose yes-voting subordinates did not all
+ *    acknowledge sends them the commit again every ASK_MS;
+ *  - a transaction whose superior's node died or restarted before it was
+ *    prepared here is aborted here (an orphan).
+ *
+ * After a restart the log's prepared entries come back as in-doubt
+ * records and its committed entries with subordinates as records that
+ * still push the commit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/cm.h>
+#include <qs/sq.h>
+#include <qs/sys.h>
+#include <qs/tx.h>
+#include "tm.h"
+
+#define ASK_MS 1000
+#define TICK_MS 250
+#define NODES_MAX 256
+
+static int peer_qid[NODES_MAX]; /* tm@NODE proxies, 0: not looked up */
+static qs_mutex_t peer_lock = QS_MUTEX_INIT;
+
+static int
+peer(uint32_t node, bool again)
+{
+	if (node >= NODES_MAX)
+		return QS_EINVAL;
+	qs_mutex_lock(&peer_lock);
+	int qid = again ? 0 : peer_qid[node];
+	qs_mutex_unlock(&peer_lock);
+	if (qid > 0)
+		return qid;
+	char name[QS_NAME_MAX];
+	snprintf(name, sizeof(name), "%s@%u", TM_QUEUE, node);
+	qid = qs_sq_lookup(name); /* may ask the network: no lock held */
+	qs_mutex_lock(&peer_lock);
+	peer_qid[node] = qid > 0 ? qid : 0;
+	qs_mutex_unlock(&peer_lock);
+	return qid;
+}
+
+int
+tree_send(uint32_t node, uint64_t tx, uint32_t op, const void *data,
+	  uint32_t len)
+{
+	static qs_mutex_t buf_lock = QS_MUTEX_INIT;
+	static qs_msg_t m;
+	int rid = QS_ENOENT;
+	for (int tries = 0; tries < 2 && (rid == QS_ENOENT || rid == QS_EQGONE);
+	     tries++) {
+		int qid = peer(node, tries > 0); /* a proxy goes when its node restarts */
+		if (qid < 0)
+			return qid;
+		qs_mutex_lock(&buf_lock);
+		qs_msg_init(&m, op);
+		qs_msg_put(&m, data, len);
+		qs_tx_set(tx);
+		rid = qs_send(qid, &m);
+		qs_mutex_unlock(&buf_lock);
+	}
+	if (rid > 0) {
+		qs_mutex_lock(&tm_lock);
+		tm_stats.msgs_out++;
+		qs_mutex_unlock(&tm_lock);
+	}
+	return rid;
+}
+
+void
+tree_mark(uint64_t tx)
+{
+	static int cm_qid;
+	static qs_msg_t m;
+	static qs_mutex_t mark_lock = QS_MUTEX_INIT;
+	struct {
+		qs_msg_hdr_t hdr;
+		uint8_t data[16];
+	} reply;
+	qs_mutex_lock(&mark_lock);
+	if (cm_qid <= 0)
+		cm_qid = qs_sq_lookup(CM_QUEUE);
+	qs_msg_init(&m, CM_OP_TX_MARK);
+	qs_msg_put(&m, &tx, sizeof(tx));
+	if (cm_qid > 0 && qs_call(cm_qid, &m, (qs_msg_t *)&reply, sizeof(reply)) < 0)
+		cm_qid = 0;
+	qs_mutex_unlock(&mark_lock);
+}
+
+/* ---- requests from other TMs (lock held) ---------------------------------- */
+
+static const uint64_t *
+req_tx(const qs_msg_t *req)
+{
+	const uint64_t *tx = QS_MSG_AS(req, uint64_t);
+	return tx && req->hdr.src_node != tm_node ? tx : NULL;
+}
+
+int32_t
+tree_prepare(const qs_msg_t *req)
+{
+	const uint64_t *tx = req_tx(req);
+	if (!tx)
+		return QS_EINVAL;
+	tm_stats.msgs_in++;
+	tm_rec_t *r = rec_find(*tx);
+	if (!r)
+		return QS_VOTE_NO; /* its work here is gone: a restart, an orphan */
+	/* reached twice (the tree has a cycle): the superior's path has it */
+	if ((r->superior != TM_NO_NODE && r->superior != req->hdr.src_node) ||
+	    r->state == TM_PREPARING || r->state == TM_PREPARED)
+		return QS_VOTE_READONLY;
+	if (r->state != TM_ACTIVE || r->busy)
+		return QS_VOTE_NO;
+	r->superior = req->hdr.src_node;
+	return tm_prepare_sub(r, req->hdr.src_node);
+}
+
+int32_t
+tree_end(const qs_msg_t *req)
+{
+	const tm_end_t *e = QS_MSG_AS(req, tm_end_t);
+	if (!e || req->hdr.src_node == tm_node ||
+	    (e->outcome != QS_TX_COMMITTED && e->outcome != QS_TX_ABORTED))
+		return QS_EINVAL;
+	tm_stats.msgs_in++;
+	tm_rec_t *r = rec_find(e->tx);
+	if (!r)
+		return 0; /* nothing here: read-only, or ended already */
+	if (r->superior != req->hdr.src_node && r->superior != TM_NO_NODE)
+		return QS_EPERM;
+	if (r->busy) {
+		if (e->outcome == QS_TX_ABORTED)
+			r->abort_asked = true;
+		return e->outcome == QS_TX_ABORTED ? 0 : QS_EAGAIN;
+	}
+	if (r->state == TM_ACTIVE || r->state == TM_PREPARED)
+		tm_end_sub(r, e->outcome);
+	return 0;
+}
+
+/*
+ * The owner's node hands coordination to us: its part voted (the data),
+ * our part has not. We are the root from now on, and that node is a
+ * subordinate that must hear the outcome.
+ */
+int32_t
+tree_takeover(const qs_msg_t *req)
+{
+	const int32_t *vote = QS_MSG_AS(req, int32_t);
+	uint32_t from = req->hdr.src_node;
+	if (!vote || from == tm_node ||
+	    (*vote != QS_VOTE_YES && *vote != QS_VOTE_READONLY))
+		return QS_EINVAL;
+	tm_stats.msgs_in++;
+	tm_rec_t *r = rec_find(req->hdr.txid);
+	if (!r || r->state != TM_ACTIVE || r->busy)
+		return QS_TX_ABORTED; /* our part is gone */
+	if (r->superior != from)
+		return QS_EPERM;
+	r->superior = TM_NO_NODE;
+	r->coordinator = tm_node;
+	if (rec_edge(r, from, TM_EDGE_OUT, 0) < 0)
+		return QS_TX_ABORTED;
+	rec_sub(r, from)->vote = *vote;
+	return tm_finish(r, true) == QS_OK ? QS_TX_COMMITTED : QS_TX_ABORTED;
+}
+
+/*
+ * The CM says a node died or restarted. What came from it and was not
+ * prepared here is an orphan; the tree thread aborts it. Prepared records
+ * stay in doubt and keep asking.
+ */
+int32_t
+tree_node_event(const qs_msg_t *req)
+{
+	const tm_node_event_t *ev = QS_MSG_AS(req, tm_node_event_t);
+	if (!ev || req->hdr.len != sizeof(*ev) || ev->node == tm_node ||
+	    (ev->event != TM_NODE_DOWN && ev->event != TM_NODE_RESTARTED))
+		return QS_EINVAL;
+	for (tm_rec_t *r = rec_first(); r; r = r->next) {
+		bool from = r->superior == ev->node ||
+			    (r->superior == TM_NO_NODE && r->coordinator == ev->node);
+		if (from && r->state == TM_ACTIVE && !r->abort_asked) {
+			r->abort_asked = true;
+			tm_stats.orphans++;
+		}
+		if (from && r->state == TM_PREPARED)
+			r->since = 0; /* ask at once */
+	}
+	return 0;
+}
+
+/* ---- the tree thread -------------------------------------------------------- */
+
+/* A record that needs the thread, made busy; or NULL. Lock held. */
+static tm_rec_t *
+next_work(uint32_t now)
+{
+	for (tm_rec_t *r = rec_first(); r; r = r->next) {
+		if (r->busy)
+			continue;
+		bool orphan = r->state == TM_ACTIVE && r->abort_asked &&
+			      r->owner == 0;
+		bool due = (r->state == TM_PREPARED || r->state == TM_COMMITTED) &&
+			   now - r->since >= ASK_MS;
+		if (orphan || due)
+			return r;
+	}
+	return NULL;
+}
+
+/* An in-doubt record asks its superior; lock held, r busy. */
+static void
+ask(tm_rec_t *r)
+{
+	uint64_t tx = r->tx;
+	uint32_t up = r->superior != TM_NO_NODE ? r->superior : r->coordinator;
+	qs_mutex_unlock(&tm_lock);
+	int rid = tree_send(up, tx, TM_OP_OUTCOME, &tx, sizeof(tx));
+	int outcome = rid > 0 ? tree_await(rid, qs_uptime_ms() + ASK_MS) : rid;
+	qs_mutex_lock(&tm_lock);
+	if (outcome == QS_TX_COMMITTED || outcome == QS_TX_ABORTED) {
+		char b[QS_TX_TEXT];
+		printf("tm: in-doubt %s %s (node %u said)\n", qs_tx_format(tx, b),
+		       outcome == QS_TX_COMMITTED ? "committed" : "aborted", up);
+		tm_stats.resolved++;
+		tm_end_sub(r, outcome);
+		return;
+	}
+	r->busy = false;
+	r->since = qs_uptime_ms();
+}
+
+static void
+work(tm_rec_t *r)
+{
+	r->busy = true;
+	if (r->state == TM_ACTIVE) { /* an orphan */
+		char b[QS_TX_TEXT];
+		printf("tm: %s: its superior's node is gone: abort\n",
+		       qs_tx_format(r->tx, b));
+		tm_end_sub(r, QS_TX_ABORTED);
+	} else if (r->state == TM_PREPARED) {
+		ask(r);
+	} else { /* committed; subordinates that have not acknowledged */
+		tm_end_sub(r, QS_TX_COMMITTED);
+	}
+}
+
+static void *
+tree_loop(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		qs_sleep(TICK_MS);
+		qs_mutex_lock(&tm_lock);
+		for (tm_rec_t *r; (r = next_work(qs_uptime_ms()));)
+			work(r);
+		qs_mutex_unlock(&tm_lock);
+	}
+	return NULL;
+}
+
+/* The log's unfinished business from before a restart, as records. */
+static void
+restore(void)
+{
+	tm_log_rec_t e;
+	uint32_t i = 0;
+	qs_mutex_lock(&tm_lock);
+	while (tmlog_pending(&i, &e)) {
+		tm_rec_t *r = rec_find(e.tx) ? NULL : rec_new(e.tx, 0);
+		if (!r)
+			continue;
+		r->coordinator = QS_TX_NODE(e.tx);
+		r->logged = true;
+		for (uint32_t k = 0; k < e.nsubs && k < TM_SUBS_MAX; k++)
+			r->subs[r->nsubs++] = (tm_sub_t){ e.subs[k], 0, QS_VOTE_YES,
+							  false };
+		if (e.state == TM_LOG_PREPARED) {
+			r->superior = e.superior;
+			rec_set_state(r, TM_PREPARED);
+		} else {
+			rec_set_state(r, TM_COMMITTED);
+		}
+		r->since = 0;
+	}
+	qs_mutex_unlock(&tm_lock);
+}
+
+void
+tree_start(void)
+{
+	restore();
+	if (!qs_thread_create(tree_loop, NULL))
+		printf("tm: no tree thread: in-doubt transactions will not ask\n");
+}
