@@ -3,7 +3,8 @@
  * node's file server, which logs every operation in a window on another
  * node's window manager, all under the client's transaction.
  *
- *   chain [-f FSQUEUE] [-w WMQUEUE] [-n OPS] [-r ROUNDS] [-hold] [-abort] DIR
+ *   chain [-f FSQUEUE] [-w WMQUEUE] [-n OPS] [-r ROUNDS] [-hold] [-abort]
+ *         [-wait MS] [-delegate NODE] DIR
  *
  * Defaults: -f fs@1 -w wm@2 -n 3 -r 1. It makes DIR first if missing (in a
  * transaction of its own). Each round begins a transaction, asks the file
@@ -12,7 +13,10 @@
  * commits (aborts with -abort) and prints one line: "chain: tx N.I.C
  * committed", "... aborted" or "... failed: ERROR" (then aborts it). With
  * -hold it prints "chain: holding tx N.I.C" after the writes and waits to
- * be killed. It ends with "chain: N committed, N aborted, N failed".
+ * be killed. -wait MS: after the writes it prints "chain: waiting tx
+ * N.I.C" and commits MS ms later (a test cuts a link meanwhile).
+ * -delegate NODE: coordination moves to NODE before the commit
+ * (qs_tx_delegate). It ends with "chain: N committed, N aborted, N failed".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +30,7 @@
 #define ROUNDS_MAX 100000
 
 static const char *fs_queue = "fs@1", *wm_queue = "wm@2", *dir;
-static long ops = 3, rounds = 1;
+static long ops = 3, rounds = 1, wait_ms = -1, delegate = -1;
 static int hold, abort_tx;
 static unsigned committed, aborted, failed;
 
@@ -34,7 +38,7 @@ static int
 usage(void)
 {
 	printf("usage: chain [-f FSQUEUE] [-w WMQUEUE] [-n OPS] [-r ROUNDS] "
-	       "[-hold] [-abort] DIR\n");
+	       "[-hold] [-abort] [-wait MS] [-delegate NODE] DIR\n");
 	return 1;
 }
 
@@ -62,6 +66,12 @@ parse_args(int argc, char **argv)
 			i++;
 		else if (strcmp(a, "-r") == 0 && next &&
 			 (rounds = number(next, 1, ROUNDS_MAX)) > 0)
+			i++;
+		else if (strcmp(a, "-wait") == 0 && next &&
+			 (wait_ms = number(next, 0, 3600000)) >= 0)
+			i++;
+		else if (strcmp(a, "-delegate") == 0 && next &&
+			 (delegate = number(next, 0, 253)) >= 0)
 			i++;
 		else if (strcmp(a, "-hold") == 0)
 			hold = 1;
@@ -144,6 +154,14 @@ round_run(void)
 		for (;;)
 			qs_sleep(60000);
 	}
+	if (r == 0 && wait_ms >= 0) {
+		printf("chain: waiting tx %s\n", txt);
+		qs_sleep((uint32_t)wait_ms); /* the scenario: a test acts meanwhile */
+	}
+	if (r == 0 && delegate >= 0) {
+		what = "delegate";
+		r = qs_tx_delegate(tx, (uint32_t)delegate);
+	}
 	if (r == 0 && abort_tx) {
 		r = qs_tx_abort(tx);
 		what = "abort";
@@ -157,8 +175,12 @@ round_run(void)
 		if (r == 0) {
 			printf("chain: tx %s committed\n", txt);
 			committed++;
+		} else if (r == QS_EABORTED) {
+			printf("chain: tx %s aborted\n", txt);
+			aborted++;
+			r = 0;
 		}
-	} else {
+	} else if (r < 0) {
 		qs_tx_abort(tx);
 	}
 	if (r < 0) {

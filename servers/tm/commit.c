@@ -264,26 +264,34 @@ log_force(tm_rec_t *r, uint32_t state)
 
 /*
  * For the crash tests: boot argument tm_stall=voted (after the votes, before
- * the commit point), tm_stall=logged (after it, before anyone is told) or
- * tm_stall=prepared (a subordinate, after forcing "prepared", before it
- * answers) stops the first such transaction there for good, so the test can
- * kill the node at that point.
+ * the commit point), logged (after it, before anyone is told), prepared (a
+ * subordinate, after forcing "prepared", before it answers) or handed (the
+ * owner's node, after handing coordination over, before the answer) stops
+ * the first such transaction there, so the test can kill the node or cut
+ * its link at that point: for good, or for tm_stall_ms.
  */
 static void
 stall(const char *point, tm_rec_t *r)
 {
-	static char want[12];
-	static bool read;
+	static char want[12], ms[12];
+	static bool read, done;
 	if (!read) { /* once: reading a boot argument costs port I/O */
 		qs_boot_arg("tm_stall", want, sizeof(want));
+		qs_boot_arg("tm_stall_ms", ms, sizeof(ms));
 		read = true;
 	}
-	if (strcmp(want, point) != 0)
+	if (done || strcmp(want, point) != 0)
 		return;
+	done = true;
+	long pause = 0;
+	bool timed = qs_parse_int(ms, &pause) == 0 && pause > 0;
 	printf("tm: stalled %s: %s\n", point, txt(r->tx));
 	qs_mutex_unlock(&tm_lock);
-	for (;;)
-		qs_sleep(60000);
+	do
+		qs_sleep(timed ? (uint32_t)pause : 60000);
+	while (!timed);
+	qs_mutex_lock(&tm_lock);
+	printf("tm: going on after %s: %s\n", point, txt(r->tx));
 }
 
 /* The end of r here once phase two is done: the log and the record. */
@@ -323,14 +331,14 @@ tm_finish(tm_rec_t *r, bool commit)
 				     TM_NO_NODE, &yes)) {
 			stall("voted", r);
 			outcome = QS_TX_COMMITTED;
-			if (yes) /* the commit point */
+			if (yes) { /* the commit point */
 				outcome = log_force(r, TM_LOG_COMMITTED) == 0
 						  ? QS_TX_COMMITTED : QS_TX_ABORTED;
-			if (yes)
 				tm_stats.two_phase++;
-			else
+				stall("logged", r);
+			} else {
 				tm_stats.read_only++;
-			stall("logged", r);
+			}
 		}
 	}
 	rec_set_state(r, outcome == QS_TX_COMMITTED ? TM_COMMITTED : TM_ABORTED);
@@ -423,9 +431,11 @@ tm_finish_delegated(tm_rec_t *r)
 	rec_set_state(r, TM_PREPARED);
 	tm_stats.delegated++;
 	int vote = yes || needs_phase_two(r) ? QS_VOTE_YES : QS_VOTE_READONLY;
-	stall("handed", r);
 	qs_mutex_unlock(&tm_lock);
 	int rid = tree_send(to, r->tx, TM_OP_TAKEOVER, &vote, sizeof(vote));
+	qs_mutex_lock(&tm_lock);
+	stall("handed", r);
+	qs_mutex_unlock(&tm_lock);
 	/* the new coordinator runs a whole phase one of its own first */
 	int outcome = rid > 0 ? tree_await(rid, qs_uptime_ms() + 3 * tm_stats.vote_ms)
 			      : rid;
