@@ -4,7 +4,7 @@
 CROSS := i686-linux-gnu-
 CC := $(CROSS)gcc
 PY := /usr/bin/python3
-NODES ?= 2
+NODES ?= 3
 
 B := build
 ISO := $(B)/qs.iso
