@@ -49,7 +49,7 @@ peer_states(void)
 			   : quiet >= CM_SUSPECT_MS ? CM_NODE_SUSPECT
 						    : CM_NODE_UP;
 		if (p->state == CM_NODE_DOWN && was != CM_NODE_DOWN)
-			rpc_node_event((uint32_t)i, TM_NODE_DOWN);
+			rpc_node_event((uint32_t)i, TM_NODE_DOWN, p->incarnation);
 	}
 }
 
@@ -97,7 +97,7 @@ receive(void *arg, struct udp_pcb *upcb, struct pbuf *p, const ip_addr_t *from,
 	if (n->state && inc > n->incarnation) {
 		n->restarts++;
 		rpc_restarted(node, inc);
-		rpc_node_event(node, TM_NODE_RESTARTED);
+		rpc_node_event(node, TM_NODE_RESTARTED, inc);
 	}
 	n->node = node;
 	n->incarnation = inc;

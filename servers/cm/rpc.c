@@ -189,7 +189,7 @@ tm_notice(uint32_t op, const void *data, uint32_t len)
  * the wire. TM-to-TM requests are the protocol, not edges.
  */
 static void
-tm_edge(uint64_t tx, uint32_t node, uint32_t dir, uint32_t flags)
+tm_edge(uint64_t tx, uint32_t node, uint32_t dir, uint32_t flags, uint32_t inc)
 {
 	if (!tx)
 		return;
@@ -197,7 +197,7 @@ tm_edge(uint64_t tx, uint32_t node, uint32_t dir, uint32_t flags)
 		if (edges[i].tx == tx && edges[i].node == node &&
 		    edges[i].dir == dir && edges[i].flags == flags)
 			return;
-	tm_edge_t e = { tx, node, dir, flags };
+	tm_edge_t e = { tx, node, dir, flags, inc };
 	tm_notice(TM_OP_EDGE, &e, sizeof(e));
 	edges[edge_next % EDGES].tx = tx;
 	edges[edge_next % EDGES].node = node;
@@ -231,9 +231,9 @@ rpc_from_tm(int pid)
 }
 
 void
-rpc_node_event(uint32_t node, uint32_t event)
+rpc_node_event(uint32_t node, uint32_t event, uint32_t inc)
 {
-	tm_node_event_t ev = { node, event };
+	tm_node_event_t ev = { node, event, inc };
 	tm_notice(TM_OP_NODE, &ev, sizeof(ev));
 }
 
@@ -340,7 +340,7 @@ rpc_forward(const qs_msg_t *req, uint32_t node, uint32_t inc, uint32_t rqid)
 		p->backlog = o;
 	p->backlog_tail = o;
 	if (!rpc_from_tm(req->hdr.src_pid))
-		tm_edge(req->hdr.txid, node, TM_EDGE_OUT, 0);
+		tm_edge(req->hdr.txid, node, TM_EDGE_OUT, 0, inc);
 	out_pump(node, p);
 	return RPC_DEFERRED;
 }
@@ -360,7 +360,7 @@ rep_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 	 * own answers up the tree say so too) */
 	if (m->flags & WIRE_F_RECOVERABLE) {
 		rpc_mark(m->txid);
-		tm_edge(m->txid, node, TM_EDGE_OUT, TM_EDGE_RECOVERABLE);
+		tm_edge(m->txid, node, TM_EDGE_OUT, TM_EDGE_RECOVERABLE, p->inc);
 	}
 	qs_msg_init(r, m->opcode);
 	r->hdr.status = m->status;
@@ -475,7 +475,7 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 	/* the TM knows its superior before any participant joins */
 	bool edge = !tm_find() || (int)m->qid != tm.qid;
 	if (edge)
-		tm_edge(m->txid, node, TM_EDGE_IN, 0);
+		tm_edge(m->txid, node, TM_EDGE_IN, 0, p->inc);
 	int rid = qs_syscall(SYS_SQ_INJECT, m->qid, (uint32_t)(uintptr_t)q, 0,
 			     0, 0);
 	if (rid == QS_EAGAIN || rid == QS_ENOMEM) {

@@ -32,7 +32,7 @@ void rpc_stats(cm_rpc_stats_t *s);
  * the TM; a node died or restarted (TM_NODE_*), told to the TM. */
 void rpc_mark(uint64_t tx);
 bool rpc_from_tm(int pid);
-void rpc_node_event(uint32_t node, uint32_t event);
+void rpc_node_event(uint32_t node, uint32_t event, uint32_t inc);
 void rpc_bad_packet(void);
 /* One packet to `node` (WIRE_ALL: every node). */
 int wire_send(uint32_t node, uint8_t type, uint32_t dst_inc, uint32_t seq,

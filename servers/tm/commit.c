@@ -310,8 +310,8 @@ settle(tm_rec_t *r, int outcome, int unacked)
 		r->since = qs_uptime_ms();
 		return;
 	}
-	if (r->logged && unacked == 0)
-		tmlog_end(r->tx);
+	if (r->logged && (unacked == 0 || outcome == QS_TX_ABORTED))
+		tmlog_end(r->tx); /* presumed abort: nobody needs an abort kept */
 	rec_ended(r->tx, r->owner, outcome);
 	rec_free(r);
 }
@@ -322,7 +322,7 @@ tm_finish(tm_rec_t *r, bool commit)
 	int outcome = QS_TX_ABORTED;
 	bool yes = false;
 	r->busy = true;
-	if (commit) {
+	if (commit && !r->abort_asked) {
 		rec_set_state(r, TM_PREPARING);
 		if (!any_recoverable(r)) {
 			outcome = QS_TX_COMMITTED; /* one phase: nothing to log */

@@ -140,6 +140,9 @@ rec_forget_pid(int32_t pid)
 		tm_part_t *p = r->state == TM_ACTIVE ? part_of(r, pid) : NULL;
 		if (!p)
 			continue;
+		/* its uncommitted work is lost: the transaction cannot commit */
+		if (p->cls == QS_TX_RECOVERABLE)
+			r->abort_asked = true;
 		*p = r->parts[--r->nparts];
 		tm_stats.participants--;
 	}
@@ -190,11 +193,14 @@ rec_sub(tm_rec_t *r, uint32_t node)
  * end does not come).
  */
 int
-rec_edge(tm_rec_t *r, uint32_t node, uint32_t dir, uint32_t flags)
+rec_edge(tm_rec_t *r, const tm_edge_t *e)
 {
-	if (dir == TM_EDGE_IN) {
-		if (r->superior == TM_NO_NODE && r->coordinator != tm_node)
+	uint32_t node = e->node;
+	if (e->dir == TM_EDGE_IN) {
+		if (r->superior == TM_NO_NODE && r->coordinator != tm_node) {
 			r->superior = node; /* the first one it came from */
+			r->sup_inc = e->inc;
+		}
 		return 0;
 	}
 	tm_sub_t *s = rec_sub(r, node);
@@ -206,7 +212,7 @@ rec_edge(tm_rec_t *r, uint32_t node, uint32_t dir, uint32_t flags)
 		s = &r->subs[r->nsubs++];
 		*s = (tm_sub_t){ node, 0, -1, false };
 	}
-	if (flags & TM_EDGE_RECOVERABLE)
+	if (e->flags & TM_EDGE_RECOVERABLE)
 		s->flags |= TM_SUB_RECOVERABLE;
 	return 0;
 }

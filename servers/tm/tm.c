@@ -230,7 +230,7 @@ do_edge(const qs_msg_t *req)
 		if (remote)
 			r->coordinator = QS_TX_NODE(e->tx);
 	}
-	return rec_edge(r, e->node, e->dir, e->flags);
+	return rec_edge(r, e);
 }
 
 /* A participant recovering from a crash asks how tx ended. */

@@ -30,6 +30,7 @@ typedef struct tm_rec {
 	uint64_t tx;
 	int32_t owner; /* 0: another node's transaction */
 	uint32_t coordinator, superior;
+	uint32_t sup_inc; /* the superior's incarnation when it sent the tx */
 	uint32_t nsubs;
 	tm_sub_t subs[TM_SUBS_MAX];
 	int32_t state;    /* TM_*: only the thread that has it busy changes
@@ -59,7 +60,7 @@ bool rec_is_part(const tm_rec_t *r, int32_t pid);
 void rec_forget_pid(int32_t pid);
 uint32_t rec_list(uint32_t first, tm_tx_info_t *out, uint32_t max);
 /* An edge of the tree: node is a subordinate (TM_EDGE_OUT) or superior. */
-int rec_edge(tm_rec_t *r, uint32_t node, uint32_t dir, uint32_t flags);
+int rec_edge(tm_rec_t *r, const tm_edge_t *e);
 tm_sub_t *rec_sub(tm_rec_t *r, uint32_t node);
 void rec_set_state(tm_rec_t *r, int32_t state);
 /* Outcomes of recently ended transactions, for an owner who asks late. */

@@ -119,9 +119,11 @@ tree_prepare(const qs_msg_t *req)
 	tm_rec_t *r = rec_find(*tx);
 	if (!r)
 		return QS_VOTE_NO; /* its work here is gone: a restart, an orphan */
-	/* reached twice (the tree has a cycle): the superior's path has it */
+	/* reached twice (the tree has a cycle), or the root itself: the
+	 * superior's path has it */
 	if ((r->superior != TM_NO_NODE && r->superior != req->hdr.src_node) ||
-	    r->state == TM_PREPARING || r->state == TM_PREPARED)
+	    r->coordinator == tm_node || r->state == TM_PREPARING ||
+	    r->state == TM_PREPARED)
 		return QS_VOTE_READONLY;
 	if (r->state != TM_ACTIVE || r->busy)
 		return QS_VOTE_NO;
@@ -140,8 +142,8 @@ tree_end(const qs_msg_t *req)
 	tm_rec_t *r = rec_find(e->tx);
 	if (!r)
 		return 0; /* nothing here: read-only, or ended already */
-	if (r->superior != req->hdr.src_node && r->superior != TM_NO_NODE)
-		return QS_EPERM;
+	if (r->superior != req->hdr.src_node)
+		return QS_EPERM; /* only the superior ends it; never the root */
 	if (r->busy) {
 		if (e->outcome == QS_TX_ABORTED)
 			r->abort_asked = true;
@@ -173,16 +175,18 @@ tree_takeover(const qs_msg_t *req)
 		return QS_EPERM;
 	r->superior = TM_NO_NODE;
 	r->coordinator = tm_node;
-	if (rec_edge(r, from, TM_EDGE_OUT, 0) < 0)
+	tm_edge_t e = { r->tx, from, TM_EDGE_OUT, 0, 0 };
+	if (rec_edge(r, &e) < 0)
 		return QS_TX_ABORTED;
 	rec_sub(r, from)->vote = *vote;
 	return tm_finish(r, true) == QS_OK ? QS_TX_COMMITTED : QS_TX_ABORTED;
 }
 
 /*
- * The CM says a node died or restarted. What came from it and was not
- * prepared here is an orphan; the tree thread aborts it. Prepared records
- * stay in doubt and keep asking.
+ * The CM says a node died or restarted. What came from it (from an earlier
+ * incarnation, if it restarted: its new one may already have sent new
+ * work) and was not prepared here is an orphan; the tree thread aborts it.
+ * Prepared records stay in doubt and keep asking.
  */
 int32_t
 tree_node_event(const qs_msg_t *req)
@@ -192,8 +196,12 @@ tree_node_event(const qs_msg_t *req)
 	    (ev->event != TM_NODE_DOWN && ev->event != TM_NODE_RESTARTED))
 		return QS_EINVAL;
 	for (tm_rec_t *r = rec_first(); r; r = r->next) {
-		bool from = r->superior == ev->node ||
-			    (r->superior == TM_NO_NODE && r->coordinator == ev->node);
+		bool sup = r->superior == ev->node;
+		uint32_t inc = sup ? r->sup_inc : (uint32_t)(r->tx >> 32) & 0xFFFF;
+		uint32_t now = sup ? ev->inc : ev->inc & 0xFFFF; /* ids keep 16 bits */
+		bool from = (sup || (r->superior == TM_NO_NODE &&
+				     r->coordinator == ev->node)) &&
+			    (ev->event == TM_NODE_DOWN || inc < now);
 		if (from && r->state == TM_ACTIVE && !r->abort_asked) {
 			r->abort_asked = true;
 			tm_stats.orphans++;

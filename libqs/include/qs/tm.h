@@ -63,6 +63,7 @@ typedef struct {
 	uint32_t node;  /* the other node */
 	uint32_t dir;   /* TM_EDGE_OUT: node is a subordinate; IN: superior */
 	uint32_t flags; /* TM_EDGE_RECOVERABLE */
+	uint32_t inc;   /* the other node's incarnation, as the CM knows it */
 } tm_edge_t;
 
 typedef struct {
@@ -75,6 +76,7 @@ enum { TM_NODE_DOWN = 1, TM_NODE_RESTARTED = 2 };
 typedef struct {
 	uint32_t node;
 	uint32_t event; /* TM_NODE_* */
+	uint32_t inc;   /* its incarnation: the new one, or the last known */
 } tm_node_event_t;
 
 typedef struct {
