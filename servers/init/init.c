@@ -13,6 +13,7 @@
  *                                 ended: what follows needs that queue
  *   # comment
  */
+#include <stdbool.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,19 @@ start(char **argv, int lineno)
 	return pid;
 }
 
+/* Is there a queue of that name served on this node (not a proxy for one
+ * elsewhere: a lookup would ask the network, and find another node's)? */
+static bool
+local_queue(const char *name, uint32_t node)
+{
+	static qs_sq_info_t qs[128];
+	int n = qs_sq_list(qs, 128);
+	for (int i = 0; i < n; i++)
+		if (strcmp(qs[i].name, name) == 0 && qs[i].node == node)
+			return true;
+	return false;
+}
+
 /* Polls for the queue: servers make theirs once they have recovered. A
  * server that cannot start (no disk, say) ends, and then nobody waits. */
 static void
@@ -121,7 +135,9 @@ await_queue(int pid, const char *name, const char *secs, int lineno)
 	}
 	uint32_t deadline = qs_uptime_ms() + (uint32_t)limit * 1000;
 	int status;
-	while (qs_sq_lookup(name) < 0) {
+	qs_node_info_t ni;
+	qs_node_info(&ni);
+	while (!local_queue(name, ni.node_id)) {
 		if (pid > 0 && qs_waitpid(pid, &status, QS_WAIT_NOHANG) == pid) {
 			printf("[init] %s:%d: no queue %s: its server ended\n",
 			       conf_name, lineno, name);

@@ -204,7 +204,7 @@ def test_silent_subordinate_aborts_and_resolves_after_restart(
 def test_link_cut_in_phase_one_aborts(nodes, dtx_cluster):
     n0, n1, _ = nodes
     start = n0.log_size()
-    n0.run("chain -r 1 -wait 100 %s" % DIR)
+    n0.run("chain -r 1 -wait 5000 %s" % DIR)
     text = n0.wait_log(r"chain: waiting tx \S+\n", start=start).group(0)
     tx = tx_of(text)
     dtx_cluster.set_link(1, False)
@@ -264,3 +264,21 @@ def test_delegated_commit_survives_the_owner_node(nodes, dtx_cluster):
     no_breadcrumbs(nodes[1:])
     restart(dtx_cluster, nodes, 0)
     no_breadcrumbs(nodes)
+
+
+def test_dead_recoverable_participant_dooms_the_transaction(
+        nodes, dtx_cluster):
+    n0, n1, _ = nodes
+    start = n0.log_size()
+    n0.run("chain -r 1 -wait 5000 %s" % DIR)
+    # the file server on node 1 has the writes, then dies before the commit
+    # (the pause is chain's -wait: the scenario, not a synchronisation)
+    tx = tx_of(n0.wait_log(r"chain: waiting tx \S+\n", start=start).group(0))
+    fs = [p["pid"] for p in n1.ps() if p["name"] == "fs"]
+    n1.kill(fs[0])
+    m = n0.wait_log(r"chain: tx %s (\w+)" % re.escape(tx), PROG_TIMEOUT,
+                    start=start)
+    assert m.group(1) == "aborted", n0.log(start)
+    restart(dtx_cluster, nodes, 1)  # the file server back, rolled back
+    no_breadcrumbs(nodes)
+    assert tx not in files(n1)
