@@ -46,9 +46,8 @@ usage(void)
 static long
 number(const char *s, long lo, long hi)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
-	return *s && !*end && v >= lo && v <= hi ? v : -1;
+	long v;
+	return qs_parse_int(s, &v) == 0 && v >= lo && v <= hi ? v : -1;
 }
 
 static int

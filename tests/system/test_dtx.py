@@ -22,7 +22,9 @@ import time
 import pytest
 
 from qsharness import BOOT_TIMEOUT, PROG_TIMEOUT, Node, cluster_fixture, qsnet
+from test_chain import df
 from test_net import wait_member
+from test_wm import wm_stats
 
 dtx_cluster = cluster_fixture("test-nodes-dtx", n=3)
 DIR = "/c"
@@ -68,16 +70,13 @@ def records(node):
 
 
 def fs_counts(node):
-    out = node.exec("df")
-    m = re.search(r"handles (\d+) transactions (\d+) locks (\d+) in-doubt "
-                  r"(\d+) log-windows (\d+)", out)
-    assert m, out
-    return tuple(map(int, m.groups()))
+    d = df(node)
+    return (d["handles"], d["transactions"], d["locks"], d["in_doubt"],
+            d["log_windows"])
 
 
 def windows(node):
-    m = re.search(r"windows (\d+)", node.exec("win stats"))
-    return int(m.group(1))
+    return wm_stats(node)["windows"]
 
 
 def no_breadcrumbs(ns):
