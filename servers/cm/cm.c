@@ -63,7 +63,7 @@ irq_loop(void *arg)
 	return NULL;
 }
 
-/* Collects the answers to what the CM sent (injected requests, notices). */
+/* Collects the answers to the requests the CM injected for other nodes. */
 static void *
 completion_loop(void *arg)
 {
@@ -103,8 +103,6 @@ net_handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 		if (r == QS_EQGONE)
 			names_drop((int)req->hdr.qid);
 	}
-	if (rpc_async_out())
-		qs_cond_signal(&injected); /* a notice to the TM went out */
 	qs_mutex_unlock(&net_lock);
 	if (r == RPC_DEFERRED)
 		qs_defer(reply);

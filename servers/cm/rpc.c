@@ -509,7 +509,7 @@ rpc_completed(int rid, const qs_msg_t *reply)
 			}
 		}
 	}
-	/* a TM notice, or the request of a node that has restarted since */
+	/* the request of a node that has restarted since */
 }
 
 /* ---- incarnations, input, timers ------------------------------------------ */

@@ -148,6 +148,30 @@ do_abort(const qs_msg_t *req)
 }
 
 /*
+ * tx's record, made if there is none: a transaction of another node is
+ * coordinated there, one of ours is owned by whom the kernel says. NULL
+ * with *err QS_ENOENT if it has ended, QS_ENOMEM.
+ */
+static tm_rec_t *
+rec_of(uint64_t tx, int *err)
+{
+	tm_rec_t *r = rec_find(tx);
+	if (r)
+		return r;
+	bool remote = QS_TX_NODE(tx) != tm_node;
+	int32_t owner = remote ? 0 : tx_owner(tx);
+	*err = QS_ENOENT;
+	if (owner < 0 || (remote && rec_outcome(tx, &owner)))
+		return NULL;
+	*err = QS_ENOMEM;
+	if (!(r = rec_new(tx, owner)))
+		return NULL;
+	if (remote)
+		r->coordinator = QS_TX_NODE(tx);
+	return r;
+}
+
+/*
  * A participant joins. A transaction of another node gets a record here
  * (the CM's edge usually made it already), coordinated there. The CM learns
  * of a recoverable participant under a transaction with a superior, so its
@@ -158,24 +182,16 @@ do_join(const qs_msg_t *req, bool *mark)
 {
 	const tm_join_t *j = QS_MSG_AS(req, tm_join_t);
 	uint64_t tx = req->hdr.txid;
-	int32_t owner;
 	if (!j || j->cls < QS_TX_NONE || j->cls > QS_TX_RECOVERABLE ||
 	    (j->cls != QS_TX_NONE && j->rqid <= 0) || req->hdr.src_node != tm_node)
 		return QS_EINVAL;
-	tm_rec_t *r = rec_find(tx);
-	if (!r) {
-		bool remote = QS_TX_NODE(tx) != tm_node;
-		owner = remote ? 0 : tx_owner(tx);
-		if (owner < 0 || (remote && rec_outcome(tx, &owner)))
-			return QS_ENOENT; /* it has ended */
-		if (!(r = rec_new(tx, owner)))
-			return QS_ENOMEM;
-		if (remote)
-			r->coordinator = QS_TX_NODE(tx);
-	}
+	int rc;
+	tm_rec_t *r = rec_of(tx, &rc);
+	if (!r)
+		return rc;
 	if (r->state != TM_ACTIVE || r->abort_asked)
 		return QS_ENOENT;
-	int rc = rec_join(r, req->hdr.src_pid, j->cls, j->rqid);
+	rc = rec_join(r, req->hdr.src_pid, j->cls, j->rqid);
 	if (rc == 0 && j->cls == QS_TX_RECOVERABLE && !r->marked &&
 	    (r->superior != TM_NO_NODE || r->owner == 0))
 		*mark = r->marked = true;
@@ -219,18 +235,9 @@ do_edge(const qs_msg_t *req)
 	if (!e || req->hdr.len != sizeof(*e) || !e->tx || e->node == tm_node ||
 	    (e->dir != TM_EDGE_OUT && e->dir != TM_EDGE_IN))
 		return QS_EINVAL;
-	tm_rec_t *r = rec_find(e->tx);
-	if (!r) {
-		bool remote = QS_TX_NODE(e->tx) != tm_node;
-		int32_t owner = remote ? 0 : tx_owner(e->tx);
-		if (owner < 0 || (remote && rec_outcome(e->tx, &owner)))
-			return QS_ENOENT; /* ended already */
-		if (!(r = rec_new(e->tx, owner)))
-			return QS_ENOMEM;
-		if (remote)
-			r->coordinator = QS_TX_NODE(e->tx);
-	}
-	return rec_edge(r, e);
+	int rc;
+	tm_rec_t *r = rec_of(e->tx, &rc);
+	return r ? rec_edge(r, e) : rc;
 }
 
 /* A participant recovering from a crash asks how tx ended. */

@@ -94,13 +94,14 @@ void tm_end_sub(tm_rec_t *r, int outcome);
 /* A root that delegated coordination: prepares here, asks the new one. */
 int tm_finish_delegated(tm_rec_t *r);
 void tm_reaper_start(void);
+/* Awaits rid until deadline (uptime ms): its status, or QS_ETIMEDOUT; an
+ * answer that comes later is reaped. */
+int tree_await(int rid, uint32_t deadline);
 
 /* tree.c: talking to other TMs (never with the lock held) */
 /* Sends op with data to node's TM under tx; a rid to await, or an error. */
 int tree_send(uint32_t node, uint64_t tx, uint32_t op, const void *data,
 	      uint32_t len);
-/* Awaits rid until deadline (uptime ms): its status, or QS_ETIMEDOUT. */
-int tree_await(int rid, uint32_t deadline);
 /* Tells the CM that tx has recoverable work here (for the piggyback). */
 void tree_mark(uint64_t tx);
 /* Requests from other TMs and the CM; lock held. */
