@@ -3,13 +3,15 @@
  * node's file server, which logs every operation in a window on another
  * node's window manager, all under the client's transaction.
  *
- *   chain [-f FSQUEUE] [-w WMQUEUE] [-n OPS] [-r ROUNDS] [-hold] [-abort]
- *         [-wait MS] [-delegate NODE] DIR
+ *   chain [-f FSQUEUE] [-also FSQUEUE] [-w WMQUEUE] [-n OPS] [-r ROUNDS]
+ *         [-hold] [-abort] [-wait MS] [-delegate NODE] DIR
  *
  * Defaults: -f fs@1 -w wm@2 -n 3 -r 1. It makes DIR first if missing (in a
  * transaction of its own). Each round begins a transaction, asks the file
  * server for a log window on WMQUEUE (FS_OP_LOG), creates DIR/N.I.C (the
- * transaction's id) and writes OPS lines "tx N.I.C op K" into it, then
+ * transaction's id) and writes OPS lines "tx N.I.C op K" into it (and the
+ * same file on a second file server with -also: two recoverable nodes that
+ * must agree on the outcome), then
  * commits (aborts with -abort) and prints one line: "chain: tx N.I.C
  * committed", "... aborted" or "... failed: ERROR" (then aborts it). With
  * -hold it prints "chain: holding tx N.I.C" after the writes and waits to
@@ -29,7 +31,7 @@
 #define OPS_MAX 1000
 #define ROUNDS_MAX 100000
 
-static const char *fs_queue = "fs@1", *wm_queue = "wm@2", *dir;
+static const char *fs_queue = "fs@1", *also_queue, *wm_queue = "wm@2", *dir;
 static long ops = 3, rounds = 1, wait_ms = -1, delegate = -1;
 static int hold, abort_tx;
 static unsigned committed, aborted, failed;
@@ -37,8 +39,8 @@ static unsigned committed, aborted, failed;
 static int
 usage(void)
 {
-	printf("usage: chain [-f FSQUEUE] [-w WMQUEUE] [-n OPS] [-r ROUNDS] "
-	       "[-hold] [-abort] [-wait MS] [-delegate NODE] DIR\n");
+	printf("usage: chain [-f FSQUEUE] [-also FSQUEUE] [-w WMQUEUE] [-n OPS] "
+	       "[-r ROUNDS] [-hold] [-abort] [-wait MS] [-delegate NODE] DIR\n");
 	return 1;
 }
 
@@ -58,6 +60,8 @@ parse_args(int argc, char **argv)
 		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "-f") == 0 && next)
 			fs_queue = argv[++i];
+		else if (strcmp(a, "-also") == 0 && next)
+			also_queue = argv[++i];
 		else if (strcmp(a, "-w") == 0 && next)
 			wm_queue = argv[++i];
 		else if (strcmp(a, "-n") == 0 && next &&
@@ -80,21 +84,25 @@ parse_args(int argc, char **argv)
 			return -1;
 	}
 	if (i != argc - 1 || strlen(fs_queue) >= QS_NAME_MAX ||
-	    strlen(wm_queue) >= QS_NAME_MAX)
+	    strlen(wm_queue) >= QS_NAME_MAX ||
+	    (also_queue && strlen(also_queue) >= QS_NAME_MAX))
 		return -1;
 	dir = argv[i];
 	return 0;
 }
 
-/* DIR, made in a committed transaction of its own if missing. */
+/* DIR on the file server at `queue`, made in a committed transaction of
+ * its own if missing. */
 static int
-make_dir(void)
+make_dir(const char *queue)
 {
 	uint64_t tx;
 	int r = qs_tx_begin(&tx);
 	if (r < 0)
 		return r;
+	fs_use_queue(queue);
 	r = fs_mkdir(dir);
+	fs_use_queue(fs_queue);
 	if (r == QS_EEXIST)
 		r = 0;
 	if (r < 0) {
@@ -104,21 +112,20 @@ make_dir(void)
 	return qs_tx_commit(tx);
 }
 
-/* The round's work under tx; on an error, *what says which step. */
+/* DIR/TXT with OPS lines, on the file server at `queue`. */
 static int
-work(const char *txt, const char **what)
+write_file(const char *queue, const char *txt, const char **what)
 {
 	char path[FS_PATH_MAX], line[64];
-	*what = "log window";
-	int r = fs_log(wm_queue);
-	if (r < 0)
-		return r;
 	*what = "create";
 	if (snprintf(path, sizeof(path), "%s/%s", dir, txt) >= (int)sizeof(path))
 		return QS_ENAMETOOLONG;
-	int h = fs_open(path, FS_O_CREATE | FS_O_TRUNC);
-	if (h < 0)
+	fs_use_queue(queue);
+	int r = 0, h = fs_open(path, FS_O_CREATE | FS_O_TRUNC);
+	if (h < 0) {
+		fs_use_queue(fs_queue);
 		return h;
+	}
 	*what = "write";
 	for (long k = 1; k <= ops && r >= 0; k++) {
 		int n = snprintf(line, sizeof(line), "tx %s op %ld\n", txt, k);
@@ -131,6 +138,20 @@ work(const char *txt, const char **what)
 		*what = "close";
 		r = c;
 	}
+	fs_use_queue(fs_queue);
+	return r < 0 ? r : 0;
+}
+
+/* The round's work under tx; on an error, *what says which step. */
+static int
+work(const char *txt, const char **what)
+{
+	*what = "log window";
+	int r = fs_log(wm_queue);
+	if (r >= 0)
+		r = write_file(fs_queue, txt, what);
+	if (r >= 0 && also_queue)
+		r = write_file(also_queue, txt, what);
 	return r < 0 ? r : 0;
 }
 
@@ -206,11 +227,14 @@ main(int argc, char **argv)
 		       qs_strerror(qid));
 		return 1;
 	}
-	int r = make_dir();
-	if (r < 0) {
-		printf("chain: cannot make %s on %s: %s\n", dir, fs_queue,
-		       qs_strerror(r));
-		return 1;
+	for (int i = 0; i < (also_queue ? 2 : 1); i++) {
+		const char *q = i ? also_queue : fs_queue;
+		int r = make_dir(q);
+		if (r < 0) {
+			printf("chain: cannot make %s on %s: %s\n", dir, q,
+			       qs_strerror(r));
+			return 1;
+		}
 	}
 	for (long i = 0; i < rounds; i++)
 		round_run();

@@ -41,6 +41,10 @@ void qsort(void *base, size_t n, size_t size,
 
 void *malloc(size_t size);
 void free(void *ptr);
+/* Bytes in allocated blocks now (headers included): what a server's
+ * stats report as its heap, so that a test can see memory a transaction
+ * left behind. */
+size_t qs_heap_in_use(void);
 void *calloc(size_t n, size_t size);
 void *realloc(void *ptr, size_t size);
 

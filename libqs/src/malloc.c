@@ -337,6 +337,14 @@ qs_heap_stats(qs_heap_stats_t *st)
 	qs_heap_unlock();
 }
 
+size_t
+qs_heap_in_use(void)
+{
+	qs_heap_stats_t st;
+	qs_heap_stats(&st);
+	return st.used;
+}
+
 static int
 check_locked(void)
 {

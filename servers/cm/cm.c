@@ -184,9 +184,10 @@ op_udp_echo(const qs_msg_t *req, qs_msg_t *reply)
 	return r;
 }
 
-/* The TM: tx has a recoverable participant here (see rpc_mark). */
+/* The TM: tx has a recoverable participant here (see rpc_mark), or has
+ * ended here (its mark goes). */
 static int32_t
-op_tx_mark(const qs_msg_t *req)
+op_tx_mark(const qs_msg_t *req, bool mark)
 {
 	const uint64_t *tx = QS_MSG_AS(req, uint64_t);
 	if (!tx || req->hdr.len != sizeof(*tx) || !*tx)
@@ -194,8 +195,10 @@ op_tx_mark(const qs_msg_t *req)
 	qs_mutex_lock(&net_lock);
 	int r = req->hdr.src_node == net_node && rpc_from_tm(req->hdr.src_pid)
 			? 0 : QS_EPERM;
-	if (r == 0)
+	if (r == 0 && mark)
 		rpc_mark(*tx);
+	else if (r == 0)
+		rpc_unmark(*tx);
 	qs_mutex_unlock(&net_lock);
 	return r;
 }
@@ -217,7 +220,9 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 	case CM_OP_UDP_ECHO:
 		return op_udp_echo(req, reply);
 	case CM_OP_TX_MARK:
-		return op_tx_mark(req);
+		return op_tx_mark(req, true);
+	case CM_OP_TX_UNMARK:
+		return op_tx_mark(req, false);
 	case CM_OP_RAW_SEND:
 		if (req->hdr.ool_len)
 			return QS_EINVAL;

@@ -215,6 +215,14 @@ rpc_mark(uint64_t tx)
 	recov[recov_next++ % RECOV_MAX] = tx;
 }
 
+void
+rpc_unmark(uint64_t tx)
+{
+	for (int i = 0; tx && i < RECOV_MAX; i++)
+		if (recov[i] == tx)
+			recov[i] = 0;
+}
+
 static bool
 marked(uint64_t tx)
 {
@@ -357,8 +365,10 @@ rep_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 		return;
 	}
 	/* the piggyback: recoverable work below, so no one phase (and our
-	 * own answers up the tree say so too) */
-	if (m->flags & WIRE_F_RECOVERABLE) {
+	 * own answers up the tree say so too); not on the TMs' own requests,
+	 * which are the protocol ending the tree, not work in it */
+	const wire_msg_t *sent = (const wire_msg_t *)(o->pkt + sizeof(wire_hdr_t));
+	if ((m->flags & WIRE_F_RECOVERABLE) && !rpc_from_tm(sent->src_pid)) {
 		rpc_mark(m->txid);
 		tm_edge(m->txid, node, TM_EDGE_OUT, TM_EDGE_RECOVERABLE, p->inc);
 	}
@@ -678,6 +688,10 @@ rpc_stats(cm_rpc_stats_t *s)
 			s->cached += p->nin;
 		}
 	}
+	s->marks = 0;
+	for (int i = 0; i < RECOV_MAX; i++)
+		s->marks += recov[i] != 0;
+	s->heap = (uint32_t)qs_heap_in_use();
 	s->proxies = names_proxies();
 	s->udp_bad = lwip_stats.udp.chkerr + lwip_stats.udp.lenerr +
 		     lwip_stats.udp.proterr;

@@ -31,6 +31,7 @@ void rpc_stats(cm_rpc_stats_t *s);
 /* The TM's part: tx is recoverable here (answers for it say so); is pid
  * the TM; a node died or restarted (TM_NODE_*), told to the TM. */
 void rpc_mark(uint64_t tx);
+void rpc_unmark(uint64_t tx);
 bool rpc_from_tm(int pid);
 void rpc_node_event(uint32_t node, uint32_t event, uint32_t inc);
 void rpc_bad_packet(void);

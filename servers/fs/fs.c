@@ -304,6 +304,7 @@ do_df(qs_msg_t *reply)
 	df->transactions = fs_txs_open();
 	df->locks = fs_locks_held();
 	df->log_windows = fs_oplog_count();
+	df->heap = (uint32_t)qs_heap_in_use();
 	if (rvm_query(&q, NULL) == RVM_SUCCESS) {
 		df->in_doubt = q.n_in_doubt;
 		df->log_size = q.log_size;

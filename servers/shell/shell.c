@@ -14,6 +14,7 @@
 #include "parse.h"
 #include "fscmd.h"
 #include "netcmd.h"
+#include "crumbs.h"
 #include "txcmd.h"
 
 #define MAX_ARGS 16
@@ -273,7 +274,7 @@ static const command_t commands[] = {
 	{ "echo", "[ARGS...]", "print the arguments", cmd_echo },
 	{ "ps", "", "list processes: pid, parent, name, state, threads, pages, ticks", cmd_ps },
 	{ "sq", "", "list service queues: id, name, owner, offers (idle, busy), pending, completed", cmd_sq },
-	{ "tx", "[stats|abort txid]", "list transactions: id, owner, coordinator, state, superior, subordinates, participants; or the TM's counters; or abort one", cmd_tx },
+	{ "tx", "[stats|abort txid|outcome txid]", "list transactions: id, owner, coordinator, state, superior, subordinates, participants; or the TM's counters; abort one; or say how one ended", cmd_tx },
 	{ "win", "[stats]", "list windows: id, transaction, pid, x y w h, title; or the window manager's counters", cmd_win },
 	{ "ls", "[PATH]", "list a directory: type, size, name", cmd_ls },
 	{ "cat", "FILE", "print a file", cmd_cat },
@@ -282,6 +283,7 @@ static const command_t commands[] = {
 	{ "mkdir", "PATH", "make a directory", cmd_mkdir },
 	{ "df", "", "file system space, open handles, locks, and the RVM log", cmd_df },
 	{ "nodes", "", "list the nodes the communication manager hears: state (up, suspect, down), incarnation", cmd_nodes },
+	{ "crumbs", "", "what transactions left on this node: TM records, file server handles, transactions, locks, log windows, windows, CM requests and marks, and each server's heap", cmd_crumbs },
 	{ "net", "", "the communication manager's counters for remote requests: sent, received, retransmitted, duplicates, stale, bad, in flight", cmd_net },
 	{ "ping", "NODE [COUNT]", "send ICMP echoes to a node through the CM's lwIP (10.0.0.NODE+1)", cmd_ping },
 	{ "run", "PROG [ARGS...]", "start a program and print its pid", cmd_run },

@@ -1,7 +1,8 @@
 /*
  * `tx`: the TM's records (id, owner, coordinator, state, superior and
  * subordinate nodes, participants with their classes and votes), `tx stats`
- * its counters, and `tx abort ID`.
+ * its counters, `tx abort ID`, and `tx outcome ID`: how the TM says it
+ * ended (one it has no record or log entry of is presumed aborted).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,14 +109,36 @@ tx_stats(void)
 	       s->in_doubt, s->orphans, s->resolved, s->delegated);
 }
 
+static int
+parse_tx(const char *arg, uint64_t *tx)
+{
+	if (qs_tx_parse(arg, tx) == 0)
+		return 0;
+	printf("tx: bad transaction id: %s (NODE.INCARNATION.COUNTER)\n", arg);
+	return -1;
+}
+
+static void
+tx_outcome(const char *arg)
+{
+	uint64_t tx;
+	if (parse_tx(arg, &tx) < 0)
+		return;
+	int r = qs_tx_outcome(tx);
+	if (r == QS_TX_COMMITTED || r == QS_TX_ABORTED)
+		printf("tx %s %s\n", arg, r == QS_TX_COMMITTED ? "committed" : "aborted");
+	else if (r == QS_EAGAIN)
+		printf("tx %s undecided\n", arg);
+	else
+		printf("tx: outcome %s: %s\n", arg, qs_strerror(r));
+}
+
 static void
 tx_abort(const char *arg)
 {
 	uint64_t tx;
-	if (qs_tx_parse(arg, &tx) < 0) {
-		printf("tx: bad transaction id: %s (NODE.INCARNATION.COUNTER)\n", arg);
+	if (parse_tx(arg, &tx) < 0)
 		return;
-	}
 	int r = qs_tx_abort(tx);
 	if (r < 0)
 		printf("tx: abort %s: %s\n", arg, qs_strerror(r));
@@ -132,6 +155,8 @@ cmd_tx(int argc, char **argv)
 		tx_stats();
 	else if (argc == 3 && strcmp(argv[1], "abort") == 0)
 		tx_abort(argv[2]);
+	else if (argc == 3 && strcmp(argv[1], "outcome") == 0)
+		tx_outcome(argv[2]);
 	else
-		printf("usage: tx [stats|abort txid]\n");
+		printf("usage: tx [stats|abort txid|outcome txid]\n");
 }

@@ -75,6 +75,8 @@ rec_free(tm_rec_t *r)
 			tm_stats.records--;
 			tm_stats.participants -= r->nparts;
 			tm_stats.in_doubt -= r->state == TM_PREPARED;
+			if (r->marked)
+				tree_unmark(r->tx);
 			free(r);
 			return;
 		}
@@ -212,8 +214,10 @@ rec_edge(tm_rec_t *r, const tm_edge_t *e)
 		s = &r->subs[r->nsubs++];
 		*s = (tm_sub_t){ node, 0, -1, false };
 	}
-	if (e->flags & TM_EDGE_RECOVERABLE)
+	if (e->flags & TM_EDGE_RECOVERABLE) {
 		s->flags |= TM_SUB_RECOVERABLE;
+		r->marked = true; /* the CM marked it as it told us */
+	}
 	return 0;
 }
 

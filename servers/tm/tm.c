@@ -296,6 +296,7 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 	case TM_OP_TAKEOVER: r = tree_takeover(req); break;
 	case TM_OP_STATS:
 		tm_stats.log_entries = tmlog_entries();
+		tm_stats.heap = (uint32_t)qs_heap_in_use();
 		r = qs_msg_put(reply, &tm_stats, sizeof(tm_stats));
 		break;
 	default: r = QS_EINVAL;

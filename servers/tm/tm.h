@@ -104,6 +104,8 @@ int tree_send(uint32_t node, uint64_t tx, uint32_t op, const void *data,
 	      uint32_t len);
 /* Tells the CM that tx has recoverable work here (for the piggyback). */
 void tree_mark(uint64_t tx);
+/* tx ended here: the tree thread has the CM forget its mark (lock held). */
+void tree_unmark(uint64_t tx);
 /* Requests from other TMs and the CM; lock held. */
 int32_t tree_prepare(const qs_msg_t *req);
 int32_t tree_end(const qs_msg_t *req);

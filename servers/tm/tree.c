@@ -80,24 +80,62 @@ tree_send(uint32_t node, uint64_t tx, uint32_t op, const void *data,
 	return rid;
 }
 
-void
-tree_mark(uint64_t tx)
+/* Tells the CM that tx is recoverable here (CM_OP_TX_MARK) or has ended
+ * here (CM_OP_TX_UNMARK); not under tm_lock. */
+static void
+cm_tell(uint32_t op, uint64_t tx)
 {
 	static int cm_qid;
 	static qs_msg_t m;
-	static qs_mutex_t mark_lock = QS_MUTEX_INIT;
+	static qs_mutex_t cm_lock = QS_MUTEX_INIT;
 	struct {
 		qs_msg_hdr_t hdr;
 		uint8_t data[16];
 	} reply;
-	qs_mutex_lock(&mark_lock);
+	qs_mutex_lock(&cm_lock);
 	if (cm_qid <= 0)
 		cm_qid = qs_sq_lookup(CM_QUEUE);
-	qs_msg_init(&m, CM_OP_TX_MARK);
+	qs_msg_init(&m, op);
 	qs_msg_put(&m, &tx, sizeof(tx));
 	if (cm_qid > 0 && qs_call(cm_qid, &m, (qs_msg_t *)&reply, sizeof(reply)) < 0)
 		cm_qid = 0;
-	qs_mutex_unlock(&mark_lock);
+	qs_mutex_unlock(&cm_lock);
+}
+
+void
+tree_mark(uint64_t tx)
+{
+	cm_tell(CM_OP_TX_MARK, tx);
+}
+
+/*
+ * Marks of ended transactions, for the tree thread to take back from the
+ * CM outside tm_lock (the CM calls the TM under its own lock). If more end
+ * within a tick than fit, the rest stay marked until the CM's ring of
+ * marks overwrites them.
+ */
+#define UNMARK_MAX 64
+static uint64_t unmarks[UNMARK_MAX];
+static uint32_t nunmarks;
+
+void
+tree_unmark(uint64_t tx)
+{
+	if (nunmarks < UNMARK_MAX)
+		unmarks[nunmarks++] = tx;
+}
+
+static void
+unmark_all(void)
+{
+	uint64_t txs[UNMARK_MAX];
+	qs_mutex_lock(&tm_lock);
+	uint32_t n = nunmarks;
+	memcpy(txs, unmarks, n * sizeof(txs[0]));
+	nunmarks = 0;
+	qs_mutex_unlock(&tm_lock);
+	for (uint32_t i = 0; i < n; i++)
+		cm_tell(CM_OP_TX_UNMARK, txs[i]);
 }
 
 /* ---- requests from other TMs (lock held) ---------------------------------- */
@@ -279,6 +317,7 @@ tree_loop(void *arg)
 		for (tm_rec_t *r; (r = next_work(qs_uptime_ms()));)
 			work(r);
 		qs_mutex_unlock(&tm_lock);
+		unmark_all();
 	}
 	return NULL;
 }

@@ -8,6 +8,7 @@
  * requests under the same transaction may change the window.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
@@ -196,6 +197,7 @@ op_stats(qs_msg_t *reply)
 	qs_mutex_unlock(&lock);
 	int crumbs = crumb_count();
 	s.crumbs = crumbs > 0 ? (uint32_t)crumbs : 0;
+	s.heap = (uint32_t)qs_heap_in_use();
 	qs_msg_put(reply, &s, sizeof(s));
 	return 0;
 }

@@ -22,9 +22,7 @@ import time
 import pytest
 
 from qsharness import BOOT_TIMEOUT, PROG_TIMEOUT, Node, cluster_fixture, qsnet
-from test_chain import df
 from test_net import wait_member
-from test_wm import wm_stats
 
 dtx_cluster = cluster_fixture("test-nodes-dtx", n=3)
 DIR = "/c"
@@ -69,23 +67,42 @@ def records(node):
     return rows
 
 
-def fs_counts(node):
-    d = df(node)
-    return (d["handles"], d["transactions"], d["locks"], d["in_doubt"],
-            d["log_windows"])
+def crumbs(node):
+    """`crumbs`: {"tm.records": N, "fs.handles": N, ..., "cm.heap": N}."""
+    out = node.exec("crumbs")
+    found = {}
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] in ("tm", "fs", "wm", "cm"):
+            assert len(f) % 2 == 1 and len(f) > 1, out  # "fs not running"
+            found.update(("%s.%s" % (f[0], k), int(v))
+                         for k, v in zip(f[1::2], f[2::2]))
+    assert {k.split(".")[0] for k in found} == {"tm", "fs", "wm", "cm"}, out
+    return found
+
+
+def heaps(node):
+    return {k: v for k, v in crumbs(node).items() if k.endswith(".heap")}
 
 
 def windows(node):
-    return wm_stats(node)["windows"]
+    return crumbs(node)["wm.windows"]
 
 
-def no_breadcrumbs(ns):
-    """Every node back at its baseline: no transaction records, no file
-    server state (handles, transactions, locks, in-doubt, log windows), no
-    windows, no remote request in flight."""
+def no_breadcrumbs(ns, heaps_before=None):
+    """Every node back at its baseline: no TM record; no file server
+    handle, uncommitted transaction, lock, in-doubt transaction or log
+    window; no window or window-manager breadcrumb; no CM request in flight,
+    remembered answer or recoverable mark; and, given each node's heaps
+    before (`heaps`), every server's heap exactly as it was."""
     def clean():
-        state = [(len(records(n)), fs_counts(n), windows(n)) for n in ns]
-        return all(s == (0, (0, 0, 0, 0, 0), 0) for s in state), state
+        state = [crumbs(n) for n in ns]
+        left = [{k: v for k, v in c.items() if v and not k.endswith(".heap")}
+                for c in state]
+        if heaps_before:
+            left = [dict(l, **{k: (v, c[k]) for k, v in h.items() if c[k] != v})
+                    for l, c, h in zip(left, state, heaps_before)]
+        return not any(left), left
     ns[0].poll("no breadcrumbs on any node", clean, PROG_TIMEOUT)
 
 
@@ -135,6 +152,7 @@ def test_commit_across_three_nodes(nodes):
 
 def test_tree_seen_then_client_killed(nodes, dtx_cluster, tmp_path):
     n0, n1, n2 = nodes
+    before = [heaps(n) for n in nodes]  # warm: transactions ran already
     pid, m, text = chain(n0, "-hold", r"chain: holding tx \S+\n")
     tx = tx_of(text)
     r0, r1, r2 = ([r for r in records(n) if r["tx"] == tx] for n in nodes)
@@ -153,20 +171,22 @@ def test_tree_seen_then_client_killed(nodes, dtx_cluster, tmp_path):
     png, _ = qsnet.write_tree(tree, str(tmp_path / "tree.png"))
     with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert crumbs(n1)["fs.locks"] and crumbs(n1)["cm.marks"] == 1
     n0.kill(pid)
-    no_breadcrumbs(nodes)
+    no_breadcrumbs(nodes, before)
     assert tx not in files(n1)  # rolled back
 
 
 def test_client_node_killed_orphans_abort(nodes, dtx_cluster):
     n0, n1, n2 = nodes
     orphans = tx_stats(n1)["orphans"]
+    before = [heaps(n) for n in nodes[1:]]
     _, _, text = chain(n0, "-hold", r"chain: holding tx \S+\n")
     tx = tx_of(text)
     assert windows(n2) == 1
     dtx_cluster.kill_node(0)
     # CM_DOWN_MS later node 1 finds its superior gone: abort, and down to 2
-    no_breadcrumbs(nodes[1:])
+    no_breadcrumbs(nodes[1:], before)
     assert tx_stats(n1)["orphans"] == orphans + 1
     assert tx not in files(n1)
     restart(dtx_cluster, nodes, 0)

@@ -170,7 +170,7 @@ def test_bad_tx_commands(node):
     assert "bad transaction id" in node.exec("tx abort 1.2")
     assert node.exec("tx abort 0.0.999999").strip() == \
         "tx: abort 0.0.999999: no such entry"
-    assert node.exec("tx bogus").strip() == "usage: tx [stats|abort txid]"
+    assert node.exec("tx bogus").strip() == "usage: tx [stats|abort txid|outcome txid]"
     node.alive()
 
 

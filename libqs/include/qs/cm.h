@@ -30,6 +30,8 @@ enum {
 	CM_OP_TX_MARK = 8,  /* from the local TM: uint64_t tx has a recoverable
 			       participant here; answers for it to other nodes
 			       say so (the TMs' piggyback) -> 0 */
+	CM_OP_TX_UNMARK = 9, /* from the local TM: uint64_t tx has ended here;
+				forget its mark -> 0 */
 };
 
 /*
@@ -124,6 +126,8 @@ typedef struct {
 	uint32_t cached;           /* other nodes' requests remembered now */
 	uint32_t proxies;          /* queues of other nodes known here */
 	uint32_t udp_bad;          /* lwIP: UDP checksum, length, port errors */
+	uint32_t marks;            /* transactions marked recoverable now */
+	uint32_t heap;             /* the CM's heap in use, bytes */
 } cm_rpc_stats_t;
 
 #endif

@@ -109,7 +109,7 @@ typedef struct {
 	uint64_t log_size, log_used;
 	uint64_t commits, aborts, prepares, log_forces, truncations;
 	uint32_t log_windows;    /* transactions with an FS_OP_LOG window */
-	uint32_t pad;
+	uint32_t heap;           /* the file server's heap in use, bytes */
 } fs_df_t;
 
 /*

@@ -141,6 +141,7 @@ typedef struct {
 					died or restarted */
 	uint32_t resolved;           /* in-doubt ones settled by asking */
 	uint32_t delegated;          /* coordination handed to another node */
+	uint32_t heap;               /* the TM's heap in use, bytes */
 } tm_stats_t;
 
 #endif

@@ -46,6 +46,7 @@ typedef struct {
 	uint32_t crumbs;  /* the WM's live breadcrumbs */
 	uint32_t created, closed_by_client, closed_by_tx;
 	uint32_t width, height, bpp; /* the screen */
+	uint32_t heap;               /* the WM's heap in use, bytes */
 } wm_stats_t;
 
 #endif
