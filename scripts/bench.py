@@ -5,13 +5,21 @@ instructions, so every figure is exactly repeatable. The guest program
 `bench` prints "bench: METRIC VALUE" lines and powers off. The network
 figures come from two such nodes on a vde LAN, started by boot/qsnet (up
 --icount) with their state in build/bench/net, where `netbench` on node 0
-does the same. Prints a table and writes build/bench/results.json with flat
-metric names."""
+does the same. The distributed-transaction figures come from three nodes
+booted the same way with bench-dtx.conf (state in build/bench/dtx, fresh
+disks each run), where `dtxbench` on node 0 commits transaction trees over
+them. Prints a table and writes build/bench/results.json with flat metric
+names.
+
+    scripts/bench.py ISO NOSTAMP_ISO                  everything (make bench)
+    scripts/bench.py --only PART ISO NOSTAMP_ISO      one part: ipc (with the
+        transaction figures of one node), rvm, net or dtx; while developing"""
 import importlib.machinery
 import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -73,14 +81,58 @@ def run_net(iso):
     return {k: int(v) for k, v in LINE.findall(out)}
 
 
-def main():
-    iso, nostamp_iso = sys.argv[1:3]
+def run_dtx(iso):
+    """Boots three nodes with bench-dtx.conf under -icount shift=0 on a vde
+    LAN, each with a fresh disk; dtxbench on node 0 measures the commit of
+    three tree shapes and the clean-up after a kill, and powers node 0 off.
+    Returns node 0's figures, the per-commit averages (printed x100)
+    divided back."""
+    qsnet = load_qsnet()
+    state = os.path.join(ROOT, "build", "bench", "dtx")
+    cl = qsnet.Cluster(state, iso)
+    cl.down()  # what an interrupted run left
+    shutil.rmtree(state, ignore_errors=True)  # fresh disks: comparable runs
+    try:
+        cl.up(3, conf="bench-dtx.conf", icount=True, wait=False)
+        try:
+            cl.wait_log(0, r"^bench: (done|error: .*)$", timeout=TIMEOUT)
+        except qsnet.QsnetError as e:
+            sys.exit("bench: the distributed-transaction benchmark did not "
+                     "finish: %s" % e)
+        out = cl.log(0)
+    finally:
+        cl.down()
+    err = re.search(r"^bench: error: .*$", out, re.M)
+    if err or not re.search(r"^bench: done", out, re.M):
+        sys.exit("bench: the distributed-transaction benchmark failed: %s\n"
+                 "node 0's log tail:\n%s" % (err.group(0) if err else "?",
+                                              out[-2000:]))
+    raw = {k: int(v) for k, v in LINE.findall(out)}
+    results = {}
+    for shape in ("volatile3", "readonly", "recov3"):
+        for m in ("msgs", "forces", "tm_forces"):
+            results["dtx.%s.%s" % (shape, m)] = \
+                raw["dtx.%s.%s_x100" % (shape, m)] / 100
+        key = "dtx.%s.commit_instr" % shape
+        results[key] = raw[key]
+    results["dtx.cleanup_3node.instr"] = raw["dtx.cleanup_3node.instr"]
+    return results
+
+
+def run_ipc(iso, nostamp_iso):
+    """One node: IPC and local transaction figures, with and without the
+    transaction stamp."""
     with_stamp = run(iso, "bench.conf")
     without = run(nostamp_iso, "bench-ipc.conf")
     results = dict(with_stamp)
     results["ipc.null_rtt_nostamp.instr"] = without["ipc.null_rtt.instr"]
     results["ipc.stamp_overhead.ratio"] = round(
         with_stamp["ipc.null_rtt.instr"] / without["ipc.null_rtt.instr"], 4)
+    return results
+
+
+def run_rvm(iso):
+    results = {}
     rvm = run(iso, "bench-rvm.conf",
               storage=os.path.join(ROOT, "build", "bench", "storage"))
     for mode in ("flush", "noflush", "vista"):
@@ -90,12 +142,42 @@ def main():
     results["rvm.truncate.instr_per_kb"] = rvm["rvm.truncate.instr_per_kb"]
     results["rvm.flush_over_vista.ratio"] = round(
         rvm["rvm.flush.instr_per_tx"] / rvm["rvm.vista.instr_per_tx"], 1)
+    return results
+
+
+def run_net_part(iso):
     net = run_net(iso)
     if net["net.remote.errors"]:
         sys.exit("bench: %d remote requests failed" % net["net.remote.errors"])
-    results.update(net)
+    results = dict(net)
     results["net.remote_over_udp.ratio"] = round(
         net["net.remote_rtt.instr"] / net["net.udp_echo_rtt.instr"], 2)
+    return results
+
+
+PARTS = ("ipc", "rvm", "net", "dtx")
+
+
+def main():
+    args = sys.argv[1:]
+    parts = PARTS
+    if args[:1] == ["--only"] and len(args) > 1:
+        if args[1] not in PARTS:
+            sys.exit("bench: --only takes one of %s" % ", ".join(PARTS))
+        parts, args = (args[1],), args[2:]
+    if len(args) != 2:
+        sys.exit("usage: bench.py [--only %s] ISO NOSTAMP_ISO"
+                 % "|".join(PARTS))
+    iso, nostamp_iso = args
+    results = {}
+    if "ipc" in parts:
+        results.update(run_ipc(iso, nostamp_iso))
+    if "rvm" in parts:
+        results.update(run_rvm(iso))
+    if "net" in parts:
+        results.update(run_net_part(iso))
+    if "dtx" in parts:
+        results.update(run_dtx(iso))
     rows = [
         ("ipc.null_rtt.instr", "null synchronous round trip (median of 10,000)",
          "instructions"),
@@ -142,15 +224,34 @@ def main():
         ("net.remote.retransmits", "  retransmitted or refused requests",
          "requests"),
     ]
+    for shape, what in (("volatile3", "3 nodes, 2 remote windows (1 phase)"),
+                        ("readonly", "write fs@1, read fs@2 (read-only)"),
+                        ("recov3", "write fs, fs@1, fs@2 (2 phases)")):
+        rows += [
+            ("dtx.%s.commit_instr" % shape, what, "instructions"),
+            ("dtx.%s.msgs" % shape, "  TM-to-TM messages (with replies)",
+             "messages/commit"),
+            ("dtx.%s.forces" % shape, "  forced log writes, all nodes",
+             "forces/commit"),
+            ("dtx.%s.tm_forces" % shape, "  of them by the TMs",
+             "forces/commit"),
+        ]
+    rows.append(("dtx.cleanup_3node.instr",
+                 "kill to fs@1, wm@2 clean (with polls)", "instructions"))
     print("%-31s %-46s %10s  %s" % ("metric", "what", "value", "unit"))
     for key, what, unit in rows:
-        print("%-31s %-46s %10s  %s" % (key, what, results[key], unit))
+        if key in results:
+            print("%-31s %-46s %10s  %s" % (key, what, results[key], unit))
     out_dir = os.path.join(ROOT, "build", "bench")
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "results.json"), "w") as f:
+    # a partial run (--only) writes its own file: results.json is make
+    # bench's, with every figure
+    name = "results.json" if parts == PARTS else \
+        "results-%s.json" % parts[0]
+    with open(os.path.join(out_dir, name), "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)
         f.write("\n")
-    print("wrote build/bench/results.json")
+    print("wrote build/bench/%s" % name)
 
 
 if __name__ == "__main__":

@@ -66,8 +66,11 @@ do_open(uint64_t tx, const qs_msg_t *req)
 		return QS_EINVAL;
 	if (strnlen(o->path, FS_PATH_MAX) == FS_PATH_MAX)
 		return QS_ENAMETOOLONG;
-	bool changes = o->flags & (FS_O_CREATE | FS_O_TRUNC);
-	int r = changes ? fs_tx_join(tx) : 0;
+	/* A reader joins as recoverable too, not only as the volatile owner
+	 * of its handle's breadcrumb: at prepare it votes read-only and the
+	 * handle goes then, so a node that only read leaves the tree after
+	 * phase one (a volatile participant would need phase two). */
+	int r = fs_tx_join(tx);
 	if (r < 0)
 		return r;
 
