@@ -4,14 +4,16 @@
  * node's window manager, all under the client's transaction.
  *
  *   chain [-f FSQUEUE] [-also FSQUEUE] [-w WMQUEUE] [-n OPS] [-r ROUNDS]
- *         [-hold] [-abort] [-wait MS] [-delegate NODE] DIR
+ *         [-slots K] [-hold] [-abort] [-wait MS] [-delegate NODE] DIR
  *
  * Defaults: -f fs@1 -w wm@2 -n 3 -r 1. It makes DIR first if missing (in a
  * transaction of its own). Each round begins a transaction, asks the file
  * server for a log window on WMQUEUE (FS_OP_LOG), creates DIR/N.I.C (the
  * transaction's id) and writes OPS lines "tx N.I.C op K" into it (and the
  * same file on a second file server with -also: two recoverable nodes that
- * must agree on the outcome), then
+ * must agree on the outcome; with -slots K the file is DIR/sN, N the
+ * transaction's counter mod K, rewritten by later rounds: a long run fits a
+ * small file system, and the lines say which transaction wrote it), then
  * commits (aborts with -abort) and prints one line: "chain: tx N.I.C
  * committed", "... aborted" or "... failed: ERROR" (then aborts it). With
  * -hold it prints "chain: holding tx N.I.C" after the writes and waits to
@@ -32,7 +34,7 @@
 #define ROUNDS_MAX 100000
 
 static const char *fs_queue = "fs@1", *also_queue, *wm_queue = "wm@2", *dir;
-static long ops = 3, rounds = 1, wait_ms = -1, delegate = -1;
+static long ops = 3, rounds = 1, wait_ms = -1, delegate = -1, slots;
 static int hold, abort_tx;
 static unsigned committed, aborted, failed;
 
@@ -40,7 +42,8 @@ static int
 usage(void)
 {
 	printf("usage: chain [-f FSQUEUE] [-also FSQUEUE] [-w WMQUEUE] [-n OPS] "
-	       "[-r ROUNDS] [-hold] [-abort] [-wait MS] [-delegate NODE] DIR\n");
+	       "[-r ROUNDS] [-slots K] [-hold] [-abort] [-wait MS] "
+	       "[-delegate NODE] DIR\n");
 	return 1;
 }
 
@@ -69,6 +72,9 @@ parse_args(int argc, char **argv)
 			i++;
 		else if (strcmp(a, "-r") == 0 && next &&
 			 (rounds = number(next, 1, ROUNDS_MAX)) > 0)
+			i++;
+		else if (strcmp(a, "-slots") == 0 && next &&
+			 (slots = number(next, 1, 1000)) > 0)
 			i++;
 		else if (strcmp(a, "-wait") == 0 && next &&
 			 (wait_ms = number(next, 0, 3600000)) >= 0)
@@ -112,13 +118,16 @@ make_dir(const char *queue)
 	return qs_tx_commit(tx);
 }
 
-/* DIR/TXT with OPS lines, on the file server at `queue`. */
+/* DIR/TXT (or its slot) with OPS lines, on the file server at `queue`. */
 static int
-write_file(const char *queue, const char *txt, const char **what)
+write_file(const char *queue, uint64_t tx, const char *txt, const char **what)
 {
 	char path[FS_PATH_MAX], line[64];
 	*what = "create";
-	if (snprintf(path, sizeof(path), "%s/%s", dir, txt) >= (int)sizeof(path))
+	int len = slots ? snprintf(path, sizeof(path), "%s/s%u", dir,
+				   (uint32_t)tx % (uint32_t)slots)
+			: snprintf(path, sizeof(path), "%s/%s", dir, txt);
+	if (len >= (int)sizeof(path))
 		return QS_ENAMETOOLONG;
 	fs_use_queue(queue);
 	int r = 0, h = fs_open(path, FS_O_CREATE | FS_O_TRUNC);
@@ -144,14 +153,14 @@ write_file(const char *queue, const char *txt, const char **what)
 
 /* The round's work under tx; on an error, *what says which step. */
 static int
-work(const char *txt, const char **what)
+work(uint64_t tx, const char *txt, const char **what)
 {
 	*what = "log window";
 	int r = fs_log(wm_queue);
 	if (r >= 0)
-		r = write_file(fs_queue, txt, what);
+		r = write_file(fs_queue, tx, txt, what);
 	if (r >= 0 && also_queue)
-		r = write_file(also_queue, txt, what);
+		r = write_file(also_queue, tx, txt, what);
 	return r < 0 ? r : 0;
 }
 
@@ -168,7 +177,7 @@ round_run(void)
 		return;
 	}
 	qs_tx_format(tx, txt);
-	r = work(txt, &what);
+	r = work(tx, txt, &what);
 	if (r == 0 && hold) {
 		printf("chain: holding tx %s\n", txt);
 		for (;;)

@@ -103,6 +103,6 @@ cmd_net(int argc, char **argv)
 	       "busy %u unreachable %u udp-bad %u\n", s->retransmits,
 	       s->duplicates, s->late, s->stale, s->bad, s->busy,
 	       s->unreachable, s->udp_bad);
-	printf("net: inflight %u cached %u proxies %u edges %u\n", s->inflight,
-	       s->cached, s->proxies, s->edges);
+	printf("net: inflight %u cached %u proxies %u edges %u marks %u\n",
+	       s->inflight, s->cached, s->proxies, s->edges, s->marks);
 }

@@ -119,6 +119,14 @@ def tx_of(text):
                      text).group(1)
 
 
+def outcome(node, tx):
+    """`tx outcome TX` on node: committed, aborted or undecided."""
+    out = node.exec("tx outcome %s" % tx).strip()
+    m = re.fullmatch(r"tx %s (committed|aborted|undecided)" % re.escape(tx), out)
+    assert m, out
+    return m.group(1)
+
+
 def files(node):
     out = node.exec("ls %s" % DIR)
     return set(re.findall(r"(\d+\.\d+\.\d+)\s*$", out, re.M))
@@ -134,6 +142,7 @@ def test_commit_across_three_nodes(nodes):
     tx = tx_of(text)
     assert tx in files(n1)
     assert n1.exec("cat %s/%s" % (DIR, tx)).count("tx %s op" % tx) == 3
+    assert [outcome(n, tx) for n in nodes] == ["committed"] * 3
     no_breadcrumbs(nodes)
     after = [tx_stats(n) for n in nodes]
     d = [{k: a[k] - b[k] for k in a} for a, b in zip(after, before)]
@@ -171,10 +180,12 @@ def test_tree_seen_then_client_killed(nodes, dtx_cluster, tmp_path):
     png, _ = qsnet.write_tree(tree, str(tmp_path / "tree.png"))
     with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    assert crumbs(n1)["fs.locks"] and crumbs(n1)["cm.marks"] == 1
+    assert crumbs(n1)["fs.locks"] and crumbs(n1)["cm.marks"] >= 1
+    assert [outcome(n, tx) for n in nodes] == ["undecided"] * 3
     n0.kill(pid)
     no_breadcrumbs(nodes, before)
     assert tx not in files(n1)  # rolled back
+    assert [outcome(n, tx) for n in nodes] == ["aborted"] * 3
 
 
 def test_client_node_killed_orphans_abort(nodes, dtx_cluster):

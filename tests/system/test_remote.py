@@ -49,7 +49,8 @@ NET_LINES = (
                r"bad (?P<bad>\d+) busy (?P<busy>\d+) unreachable "
                r"(?P<unreachable>\d+) udp-bad (?P<udp_bad>\d+)\n"),
     re.compile(r"net: inflight (?P<inflight>\d+) cached (?P<cached>\d+) "
-               r"proxies (?P<proxies>\d+) edges (?P<edges>\d+)\n"))
+               r"proxies (?P<proxies>\d+) edges (?P<edges>\d+) "
+               r"marks (?P<marks>\d+)\n"))
 
 
 def net(node):
