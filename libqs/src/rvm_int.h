@@ -241,6 +241,8 @@ void vista_prepare(rvm_txn_t *t, uint64_t gtid);
 rvm_return_t vista_resolve(uint64_t gtid, int commit);
 int vista_touches(const rvm_txn_t *t, const rvm_map_t *m);
 uint32_t vista_in_doubt(uint64_t *gtids, uint32_t max);
+rvm_return_t vista_ranges(uint64_t gtid, rvm_span_t *spans, uint32_t max,
+			  uint32_t *n);
 void vista_usage(uint64_t *size, uint64_t *used);
 int vista_gtid_busy(uint64_t gtid);
 

@@ -389,6 +389,18 @@ rvm_prepare_transaction(rvm_tid_t *tid, uint64_t gtid)
 	return r;
 }
 
+/* Where a record's range is mapped, or NULL. */
+static uint8_t *
+item_addr(const rec_item_t *item)
+{
+	rvm_seg_t *s = rvm.segs;
+	while (s && (strlen(s->name) != item->name_len ||
+		     memcmp(s->name, item->name, item->name_len)))
+		s = s->next;
+	rvm_map_t *m = s ? map_find(s, item->off, item->len) : NULL;
+	return m ? m->mem + (item->off - m->offset) : NULL;
+}
+
 /* Copies an in-doubt record's new values into the mapped regions, or
  * (apply 0) only checks that they are all mapped. */
 static rvm_return_t
@@ -400,16 +412,32 @@ prep_apply(const rvm_prep_t *p, int apply)
 	if (rec_iter_init(&it, p->rec, p->len))
 		return RVM_ELOG;
 	while ((k = rec_next(&it, &item)) > 0) {
-		rvm_seg_t *s = rvm.segs;
-		while (s && (strlen(s->name) != item.name_len ||
-			     memcmp(s->name, item.name, item.name_len)))
-			s = s->next;
-		rvm_map_t *m = s ? map_find(s, item.off, item.len) : NULL;
-		if (!m)
+		uint8_t *addr = item_addr(&item);
+		if (!addr)
 			return RVM_EREGION;
 		if (apply)
-			memcpy(m->mem + (item.off - m->offset), item.data,
-			       item.len);
+			memcpy(addr, item.data, item.len);
+	}
+	return k < 0 ? RVM_ELOG : RVM_SUCCESS;
+}
+
+/* The ranges of an in-doubt PREPARE record, as rvm_in_doubt_ranges. */
+static rvm_return_t
+prep_ranges(const rvm_prep_t *p, rvm_span_t *spans, uint32_t max, uint32_t *n)
+{
+	rec_iter_t it;
+	rec_item_t item;
+	int k;
+	*n = 0;
+	if (rec_iter_init(&it, p->rec, p->len))
+		return RVM_ELOG;
+	while ((k = rec_next(&it, &item)) > 0) {
+		uint8_t *addr = item_addr(&item);
+		if (!addr)
+			return RVM_EREGION;
+		if (*n < max)
+			spans[*n] = (rvm_span_t){ addr, item.len };
+		(*n)++;
 	}
 	return k < 0 ? RVM_ELOG : RVM_SUCCESS;
 }
@@ -464,6 +492,26 @@ rvm_resolve(uint64_t gtid, int commit)
 		rvm.stats.commits_flush++;
 	else if (!r)
 		rvm.stats.aborts++;
+	qs_mutex_unlock(&rvm_lock);
+	return r;
+}
+
+rvm_return_t
+rvm_in_doubt_ranges(uint64_t gtid, rvm_span_t *spans, uint32_t max,
+		    uint32_t *n)
+{
+	if (!rvm.up)
+		return RVM_EINIT;
+	if (!n || (max && !spans))
+		return RVM_EOPTIONS;
+	qs_mutex_lock(&rvm_lock);
+	rvm_return_t r;
+	if (rvm.vista) {
+		r = vista_ranges(gtid, spans, max, n);
+	} else {
+		rvm_prep_t *p = in_doubt(gtid);
+		r = p ? prep_ranges(p, spans, max, n) : RVM_ENOT_FOUND;
+	}
 	qs_mutex_unlock(&rvm_lock);
 	return r;
 }

@@ -329,6 +329,31 @@ vista_in_doubt(uint64_t *gtids, uint32_t max)
 	return n;
 }
 
+/* The ranges of in-doubt gtid's undo records, newest first, as
+ * rvm_in_doubt_ranges. */
+rvm_return_t
+vista_ranges(uint64_t gtid, rvm_span_t *spans, uint32_t max, uint32_t *n)
+{
+	int s = 0;
+	while (s < VISTA_SLOTS && !(in_doubt(s) && hdr()->slot[s].gtid == gtid))
+		s++;
+	if (s == VISTA_SLOTS)
+		return RVM_ENOT_FOUND;
+	uint8_t *mem = rvm.dev->mem;
+	*n = 0;
+	for (uint32_t off = last[s]; off;) {
+		vista_rec_t r;
+		rec_get(off, &r);
+		if (!map_of(mem + r.off, r.len))
+			return RVM_EREGION;
+		if (*n < max)
+			spans[*n] = (rvm_span_t){ mem + r.off, r.len };
+		(*n)++;
+		off = r.prev;
+	}
+	return RVM_SUCCESS;
+}
+
 /* Bytes for undo records, and in use. */
 void
 vista_usage(uint64_t *size, uint64_t *used)

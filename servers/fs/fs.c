@@ -7,8 +7,9 @@
  * the undo log in its first megabyte, the segment after it); fs_size=KIB,
  * the size a new file system is formatted with (default 2048). At start it
  * recovers (RVM replays its log or undoes what a crash interrupted), asks
- * the TM how each transaction left in doubt ended, and formats the segment
- * if it holds no file system yet.
+ * the TM how each transaction left in doubt ended, formats the segment if
+ * it holds no file system yet, and serves, with what the transactions
+ * still in doubt changed locked until a thread learns how they ended.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #define SIZE_DEFAULT_KIB 2048
 
 static bool vista;
+static bool guarded; /* the in-doubt transactions' locks are taken */
 
 /* ---- requests ------------------------------------------------------- */
 
@@ -372,44 +374,123 @@ boot_u32(const char *key, uint32_t dflt)
 	return (uint32_t)strtoul(buf, NULL, 10);
 }
 
-/* How the TM says `tx` ended: QS_TX_COMMITTED or QS_TX_ABORTED; it answers
- * QS_EAGAIN while the transaction is still being decided. */
-static int
-tm_outcome(uint64_t tx)
-{
-	int r = QS_EAGAIN;
-	for (int tries = 0; tries < 600; tries++) {
-		if ((r = qs_tx_outcome(tx)) != QS_EAGAIN && r != QS_ENOENT)
-			break;
-		qs_sleep(100); /* the TM is starting, or still deciding */
-	}
-	return r;
-}
+/*
+ * ---- in-doubt transactions -------------------------------------------
+ *
+ * A transaction a crash left prepared is in doubt until the TM says how it
+ * ended: it may take as long as its coordinator's node is down or cut off.
+ * Meanwhile the server serves, and everything the transaction changed
+ * stays locked (or its blocks reserved) for it, as for any transaction
+ * that has not ended: others get QS_EBUSY for its files and directories
+ * and cannot allocate what it allocated or freed. That keeps the bytes of
+ * its RVM ranges (rvm_in_doubt_ranges) out of every other transaction, so
+ * rvm_resolve, copying its new values in (LRVM commit) or its old ones
+ * back (Vista abort), clobbers no one. A thread asks the TM every second
+ * and resolves each as soon as the TM knows.
+ */
 
-/* Ends what a crash left prepared, as the TM says. */
+/* With fs_lock: locks and reserves what every in-doubt transaction
+ * changed. QS_E2BIG when RVM cannot list them all (more than
+ * RVM_IN_DOUBT_MAX): the caller must not serve yet. */
 static int
-resolve_in_doubt(void)
+guard_in_doubt(void)
 {
 	rvm_options_t q;
 	memset(&q, 0, sizeof(q));
 	if (rvm_query(&q, NULL) != RVM_SUCCESS)
 		return QS_EIO;
-	for (uint32_t i = 0; i < q.n_in_doubt; i++) {
-		char txt[QS_TX_TEXT];
-		int outcome = tm_outcome(q.in_doubt[i]);
-		if (outcome != QS_TX_COMMITTED && outcome != QS_TX_ABORTED) {
-			printf("fs: cannot learn how %s ended: %s\n",
-			       qs_tx_format(q.in_doubt[i], txt), qs_strerror(outcome));
-			return outcome < 0 ? outcome : QS_EIO;
+	if (q.n_in_doubt == 0)
+		return 0;
+	if (q.n_in_doubt > RVM_IN_DOUBT_MAX)
+		return QS_E2BIG;
+	uint32_t *owner = malloc(fs_super()->blocks * sizeof(*owner));
+	if (!owner)
+		return QS_ENOMEM;
+	fs_block_owners(owner);
+	int r = 0;
+	for (uint32_t i = 0; i < q.n_in_doubt && r == 0; i++) {
+		uint32_t n = 0;
+		rvm_span_t *spans = NULL;
+		rvm_return_t rr = rvm_in_doubt_ranges(q.in_doubt[i], NULL, 0, &n);
+		if (rr == RVM_SUCCESS && !(spans = malloc((n + 1) * sizeof(*spans))))
+			r = QS_ENOMEM;
+		else if (rr == RVM_SUCCESS)
+			rr = rvm_in_doubt_ranges(q.in_doubt[i], spans, n, &n);
+		if (rr != RVM_SUCCESS) {
+			printf("fs: the ranges of an in-doubt transaction: %s\n",
+			       rvm_strerror(rr));
+			r = QS_EIO;
 		}
-		rvm_return_t r = rvm_resolve(q.in_doubt[i], outcome == QS_TX_COMMITTED);
-		printf("fs: in-doubt transaction %s %s\n", qs_tx_format(q.in_doubt[i], txt),
-		       r != RVM_SUCCESS ? rvm_strerror(r)
-		       : outcome == QS_TX_COMMITTED ? "committed" : "aborted");
-		if (r != RVM_SUCCESS)
-			return QS_EIO;
+		fs_tx_in_doubt(q.in_doubt[i]);
+		for (uint32_t k = 0; r == 0 && k < n; k++)
+			fs_guard_range(q.in_doubt[i], spans[k].addr, spans[k].len,
+				       owner);
+		free(spans);
 	}
-	return 0;
+	free(owner);
+	return r;
+}
+
+/*
+ * Asks the TM once about each in-doubt transaction and resolves those it
+ * knows the outcome of (QS_TX_COMMITTED or QS_TX_ABORTED; QS_EAGAIN while
+ * it is still finding out). Answers how many are left in doubt, or
+ * QS_EIO if RVM cannot be asked.
+ */
+static int
+resolve_known(void)
+{
+	rvm_options_t q;
+	memset(&q, 0, sizeof(q));
+	qs_mutex_lock(&fs_lock);
+	rvm_return_t rr = rvm_query(&q, NULL);
+	qs_mutex_unlock(&fs_lock);
+	if (rr != RVM_SUCCESS)
+		return QS_EIO;
+	uint32_t left = q.n_in_doubt, n = left < RVM_IN_DOUBT_MAX
+		? left : RVM_IN_DOUBT_MAX;
+	for (uint32_t i = 0; i < n; i++) {
+		char txt[QS_TX_TEXT];
+		int outcome = qs_tx_outcome(q.in_doubt[i]); /* a call: no fs_lock */
+		if (outcome != QS_TX_COMMITTED && outcome != QS_TX_ABORTED)
+			continue;
+		qs_mutex_lock(&fs_lock);
+		rr = rvm_resolve(q.in_doubt[i], outcome == QS_TX_COMMITTED);
+		if (rr == RVM_SUCCESS) {
+			left--;
+			/* Its locks go; the others' are taken again in the
+			 * same breath, in case one of them shared one. */
+			fs_tx_resolved(q.in_doubt[i]);
+			if (guarded && guard_in_doubt() < 0)
+				printf("fs: cannot guard the in-doubt transactions"
+				       " again\n");
+		}
+		qs_mutex_unlock(&fs_lock);
+		/* An RVM failure is tried again at the next round. */
+		printf("fs: in-doubt transaction %s %s\n",
+		       qs_tx_format(q.in_doubt[i], txt),
+		       rr != RVM_SUCCESS ? rvm_strerror(rr)
+		       : outcome == QS_TX_COMMITTED ? "committed" : "aborted");
+	}
+	return (int)left;
+}
+
+/* Resolves the in-doubt transactions in the background, asking the TM
+ * every second (a poll of the TM's state: it learns from the coordinator
+ * at its own pace), until none is left. */
+static void *
+in_doubt_thread(void *arg)
+{
+	(void)arg;
+	int left;
+	while ((left = resolve_known()) != 0) {
+		if (left < 0)
+			printf("fs: cannot list the in-doubt transactions;"
+			       " trying again\n");
+		qs_sleep(1000);
+	}
+	printf("fs: no transaction in doubt any more\n");
+	return NULL;
 }
 
 static int
@@ -445,7 +526,7 @@ open_rvm(uint32_t size)
 	}
 	fs_base = region.vmaddr;
 	fs_size = size;
-	return resolve_in_doubt();
+	return 0;
 }
 
 static int
@@ -476,7 +557,20 @@ main(void)
 	}
 	if (open_rvm(size) < 0)
 		return 1;
+	/* What the TM knows already is resolved before anything else. */
+	int left = resolve_known();
 	int r = fs_check(size);
+	/* The layout must be sound to tell what the in-doubt transactions
+	 * changed, and formatting must not overwrite them: wait for their
+	 * outcomes then (a new file system has none; a damaged one is not
+	 * served anyway). */
+	if (r < 0 && left != 0) {
+		printf("fs: waiting for the TM to resolve the in-doubt"
+		       " transactions\n");
+		while ((left = resolve_known()) != 0)
+			qs_sleep(1000);
+		r = fs_check(size);
+	}
 	if (r == QS_ENOENT) {
 		printf("fs: formatting %u KiB\n", size / 1024);
 		r = format(size);
@@ -488,6 +582,29 @@ main(void)
 	}
 	if (fs_txn_init(fs_super()->inodes, fs_super()->blocks) < 0)
 		return 1;
+	qs_mutex_lock(&fs_lock);
+	while ((r = guard_in_doubt()) < 0) {
+		/* Unguarded, they could be clobbered: serve nothing until the
+		 * TM has resolved enough of them. */
+		qs_mutex_unlock(&fs_lock);
+		printf("fs: cannot lock what the in-doubt transactions changed"
+		       " (%s); waiting for the TM\n", qs_strerror(r));
+		do {
+			left = resolve_known();
+			qs_sleep(1000);
+		} while (left > RVM_IN_DOUBT_MAX);
+		qs_mutex_lock(&fs_lock);
+	}
+	guarded = true;
+	qs_mutex_unlock(&fs_lock);
+	if ((left = resolve_known()) != 0) {
+		printf("fs: %d transaction(s) in doubt: serving, with what they"
+		       " changed locked until the TM knows how they ended\n", left);
+		if (!qs_thread_create(in_doubt_thread, NULL)) {
+			printf("fs: cannot start the in-doubt thread\n");
+			return 1;
+		}
+	}
 	int qid = qs_sq_create(FS_QUEUE, 0);
 	if (qid < 0) {
 		printf("fs: cannot create queue %s: %s\n", FS_QUEUE, qs_strerror(qid));

@@ -84,6 +84,13 @@ int fs_file_write(fs_tx_t *t, uint32_t ino, uint32_t off, const void *buf,
 int fs_truncate(fs_tx_t *t, uint32_t ino);
 uint32_t fs_inode_blocks(uint32_t ino);
 void fs_count_free(uint32_t *blocks, uint32_t *inodes);
+/* Every block's file, 0 for none: owner gets fs_super()->blocks entries. */
+void fs_block_owners(uint32_t *owner);
+/* Locks (for tx) every inode [p, p + len) lies in or is data of, and
+ * reserves for it every block whose map byte it covers or that no file
+ * has (see fs.c, in-doubt transactions). */
+void fs_guard_range(uint64_t tx, const uint8_t *p, uint32_t len,
+                    const uint32_t *owner);
 
 /* txn.c: transactions, locks, handles; callers hold fs_lock unless said. */
 extern qs_mutex_t fs_lock;
@@ -100,6 +107,10 @@ bool fs_block_reserved(uint32_t b);           /* freed by an open tx */
 void fs_block_reserve(uint64_t tx, uint32_t b);
 uint32_t fs_locks_held(void);
 uint32_t fs_txs_open(void);
+/* A transaction in doubt after a crash, and its end (rvm_resolve): the
+ * latter lets go of its locks and reserved blocks. */
+void fs_tx_in_doubt(uint64_t tx);
+void fs_tx_resolved(uint64_t tx);
 int fs_handle_new(uint64_t tx, uint32_t ino); /* -> handle */
 struct fs_handle {
 	uint64_t tx;

@@ -207,6 +207,69 @@ fs_count_free(uint32_t *blocks, uint32_t *inodes)
 		*inodes += fs_inode(i)->type == 0 && !fs_ino_locked(i);
 }
 
+void
+fs_block_owners(uint32_t *owner)
+{
+	memset(owner, 0, fs_super()->blocks * sizeof(*owner));
+	for (uint32_t i = ROOT_INO; i < fs_super()->inodes; i++) {
+		inode_t *in = fs_inode(i);
+		if (!in->type)
+			continue;
+		for (uint32_t k = 0; k < NDIRECT + NINDIRECT; k++) {
+			uint32_t b = bmap(in, k);
+			if (b)
+				owner[b] = i;
+		}
+		if (data_block(in->indirect))
+			owner[in->indirect] = i;
+	}
+}
+
+/*
+ * Which objects the bytes of an in-doubt transaction's range belong to.
+ * The transaction changed only what it had locked or reserved while it
+ * ran (store.c names nothing else to fs_mod): inodes, the map bytes of
+ * blocks it allocated or freed, and blocks of its files or that it
+ * allocated. Locking the inode of each such byte, and reserving each such
+ * block, keeps every other transaction off all of them: allocation skips
+ * locked inodes and reserved blocks, and reads and changes of a file need
+ * its lock. A data block's file is the one that has it now (LRVM: in the
+ * old values, Vista: in the new ones); a block no file has is one the
+ * transaction allocated (LRVM) or freed (Vista). The superblock is never
+ * part of a client's transaction; should it be, everything is locked.
+ */
+void
+fs_guard_range(uint64_t tx, const uint8_t *p, uint32_t len,
+               const uint32_t *owner)
+{
+	super_t *s = fs_super();
+	if (p < fs_base || p >= fs_base + fs_size)
+		return; /* not ours: RVM maps nothing else here */
+	uint32_t off = (uint32_t)(p - fs_base);
+	uint32_t end = len > fs_size - off ? fs_size : off + len;
+	uint32_t istart = s->inode_start * BLOCK, mstart = s->map_start * BLOCK;
+	uint32_t dstart = s->data_start * BLOCK;
+	for (uint32_t o = off; o < end; o++) {
+		if (o < istart) {
+			for (uint32_t i = 0; i < s->inodes; i++)
+				fs_lock_write(tx, i);
+			o = istart - 1;
+		} else if (o < mstart) {
+			fs_lock_write(tx, (o - istart) / sizeof(inode_t));
+		} else if (o < dstart) {
+			if (!fs_block_reserved(o - mstart))
+				fs_block_reserve(tx, o - mstart);
+		} else if (owner[o / BLOCK]) {
+			fs_lock_write(tx, owner[o / BLOCK]);
+			o |= BLOCK - 1; /* the rest of the block: the same file */
+		} else {
+			if (!fs_block_reserved(o / BLOCK))
+				fs_block_reserve(tx, o / BLOCK);
+			o |= BLOCK - 1;
+		}
+	}
+}
+
 /* ---- file data ------------------------------------------------------ */
 
 int

@@ -82,6 +82,27 @@ tx_release(uint64_t tx)
 		memset(t, 0, sizeof(*t));
 }
 
+/*
+ * A transaction a crash left in doubt: its entry, marked prepared, so that
+ * a request under it changes nothing more (fs_tx_get: QS_EBUSY); its locks
+ * and reserved blocks are taken by fs_guard_range (fs.c: guard_in_doubt).
+ */
+void
+fs_tx_in_doubt(uint64_t tx)
+{
+	fs_tx_t *t = tx_find(tx);
+	if (!t && (t = tx_find(0)))
+		t->tx = tx;
+	if (t)
+		t->prepared = true; /* tid stays 0: RVM knows it by tx alone */
+}
+
+void
+fs_tx_resolved(uint64_t tx)
+{
+	tx_release(tx);
+}
+
 static int
 on_prepare(uint64_t tx, void *arg)
 {

@@ -171,9 +171,20 @@ child_resolve(void *arg)
 		return 2;
 	if (rvm_resolve(11, commit) != (commit ? RVM_EREGION : RVM_SUCCESS))
 		return 3; /* a commit needs the regions mapped */
+	rvm_span_t sp[3];
+	uint32_t n;
+	if (rvm_in_doubt_ranges(12, sp, 3, &n) != RVM_EREGION)
+		return 7; /* its ranges are not mapped yet */
 	uint8_t *p = map();
 	if (!p || !changed(p, 0, 0) || !changed(p, 20000, 0))
 		return 4; /* in doubt: not applied */
+	/* what it changed, in the mapped region, by address */
+	if (rvm_in_doubt_ranges(12, sp, 3, &n) || n != 2 ||
+	    sp[0].addr != p + 20000 || sp[0].len != 100 ||
+	    sp[1].addr != p + 21000 || sp[1].len != 50 ||
+	    rvm_in_doubt_ranges(12, NULL, 0, &n) || n != 2 ||
+	    rvm_in_doubt_ranges(13, sp, 3, &n) != RVM_ENOT_FOUND)
+		return 8;
 	if ((commit && rvm_resolve(11, 1)) || rvm_resolve(12, !commit) ||
 	    rvm_resolve(12, 1) != RVM_ENOT_FOUND)
 		return 5;

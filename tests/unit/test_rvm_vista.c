@@ -337,6 +337,14 @@ test_prepare_in_doubt(void)
 		CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.n_in_doubt == 1 &&
 		      q.in_doubt[0] == 5 && q.n_uncommitted == 0);
 		CHECK(data[0] == 0x11 && data[95] == 0x33 && data[4096] == 0);
+		/* its undo records' ranges, newest first */
+		rvm_span_t sp[2];
+		uint32_t n = 9;
+		CHECK(rvm_in_doubt_ranges(6, sp, 2, &n) == RVM_ENOT_FOUND);
+		CHECK(rvm_in_doubt_ranges(5, sp, 1, &n) == RVM_SUCCESS && n == 2 &&
+		      sp[0].addr == data + 32 && sp[0].len == 64);
+		CHECK(rvm_in_doubt_ranges(5, sp, 2, &n) == RVM_SUCCESS && n == 2 &&
+		      sp[1].addr == data && sp[1].len == 64);
 		CHECK(rvm_resolve(6, commit) == RVM_ENOT_FOUND);
 		CHECK(rvm_resolve(5, commit) == RVM_SUCCESS);
 		CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.n_in_doubt == 0 &&

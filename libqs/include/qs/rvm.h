@@ -33,7 +33,8 @@
  * rvm_prepare_transaction makes a transaction's new values durable without
  * committing it; rvm_end_transaction then commits it, rvm_abort_transaction
  * aborts it. A prepared transaction a crash interrupted is "in doubt" after
- * recovery: rvm_query lists it, and rvm_resolve commits or aborts it. The
+ * recovery: rvm_query lists it, rvm_in_doubt_ranges says what it changed,
+ * and rvm_resolve commits or aborts it. The
  * outcome of a prepared transaction is always forced (whatever the end
  * mode), and an undecided one keeps its values in the log across
  * truncations. A participant that may be told to abort begins in
@@ -187,6 +188,21 @@ rvm_return_t rvm_prepare_transaction(rvm_tid_t *tid, uint64_t gtid);
  * mapped (else RVM_EREGION); its new values are copied into them. Vista:
  * the new values are in place already; an abort copies the old ones back. */
 rvm_return_t rvm_resolve(uint64_t gtid, int commit);
+/* A range an in-doubt transaction changed, where it is mapped. */
+typedef struct {
+	void *addr;
+	uint32_t len;
+} rvm_span_t;
+/* The ranges an in-doubt transaction changed: the first max of them into
+ * spans, how many there are into *n (may exceed max), so that the caller
+ * can keep others off those bytes until rvm_resolve (RVM does no
+ * concurrency control). LRVM: the ranges of its PREPARE record (coalesced;
+ * the mapped regions still hold the old values there); Vista: those of its
+ * undo records (possibly overlapping; the new values are in place). A
+ * range outside every mapped region: RVM_EREGION; no such in-doubt
+ * transaction: RVM_ENOT_FOUND. */
+rvm_return_t rvm_in_doubt_ranges(uint64_t gtid, rvm_span_t *spans,
+				 uint32_t max, uint32_t *n);
 /* Closes the log and the devices (unmaps everything; no open transaction). */
 rvm_return_t rvm_terminate(void);
 
