@@ -401,29 +401,14 @@ item_addr(const rec_item_t *item)
 	return m ? m->mem + (item->off - m->offset) : NULL;
 }
 
-/* Copies an in-doubt record's new values into the mapped regions, or
- * (apply 0) only checks that they are all mapped. */
+/*
+ * Walks an in-doubt record's ranges: checks that they are all mapped,
+ * copies their new values in (apply), and lists them in spans (at most
+ * max; *n says how many there are).
+ */
 static rvm_return_t
-prep_apply(const rvm_prep_t *p, int apply)
-{
-	rec_iter_t it;
-	rec_item_t item;
-	int k;
-	if (rec_iter_init(&it, p->rec, p->len))
-		return RVM_ELOG;
-	while ((k = rec_next(&it, &item)) > 0) {
-		uint8_t *addr = item_addr(&item);
-		if (!addr)
-			return RVM_EREGION;
-		if (apply)
-			memcpy(addr, item.data, item.len);
-	}
-	return k < 0 ? RVM_ELOG : RVM_SUCCESS;
-}
-
-/* The ranges of an in-doubt PREPARE record, as rvm_in_doubt_ranges. */
-static rvm_return_t
-prep_ranges(const rvm_prep_t *p, rvm_span_t *spans, uint32_t max, uint32_t *n)
+prep_walk(const rvm_prep_t *p, int apply, rvm_span_t *spans, uint32_t max,
+	  uint32_t *n)
 {
 	rec_iter_t it;
 	rec_item_t item;
@@ -435,6 +420,8 @@ prep_ranges(const rvm_prep_t *p, rvm_span_t *spans, uint32_t max, uint32_t *n)
 		uint8_t *addr = item_addr(&item);
 		if (!addr)
 			return RVM_EREGION;
+		if (apply)
+			memcpy(addr, item.data, item.len);
 		if (*n < max)
 			spans[*n] = (rvm_span_t){ addr, item.len };
 		(*n)++;
@@ -457,7 +444,8 @@ lrvm_resolve(rvm_prep_t *p, int commit)
 {
 	if (!commit)
 		return log_abort_prepared(p);
-	rvm_return_t r = prep_apply(p, 0);
+	uint32_t n;
+	rvm_return_t r = prep_walk(p, 0, NULL, 0, &n);
 	if (r)
 		return r;
 	rec_set_kind(p->rec, REC_COMMIT_PREPARED);
@@ -466,7 +454,7 @@ lrvm_resolve(rvm_prep_t *p, int commit)
 		rec_set_kind(p->rec, REC_PREPARE);
 		return r;
 	}
-	prep_apply(p, 1);
+	prep_walk(p, 1, NULL, 0, &n);
 	prep_remove(p);
 	return RVM_SUCCESS;
 }
@@ -510,7 +498,7 @@ rvm_in_doubt_ranges(uint64_t gtid, rvm_span_t *spans, uint32_t max,
 		r = vista_ranges(gtid, spans, max, n);
 	} else {
 		rvm_prep_t *p = in_doubt(gtid);
-		r = p ? prep_ranges(p, spans, max, n) : RVM_ENOT_FOUND;
+		r = p ? prep_walk(p, 0, spans, max, n) : RVM_ENOT_FOUND;
 	}
 	qs_mutex_unlock(&rvm_lock);
 	return r;
