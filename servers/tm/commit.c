@@ -265,13 +265,16 @@ log_force(tm_rec_t *r, uint32_t state)
 /*
  * For the crash tests: boot argument tm_stall=voted (after the votes, before
  * the commit point), logged (after it, before anyone is told), prepared (a
- * subordinate, after forcing "prepared", before it answers) or handed (the
- * owner's node, after handing coordination over, before the answer) stops
- * the first such transaction there, so the test can kill the node or cut
+ * subordinate, after forcing "prepared", before it answers), handed (the
+ * owner's node, after handing coordination over, before the answer) or
+ * resolved (a prepared subordinate told the outcome, after telling its
+ * participants and subordinates, before it forgets the transaction: after
+ * a restart, a crash half-way through recovery) stops the first such
+ * transaction there, so the test can kill the node or cut
  * its link at that point: for good, or for tm_stall_ms.
  */
-static void
-stall(const char *point, tm_rec_t *r)
+void
+tm_stall(const char *point, tm_rec_t *r)
 {
 	static char want[12], ms[12];
 	static bool read, done;
@@ -329,13 +332,13 @@ tm_finish(tm_rec_t *r, bool commit)
 			tm_stats.one_phase++;
 		} else if (phase_one(r, qs_uptime_ms() + tm_stats.vote_ms,
 				     TM_NO_NODE, &yes)) {
-			stall("voted", r);
+			tm_stall("voted", r);
 			outcome = QS_TX_COMMITTED;
 			if (yes) { /* the commit point */
 				outcome = log_force(r, TM_LOG_COMMITTED) == 0
 						  ? QS_TX_COMMITTED : QS_TX_ABORTED;
 				tm_stats.two_phase++;
-				stall("logged", r);
+				tm_stall("logged", r);
 			} else {
 				tm_stats.read_only++;
 			}
@@ -390,7 +393,7 @@ tm_prepare_sub(tm_rec_t *r, uint32_t superior)
 		tm_end_sub(r, QS_TX_ABORTED);
 		return QS_VOTE_NO;
 	}
-	stall("prepared", r);
+	tm_stall("prepared", r);
 	rec_set_state(r, TM_PREPARED);
 	r->busy = false;
 	return QS_VOTE_YES;
@@ -407,6 +410,8 @@ tm_end_sub(tm_rec_t *r, int outcome)
 	if (outcome == QS_TX_COMMITTED && unacked && r->logged &&
 	    tmlog_state(r->tx) != TM_LOG_COMMITTED)
 		log_force(r, TM_LOG_COMMITTED);
+	if (r->logged)
+		tm_stall("resolved", r);
 	settle(r, outcome, unacked);
 }
 
@@ -434,7 +439,7 @@ tm_finish_delegated(tm_rec_t *r)
 	qs_mutex_unlock(&tm_lock);
 	int rid = tree_send(to, r->tx, TM_OP_TAKEOVER, &vote, sizeof(vote));
 	qs_mutex_lock(&tm_lock);
-	stall("handed", r);
+	tm_stall("handed", r);
 	qs_mutex_unlock(&tm_lock);
 	/* the new coordinator runs a whole phase one of its own first */
 	int outcome = rid > 0 ? tree_await(rid, qs_uptime_ms() + 3 * tm_stats.vote_ms)

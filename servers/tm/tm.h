@@ -93,6 +93,9 @@ int tm_prepare_sub(tm_rec_t *r, uint32_t superior);
 void tm_end_sub(tm_rec_t *r, int outcome);
 /* A root that delegated coordination: prepares here, asks the new one. */
 int tm_finish_delegated(tm_rec_t *r);
+/* Crash tests: stops at `point` if boot argument tm_stall names it (lock
+ * held; dropped while stopped). */
+void tm_stall(const char *point, tm_rec_t *r);
 void tm_reaper_start(void);
 /* Awaits rid until deadline (uptime ms): its status, or QS_ETIMEDOUT; an
  * answer that comes later is reaped. */

@@ -10,7 +10,8 @@ node's part of the tree in `tx` and `qsnet tree`'s picture; the client
 killed (the abort flows down: the window on node 2 closes, the file on node
 1 rolls back); the client's node killed (nodes 1 and 2 find the orphan and
 abort it); a subordinate that never answers its vote (abort), stays in doubt
-and is resolved from the coordinator after its restart; a link cut in phase
+and is resolved from the coordinator after its restart; a crash half-way
+through that recovery (harmless: it starts again); a link cut in phase
 one (abort) and in phase two (the commit completes after the link heals);
 coordinator migration, also surviving the death of the owner's node. After
 each, no breadcrumb is left on any node."""
@@ -229,6 +230,40 @@ def test_silent_subordinate_aborts_and_resolves_after_restart(
     assert tx_stats(n1)["resolved"] >= 1
     assert tx not in files(n1)
     assert "fs: in-doubt transaction %s aborted" % tx in n1.log()
+
+
+def test_crash_during_recovery_is_harmless(nodes, dtx_cluster):
+    n0, n1, n2 = nodes
+    # node 0 stops at its commit point: "committed" forced, nobody told
+    restart(dtx_cluster, nodes, 0, tm_stall="logged")
+    start = n0.log_size()
+    n0.run("chain -r 1 %s" % DIR)
+    tx = n0.wait_log(r"tm: stalled logged: (\S+)\n", PROG_TIMEOUT,
+                     start=start).group(1)
+    # node 1 is prepared (its TM's log and its file server's); both die
+    dtx_cluster.kill_node(1)
+    dtx_cluster.kill_node(0)
+    dtx_cluster.restart_node(0, BOOT_TIMEOUT)  # its log still has the commit
+    # node 1 recovers: it learns the commit, its file server commits, node
+    # 2 hears it, and node 1 crashes before its TM forgets the transaction
+    dtx_cluster.restart_node(1, BOOT_TIMEOUT, {"tm_stall": "resolved"})
+    n1.wait_log(r"tm: stalled resolved: %s" % re.escape(tx), PROG_TIMEOUT)
+    n1.wait_log(r"fs: in-doubt transaction %s committed" % re.escape(tx),
+                PROG_TIMEOUT)
+    dtx_cluster.kill_node(1)
+    # recovery again from what its TM's log says: in doubt still (it asks
+    # node 0 again), or committed with node 2 to tell (if node 2 had not
+    # acknowledged yet, the commit was forced before the crash); the file
+    # server has nothing left to do
+    restart(dtx_cluster, nodes, 1)
+    s = tx_stats(n1)
+    assert s["recovered-in-doubt"] + s["recovered-committed"] >= 1, s
+    no_breadcrumbs(nodes)
+    assert "fs: in-doubt transaction" not in n1.log()
+    assert tx in files(n1)
+    assert n1.exec("cat %s/%s" % (DIR, tx)).count("tx %s op" % tx) == 3
+    assert outcome(n1, tx) == outcome(n2, tx) == "committed"
+    restart(dtx_cluster, nodes, 0)
 
 
 def test_link_cut_in_phase_one_aborts(nodes, dtx_cluster):
