@@ -16,7 +16,6 @@ one (abort) and in phase two (the commit completes after the link heals);
 coordinator migration, also surviving the death of the owner's node. After
 each, no breadcrumb is left on any node."""
 
-import os
 import re
 import time
 
@@ -232,14 +231,20 @@ def test_silent_subordinate_aborts_and_resolves_after_restart(
     assert "fs: in-doubt transaction %s aborted" % tx in n1.log()
 
 
-def test_crash_during_recovery_is_harmless(nodes, dtx_cluster):
-    n0, n1, n2 = nodes
-    # node 0 stops at its commit point: "committed" forced, nobody told
-    restart(dtx_cluster, nodes, 0, tm_stall="logged")
+def stalled_at_commit_point(cluster, nodes):
+    """`chain -r 1` with node 0 stopped at its commit point ("committed"
+    forced, nobody told yet); returns the transaction."""
+    n0 = nodes[0]
+    restart(cluster, nodes, 0, tm_stall="logged")
     start = n0.log_size()
     n0.run("chain -r 1 %s" % DIR)
-    tx = n0.wait_log(r"tm: stalled logged: (\S+)\n", PROG_TIMEOUT,
-                     start=start).group(1)
+    return n0.wait_log(r"tm: stalled logged: (\S+)\n", PROG_TIMEOUT,
+                       start=start).group(1)
+
+
+def test_crash_during_recovery_is_harmless(nodes, dtx_cluster):
+    n0, n1, n2 = nodes
+    tx = stalled_at_commit_point(dtx_cluster, nodes)
     # node 1 is prepared (its TM's log and its file server's); both die
     dtx_cluster.kill_node(1)
     dtx_cluster.kill_node(0)

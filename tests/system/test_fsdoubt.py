@@ -11,8 +11,8 @@ import re
 import pytest
 
 from qsharness import BOOT_TIMEOUT, PROG_TIMEOUT, Node, cluster_fixture
-from test_dtx import DIR, chain, files, no_breadcrumbs, restart, tx_of, \
-    wait_all_up
+from test_dtx import DIR, chain, files, no_breadcrumbs, restart, \
+    stalled_at_commit_point, tx_of, wait_all_up
 
 fsdoubt_cluster = cluster_fixture("test-nodes-fsdoubt", n=3)
 
@@ -67,13 +67,8 @@ def serves_while_in_doubt(cluster, nodes, tx, name):
 
 
 def test_in_doubt_commit_resolved_while_serving(nodes, fsdoubt_cluster):
-    n0, n1, _ = nodes
-    # node 0 logs the commit and stalls before telling anyone
-    restart(fsdoubt_cluster, nodes, 0, tm_stall="logged")
-    start = n0.log_size()
-    n0.run("chain -r 1 %s" % DIR)
-    tx = n0.wait_log(r"tm: stalled logged: (\S+)\n", PROG_TIMEOUT,
-                     start=start).group(1)
+    n1 = nodes[1]
+    tx = stalled_at_commit_point(fsdoubt_cluster, nodes)
     fsdoubt_cluster.kill_node(0)
     fsdoubt_cluster.kill_node(1)
     text = serves_while_in_doubt(fsdoubt_cluster, nodes, tx, "c1")
