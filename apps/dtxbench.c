@@ -166,7 +166,8 @@ write_file(int node, const char *path)
 	static const char line[] = "dtxbench: one line of a round\n";
 	fs_use_queue(fs_q[node]);
 	int h = fs_open(path, FS_O_CREATE | FS_O_TRUNC);
-	check(h, "create " WFILE, fs_q[node]);
+	if (h < 0)
+		fail("create %s on %s: %s", path, fs_q[node], qs_strerror(h));
 	int r = fs_write(h, line, sizeof(line) - 1);
 	check(r, "write", fs_q[node]);
 	if (r != (int)sizeof(line) - 1)
@@ -180,7 +181,8 @@ read_file(int node, const char *path)
 	char buf[64];
 	fs_use_queue(fs_q[node]);
 	int h = fs_open(path, 0);
-	check(h, "open " RFILE, fs_q[node]);
+	if (h < 0)
+		fail("open %s on %s: %s", path, fs_q[node], qs_strerror(h));
 	int r = fs_read(h, buf, sizeof(buf));
 	check(r, "read", fs_q[node]);
 	if (r == 0)

@@ -65,7 +65,8 @@ def load_qsnet():
 def run_net(iso):
     """Boots two nodes with bench-net.conf under -icount shift=0 on a vde
     LAN; netbench on node 0 measures and powers node 0 off, then the rest
-    goes down. Returns node 0's figures."""
+    goes down. Returns node 0's figures and their ratio; exits if a
+    remote request failed."""
     qsnet = load_qsnet()
     cl = qsnet.Cluster(os.path.join(ROOT, "build", "bench", "net"), iso)
     cl.down()  # what an interrupted run left
@@ -78,7 +79,12 @@ def run_net(iso):
         out = cl.log(0)
     finally:
         cl.down()
-    return {k: int(v) for k, v in LINE.findall(out)}
+    net = {k: int(v) for k, v in LINE.findall(out)}
+    if net["net.remote.errors"]:
+        sys.exit("bench: %d remote requests failed" % net["net.remote.errors"])
+    net["net.remote_over_udp.ratio"] = round(
+        net["net.remote_rtt.instr"] / net["net.udp_echo_rtt.instr"], 2)
+    return net
 
 
 def run_dtx(iso):
@@ -145,16 +151,6 @@ def run_rvm(iso):
     return results
 
 
-def run_net_part(iso):
-    net = run_net(iso)
-    if net["net.remote.errors"]:
-        sys.exit("bench: %d remote requests failed" % net["net.remote.errors"])
-    results = dict(net)
-    results["net.remote_over_udp.ratio"] = round(
-        net["net.remote_rtt.instr"] / net["net.udp_echo_rtt.instr"], 2)
-    return results
-
-
 PARTS = ("ipc", "rvm", "net", "dtx")
 
 
@@ -175,7 +171,7 @@ def main():
     if "rvm" in parts:
         results.update(run_rvm(iso))
     if "net" in parts:
-        results.update(run_net_part(iso))
+        results.update(run_net(iso))
     if "dtx" in parts:
         results.update(run_dtx(iso))
     rows = [
