@@ -25,11 +25,16 @@ KERNEL_SRCS := boot/multiboot.S $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 	$(SHARED_SRCS)
 LIBQS_SRCS := $(filter-out libqs/src/crt0.S,$(wildcard libqs/src/*.c))
 
-# Every user program, each a Multiboot module named after itself.
+# Every user program, each a Multiboot module named after itself: the
+# servers, the programs a user runs (apps/), the in-guest test programs
+# (tests/guest/) and benchmarks (bench/); and every init config, the
+# system's (servers/init/), the tests' (tests/system/) and the benchmarks'.
 SERVERS := init disk tm shell echod wm fs cm counterd
-APPS := $(basename $(notdir $(wildcard apps/*.c)))
+PROGRAM_DIRS := apps tests/guest bench
+APP_SRCS := $(foreach d,$(PROGRAM_DIRS),$(wildcard $(d)/*.c))
+APPS := $(basename $(notdir $(APP_SRCS)))
 PROGRAMS := $(SERVERS) $(APPS)
-CONFIGS := $(wildcard servers/init/*.conf)
+CONFIGS := $(wildcard servers/init/*.conf tests/system/*.conf bench/*.conf)
 
 # The window manager's font, converted from a Debian console font (package
 # console-setup-linux) at build time; the generated C is never committed.
@@ -120,11 +125,9 @@ WM_SRCS := $(wildcard servers/wm/*.c) $(WM_FONT_C)
 $(eval $(call program,wm,$(WM_SRCS)))
 # Apps that use lwIP (net/README) link it and see its headers and ours.
 LWIP_APPS := lwiptest
-$(foreach a,$(filter-out $(LWIP_APPS),$(APPS)),\
-	$(eval $(call program,$(a),apps/$(a).c)))
-$(foreach a,$(LWIP_APPS),\
-	$(eval $(call program,$(a),apps/$(a).c,$(B)/liblwip.a)))
-$(call obj,$(LWIP_APPS:%=apps/%.c)): USER_CFLAGS += $(LWIP_INC)
+$(foreach src,$(APP_SRCS),$(eval $(call program,$(basename $(notdir $(src))),$(src),\
+	$(if $(filter $(LWIP_APPS),$(basename $(notdir $(src)))),$(B)/liblwip.a))))
+$(call obj,$(LWIP_APPS:%=tests/guest/%.c)): USER_CFLAGS += $(LWIP_INC)
 
 $(ISO): $(B)/kernel.elf $(PROGRAMS:%=$(B)/bin/%) $(CONFIGS) boot/grub.cfg.in
 	rm -rf $(B)/iso
@@ -165,7 +168,7 @@ $(B)/qs-nostamp.iso: $(ISO) $(B)/kernel-nostamp.elf
 		{ cat $(B)/grub-mkrescue.log; exit 1; }
 
 bench: $(ISO) $(B)/qs-nostamp.iso
-	$(PY) scripts/bench.py $(ISO) $(B)/qs-nostamp.iso
+	$(PY) bench/bench.py $(ISO) $(B)/qs-nostamp.iso
 
 include tests/unit/unit.mk
 

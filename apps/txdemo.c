@@ -15,7 +15,7 @@
 #include <qs/sys.h>
 #include <qs/tx.h>
 #include <qs/wm.h>
-#include "voteno.h"
+#include <qs/voteno.h>
 
 static qs_msg_t req, reply;
 

@@ -11,7 +11,7 @@
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include <qs/tx.h>
-#include "voteno.h"
+#include <qs/voteno.h>
 
 static const char *name = VOTENO_QUEUE;
 static int vote = QS_VOTE_NO;

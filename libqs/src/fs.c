@@ -97,6 +97,29 @@ fs_close(int handle)
 }
 
 int
+fs_put(const char *path, const char *text)
+{
+	int h = fs_open(path, FS_O_CREATE | FS_O_TRUNC);
+	if (h < 0)
+		return h;
+	int r = fs_write(h, text, (uint32_t)strlen(text));
+	fs_close(h);
+	return r < 0 ? r : 0;
+}
+
+int
+fs_get(const char *path, char *buf, uint32_t cap)
+{
+	int h = fs_open(path, 0);
+	if (h < 0)
+		return h;
+	int r = fs_read(h, buf, cap - 1);
+	fs_close(h);
+	buf[r > 0 ? r : 0] = 0;
+	return r;
+}
+
+int
 fs_unlink(const char *path)
 {
 	return path_call(FS_OP_UNLINK, path, NULL, 0);

@@ -144,8 +144,8 @@ def test_bad_input(node):
 
     # unterminated, too long and empty names: the in-guest suite's log checks
     start = node.log_size()
-    pid = node.run("fsclient check")
-    passed, failed, log = wait_summary(node, "fsclient", start)
+    pid = node.run("fstest")
+    passed, failed, log = wait_summary(node, "fstest", start)
     assert failed == 0 and "log: a queue name without its end" in log, \
         failures(log)
     reap(node, pid)

@@ -52,7 +52,7 @@ def disk_pid(node):
 def configured_regions(disk_sectors):
     """The layout test.conf's `start disk` line asks for, as the server
     prints it: NAME=FIRST+SECTORS from sector 1 on, * the rest."""
-    with open(os.path.join(ROOT, "servers", "init", "test.conf")) as f:
+    with open(os.path.join(ROOT, "tests", "system", "test.conf")) as f:
         line = next(l for l in f if l.startswith("start disk "))
     regions, first = [], 1
     for arg in line.split()[2:]:

@@ -61,8 +61,8 @@ def test_mode(node, request):
 
 def test_fsclient_in_guest(node):
     start = node.log_size()
-    pid = node.run("fsclient check")
-    passed, failed, log = wait_summary(node, "fsclient", start)
+    pid = node.run("fstest")
+    passed, failed, log = wait_summary(node, "fstest", start)
     assert passed >= 30 and failed == 0, failures(log)
     reap(node, pid)
 

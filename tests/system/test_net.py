@@ -4,7 +4,7 @@ reach node 1; with node 1's cable out (`qsnet link 1 down`) its CM sees the
 link go down and no frame reaches it, and with the cable back they flow
 again; the driver refuses bad frames; a restarted node is on the LAN again;
 netem with 100% loss lets nothing through, and without options nothing is lost.
-ethtest (apps/ethtest.c) talks to the CM's raw-frame test hook."""
+ethtest (tests/guest/ethtest.c) talks to the CM's raw-frame test hook."""
 
 import random
 import re

@@ -129,5 +129,10 @@ int fs_readdir(const char *path, uint32_t first, fs_dirents_t *out);
 int fs_stat(const char *path, fs_stat_t *out);
 int fs_df(fs_df_t *out);
 int fs_log(const char *wm_queue); /* -> the log window's id */
+/* A whole file: fs_put writes text as PATH's contents (0 or an error);
+ * fs_get reads at most cap - 1 bytes of it into buf, NUL-terminated
+ * (-> bytes). */
+int fs_put(const char *path, const char *text);
+int fs_get(const char *path, char *buf, uint32_t cap);
 
 #endif

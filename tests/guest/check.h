@@ -3,8 +3,8 @@
  * "FAIL NAME"), then "PROG: N passed, N failed", which the system tests
  * wait for. Define CHECK_PREFIX before including to prefix every line.
  */
-#ifndef APPS_CHECK_H
-#define APPS_CHECK_H
+#ifndef TESTS_GUEST_CHECK_H
+#define TESTS_GUEST_CHECK_H
 
 #include <stdio.h>
 

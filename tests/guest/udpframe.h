@@ -4,8 +4,8 @@
  * (ethtest junk, netjunk): broadcast MAC, so no ARP is needed; the IP
  * destination says who takes it.
  */
-#ifndef APPS_UDPFRAME_H
-#define APPS_UDPFRAME_H
+#ifndef TESTS_GUEST_UDPFRAME_H
+#define TESTS_GUEST_UDPFRAME_H
 
 #include <stdbool.h>
 #include <stdint.h>

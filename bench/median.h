@@ -1,6 +1,6 @@
 /* The median of benchmark samples (sorts them). */
-#ifndef APPS_MEDIAN_H
-#define APPS_MEDIAN_H
+#ifndef BENCH_MEDIAN_H
+#define BENCH_MEDIAN_H
 
 #include <stdint.h>
 #include <stdlib.h>

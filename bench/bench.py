@@ -11,8 +11,8 @@ disks each run), where `dtxbench` on node 0 commits transaction trees over
 them. Prints a table and writes build/bench/results.json with flat metric
 names.
 
-    scripts/bench.py ISO NOSTAMP_ISO                  everything (make bench)
-    scripts/bench.py --only PART ISO NOSTAMP_ISO      one part: ipc (with the
+    bench/bench.py ISO NOSTAMP_ISO                  everything (make bench)
+    bench/bench.py --only PART ISO NOSTAMP_ISO      one part: ipc (with the
         transaction figures of one node), rvm, net or dtx; while developing"""
 import importlib.machinery
 import importlib.util

@@ -1,0 +1,240 @@
+/*
+ * fstest: in-guest tests of the file server (qs/fs.h). Run it on an empty
+ * file system or on one with other files: it works under /t and removes
+ * what it made.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/fs.h>
+#include <qs/sq.h>
+#include <qs/sys.h>
+#include <qs/tx.h>
+#define CHECK_PREFIX "fstest: "
+#include "check.h"
+
+static void
+test_basics(void)
+{
+	static char buf[FS_IO_MAX + 1];
+	fs_stat_t st;
+	fs_dirents_t d;
+	uint64_t tx;
+
+	qs_tx_begin(&tx);
+	fs_unlink("/t/a/f");
+	fs_unlink("/t/a");
+	fs_unlink("/t/big");
+	fs_unlink("/t/hole");
+	fs_unlink("/t");
+	check(fs_mkdir("/t") == 0 && fs_mkdir("/t/a") == 0, "mkdir");
+	check(fs_mkdir("/t") == QS_EEXIST, "mkdir of an existing name: exists");
+	check(fs_put("/t/a/f", "hello") == 0 && fs_get("/t/a/f", buf, sizeof(buf)) == 5 &&
+		      strcmp(buf, "hello") == 0,
+	      "a write is visible to its own transaction");
+	check(fs_stat("/t/a/f", &st) == 0 && st.type == FS_T_FILE && st.size == 5,
+	      "stat");
+	check(fs_readdir("/t", 0, &d) == 0 && d.count == 1 &&
+		      strcmp(d.ent[0].name, "a") == 0 && d.ent[0].type == FS_T_DIR,
+	      "readdir");
+	check(qs_tx_commit(tx) == 0, "commit");
+
+	qs_tx_begin(&tx);
+	check(fs_get("/t/a/f", buf, sizeof(buf)) == 5 && strcmp(buf, "hello") == 0,
+	      "committed data is there for the next transaction");
+	int h = fs_open("/t/a/f", 0);
+	check(fs_seek(h, 2, FS_SEEK_SET) == 2 && fs_read(h, buf, 10) == 3 &&
+		      memcmp(buf, "llo", 3) == 0,
+	      "seek and read");
+	check(fs_read(h, buf, 10) == 0, "read at the end: 0 bytes");
+	check(fs_seek(h, -1, FS_SEEK_SET) == QS_EINVAL &&
+		      fs_seek(h, 0, 7) == QS_EINVAL,
+	      "bad seeks refused");
+	check(fs_close(h) == 0 && fs_close(h) == QS_EBADF &&
+		      fs_read(h, buf, 1) == QS_EBADF && fs_read(12345, buf, 1) == QS_EBADF,
+	      "a closed or made-up handle is a bad handle");
+
+	/* a big file: past the direct blocks into the indirect one */
+	h = fs_open("/t/big", FS_O_CREATE);
+	int total = 0;
+	for (int i = 0; i < 10 && h >= 0; i++) {
+		memset(buf, 'a' + i, FS_IO_MAX);
+		total += fs_write(h, buf, FS_IO_MAX);
+	}
+	check(total == 10 * FS_IO_MAX && fs_stat("/t/big", &st) == 0 &&
+		      st.size == 10 * FS_IO_MAX && st.blocks > 12,
+	      "a 40000-byte file (indirect block)");
+	check(fs_seek(h, 9 * FS_IO_MAX + 5, FS_SEEK_SET) >= 0 &&
+		      fs_read(h, buf, 3) == 3 && memcmp(buf, "jjj", 3) == 0,
+	      "its last part reads back");
+	fs_close(h);
+	h = fs_open("/t/hole", FS_O_CREATE);
+	check(fs_seek(h, 3000, FS_SEEK_SET) == 3000 && fs_write(h, "x", 1) == 1 &&
+		      fs_seek(h, 0, FS_SEEK_SET) == 0 && fs_read(h, buf, 3001) == 3001 &&
+		      buf[0] == 0 && buf[2999] == 0 && buf[3000] == 'x',
+	      "a hole reads as zeros");
+	fs_close(h);
+	check(qs_tx_commit(tx) == 0, "commit the big file");
+}
+
+static void
+test_errors(void)
+{
+	static char longname[FS_NAME_MAX + 8], longpath[FS_PATH_MAX + 8];
+	uint64_t tx;
+	qs_tx_begin(&tx);
+	memset(longname, 'n', sizeof(longname) - 1);
+	memset(longpath, 'p', sizeof(longpath) - 1);
+	char p[FS_NAME_MAX + 16];
+	snprintf(p, sizeof(p), "/t/%s", longname);
+	check(fs_open(p, FS_O_CREATE) == QS_ENAMETOOLONG, "a name too long");
+	check(fs_open(longpath, FS_O_CREATE) == QS_ENAMETOOLONG &&
+		      fs_mkdir(longpath) == QS_ENAMETOOLONG,
+	      "a path too long");
+	check(fs_open("/t/nothere", 0) == QS_ENOENT &&
+		      fs_open("/t/nodir/f", FS_O_CREATE) == QS_ENOENT,
+	      "missing file or directory");
+	check(fs_open("/t/a/f/x", FS_O_CREATE) == QS_ENOTDIR, "a file used as a directory");
+	check(fs_open("/t/a", 0) == QS_EISDIR && fs_open("/", 0) == QS_EISDIR,
+	      "a directory opened as a file");
+	check(fs_open("/t/a/f", FS_O_CREATE | FS_O_EXCL) == QS_EEXIST,
+	      "exclusive create of an existing file");
+	check(fs_unlink("/t/a") == QS_ENOTEMPTY, "rm of a non-empty directory");
+	check(fs_unlink("/") < 0 && fs_unlink("/t/zzz") == QS_ENOENT,
+	      "rm of the root or of nothing refused");
+	check(fs_open("/t/..", FS_O_CREATE) == QS_EINVAL && fs_mkdir("/t/.") == QS_EINVAL,
+	      ". and .. are not names");
+	check(fs_open("/t/x", 0x100) == QS_EINVAL, "unknown open flags");
+
+	/* a raw request with garbage */
+	int qid = qs_sq_lookup(FS_QUEUE);
+	static qs_msg_t m, reply;
+	qs_msg_init(&m, 999);
+	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_EINVAL, "unknown op");
+	qs_msg_init(&m, FS_OP_WRITE);
+	fs_io_t io = { 1, 100 };
+	qs_msg_put(&m, &io, sizeof(io));
+	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_EINVAL,
+	      "a write shorter than it says");
+	qs_msg_init(&m, FS_OP_STAT);
+	memset(m.data, 'z', 64);
+	m.hdr.len = 64;
+	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_EINVAL,
+	      "a path without its end");
+	qs_tx_abort(tx);
+}
+
+static void
+test_isolation(void)
+{
+	static char buf[64];
+	uint64_t def = qs_tx_current(), a, b;
+	qs_tx_begin(&a);
+	check(fs_put("/t/a/f", "changed") == 0, "transaction A changes a file");
+	qs_tx_begin(&b); /* now current */
+	check(fs_get("/t/a/f", buf, sizeof(buf)) == QS_EBUSY &&
+		      fs_unlink("/t/a/f") == QS_EBUSY,
+	      "transaction B finds it busy");
+	qs_tx_abort(b);
+	qs_tx_set(a);
+	int h = fs_open("/t/a/f", 0);
+	fs_df_t df;
+	check(h >= 0 && fs_df(&df) == 0 && df.handles == 1, "A holds a handle");
+	check(qs_tx_abort(a) == 0, "A aborts");
+	qs_tx_set(def);
+	qs_tx_begin(&b);
+	check(fs_get("/t/a/f", buf, sizeof(buf)) == 5 && strcmp(buf, "hello") == 0,
+	      "the abort put the old contents back");
+	check(fs_df(&df) == 0 && df.handles == 0, "A's handle closed with it");
+	check(fs_unlink("/t/a/f") == 0 && fs_unlink("/t/a") == 0 &&
+		      fs_open("/t/a/f", 0) == QS_ENOENT,
+	      "rm file and directory");
+	qs_tx_commit(b);
+}
+
+/* FS_OP_LOG: bad names refused, an unknown queue reported, and with a
+ * window manager on queue "wm" a window whose entry goes with the tx. */
+static void
+test_log(void)
+{
+	static qs_msg_t m, reply;
+	static char longname[QS_NAME_MAX + 8];
+	int qid = qs_sq_lookup(FS_QUEUE);
+	uint64_t tx;
+	fs_df_t df;
+	qs_tx_begin(&tx);
+	qs_msg_init(&m, FS_OP_LOG);
+	memset(m.data, 'w', QS_NAME_MAX);
+	m.hdr.len = QS_NAME_MAX;
+	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_EINVAL,
+	      "log: a queue name without its end");
+	memset(longname, 'w', sizeof(longname) - 1);
+	check(fs_log(longname) == QS_EINVAL && fs_log("") == QS_EINVAL,
+	      "log: a queue name too long, or empty");
+	qs_msg_init(&m, FS_OP_LOG);
+	memset(m.data, 'w', QS_NAME_MAX + 4);
+	m.data[QS_NAME_MAX + 3] = 0;
+	m.hdr.len = QS_NAME_MAX + 4;
+	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_EINVAL,
+	      "log: a raw name past QS_NAME_MAX");
+	check(fs_log("nosuchwm") < 0, "log: an unknown queue");
+	check(fs_df(&df) == 0 && df.log_windows == 0,
+	      "log: no entry left by the failures, and the fs serves");
+	if (qs_sq_lookup("wm") >= 0) {
+		check(fs_log("wm") >= 0 && fs_df(&df) == 0 && df.log_windows == 1,
+		      "log: a window on wm");
+		check(fs_log("wm") == QS_EEXIST, "log: a second window refused");
+		int h = fs_open("/t/logged", FS_O_CREATE);
+		check(h >= 0 && fs_write(h, "x", 1) == 1 && fs_close(h) == 0,
+		      "log: operations logged");
+	}
+	qs_tx_abort(tx);
+	check(fs_df(&df) == 0 && df.log_windows == 0 && df.transactions == 0,
+	      "log: the entry goes with the transaction");
+	check(fs_open("/t/logged", 0) == QS_ENOENT, "log: the file rolled back");
+	if (qs_sq_lookup("wm") >= 0) { /* a transaction that only logs and reads */
+		fs_stat_t st;
+		qs_tx_begin(&tx);
+		check(fs_log("wm") >= 0 && fs_stat("/", &st) == 0 &&
+			      qs_tx_commit(tx) == 0 && fs_df(&df) == 0 &&
+			      df.log_windows == 0,
+		      "log: a read-only transaction's entry goes at its end");
+	}
+}
+
+static void
+test_space(void)
+{
+	fs_df_t before, after;
+	uint64_t tx;
+	fs_df(&before);
+	qs_tx_begin(&tx);
+	check(fs_unlink("/t/big") == 0, "rm the big file");
+	fs_df(&after);
+	check(after.blocks_free == before.blocks_free,
+	      "its blocks stay reserved until the transaction ends");
+	qs_tx_commit(tx);
+	fs_df(&after);
+	check(after.blocks_free > before.blocks_free + 39 && after.locks == 0 &&
+		      after.transactions == 0,
+	      "freed at commit; no locks or transactions left");
+	qs_tx_begin(&tx);
+	fs_unlink("/t/hole");
+	fs_unlink("/t");
+	qs_tx_commit(tx);
+}
+
+int
+main(void)
+{
+	if (qs_sq_lookup(FS_QUEUE) < 0) {
+		printf("fstest: no file server\n");
+		return 1;
+	}
+	test_basics();
+	test_errors();
+	test_isolation();
+	test_log();
+	test_space();
+	return check_summary("fstest");
+}
