@@ -31,6 +31,29 @@ int qs_sq_lookup(const char *name) { return qs_syscall(SYS_SQ_LOOKUP, (uint32_t)
 int qs_sq_list(qs_sq_info_t *buf, int max) { return qs_syscall(SYS_SQ_LIST, (uint32_t)buf, (uint32_t)max, 0, 0, 0); }
 
 int
+qs_sq_find(const char *name, qs_sq_info_t *out)
+{
+	/* a list that filled its buffer may have missed it: ask for more */
+	for (int max = 64; max <= 1024; max *= 4) {
+		qs_sq_info_t *all = malloc((size_t)max * sizeof(*all));
+		if (!all)
+			return QS_ENOMEM;
+		int n = qs_sq_list(all, max), r = n < 0 ? n : QS_ENOENT;
+		for (int i = 0; i < n; i++) {
+			if (strcmp(all[i].name, name) == 0) {
+				*out = all[i];
+				r = all[i].qid;
+				break;
+			}
+		}
+		free(all);
+		if (r != QS_ENOENT || n < max)
+			return r;
+	}
+	return QS_ENOENT;
+}
+
+int
 qs_call(int qid, const qs_msg_t *req, qs_msg_t *reply, size_t cap)
 {
 	return qs_syscall(SYS_SQ_CALL, (uint32_t)qid, (uint32_t)req,

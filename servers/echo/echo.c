@@ -5,28 +5,35 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <qs/echo.h>
-#include <qs/sq.h>
+#include <qs/serve.h>
 #include <qs/sys.h>
 
 static int32_t
-handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+do_echo(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	(void)ctx;
-	switch (req->hdr.opcode) {
-	case ECHO_OP_ECHO:
-		qs_msg_put(reply, req->data, req->hdr.len);
-		qs_msg_set_ool(reply, (const void *)req->hdr.ool, req->hdr.ool_len);
-		return 0;
-	case ECHO_OP_UPPER:
-		for (uint32_t i = 0; i < req->hdr.len; i++) {
-			char c = (char)toupper(req->data[i]);
-			qs_msg_put(reply, &c, 1);
-		}
-		return 0;
-	default:
-		return QS_EINVAL;
-	}
+	(void)args, (void)ctx;
+	qs_msg_put(reply, req->data, req->hdr.len);
+	qs_msg_set_ool(reply, (const void *)req->hdr.ool, req->hdr.ool_len);
+	return 0;
 }
+
+static int32_t
+do_upper(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)args, (void)ctx;
+	for (uint32_t i = 0; i < req->hdr.len; i++) {
+		char c = (char)toupper(req->data[i]);
+		qs_msg_put(reply, &c, 1);
+	}
+	return 0;
+}
+
+/* Any bytes, inline and (for ECHO) out of line: nothing to decode. */
+static const qs_op_t ops[] = {
+	[ECHO_OP_ECHO] = { "echo", 0, QS_MSG_INLINE, QS_MSG_OOL_MAX, NULL, do_echo },
+	[ECHO_OP_UPPER] = { "upper", 0, QS_MSG_INLINE, 0, NULL, do_upper },
+};
+static qs_server_t server = QS_SERVER("echod", ops, NULL);
 
 int
 main(void)
@@ -41,5 +48,5 @@ main(void)
 		return 1;
 	}
 	printf("echod: serving queue %s (qid %d)\n", ECHO_QUEUE, qid);
-	return qs_serve(qid, handle, NULL, 2) < 0;
+	return qs_serve_table(qid, &server, 2) < 0;
 }

@@ -17,7 +17,7 @@ typedef enum {
 	QS_ENOMEM = -3,    /* out of memory */
 	QS_ENOENT = -4,    /* no such module, process or thread */
 	QS_EPERM = -5,     /* not allowed for this process */
-	QS_ENOSYS = -6,    /* no such syscall */
+	QS_ENOSYS = -6,    /* no such syscall or server operation */
 	QS_ECHILD = -7,    /* not a child of the caller */
 	QS_ETIMEDOUT = -8, /* timeout expired */
 	QS_EAGAIN = -9,    /* try again (value changed, resource busy) */

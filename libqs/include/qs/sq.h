@@ -22,6 +22,12 @@ int qs_sq_create(const char *name, uint32_t depth);
 int qs_sq_destroy(int qid);
 int qs_sq_lookup(const char *name);
 int qs_sq_list(qs_sq_info_t *buf, int max);
+/*
+ * The queue called name on this node (a proxy to another node's counts),
+ * never asking the network: fills *out (qid, owner pid, ...) and returns
+ * its qid, or QS_ENOENT. Safe from any thread.
+ */
+int qs_sq_find(const char *name, qs_sq_info_t *out);
 
 /*
  * Synchronous request: blocks until the answer is in `reply` (of `cap`

@@ -1,0 +1,103 @@
+/*
+ * The table-driven server framework: every server serves its queues through
+ * a table indexed by opcode, so every request boundary has one shape:
+ *
+ *   1. dispatch: an opcode with no entry is QS_ENOSYS;
+ *   2. sizes: inline data outside [min_len, max_len], or out-of-line data
+ *      longer than max_ool, is QS_EINVAL;
+ *   3. decode (optional): checks what sizes cannot (a string's NUL, a
+ *      count against the length, a range) and extracts the arguments into
+ *      a buffer the invoke step reads; it does no work and changes nothing;
+ *   4. invoke: the work, with arguments known to be well formed.
+ *
+ * This is seL4's decode/invoke split. Each refusal in steps 1-3 is counted
+ * in the table's qs_serve_stats_t, by kind, and answered with its error;
+ * the handler never sees the request.
+ *
+ * A table is an array indexed by opcode (designated initialisers):
+ *
+ *   static const qs_op_t echo_ops[] = {
+ *       [ECHO_OP_ECHO] = { "echo", 0, QS_MSG_INLINE, QS_MSG_OOL_MAX,
+ *                          NULL, do_echo },
+ *       ...
+ *   };
+ *   static qs_server_t echo_server = QS_SERVER("echod", echo_ops, NULL);
+ *   qs_serve_table(qid, &echo_server, 2);
+ *
+ * docs/writing-a-server.md walks through it.
+ */
+#ifndef QS_SERVE_H
+#define QS_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <qs/sq.h>
+#include <qs/thread.h>
+
+/* The most a decode step may write into its argument buffer. */
+#define QS_DECODED_MAX 256
+
+/*
+ * decode(req, args): 0 if req is well formed, after filling args (zeroed,
+ * QS_DECODED_MAX bytes, aligned for any type); else the error the client gets
+ * (QS_EINVAL for malformed input).
+ *
+ * invoke(req, args, reply, ctx): the work. args is what decode filled or,
+ * for an operation without decode, the request's inline data itself (its
+ * size already checked). It fills reply (or defers it: qs_defer) and returns
+ * the status the client sees.
+ */
+typedef int32_t (*qs_decode_t)(const qs_msg_t *req, void *args);
+typedef int32_t (*qs_invoke_t)(const qs_msg_t *req, const void *args,
+			       qs_msg_t *reply, void *ctx);
+
+typedef struct {
+	const char *name;          /* for logs and docs */
+	uint32_t min_len, max_len; /* inline bytes the request may carry */
+	uint32_t max_ool;          /* out-of-line bytes it may carry; 0: none */
+	qs_decode_t decode;        /* NULL: the sizes are the whole check */
+	qs_invoke_t invoke;        /* NULL: no such operation */
+} qs_op_t;
+
+/* Requests refused before any handler ran, by why. */
+typedef struct {
+	uint32_t served;     /* reached invoke */
+	uint32_t bad_opcode; /* no such operation: QS_ENOSYS */
+	uint32_t bad_size;   /* inline or out-of-line size out of bounds */
+	uint32_t bad_decode; /* decode refused it */
+} qs_serve_stats_t;
+
+typedef struct {
+	const char *name;      /* the server's, for logs */
+	const qs_op_t *ops;    /* indexed by opcode */
+	uint32_t nops;         /* entries in ops */
+	qs_mutex_t *lock;      /* if set, held around every invoke (not decode) */
+	void *ctx;             /* passed to every invoke */
+	qs_serve_stats_t stats;
+} qs_server_t;
+
+/* A server over a table that is a C array in scope. */
+#define QS_SERVER(name, ops, ctx)                                       \
+	{ (name), (ops), sizeof(ops) / sizeof((ops)[0]), NULL, (ctx), { 0 } }
+
+/*
+ * One request through the table: dispatch, sizes, decode, invoke. A
+ * qs_handler_t (ctx is the qs_server_t), for servers that look at a request
+ * before the table does.
+ */
+int32_t qs_dispatch(const qs_msg_t *req, qs_msg_t *reply, void *server);
+
+/* qs_serve with qs_dispatch over srv: returns when the queue is destroyed. */
+int qs_serve_table(int qid, qs_server_t *srv, int nthreads);
+
+/* A copy of srv's counters, taken atomically counter by counter. */
+void qs_serve_stats(const qs_server_t *srv, qs_serve_stats_t *out);
+
+/*
+ * Decode helpers. qs_decode_str: the inline data is one non-empty string
+ * whose NUL is its last byte; args receives it. The operation's max_len
+ * (at most QS_DECODED_MAX) bounds its length. QS_EINVAL otherwise.
+ */
+int32_t qs_decode_str(const qs_msg_t *req, void *args);
+
+#endif

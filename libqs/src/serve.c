@@ -1,0 +1,80 @@
+/*
+ * The table-driven server framework (qs/serve.h): dispatch by opcode, size
+ * bounds, decode, then invoke. A refused request is counted and answered
+ * before any handler runs.
+ */
+#include <string.h>
+#include <qs/serve.h>
+
+static void
+count(uint32_t *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+int32_t
+qs_dispatch(const qs_msg_t *req, qs_msg_t *reply, void *server)
+{
+	qs_server_t *srv = server;
+	uint32_t opcode = req->hdr.opcode;
+	const qs_op_t *op = opcode < srv->nops ? &srv->ops[opcode] : NULL;
+	if (!op || !op->invoke) {
+		count(&srv->stats.bad_opcode);
+		return QS_ENOSYS;
+	}
+	if (req->hdr.len < op->min_len || req->hdr.len > op->max_len ||
+	    req->hdr.ool_len > op->max_ool) {
+		count(&srv->stats.bad_size);
+		return QS_EINVAL;
+	}
+	/* aligned for any argument type, and zeroed: decode fills what it has */
+	union {
+		uint64_t align;
+		uint8_t bytes[QS_DECODED_MAX];
+	} args;
+	const void *a = req->data;
+	if (op->decode) {
+		memset(&args, 0, sizeof(args));
+		int32_t r = op->decode(req, &args);
+		if (r < 0) {
+			count(&srv->stats.bad_decode);
+			return r;
+		}
+		a = &args;
+	}
+	count(&srv->stats.served);
+	if (srv->lock)
+		qs_mutex_lock(srv->lock);
+	int32_t r = op->invoke(req, a, reply, srv->ctx);
+	if (srv->lock)
+		qs_mutex_unlock(srv->lock);
+	return r;
+}
+
+int
+qs_serve_table(int qid, qs_server_t *srv, int nthreads)
+{
+	if (!srv || !srv->ops)
+		return QS_EINVAL;
+	return qs_serve(qid, qs_dispatch, srv, nthreads);
+}
+
+void
+qs_serve_stats(const qs_server_t *srv, qs_serve_stats_t *out)
+{
+	out->served = __atomic_load_n(&srv->stats.served, __ATOMIC_RELAXED);
+	out->bad_opcode = __atomic_load_n(&srv->stats.bad_opcode, __ATOMIC_RELAXED);
+	out->bad_size = __atomic_load_n(&srv->stats.bad_size, __ATOMIC_RELAXED);
+	out->bad_decode = __atomic_load_n(&srv->stats.bad_decode, __ATOMIC_RELAXED);
+}
+
+int32_t
+qs_decode_str(const qs_msg_t *req, void *args)
+{
+	uint32_t len = req->hdr.len;
+	if (len < 2 || len > QS_DECODED_MAX || req->data[len - 1] != 0 ||
+	    memchr(req->data, 0, len - 1))
+		return QS_EINVAL;
+	memcpy(args, req->data, len);
+	return 0;
+}
