@@ -23,6 +23,8 @@
  * every request waiting for it is answered QS_EUNREACH, and its seq is no
  * longer waited for, so a late REP is dropped: one answer, never two. The
  * request may still have run there: QS_EUNREACH means "outcome unknown".
+ * The answers we remember for a node's requests go when it goes down (see
+ * in_forget), so a dead node's last answers do not stay for ever.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +71,7 @@ typedef struct {
 	out_t *backlog, *backlog_tail;
 	uint32_t ack_rounds;
 	uint32_t floor;    /* its requests to us */
+	uint32_t forgot;   /* its requests up to here whose answers we dropped */
 	in_t *in[RPC_WINDOW];
 	uint32_t nin;
 } peer_t;
@@ -91,6 +94,8 @@ static struct {
 	int pid;
 } tm;
 static uint8_t msgbuf[sizeof(qs_msg_t) + WIRE_PAYLOAD_MAX];
+
+static void in_forget(peer_t *p);
 
 /* ---- packets ----------------------------------------------------------- */
 
@@ -241,6 +246,8 @@ rpc_from_tm(int pid)
 void
 rpc_node_event(uint32_t node, uint32_t event, uint32_t inc)
 {
+	if (event == TM_NODE_DOWN && peers[node])
+		in_forget(peers[node]);
 	tm_node_event_t ev = { node, event, inc };
 	tm_notice(TM_OP_NODE, &ev, sizeof(ev));
 }
@@ -415,6 +422,28 @@ in_floor(peer_t *p, uint32_t floor)
 			in_free(p, i);
 }
 
+/*
+ * The sender is down: forget what we remember of its requests. A remembered
+ * answer is kept only for a retransmission, and a sender that declared us
+ * down too (it has not heard from us for as long) answered those requests
+ * itself and will never send them again; a dead one never will either, and
+ * one that restarts starts again from seq 1. Should a retransmission come
+ * all the same (a one-way cut), it gets "outcome unknown", which is what
+ * its client would have heard had it given up: one answer, never a second
+ * execution. A request still running here is answered to nobody.
+ */
+static void
+in_forget(peer_t *p)
+{
+	for (uint32_t i = 0; i < RPC_WINDOW; i++) {
+		if (!p->in[i])
+			continue;
+		if (p->in[i]->seq > p->forgot)
+			p->forgot = p->in[i]->seq;
+		in_free(p, i);
+	}
+}
+
 /* Sends the REP for e, and keeps it for the duplicates to come. */
 static void
 in_reply(uint32_t node, peer_t *p, in_t *e, const qs_msg_t *reply)
@@ -455,14 +484,14 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 		st.bad++; /* outside the window the sender keeps: forged */
 		return;
 	}
-	if (e) {
+	if (e || h->seq <= p->forgot) {
 		st.duplicates++;
-		if (e->rep) { /* its REP was lost: the same answer again */
+		if (e && e->rep) { /* its REP was lost: the same answer again */
 			wire_send(node, PK_REP, p->inc, e->seq, e->rep, e->len);
-		} else if (!e->rid) { /* answered, but no memory kept it */
+		} else if (!e || !e->rid) { /* answered, but not kept: unknown */
 			wire_msg_t unknown = { m->txid, 0, m->opcode, 0,
 					       QS_EUNREACH, 0, 0, 0 };
-			wire_send(node, PK_REP, p->inc, e->seq, &unknown,
+			wire_send(node, PK_REP, p->inc, h->seq, &unknown,
 				  sizeof(unknown));
 		}
 		return;
@@ -537,7 +566,7 @@ rpc_restarted(uint32_t node, uint32_t inc)
 		if (p->in[i])
 			in_free(p, i);
 	p->inc = inc;
-	p->last_seq = p->floor = 0;
+	p->last_seq = p->floor = p->forgot = 0;
 	p->ack_rounds = 0;
 }
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qsharness import Node, cluster_fixture
+from qsharness import BOOT_TIMEOUT, Node, cluster_fixture, qsnet
 
 # One node, booted once per test module and stopped at its end.
 cluster = cluster_fixture("test-nodes")
@@ -11,3 +11,51 @@ cluster = cluster_fixture("test-nodes")
 @pytest.fixture(scope="module")
 def node(cluster):
     return Node(cluster, 0)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test, for hand_back_clusters."""
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+def restore(cl, pids):
+    """Every node of CL that was running (pid in PIDS) runs again, started
+    afresh with its stored options if it died or was restarted (perhaps with
+    one-start arguments such as a stall point), its cable in and plain."""
+    for node, pid in pids.items():
+        if cl.is_running(node) and cl.pid(node) == pid:
+            continue
+        if cl.is_running(node):
+            cl.kill_node(node)
+        cl.restart_node(node, BOOT_TIMEOUT)
+    for node in pids:
+        cl.set_link(node, True)
+        cl.netem(node)
+    from test_net import wait_member  # the `nodes` parser
+    for node in pids:
+        for peer in pids:
+            if peer != node:
+                wait_member(Node(cl, node), peer, "up")
+
+
+@pytest.fixture(autouse=True)
+def hand_back_clusters(request):
+    """A test that fails hands the next test of its module the cluster it
+    was given: the same nodes running, with their usual arguments, on a
+    plain LAN, every node seeing every other up. (A test that passes leaves
+    it so itself.) Without this, one failure fails the tests after it."""
+    clusters = [request.getfixturevalue(name)
+                for name in request.fixturenames
+                if name not in ("request", "hand_back_clusters")]
+    clusters = [c for c in clusters if isinstance(c, qsnet.Cluster)]
+    before = [(cl, {n: cl.pid(n) for n in cl.nodes() if cl.is_running(n)})
+              for cl in clusters]
+    yield
+    rep = getattr(request.node, "rep_call", None)
+    if rep is None or not rep.failed:
+        return
+    for cl, pids in before:
+        restore(cl, pids)
