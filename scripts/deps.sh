@@ -21,7 +21,6 @@ PACKAGES=(
                             # links libvdeplug2, which vde2 pulls in too)
     python3-pytest          # test harness
     graphviz                # dot: `qsnet tree` draws a transaction's tree
-    kbd                     # keymap data/tools (keyboard driver work)
     console-setup-linux     # the WM's font (Lat15-Terminus16.psf.gz): Debian's
                             # kbd ships no fonts, its console fonts are in here
     dpkg-dev                # dpkg-source, needed by fetch-lwip.sh
