@@ -206,10 +206,11 @@ static int32_t
 note_end(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
 	(void)args, (void)reply, (void)ctx;
+	int outcome = req->hdr.opcode == TM_NOTE_COMMIT ? QS_TX_COMMITTED
+							: QS_TX_ABORTED;
 	part_t *p = part_take(req->hdr.txid);
 	if (p)
-		part_finish(p, req->hdr.opcode == TM_NOTE_COMMIT ? QS_TX_COMMITTED
-								 : QS_TX_ABORTED);
+		part_finish(p, outcome);
 	return 0;
 }
 

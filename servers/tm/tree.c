@@ -138,7 +138,7 @@ unmark_all(void)
 		cm_tell(CM_OP_TX_UNMARK, txs[i]);
 }
 
-/* ---- requests from other TMs (tm.c's table; lock held) -------------------- */
+/* ---- requests from other TMs (tm.c's table; lock held) ------------------ */
 
 int32_t
 tree_prepare(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
