@@ -4,7 +4,8 @@
  *   count [-q QUEUE] N [WINDOW]   N increments (below 2^24), up to WINDOW
  *                                 (32; at most 256) outstanding at once
  *   count [-q QUEUE] -bad         malformed requests, which must all get
- *                                 QS_EINVAL, then a GET that must work
+ *                                 QS_EINVAL (QS_ENOSYS: unknown opcodes),
+ *                                 then a GET that must work
  *   count [-q QUEUE] -dup         two ids sent twice each (one of them 0):
  *                                 the server must count 2 duplicates
  *
@@ -129,18 +130,24 @@ run(int qid, uint32_t n, uint32_t window)
 	return sent;
 }
 
-/* Malformed requests: each must be refused with QS_EINVAL. */
+/* Malformed requests: each must be refused, with QS_EINVAL or, for an
+ * unknown opcode, QS_ENOSYS. */
 static int
 bad_requests(int qid)
 {
 	static const uint8_t junk[12] = { 1, 2, 3 };
 	static const struct {
 		uint32_t op, len, ool;
+		int32_t want;
 	} cases[] = {
-		{ COUNTER_OP_INC, 0, 0 },  { COUNTER_OP_INC, 4, 0 },
-		{ COUNTER_OP_INC, 12, 0 }, { COUNTER_OP_INC, 8, 1 },
-		{ COUNTER_OP_GET, 1, 0 },  { COUNTER_OP_RESET, 8, 0 },
-		{ 0, 0, 0 },               { 99, 8, 0 },
+		{ COUNTER_OP_INC, 0, 0, QS_EINVAL },
+		{ COUNTER_OP_INC, 4, 0, QS_EINVAL },
+		{ COUNTER_OP_INC, 12, 0, QS_EINVAL },
+		{ COUNTER_OP_INC, 8, 1, QS_EINVAL },
+		{ COUNTER_OP_GET, 1, 0, QS_EINVAL },
+		{ COUNTER_OP_RESET, 8, 0, QS_EINVAL },
+		{ 0, 0, 0, QS_ENOSYS },
+		{ 99, 8, 0, QS_ENOSYS },
 	};
 	int n = (int)(sizeof(cases) / sizeof(cases[0])), refused = 0;
 
@@ -150,7 +157,7 @@ bad_requests(int qid)
 		if (cases[i].ool)
 			qs_msg_set_ool(&req, junk, sizeof(junk));
 		int r = qs_call(qid, &req, &reply, sizeof(reply));
-		if (r == QS_EINVAL)
+		if (r == cases[i].want)
 			refused++;
 		else
 			printf("count: error bad request %d (op %u len %u): got %d "

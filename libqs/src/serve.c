@@ -68,6 +68,14 @@ qs_serve_stats(const qs_server_t *srv, qs_serve_stats_t *out)
 	out->bad_decode = __atomic_load_n(&srv->stats.bad_decode, __ATOMIC_RELAXED);
 }
 
+uint32_t
+qs_serve_refused(const qs_server_t *srv)
+{
+	qs_serve_stats_t s;
+	qs_serve_stats(srv, &s);
+	return s.bad_opcode + s.bad_size + s.bad_decode;
+}
+
 int32_t
 qs_decode_str(const qs_msg_t *req, void *args)
 {

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
+#include <qs/serve.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include <qs/thread.h>
@@ -188,47 +188,53 @@ static int
 tm_pid(bool again)
 {
 	static int pid;
-	if (pid && !again)
-		return pid;
-	enum { MAX = 128 };
-	qs_sq_info_t *qs = malloc(MAX * sizeof(*qs));
-	int n = qs ? qs_sq_list(qs, MAX) : 0;
-	for (int i = 0; i < n; i++)
-		if (strcmp(qs[i].name, TM_QUEUE) == 0)
-			pid = qs[i].owner;
-	free(qs);
+	qs_sq_info_t q;
+	if ((!pid || again) && qs_sq_find(TM_QUEUE, &q) > 0)
+		pid = q.owner;
 	return pid;
 }
 
 static int32_t
+note_prepare(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+	     void *ctx)
+{
+	(void)args, (void)reply, (void)ctx;
+	return prepare(req->hdr.txid);
+}
+
+static int32_t
+note_end(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)args, (void)reply, (void)ctx;
+	int outcome = req->hdr.opcode == TM_NOTE_COMMIT ? QS_TX_COMMITTED
+							: QS_TX_ABORTED;
+	part_t *p = part_take(req->hdr.txid);
+	if (p)
+		part_finish(p, outcome);
+	return 0;
+}
+
+/* The TM's notices: each is its header, nothing more. */
+static const qs_op_t note_ops[] = {
+	[TM_NOTE_PREPARE] = { "prepare", 0, 0, 0, NULL, note_prepare },
+	[TM_NOTE_COMMIT] = { "commit", 0, 0, 0, NULL, note_end },
+	[TM_NOTE_ABORT] = { "abort", 0, 0, 0, NULL, note_end },
+};
+static qs_server_t note_server = QS_SERVER("tx.rq", note_ops, NULL);
+
+/* The table, for the TM only: checked before dispatch. */
+static int32_t
 notice(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
-	(void)reply, (void)ctx;
-	uint64_t tx = req->hdr.txid;
-	part_t *p;
-
 	if (req->hdr.src_pid != tm_pid(false) && req->hdr.src_pid != tm_pid(true))
 		return QS_EPERM;
-
-	switch (req->hdr.opcode) {
-	case TM_NOTE_PREPARE:
-		return prepare(tx);
-	case TM_NOTE_COMMIT:
-	case TM_NOTE_ABORT:
-		if ((p = part_take(tx)))
-			part_finish(p, req->hdr.opcode == TM_NOTE_COMMIT
-					       ? QS_TX_COMMITTED
-					       : QS_TX_ABORTED);
-		return 0;
-	default:
-		return QS_EINVAL;
-	}
+	return qs_dispatch(req, reply, ctx);
 }
 
 static void *
 recovery_thread(void *arg)
 {
-	qs_serve((int)arg, notice, NULL, 1);
+	qs_serve((int)arg, notice, &note_server, 1);
 	return NULL;
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <qs/cm.h>
+#include <qs/serve.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include <qs/thread.h>
@@ -85,18 +86,37 @@ completion_loop(void *arg)
 	return NULL;
 }
 
-/* What the kernel hands the agent: lookups, and requests on proxies. */
+/*
+ * Both tables' invokes run holding net_lock (QS_SERVER_LOCKED); ping and
+ * the UDP echo drop it while they wait.
+ */
+
+/* kernel.net's own requests: the kernel's lookup notices. */
 static int32_t
-net_handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+op_lookup(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)ctx;
+	int32_t r = names_lookup(req->hdr.rid, args);
+	if (r == RPC_DEFERRED)
+		qs_defer(reply);
+	return r;
+}
+
+static const qs_op_t agent_ops[] = {
+	[QS_NOTICE_LOOKUP] = { "lookup", 2, QS_NAME_MAX, 0, qs_decode_str,
+			       op_lookup },
+};
+static qs_server_t agent =
+	QS_SERVER_LOCKED(QS_NET_QUEUE, agent_ops, NULL, &net_lock);
+
+/* A request on a proxy: any opcode, the remote server's, carried as is. */
+static int32_t
+forward(const qs_msg_t *req, qs_msg_t *reply)
 {
 	uint32_t node, inc, rqid;
 	int32_t r;
-	(void)ctx;
 	qs_mutex_lock(&net_lock);
-	if ((int)req->hdr.qid == net_qid) {
-		r = req->hdr.opcode == QS_NOTICE_LOOKUP ? names_lookup(req)
-							: QS_EINVAL;
-	} else if (names_proxy((int)req->hdr.qid, &node, &inc, &rqid) < 0) {
+	if (names_proxy((int)req->hdr.qid, &node, &inc, &rqid) < 0) {
 		r = QS_EQGONE;
 	} else {
 		r = rpc_forward(req, node, inc, rqid);
@@ -109,6 +129,16 @@ net_handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 	return r;
 }
 
+/* What the kernel hands the agent: its notices, and requests on proxies. */
+static int32_t
+net_handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+{
+	(void)ctx;
+	if ((int)req->hdr.qid == net_qid)
+		return qs_dispatch(req, reply, &agent);
+	return forward(req, reply);
+}
+
 static void *
 net_serve(void *arg)
 {
@@ -117,132 +147,147 @@ net_serve(void *arg)
 }
 
 static int32_t
-op_stats(const qs_msg_t *req, qs_msg_t *reply)
+op_stats(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
+	(void)req, (void)args, (void)ctx;
 	cm_stats_t s;
-	if (req->hdr.len || req->hdr.ool_len)
-		return QS_EINVAL;
 	memset(&s, 0, sizeof(s));
 	s.c = nic.c;
 	memcpy(s.mac, nic.mac, sizeof(s.mac));
 	s.link = e1000_link_up(&nic);
 	s.irq = (uint8_t)nic.irq;
-	qs_mutex_lock(&net_lock);
 	net_stats(&s);
-	qs_mutex_unlock(&net_lock);
 	qs_msg_put(reply, &s, sizeof(s));
 	return 0;
 }
 
 static int32_t
-op_ping(const qs_msg_t *req)
+decode_ping(const qs_msg_t *req, void *args)
 {
-	const cm_ping_t *p = QS_MSG_AS(req, cm_ping_t);
-	if (!p || req->hdr.len != sizeof(*p) || p->seq == 0 || p->seq > 0xFFFF)
+	const cm_ping_t *p = (const cm_ping_t *)req->data;
+	if (p->seq == 0 || p->seq > 0xFFFF)
 		return QS_EINVAL;
-	qs_mutex_lock(&net_lock);
-	int r = net_ping(&net_lock, p->node, (uint16_t)p->seq, PING_MS);
-	qs_mutex_unlock(&net_lock);
-	return r;
+	memcpy(args, p, sizeof(*p));
+	return 0;
 }
 
 static int32_t
-op_nodes(qs_msg_t *reply)
+op_ping(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
+	(void)req, (void)reply, (void)ctx;
+	const cm_ping_t *p = args;
+	return net_ping(&net_lock, p->node, (uint16_t)p->seq, PING_MS);
+}
+
+static int32_t
+op_nodes(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)req, (void)args, (void)ctx;
 	cm_nodes_t *l = (cm_nodes_t *)reply->data;
 	uint32_t max = (QS_MSG_INLINE - sizeof(*l)) / sizeof(cm_node_t);
-	qs_mutex_lock(&net_lock);
 	l->count = member_list(l->node, max, &l->bad_packets);
-	qs_mutex_unlock(&net_lock);
 	reply->hdr.len = sizeof(*l) + l->count * sizeof(cm_node_t);
 	return 0;
 }
 
 static int32_t
-op_rpc_stats(qs_msg_t *reply)
+op_rpc_stats(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+	     void *ctx)
 {
+	(void)req, (void)args, (void)ctx;
 	cm_rpc_stats_t s;
-	qs_mutex_lock(&net_lock);
 	rpc_stats(&s);
-	qs_mutex_unlock(&net_lock);
 	qs_msg_put(reply, &s, sizeof(s));
 	return 0;
 }
 
 static int32_t
-op_udp_echo(const qs_msg_t *req, qs_msg_t *reply)
+decode_udp_echo(const qs_msg_t *req, void *args)
 {
-	const cm_udp_echo_t *a = QS_MSG_AS(req, cm_udp_echo_t);
-	cm_udp_echo_result_t res;
-	if (!a || req->hdr.len != sizeof(*a) || req->hdr.ool_len)
+	const cm_udp_echo_t *a = (const cm_udp_echo_t *)req->data;
+	if (a->count == 0 || a->count > CM_UDP_ECHO_MAX)
 		return QS_EINVAL;
-	qs_mutex_lock(&net_lock);
-	int r = udpecho_run(&net_lock, a, &res);
-	qs_mutex_unlock(&net_lock);
+	memcpy(args, a, sizeof(*a));
+	return 0;
+}
+
+static int32_t
+op_udp_echo(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+	    void *ctx)
+{
+	(void)req, (void)ctx;
+	cm_udp_echo_result_t res;
+	int r = udpecho_run(&net_lock, args, &res);
 	if (r == 0)
 		qs_msg_put(reply, &res, sizeof(res));
 	return r;
 }
 
-/* The TM: tx has a recoverable participant here (see rpc_mark), or has
- * ended here (its mark goes). */
 static int32_t
-op_tx_mark(const qs_msg_t *req, bool mark)
+decode_tx(const qs_msg_t *req, void *args)
 {
-	const uint64_t *tx = QS_MSG_AS(req, uint64_t);
-	if (!tx || req->hdr.len != sizeof(*tx) || !*tx)
+	const uint64_t *tx = (const uint64_t *)req->data;
+	if (!*tx)
 		return QS_EINVAL;
-	qs_mutex_lock(&net_lock);
-	int r = req->hdr.src_node == net_node && rpc_from_tm(req->hdr.src_pid)
-			? 0 : QS_EPERM;
-	if (r == 0 && mark)
+	memcpy(args, tx, sizeof(*tx));
+	return 0;
+}
+
+/* The TM: tx has a recoverable participant here (see rpc_mark), or has
+ * ended here (its mark goes). From this node's TM only. */
+static int32_t
+op_tx_mark(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)reply, (void)ctx;
+	const uint64_t *tx = args;
+	if (req->hdr.src_node != net_node || !rpc_from_tm(req->hdr.src_pid))
+		return QS_EPERM;
+	if (req->hdr.opcode == CM_OP_TX_MARK)
 		rpc_mark(*tx);
-	else if (r == 0)
+	else
 		rpc_unmark(*tx);
-	qs_mutex_unlock(&net_lock);
-	return r;
+	return 0;
+}
+
+/* A raw frame: the driver checks its length, and counts what it refuses
+ * among its errors (cm_counters_t.errors), so the table does not. */
+static int32_t
+op_raw_send(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+	    void *ctx)
+{
+	(void)args, (void)reply, (void)ctx;
+	return e1000_send(&nic, req->data, req->hdr.len);
 }
 
 static int32_t
-handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+op_raw_recv(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+	    void *ctx)
 {
-	(void)ctx;
-	int r;
-	switch (req->hdr.opcode) {
-	case CM_OP_STATS:
-		return op_stats(req, reply);
-	case CM_OP_PING:
-		return op_ping(req);
-	case CM_OP_NODES:
-		return req->hdr.len ? QS_EINVAL : op_nodes(reply);
-	case CM_OP_RPC_STATS:
-		return req->hdr.len ? QS_EINVAL : op_rpc_stats(reply);
-	case CM_OP_UDP_ECHO:
-		return op_udp_echo(req, reply);
-	case CM_OP_TX_MARK:
-		return op_tx_mark(req, true);
-	case CM_OP_TX_UNMARK:
-		return op_tx_mark(req, false);
-	case CM_OP_RAW_SEND:
-		if (req->hdr.ool_len)
-			return QS_EINVAL;
-		qs_mutex_lock(&net_lock);
-		r = e1000_send(&nic, req->data, req->hdr.len);
-		qs_mutex_unlock(&net_lock);
+	(void)req, (void)args, (void)ctx;
+	int r = net_raw_recv(reply->data, QS_MSG_INLINE);
+	if (r < 0)
 		return r;
-	case CM_OP_RAW_RECV:
-		if (req->hdr.len || req->hdr.ool_len)
-			return QS_EINVAL;
-		qs_mutex_lock(&net_lock);
-		r = net_raw_recv(reply->data, QS_MSG_INLINE);
-		qs_mutex_unlock(&net_lock);
-		if (r < 0)
-			return r;
-		reply->hdr.len = (uint32_t)r;
-		return 0;
-	}
-	return QS_EINVAL;
+	reply->hdr.len = (uint32_t)r;
+	return 0;
 }
+
+/* Queue "cm". */
+static const qs_op_t cm_ops[] = {
+	[CM_OP_STATS] = { "stats", 0, 0, 0, NULL, op_stats },
+	[CM_OP_RAW_SEND] = { "raw_send", 0, QS_MSG_INLINE, 0, NULL, op_raw_send },
+	[CM_OP_RAW_RECV] = { "raw_recv", 0, 0, 0, NULL, op_raw_recv },
+	[CM_OP_PING] = { "ping", QS_LEN(cm_ping_t), 0, decode_ping, op_ping },
+	[CM_OP_NODES] = { "nodes", 0, 0, 0, NULL, op_nodes },
+	[CM_OP_RPC_STATS] = { "rpc_stats", 0, 0, 0, NULL, op_rpc_stats },
+	[CM_OP_UDP_ECHO] = { "udp_echo", QS_LEN(cm_udp_echo_t), 0,
+			     decode_udp_echo, op_udp_echo },
+	[CM_OP_TX_MARK] = { "tx_mark", QS_LEN(uint64_t), 0, decode_tx,
+			    op_tx_mark },
+	[CM_OP_TX_UNMARK] = { "tx_unmark", QS_LEN(uint64_t), 0, decode_tx,
+			      op_tx_mark },
+};
+static qs_server_t cm_server = QS_SERVER_LOCKED(CM_QUEUE, cm_ops, NULL,
+						&net_lock);
 
 int
 main(void)
@@ -287,5 +332,5 @@ main(void)
 		return 1;
 	}
 	printf("cm: serving queue %s (qid %d), network agent\n", CM_QUEUE, qid);
-	return qs_serve(qid, handle, NULL, 1) < 0;
+	return qs_serve_table(qid, &cm_server, 1) < 0;
 }

@@ -163,14 +163,10 @@ lookup_answer(lookup_t *l, int32_t status)
 }
 
 int32_t
-names_lookup(const qs_msg_t *req)
+names_lookup(uint32_t rid, const char *name)
 {
-	char name[QS_NAME_MAX], base[QS_NAME_MAX];
+	char base[QS_NAME_MAX];
 	uint32_t inc;
-	if (req->hdr.len < 2 || req->hdr.len > QS_NAME_MAX ||
-	    req->data[req->hdr.len - 1])
-		return QS_ENOENT;
-	memcpy(name, req->data, req->hdr.len);
 	int node = parse_name(name, base);
 	if (node < 0 || strncmp(base, "kernel.", 7) == 0)
 		return QS_ENOENT;
@@ -190,7 +186,7 @@ names_lookup(const qs_msg_t *req)
 			l = &lookups[i];
 	if (!l)
 		return QS_EAGAIN;
-	*l = (lookup_t){ req->hdr.rid, (uint32_t)node, next_nonce++, 0, 0,
+	*l = (lookup_t){ rid, (uint32_t)node, next_nonce++, 0, 0,
 			 { 0 }, { 0 } };
 	strcpy(l->name, name);
 	strcpy(l->base, base);

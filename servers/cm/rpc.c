@@ -148,23 +148,20 @@ peer_get(uint32_t node)
 
 /* ---- the TM's piggyback notices ------------------------------------------ */
 
-/* The local TM's queues and pid; false if there is no TM. */
+/* The local TM's queues and pid; false if there is no TM. tm.net last:
+ * the TM makes it after "tm", and its being known means both are. */
 static bool
 tm_find(void)
 {
-	static qs_sq_info_t qs[64];
+	qs_sq_info_t q, net;
 	if (tm.net_qid > 0)
 		return true;
-	int n = qs_sq_list(qs, 64);
-	for (int i = 0; i < n; i++) {
-		if (strcmp(qs[i].name, TM_QUEUE) == 0) {
-			tm.qid = qs[i].qid;
-			tm.pid = qs[i].owner;
-		} else if (strcmp(qs[i].name, TM_NET_QUEUE) == 0) {
-			tm.net_qid = qs[i].qid;
-		}
-	}
-	return tm.net_qid > 0;
+	if (qs_sq_find(TM_QUEUE, &q) < 0 || qs_sq_find(TM_NET_QUEUE, &net) < 0)
+		return false;
+	tm.qid = q.qid;
+	tm.pid = q.owner;
+	tm.net_qid = net.qid;
+	return true;
 }
 
 /*

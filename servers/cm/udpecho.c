@@ -113,6 +113,7 @@ int
 udpecho_run(qs_mutex_t *lock, const cm_udp_echo_t *a, cm_udp_echo_result_t *r)
 {
 	ip4_addr_t to, mask;
+	/* cm.c's decode refused such counts; samples[] relies on it here */
 	if (a->count == 0 || a->count > CM_UDP_ECHO_MAX ||
 	    qs_net_addr(a->node, &to, &mask) < 0)
 		return QS_EINVAL;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <qs/counter.h>
+#include <qs/serve.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include <qs/thread.h>
@@ -101,11 +102,10 @@ id_insert(uint64_t id)
 }
 
 static int32_t
-counter_inc(const qs_msg_t *req, qs_msg_t *reply)
+counter_inc(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	if (req->hdr.len != sizeof(counter_inc_t))
-		return QS_EINVAL;
-	const counter_inc_t *inc = QS_MSG_AS(req, counter_inc_t);
+	(void)req, (void)ctx;
+	const counter_inc_t *inc = args;
 	qs_mutex_lock(&st.lock);
 	int r = id_insert(inc->id);
 	if (r == QS_ENOSPC && !st.full_reported) {
@@ -127,37 +127,37 @@ counter_inc(const qs_msg_t *req, qs_msg_t *reply)
 }
 
 static int32_t
-handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+counter_get(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	(void)ctx;
-	if (req->hdr.ool_len)
-		return QS_EINVAL;
-	switch (req->hdr.opcode) {
-	case COUNTER_OP_INC:
-		return counter_inc(req, reply);
-	case COUNTER_OP_GET: {
-		if (req->hdr.len)
-			return QS_EINVAL;
-		qs_mutex_lock(&st.lock);
-		counter_state_t s = { st.value, st.ids, st.duplicates };
-		qs_mutex_unlock(&st.lock);
-		qs_msg_put(reply, &s, sizeof(s));
-		return 0;
-	}
-	case COUNTER_OP_RESET:
-		if (req->hdr.len)
-			return QS_EINVAL;
-		qs_mutex_lock(&st.lock);
-		memset(st.slots, 0, st.cap * sizeof(*st.slots));
-		st.value = 0;
-		st.ids = st.duplicates = 0;
-		st.have_zero = st.full_reported = 0;
-		qs_mutex_unlock(&st.lock);
-		return 0;
-	default:
-		return QS_EINVAL;
-	}
+	(void)req, (void)args, (void)ctx;
+	qs_mutex_lock(&st.lock);
+	counter_state_t s = { st.value, st.ids, st.duplicates };
+	qs_mutex_unlock(&st.lock);
+	qs_msg_put(reply, &s, sizeof(s));
+	return 0;
 }
+
+static int32_t
+counter_reset(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+	      void *ctx)
+{
+	(void)req, (void)args, (void)reply, (void)ctx;
+	qs_mutex_lock(&st.lock);
+	memset(st.slots, 0, st.cap * sizeof(*st.slots));
+	st.value = 0;
+	st.ids = st.duplicates = 0;
+	st.have_zero = st.full_reported = 0;
+	qs_mutex_unlock(&st.lock);
+	return 0;
+}
+
+/* Served through the table (qs/serve.h); the invokes take st.lock. */
+static const qs_op_t ops[] = {
+	[COUNTER_OP_INC] = { "inc", QS_LEN(counter_inc_t), 0, NULL, counter_inc },
+	[COUNTER_OP_GET] = { "get", 0, 0, 0, NULL, counter_get },
+	[COUNTER_OP_RESET] = { "reset", 0, 0, 0, NULL, counter_reset },
+};
+static qs_server_t server = QS_SERVER("counterd", ops, NULL);
 
 static int
 serve(const char *name)
@@ -175,7 +175,7 @@ serve(const char *name)
 		return 1;
 	}
 	printf("counterd: serving queue %s (qid %d)\n", name, qid);
-	return qs_serve(qid, handle, NULL, SERVE_THREADS) < 0;
+	return qs_serve_table(qid, &server, SERVE_THREADS) < 0;
 }
 
 /* `check` and `reset`: one request as a client. */

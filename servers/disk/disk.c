@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <qs/disk.h>
+#include <qs/serve.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include "ata.h"
@@ -78,18 +79,27 @@ add_regions(int argc, char **argv, uint32_t disk)
 	return 0;
 }
 
-static int32_t
-op_open(const qs_msg_t *req, qs_msg_t *reply)
-{
-	const char *name = (const char *)req->data;
-	size_t n = strnlen(name, req->hdr.len);
+/* ---- the table's steps: decode checks all, before the device is touched */
 
+/* A name of 1 to DISK_NAME_MAX - 1 characters, its NUL, nothing after. */
+static int32_t
+decode_open(const qs_msg_t *req, void *args)
+{
+	size_t n = strnlen((const char *)req->data, req->hdr.len);
 	if (n >= DISK_NAME_MAX)
 		return QS_ENAMETOOLONG;
-	if (n == 0 || n + 1 != req->hdr.len || req->hdr.ool_len)
+	if (n == 0 || n + 1 != req->hdr.len)
 		return QS_EINVAL; /* empty, not terminated, or more after it */
+	memcpy(args, req->data, n + 1);
+	return 0;
+}
+
+static int32_t
+op_open(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)req, (void)ctx;
 	for (uint32_t i = 0; i < stats.regions; i++) {
-		if (strcmp(stats.region[i].name, name) == 0) {
+		if (strcmp(stats.region[i].name, args) == 0) {
 			disk_region_t r = { i, stats.region[i].sectors };
 			qs_msg_put(reply, &r, sizeof(r));
 			return 0;
@@ -99,14 +109,13 @@ op_open(const qs_msg_t *req, qs_msg_t *reply)
 }
 
 /* The disk_io_t of a READ or WRITE, checked against its region; a WRITE's
- * out-of-line data must be exactly its sectors, a READ has none. */
-static int
-get_io(const qs_msg_t *req, disk_io_t *io)
+ * out-of-line data must be exactly its sectors (a READ has none: the
+ * table says so). */
+static int32_t
+decode_io(const qs_msg_t *req, void *args)
 {
-	const disk_io_t *p = QS_MSG_AS(req, disk_io_t);
-	if (!p || req->hdr.len != sizeof(*p))
-		return QS_EINVAL;
-	*io = *p;
+	disk_io_t *io = args;
+	memcpy(io, req->data, sizeof(*io));
 	if (io->region >= stats.regions)
 		return QS_EBADF;
 	if (io->count == 0)
@@ -121,45 +130,47 @@ get_io(const qs_msg_t *req, disk_io_t *io)
 }
 
 static int32_t
-op_read(const qs_msg_t *req, qs_msg_t *reply)
+op_read(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	disk_io_t io;
-	int r = get_io(req, &io);
-	if (r == 0)
-		r = ata_read(stats.region[io.region].start + io.lba, io.count, read_buf);
+	(void)req, (void)ctx;
+	const disk_io_t *io = args;
+	int r = ata_read(stats.region[io->region].start + io->lba, io->count,
+			 read_buf);
 	if (r < 0)
 		return r;
-	qs_msg_set_ool(reply, read_buf, io.count * DISK_SECTOR);
+	qs_msg_set_ool(reply, read_buf, io->count * DISK_SECTOR);
 	stats.reads++;
-	stats.sectors_read += io.count;
+	stats.sectors_read += io->count;
 	return 0;
 }
 
 static int32_t
-op_write(const qs_msg_t *req)
+op_write(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	disk_io_t io;
-	int r = get_io(req, &io);
-	if (r == 0)
-		r = ata_write(stats.region[io.region].start + io.lba, io.count,
-			      (const void *)req->hdr.ool);
+	(void)reply, (void)ctx;
+	const disk_io_t *io = args;
+	int r = ata_write(stats.region[io->region].start + io->lba, io->count,
+			  (const void *)req->hdr.ool);
 	if (r < 0)
 		return r;
 	stats.writes++;
-	stats.sectors_written += io.count;
-	stats.region[io.region].writes++;
+	stats.sectors_written += io->count;
+	stats.region[io->region].writes++;
 	return 0;
+}
+
+static int32_t
+decode_flush(const qs_msg_t *req, void *args)
+{
+	memcpy(args, req->data, sizeof(uint32_t));
+	return *(const uint32_t *)args < stats.regions ? 0 : QS_EBADF;
 }
 
 /* The disk has one write cache, so a flush covers every region. */
 static int32_t
-op_flush(const qs_msg_t *req)
+op_flush(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	const uint32_t *region = QS_MSG_AS(req, uint32_t);
-	if (!region || req->hdr.len != sizeof(*region) || req->hdr.ool_len)
-		return QS_EINVAL;
-	if (*region >= stats.regions)
-		return QS_EBADF;
+	(void)req, (void)args, (void)reply, (void)ctx;
 	int r = ata_flush();
 	if (r == 0)
 		stats.flushes++;
@@ -167,38 +178,33 @@ op_flush(const qs_msg_t *req)
 }
 
 static int32_t
-op_stats(const qs_msg_t *req, qs_msg_t *reply)
+op_stats(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	if (req->hdr.len || req->hdr.ool_len)
-		return QS_EINVAL;
+	(void)req, (void)args;
+	stats.bad = qs_serve_refused(ctx);
 	qs_msg_put(reply, &stats, sizeof(stats));
 	return 0;
 }
 
+/* Longer names than DISK_NAME_MAX are QS_ENAMETOOLONG: decode_open's. */
+static const qs_op_t ops[] = {
+	[DISK_OP_OPEN] = { "open", 2, QS_MSG_INLINE, 0, decode_open, op_open },
+	[DISK_OP_READ] = { "read", QS_LEN(disk_io_t), 0, decode_io, op_read },
+	[DISK_OP_WRITE] = { "write", QS_LEN(disk_io_t), DISK_IO_MAX * DISK_SECTOR,
+			    decode_io, op_write },
+	[DISK_OP_FLUSH] = { "flush", QS_LEN(uint32_t), 0, decode_flush,
+			    op_flush },
+	[DISK_OP_STATS] = { "stats", 0, 0, 0, NULL, op_stats },
+};
+/* ctx: itself, for op_stats to read its counters */
+static qs_server_t server = QS_SERVER("disk", ops, &server);
+
+/* A request the table refused is counted among the errors too: they are
+ * every refused request and every device error. */
 static int32_t
 handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
-	int32_t r;
-	(void)ctx;
-	switch (req->hdr.opcode) {
-	case DISK_OP_OPEN:
-		r = op_open(req, reply);
-		break;
-	case DISK_OP_READ:
-		r = op_read(req, reply);
-		break;
-	case DISK_OP_WRITE:
-		r = op_write(req);
-		break;
-	case DISK_OP_FLUSH:
-		r = op_flush(req);
-		break;
-	case DISK_OP_STATS:
-		r = op_stats(req, reply);
-		break;
-	default:
-		r = QS_EINVAL;
-	}
+	int32_t r = qs_dispatch(req, reply, ctx);
 	if (r < 0)
 		stats.errors++;
 	return r;
@@ -228,5 +234,5 @@ main(int argc, char **argv)
 		return 1;
 	}
 	printf("disk: serving queue %s (qid %d)\n", DISK_QUEUE, qid);
-	return qs_serve(qid, handle, NULL, 1) < 0;
+	return qs_serve(qid, handle, &server, 1) < 0;
 }

@@ -115,12 +115,8 @@ start(char **argv, int lineno)
 static bool
 local_queue(const char *name, uint32_t node)
 {
-	static qs_sq_info_t qs[128];
-	int n = qs_sq_list(qs, 128);
-	for (int i = 0; i < n; i++)
-		if (strcmp(qs[i].name, name) == 0 && qs[i].node == node)
-			return true;
-	return false;
+	qs_sq_info_t q;
+	return qs_sq_find(name, &q) > 0 && q.node == node;
 }
 
 /* Polls for the queue: servers make theirs once they have recovered. A

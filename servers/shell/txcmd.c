@@ -107,6 +107,7 @@ tx_stats(void)
 	       "read-only %u in-doubt %u orphans %u resolved %u delegated %u\n",
 	       s->msgs_out, s->msgs_in, s->one_phase, s->two_phase, s->read_only,
 	       s->in_doubt, s->orphans, s->resolved, s->delegated);
+	printf("tm: bad-requests %u\n", s->bad);
 }
 
 static int

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <qs/serve.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include <qs/tx.h>
@@ -51,9 +52,15 @@ is_ancestor(int32_t pid, int32_t owner)
 	return false;
 }
 
+/*
+ * The operations below are invokes of the tables at the end of the file:
+ * their sizes were checked, and the lock (tm_lock) is held.
+ */
+
 static int32_t
-do_begin(const qs_msg_t *req)
+do_begin(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
+	(void)args, (void)reply, (void)ctx;
 	uint64_t tx = req->hdr.txid;
 	if (tx_owner(tx) != req->hdr.src_pid)
 		return QS_EPERM;
@@ -99,12 +106,10 @@ finish(tm_rec_t *r, bool commit)
 }
 
 static int32_t
-do_commit(const qs_msg_t *req)
+do_commit(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	const uint64_t *txp = QS_MSG_AS(req, uint64_t);
-	if (!txp)
-		return QS_EINVAL;
-	uint64_t tx = *txp;
+	(void)reply, (void)ctx;
+	uint64_t tx = *(const uint64_t *)args;
 	tm_rec_t *r = rec_find(tx);
 	if (!r) {
 		int32_t owner = tx_owner(tx);
@@ -124,12 +129,11 @@ do_commit(const qs_msg_t *req)
 }
 
 static int32_t
-do_abort(const qs_msg_t *req)
+do_abort(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	const uint64_t *txp = QS_MSG_AS(req, uint64_t);
+	(void)reply, (void)ctx;
+	const uint64_t *txp = args;
 	int32_t pid = req->hdr.src_pid;
-	if (!txp)
-		return QS_EINVAL;
 	tm_rec_t *r = rec_find(*txp);
 	int32_t owner = r ? r->owner : tx_owner(*txp);
 	if (owner < 0)
@@ -171,20 +175,34 @@ rec_of(uint64_t tx, int *err)
 	return r;
 }
 
+/* A class, and a recovery queue unless the class is none. */
+static int32_t
+decode_join(const qs_msg_t *req, void *args)
+{
+	const tm_join_t *j = (const tm_join_t *)req->data;
+	if (j->cls < QS_TX_NONE || j->cls > QS_TX_RECOVERABLE ||
+	    (j->cls != QS_TX_NONE && j->rqid <= 0))
+		return QS_EINVAL;
+	memcpy(args, j, sizeof(*j));
+	return 0;
+}
+
 /*
  * A participant joins. A transaction of another node gets a record here
  * (the CM's edge usually made it already), coordinated there. The CM learns
  * of a recoverable participant under a transaction with a superior, so its
- * answers up the tree say one phase will not do: *mark.
+ * answers up the tree say one phase will not do: told with the lock
+ * dropped (the CM calls us holding its own), before the participant's
+ * answer, so before its client's.
  */
 static int32_t
-do_join(const qs_msg_t *req, bool *mark)
+do_join(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	const tm_join_t *j = QS_MSG_AS(req, tm_join_t);
+	(void)reply, (void)ctx;
+	const tm_join_t *j = args;
 	uint64_t tx = req->hdr.txid;
-	if (!j || j->cls < QS_TX_NONE || j->cls > QS_TX_RECOVERABLE ||
-	    (j->cls != QS_TX_NONE && j->rqid <= 0) || req->hdr.src_node != tm_node)
-		return QS_EINVAL;
+	if (req->hdr.src_node != tm_node)
+		return QS_EINVAL; /* a participant joins at its own node's TM */
 	int rc;
 	tm_rec_t *r = rec_of(tx, &rc);
 	if (!r)
@@ -193,18 +211,21 @@ do_join(const qs_msg_t *req, bool *mark)
 		return QS_ENOENT;
 	rc = rec_join(r, req->hdr.src_pid, j->cls, j->rqid);
 	if (rc == 0 && j->cls == QS_TX_RECOVERABLE && !r->marked &&
-	    (r->superior != TM_NO_NODE || r->owner == 0))
-		*mark = r->marked = true;
+	    (r->superior != TM_NO_NODE || r->owner == 0)) {
+		r->marked = true;
+		qs_mutex_unlock(&tm_lock);
+		tree_mark(tx);
+		qs_mutex_lock(&tm_lock);
+	}
 	return rc;
 }
 
 /* The owner hands coordination to a subordinate node (qs_tx_delegate). */
 static int32_t
-do_delegate(const qs_msg_t *req)
+do_delegate(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	const tm_delegate_t *d = QS_MSG_AS(req, tm_delegate_t);
-	if (!d || req->hdr.len != sizeof(*d))
-		return QS_EINVAL;
+	(void)reply, (void)ctx;
+	const tm_delegate_t *d = args;
 	tm_rec_t *r = rec_find(d->tx);
 	if (!r)
 		return tx_owner(d->tx) < 0 ? QS_ENOENT : QS_EINVAL;
@@ -222,6 +243,17 @@ do_delegate(const qs_msg_t *req)
 	return 0;
 }
 
+static int32_t
+decode_edge(const qs_msg_t *req, void *args)
+{
+	const tm_edge_t *e = (const tm_edge_t *)req->data;
+	if (!e->tx || e->node == tm_node ||
+	    (e->dir != TM_EDGE_OUT && e->dir != TM_EDGE_IN))
+		return QS_EINVAL;
+	memcpy(args, e, sizeof(*e));
+	return 0;
+}
+
 /*
  * The CM saw a request of tx leave for a node (a subordinate) or arrive
  * from one (the superior), or an answer saying recoverable work is below.
@@ -229,12 +261,10 @@ do_delegate(const qs_msg_t *req)
  * here, coordinated there.
  */
 static int32_t
-do_edge(const qs_msg_t *req)
+do_edge(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	const tm_edge_t *e = QS_MSG_AS(req, tm_edge_t);
-	if (!e || req->hdr.len != sizeof(*e) || !e->tx || e->node == tm_node ||
-	    (e->dir != TM_EDGE_OUT && e->dir != TM_EDGE_IN))
-		return QS_EINVAL;
+	(void)req, (void)reply, (void)ctx;
+	const tm_edge_t *e = args;
 	int rc;
 	tm_rec_t *r = rec_of(e->tx, &rc);
 	return r ? rec_edge(r, e) : rc;
@@ -242,11 +272,10 @@ do_edge(const qs_msg_t *req)
 
 /* A participant recovering from a crash asks how tx ended. */
 static int32_t
-do_outcome(const qs_msg_t *req)
+do_outcome(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	const uint64_t *txp = QS_MSG_AS(req, uint64_t);
-	if (!txp)
-		return QS_EINVAL;
+	(void)req, (void)reply, (void)ctx;
+	const uint64_t *txp = args;
 	tm_rec_t *r = rec_find(*txp);
 	if (r)
 		return r->state == TM_COMMITTED ? QS_TX_COMMITTED
@@ -263,79 +292,39 @@ do_outcome(const qs_msg_t *req)
 	}
 }
 
+/* LIST's argument, the first record to list, may be left out (0). */
 static int32_t
-do_list(const qs_msg_t *req, qs_msg_t *reply)
+decode_list(const qs_msg_t *req, void *args)
 {
-	const uint32_t *first = QS_MSG_AS(req, uint32_t);
-	tm_list_t *l = (tm_list_t *)reply->data;
-	tm_tx_info_t *infos = (tm_tx_info_t *)(l + 1);
-	uint32_t max = (QS_MSG_INLINE - sizeof(*l)) / sizeof(*infos);
-	l->total = tm_stats.records;
-	l->count = rec_list(first ? *first : 0, infos, max);
-	reply->hdr.len = sizeof(*l) + l->count * sizeof(*infos);
+	if (req->hdr.len != 0 && req->hdr.len != sizeof(uint32_t))
+		return QS_EINVAL;
+	memcpy(args, req->data, req->hdr.len);
 	return 0;
 }
 
 static int32_t
-handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+do_list(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	(void)ctx;
-	int32_t r;
-	bool mark = false;
-	qs_mutex_lock(&tm_lock);
-	switch (req->hdr.opcode) {
-	case TM_OP_BEGIN: r = do_begin(req); break;
-	case TM_OP_COMMIT: r = do_commit(req); break;
-	case TM_OP_ABORT: r = do_abort(req); break;
-	case TM_OP_JOIN: r = do_join(req, &mark); break;
-	case TM_OP_LIST: r = do_list(req, reply); break;
-	case TM_OP_OUTCOME: r = do_outcome(req); break;
-	case TM_OP_DELEGATE: r = do_delegate(req); break;
-	case TM_OP_PREPARE: r = tree_prepare(req); break;
-	case TM_OP_END: r = tree_end(req); break;
-	case TM_OP_TAKEOVER: r = tree_takeover(req); break;
-	case TM_OP_STATS:
-		tm_stats.log_entries = tmlog_entries();
-		tm_stats.heap = (uint32_t)qs_heap_in_use();
-		r = qs_msg_put(reply, &tm_stats, sizeof(tm_stats));
-		break;
-	default: r = QS_EINVAL;
-	}
-	qs_mutex_unlock(&tm_lock);
-	if (mark) /* before the participant's answer, so before its client's */
-		tree_mark(req->hdr.txid);
-	return r;
+	(void)req, (void)ctx;
+	tm_list_t *l = (tm_list_t *)reply->data;
+	tm_tx_info_t *infos = (tm_tx_info_t *)(l + 1);
+	uint32_t max = (QS_MSG_INLINE - sizeof(*l)) / sizeof(*infos);
+	l->total = tm_stats.records;
+	l->count = rec_list(*(const uint32_t *)args, infos, max);
+	reply->hdr.len = sizeof(*l) + l->count * sizeof(*infos);
+	return 0;
 }
 
-/* Is pid the network agent, the only one who may report edges and nodes? */
-static bool
-is_cm(int32_t pid)
-{
-	static qs_sq_info_t qs[64];
-	int n = qs_sq_list(qs, 64);
-	for (int i = 0; i < n; i++)
-		if (strcmp(qs[i].name, QS_NET_QUEUE) == 0)
-			return qs[i].owner == pid;
-	return false;
-}
+static uint32_t refused(void);
 
-/* The CM's notices: quick, never waiting for anything but the lock (the
- * CM sends them holding its own). */
 static int32_t
-handle_net(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+do_stats(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	(void)ctx, (void)reply;
-	if (req->hdr.src_node != tm_node || !is_cm(req->hdr.src_pid))
-		return QS_EPERM;
-	int32_t r;
-	qs_mutex_lock(&tm_lock);
-	switch (req->hdr.opcode) {
-	case TM_OP_EDGE: r = do_edge(req); break;
-	case TM_OP_NODE: r = tree_node_event(req); break;
-	default: r = QS_EINVAL;
-	}
-	qs_mutex_unlock(&tm_lock);
-	return r;
+	(void)req, (void)args, (void)ctx;
+	tm_stats.log_entries = tmlog_entries();
+	tm_stats.heap = (uint32_t)qs_heap_in_use();
+	tm_stats.bad = refused();
+	return qs_msg_put(reply, &tm_stats, sizeof(tm_stats));
 }
 
 /*
@@ -343,33 +332,96 @@ handle_net(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
  * everything else it owned aborts. It can no longer take part in anything.
  */
 static int32_t
-on_death(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+on_death(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	(void)reply, (void)ctx;
-	const qs_death_notice_t *n = QS_MSG_AS(req, qs_death_notice_t);
-	if (req->hdr.opcode != QS_NOTICE_DEATH || !n || req->hdr.src_pid != 0)
-		return QS_EINVAL;
+	(void)req, (void)reply, (void)ctx;
+	const qs_death_notice_t *n = args;
 	bool normal = !(n->status & (QS_STATUS_KILLED | QS_STATUS_FAULT));
-	qs_mutex_lock(&tm_lock);
 	tm_stats.deaths++;
 	rec_forget_pid(n->pid);
 	for (tm_rec_t *r; (r = rec_owned_by(n->pid));)
 		finish(r, normal && r->tx == n->txid);
-	qs_mutex_unlock(&tm_lock);
 	return 0;
+}
+
+/* Queue "tm": programs, participants, and other TMs (tree.c). */
+static const qs_op_t tm_ops[] = {
+	[TM_OP_BEGIN] = { "begin", 0, 0, 0, NULL, do_begin },
+	[TM_OP_COMMIT] = { "commit", QS_LEN(uint64_t), 0, NULL, do_commit },
+	[TM_OP_ABORT] = { "abort", QS_LEN(uint64_t), 0, NULL, do_abort },
+	[TM_OP_JOIN] = { "join", QS_LEN(tm_join_t), 0, decode_join, do_join },
+	[TM_OP_LIST] = { "list", 0, sizeof(uint32_t), 0, decode_list, do_list },
+	[TM_OP_STATS] = { "stats", 0, 0, 0, NULL, do_stats },
+	[TM_OP_OUTCOME] = { "outcome", QS_LEN(uint64_t), 0, NULL, do_outcome },
+	[TM_OP_PREPARE] = { "prepare", QS_LEN(uint64_t), 0, NULL, tree_prepare },
+	[TM_OP_END] = { "end", QS_LEN(tm_end_t), 0, tree_decode_end, tree_end },
+	[TM_OP_DELEGATE] = { "delegate", QS_LEN(tm_delegate_t), 0, NULL,
+			     do_delegate },
+	[TM_OP_TAKEOVER] = { "takeover", QS_LEN(int32_t), 0,
+			     tree_decode_takeover, tree_takeover },
+};
+/* Queue "tm.net": the CM's notices. Quick, never waiting for anything but
+ * the lock (the CM sends them holding its own). */
+static const qs_op_t net_ops[] = {
+	[TM_OP_EDGE] = { "edge", QS_LEN(tm_edge_t), 0, decode_edge, do_edge },
+	[TM_OP_NODE] = { "node", QS_LEN(tm_node_event_t), 0, tree_decode_node,
+			 tree_node_event },
+};
+/* QS_DEATH_QUEUE: the kernel's notices. */
+static const qs_op_t death_ops[] = {
+	[QS_NOTICE_DEATH] = { "death", QS_LEN(qs_death_notice_t), 0, NULL,
+			      on_death },
+};
+static qs_server_t tm_server = QS_SERVER_LOCKED("tm", tm_ops, NULL, &tm_lock);
+static qs_server_t net_server =
+	QS_SERVER_LOCKED("tm.net", net_ops, NULL, &tm_lock);
+static qs_server_t death_server =
+	QS_SERVER_LOCKED("tm.deaths", death_ops, NULL, &tm_lock);
+
+static uint32_t
+refused(void)
+{
+	return qs_serve_refused(&tm_server) + qs_serve_refused(&net_server) +
+	       qs_serve_refused(&death_server);
+}
+
+/* Is pid the network agent, the only one who may report edges and nodes? */
+static bool
+is_cm(int32_t pid)
+{
+	qs_sq_info_t q;
+	return qs_sq_find(QS_NET_QUEUE, &q) > 0 && q.owner == pid;
+}
+
+/* tm.net: the table, for the CM of this node only. */
+static int32_t
+net_handle(const qs_msg_t *req, qs_msg_t *reply, void *server)
+{
+	if (req->hdr.src_node != tm_node || !is_cm(req->hdr.src_pid))
+		return QS_EPERM;
+	return qs_dispatch(req, reply, server);
+}
+
+/* The death queue: the table, for the kernel only (it stamps pid 0). */
+static int32_t
+death_handle(const qs_msg_t *req, qs_msg_t *reply, void *server)
+{
+	if (req->hdr.src_node != tm_node || req->hdr.src_pid != 0)
+		return QS_EPERM;
+	return qs_dispatch(req, reply, server);
 }
 
 static void *
 serve_deaths(void *arg)
 {
-	qs_serve((int)arg, on_death, NULL, 2);
+	qs_serve((int)arg, death_handle, &death_server, 2);
 	return NULL;
 }
 
 static void *
 serve_net(void *arg)
 {
-	qs_serve((int)arg, handle_net, NULL, 2);
+	qs_serve((int)arg, net_handle, &net_server, 2);
 	return NULL;
 }
 
@@ -415,5 +467,5 @@ main(void)
 	printf("tm: serving queue %s (vote deadline %u ms)\n", TM_QUEUE,
 	       tm_stats.vote_ms);
 	/* subordinates wait for their own parts while serving a prepare */
-	return qs_serve(qid, handle, NULL, SERVE_THREADS) < 0;
+	return qs_serve_table(qid, &tm_server, SERVE_THREADS) < 0;
 }

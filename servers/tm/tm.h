@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <qs/sq.h>
 #include <qs/thread.h>
 #include <qs/tm.h>
 
@@ -109,11 +110,19 @@ int tree_send(uint32_t node, uint64_t tx, uint32_t op, const void *data,
 void tree_mark(uint64_t tx);
 /* tx ended here: the tree thread has the CM forget its mark (lock held). */
 void tree_unmark(uint64_t tx);
-/* Requests from other TMs and the CM; lock held. */
-int32_t tree_prepare(const qs_msg_t *req);
-int32_t tree_end(const qs_msg_t *req);
-int32_t tree_takeover(const qs_msg_t *req);
-int32_t tree_node_event(const qs_msg_t *req);
+/* Requests from other TMs and the CM: decode and invoke steps of tm.c's
+ * tables (qs/serve.h); invoked with the lock held. */
+int32_t tree_prepare(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+		     void *ctx);
+int32_t tree_decode_end(const qs_msg_t *req, void *args);
+int32_t tree_end(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+		 void *ctx);
+int32_t tree_decode_takeover(const qs_msg_t *req, void *args);
+int32_t tree_takeover(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+		      void *ctx);
+int32_t tree_decode_node(const qs_msg_t *req, void *args);
+int32_t tree_node_event(const qs_msg_t *req, const void *args,
+			qs_msg_t *reply, void *ctx);
 /* The thread that asks superiors about in-doubt records, pushes commits to
  * subordinates that did not acknowledge, and aborts orphans. */
 void tree_start(void);

@@ -138,21 +138,15 @@ unmark_all(void)
 		cm_tell(CM_OP_TX_UNMARK, txs[i]);
 }
 
-/* ---- requests from other TMs (lock held) ---------------------------------- */
-
-static const uint64_t *
-req_tx(const qs_msg_t *req)
-{
-	const uint64_t *tx = QS_MSG_AS(req, uint64_t);
-	return tx && req->hdr.src_node != tm_node ? tx : NULL;
-}
+/* ---- requests from other TMs (tm.c's table; lock held) ------------------ */
 
 int32_t
-tree_prepare(const qs_msg_t *req)
+tree_prepare(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	const uint64_t *tx = req_tx(req);
-	if (!tx)
-		return QS_EINVAL;
+	(void)reply, (void)ctx;
+	const uint64_t *tx = args;
+	if (req->hdr.src_node == tm_node)
+		return QS_EINVAL; /* only another node's TM is a superior */
 	tm_stats.msgs_in++;
 	tm_rec_t *r = rec_find(*tx);
 	if (!r)
@@ -170,11 +164,21 @@ tree_prepare(const qs_msg_t *req)
 }
 
 int32_t
-tree_end(const qs_msg_t *req)
+tree_decode_end(const qs_msg_t *req, void *args)
 {
-	const tm_end_t *e = QS_MSG_AS(req, tm_end_t);
-	if (!e || req->hdr.src_node == tm_node ||
-	    (e->outcome != QS_TX_COMMITTED && e->outcome != QS_TX_ABORTED))
+	const tm_end_t *e = (const tm_end_t *)req->data;
+	if (e->outcome != QS_TX_COMMITTED && e->outcome != QS_TX_ABORTED)
+		return QS_EINVAL;
+	memcpy(args, e, sizeof(*e));
+	return 0;
+}
+
+int32_t
+tree_end(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)reply, (void)ctx;
+	const tm_end_t *e = args;
+	if (req->hdr.src_node == tm_node)
 		return QS_EINVAL;
 	tm_stats.msgs_in++;
 	tm_rec_t *r = rec_find(e->tx);
@@ -198,12 +202,23 @@ tree_end(const qs_msg_t *req)
  * subordinate that must hear the outcome.
  */
 int32_t
-tree_takeover(const qs_msg_t *req)
+tree_decode_takeover(const qs_msg_t *req, void *args)
 {
-	const int32_t *vote = QS_MSG_AS(req, int32_t);
+	const int32_t *vote = (const int32_t *)req->data;
+	if (*vote != QS_VOTE_YES && *vote != QS_VOTE_READONLY)
+		return QS_EINVAL;
+	memcpy(args, vote, sizeof(*vote));
+	return 0;
+}
+
+int32_t
+tree_takeover(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+	      void *ctx)
+{
+	(void)reply, (void)ctx;
+	const int32_t *vote = args;
 	uint32_t from = req->hdr.src_node;
-	if (!vote || from == tm_node ||
-	    (*vote != QS_VOTE_YES && *vote != QS_VOTE_READONLY))
+	if (from == tm_node)
 		return QS_EINVAL;
 	tm_stats.msgs_in++;
 	tm_rec_t *r = rec_find(req->hdr.txid);
@@ -227,12 +242,22 @@ tree_takeover(const qs_msg_t *req)
  * Prepared records stay in doubt and keep asking.
  */
 int32_t
-tree_node_event(const qs_msg_t *req)
+tree_decode_node(const qs_msg_t *req, void *args)
 {
-	const tm_node_event_t *ev = QS_MSG_AS(req, tm_node_event_t);
-	if (!ev || req->hdr.len != sizeof(*ev) || ev->node == tm_node ||
+	const tm_node_event_t *ev = (const tm_node_event_t *)req->data;
+	if (ev->node == tm_node ||
 	    (ev->event != TM_NODE_DOWN && ev->event != TM_NODE_RESTARTED))
 		return QS_EINVAL;
+	memcpy(args, ev, sizeof(*ev));
+	return 0;
+}
+
+int32_t
+tree_node_event(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+		void *ctx)
+{
+	(void)req, (void)reply, (void)ctx;
+	const tm_node_event_t *ev = args;
 	for (tm_rec_t *r = rec_first(); r; r = r->next) {
 		bool sup = r->superior == ev->node;
 		uint32_t inc = sup ? r->sup_inc : (uint32_t)(r->tx >> 32) & 0xFFFF;

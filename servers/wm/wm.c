@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <qs/serve.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include <qs/thread.h>
@@ -53,12 +54,11 @@ close_crumb(void *obj, uint64_t tx, int outcome)
 	qs_mutex_unlock(&lock);
 }
 
-/* The title: the request's data up to its NUL, cut to WM_TITLE_MAX - 1. */
-static int
-get_title(const qs_msg_t *req, char title[WM_TITLE_MAX])
+/* CREATE's title: the data up to its NUL, cut to WM_TITLE_MAX - 1. */
+static int32_t
+decode_title(const qs_msg_t *req, void *args)
 {
-	if (req->hdr.len == 0)
-		return QS_EINVAL;
+	char *title = args;
 	size_t n = strnlen((const char *)req->data, req->hdr.len);
 	if (n >= WM_TITLE_MAX)
 		n = WM_TITLE_MAX - 1;
@@ -73,14 +73,12 @@ get_title(const qs_msg_t *req, char title[WM_TITLE_MAX])
  * to close another window.
  */
 static int32_t
-op_create(const qs_msg_t *req, qs_msg_t *reply)
+op_create(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	char title[WM_TITLE_MAX];
-	int err = get_title(req, title);
-	if (err < 0)
-		return err;
+	(void)ctx;
+	int err;
 	qs_mutex_lock(&lock);
-	win_t *w = win_reserve(req->hdr.src_pid, req->hdr.txid, title, &err);
+	win_t *w = win_reserve(req->hdr.src_pid, req->hdr.txid, args, &err);
 	qs_mutex_unlock(&lock);
 	if (!w)
 		return err;
@@ -117,28 +115,47 @@ owned(const qs_msg_t *req, int32_t id, int *err)
 	return w;
 }
 
+/* WRITE's window and text: up to a NUL or the end of the data (cut to
+ * the window's lines by text_write, not refused). */
+typedef struct {
+	int32_t id;
+	const char *text; /* in the request */
+	size_t len;
+} write_args_t;
+
 static int32_t
-op_write(const qs_msg_t *req)
+decode_write(const qs_msg_t *req, void *args)
 {
-	const wm_write_t *wr = QS_MSG_AS(req, wm_write_t);
-	if (!wr)
-		return QS_EINVAL;
-	const char *s = (const char *)req->data + sizeof(*wr);
-	size_t len = strnlen(s, req->hdr.len - sizeof(*wr));
+	write_args_t *a = args;
+	const wm_write_t *wr = (const wm_write_t *)req->data;
+	a->id = wr->id;
+	a->text = (const char *)req->data + sizeof(*wr);
+	a->len = strnlen(a->text, req->hdr.len - sizeof(*wr));
+	return 0;
+}
+
+static int32_t
+op_write(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)reply, (void)ctx;
+	const write_args_t *a = args;
 	int err = 0;
 	qs_mutex_lock(&lock);
-	win_t *w = owned(req, wr->id, &err);
+	win_t *w = owned(req, a->id, &err);
 	if (w) {
-		text_write(&w->text, s, len);
+		text_write(&w->text, a->text, a->len);
 		render_area(w->r);
 	}
 	qs_mutex_unlock(&lock);
 	return err;
 }
 
+/* CLEAR, CLOSE and RAISE: the request is one window id. */
 static int32_t
-op_close(const qs_msg_t *req, int32_t id)
+op_close(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
+	(void)reply, (void)ctx;
+	int32_t id = *(const int32_t *)args;
 	int err = 0;
 	qs_mutex_lock(&lock);
 	win_t *w = owned(req, id, &err);
@@ -154,22 +171,29 @@ op_close(const qs_msg_t *req, int32_t id)
 	return err;
 }
 
-/* CLEAR, CLOSE and RAISE: the request is one window id. */
 static int32_t
-op_window(const qs_msg_t *req)
+op_clear(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	const int32_t *id = QS_MSG_AS(req, int32_t);
-	if (!id)
-		return QS_EINVAL;
-	if (req->hdr.opcode == WM_OP_CLOSE)
-		return op_close(req, *id);
+	(void)reply, (void)ctx;
 	int err = 0;
 	qs_mutex_lock(&lock);
-	win_t *w = owned(req, *id, &err);
-	if (w && req->hdr.opcode == WM_OP_CLEAR) {
+	win_t *w = owned(req, *(const int32_t *)args, &err);
+	if (w) {
 		text_clear(&w->text);
 		render_area(w->r);
-	} else if (w) {
+	}
+	qs_mutex_unlock(&lock);
+	return err;
+}
+
+static int32_t
+op_raise(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)reply, (void)ctx;
+	int err = 0;
+	qs_mutex_lock(&lock);
+	win_t *w = owned(req, *(const int32_t *)args, &err);
+	if (w) {
 		win_raise(w);
 		render_all(); /* the title bars change colour */
 	}
@@ -178,8 +202,9 @@ op_window(const qs_msg_t *req)
 }
 
 static int32_t
-op_list(qs_msg_t *reply)
+op_list(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
+	(void)req, (void)args, (void)ctx;
 	static wm_info_t info[WIN_MAX]; /* only touched under the lock */
 	qs_mutex_lock(&lock);
 	int n = win_list(info, WIN_MAX);
@@ -189,8 +214,9 @@ op_list(qs_msg_t *reply)
 }
 
 static int32_t
-op_stats(qs_msg_t *reply)
+op_stats(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
+	(void)req, (void)args;
 	qs_mutex_lock(&lock);
 	wm_stats_t s = stats;
 	s.windows = (uint32_t)win_count();
@@ -198,31 +224,26 @@ op_stats(qs_msg_t *reply)
 	int crumbs = crumb_count();
 	s.crumbs = crumbs > 0 ? (uint32_t)crumbs : 0;
 	s.heap = (uint32_t)qs_heap_in_use();
+	s.bad = qs_serve_refused(ctx);
 	qs_msg_put(reply, &s, sizeof(s));
 	return 0;
 }
 
-static int32_t
-handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
-{
-	(void)ctx;
-	switch (req->hdr.opcode) {
-	case WM_OP_CREATE:
-		return op_create(req, reply);
-	case WM_OP_WRITE:
-		return op_write(req);
-	case WM_OP_CLEAR:
-	case WM_OP_CLOSE:
-	case WM_OP_RAISE:
-		return op_window(req);
-	case WM_OP_LIST:
-		return op_list(reply);
-	case WM_OP_STATS:
-		return op_stats(reply);
-	default:
-		return QS_EINVAL;
-	}
-}
+/* The invokes take the lock themselves: create and close must drop it to
+ * talk to the TM. */
+static const qs_op_t ops[] = {
+	[WM_OP_CREATE] = { "create", 1, QS_MSG_INLINE, 0, decode_title,
+			   op_create },
+	[WM_OP_WRITE] = { "write", sizeof(wm_write_t), QS_MSG_INLINE, 0,
+			  decode_write, op_write },
+	[WM_OP_CLEAR] = { "clear", QS_LEN(int32_t), 0, NULL, op_clear },
+	[WM_OP_CLOSE] = { "close", QS_LEN(int32_t), 0, NULL, op_close },
+	[WM_OP_LIST] = { "list", 0, 0, 0, NULL, op_list },
+	[WM_OP_STATS] = { "stats", 0, 0, 0, NULL, op_stats },
+	[WM_OP_RAISE] = { "raise", QS_LEN(int32_t), 0, NULL, op_raise },
+};
+/* ctx: itself, for op_stats to read its counters */
+static qs_server_t server = QS_SERVER("wm", ops, &server);
 
 int
 main(void)
@@ -247,5 +268,5 @@ main(void)
 	}
 	printf("wm: serving queue %s (qid %d), screen %dx%dx%d\n", WM_QUEUE, qid,
 	       fb.width, fb.height, fb.bpp);
-	return qs_serve(qid, handle, NULL, THREADS) < 0;
+	return qs_serve_table(qid, &server, THREADS) < 0;
 }

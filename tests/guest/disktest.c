@@ -258,8 +258,8 @@ test_raw(const disk_region_t *spare)
 	check(raw(DISK_OP_WRITE, &io, sizeof(io), buf, DISK_SECTOR) == QS_EINVAL &&
 		      raw(DISK_OP_WRITE, &io, sizeof(io), NULL, 0) == QS_EINVAL,
 	      "a WRITE whose data is not its sectors");
-	check(raw(0, NULL, 0, NULL, 0) == QS_EINVAL &&
-		      raw(99, &io, sizeof(io), NULL, 0) == QS_EINVAL,
+	check(raw(0, NULL, 0, NULL, 0) == QS_ENOSYS &&
+		      raw(99, &io, sizeof(io), NULL, 0) == QS_ENOSYS,
 	      "unknown operations");
 	char name[24];
 	memset(name, 'x', sizeof(name));

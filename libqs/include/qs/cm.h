@@ -7,6 +7,16 @@
  * CM_OP_UDP_ECHO times raw lwIP UDP round trips to another node's CM
  * (servers/cm/udpecho.c), the baseline `make bench` sets remote requests
  * against.
+ *
+ * Errors: every request may get QS_ENOSYS (no such opcode) and QS_EINVAL
+ * (data of another size than its comment says, or out-of-line data);
+ * each operation's others are in its comment. Neither changes anything.
+ *
+ * The CM also serves QS_NET_QUEUE ("kernel.net", qs/abi.h), where the
+ * kernel sends it QS_NOTICE_LOOKUP (a name of 1 to QS_NAME_MAX - 1
+ * characters, with its NUL) and requests for proxies, which it forwards
+ * whatever their opcode. A lookup's answer is a queue id, QS_EUNREACH (the
+ * named node is down), or another error the kernel turns into QS_ENOENT.
  */
 #ifndef QS_CM_H
 #define QS_CM_H
@@ -19,19 +29,26 @@
 
 enum {
 	CM_OP_STATS = 1,    /* nothing -> cm_stats_t */
-	CM_OP_RAW_SEND = 2, /* data: one frame, CM_FRAME_MIN..MAX bytes -> 0 */
+	CM_OP_RAW_SEND = 2, /* data: one frame, CM_FRAME_MIN..MAX bytes -> 0;
+			       QS_EINVAL (another length: the driver refuses
+			       it and counts it in cm_counters_t.errors),
+			       QS_EAGAIN (the transmit ring is full) */
 	CM_OP_RAW_RECV = 3, /* nothing -> the next frame received, or QS_EAGAIN */
-	CM_OP_PING = 4,     /* cm_ping_t -> round trip in ms, QS_ETIMEDOUT
-			       (no reply in 1 s), QS_EUNREACH, QS_EINVAL */
+	CM_OP_PING = 4,     /* cm_ping_t -> round trip in ms; QS_ETIMEDOUT
+			       (no reply in 1 s), QS_EUNREACH (no route: link
+			       down), QS_EINVAL (seq outside 1..65535, or no
+			       such node), QS_ENOMEM */
 	CM_OP_NODES = 5,    /* nothing -> cm_nodes_t */
 	CM_OP_RPC_STATS = 6, /* nothing -> cm_rpc_stats_t */
-	CM_OP_UDP_ECHO = 7, /* cm_udp_echo_t -> cm_udp_echo_result_t, or
-			       QS_EINVAL, QS_EUNREACH (nothing came back) */
+	CM_OP_UDP_ECHO = 7, /* cm_udp_echo_t -> cm_udp_echo_result_t; QS_EINVAL
+			       (count outside 1..CM_UDP_ECHO_MAX, or no such
+			       node), QS_EUNREACH (nothing came back) */
 	CM_OP_TX_MARK = 8,  /* from the local TM: uint64_t tx has a recoverable
 			       participant here; answers for it to other nodes
-			       say so (the TMs' piggyback) -> 0 */
+			       say so (the TMs' piggyback) -> 0; QS_EINVAL
+			       (tx 0), QS_EPERM (not this node's TM) */
 	CM_OP_TX_UNMARK = 9, /* from the local TM: uint64_t tx has ended here;
-				forget its mark -> 0 */
+				forget its mark -> 0; as TX_MARK */
 };
 
 /*

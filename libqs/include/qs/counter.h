@@ -29,10 +29,11 @@
 #define COUNTER_IDS_MAX 1000000 /* ids the server can hold; then QS_ENOSPC */
 
 /*
- * Requests with a wrong data length or an unknown opcode get QS_EINVAL and
- * change nothing. An increment with a new id when the server already holds
- * COUNTER_IDS_MAX ids (or cannot get memory for more) gets QS_ENOSPC and
- * is not executed: the server refuses rather than forget ids.
+ * Errors: an unknown opcode gets QS_ENOSYS, a request with a wrong data
+ * length or any out-of-line data QS_EINVAL; neither changes anything. An
+ * increment with a new id when the server already holds COUNTER_IDS_MAX
+ * ids (or cannot get memory for more) gets QS_ENOSPC and is not executed:
+ * the server refuses rather than forget ids. Nothing else fails.
  */
 enum {
 	COUNTER_OP_INC = 1,   /* data: counter_inc_t -> uint64_t value after */

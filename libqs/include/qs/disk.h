@@ -6,10 +6,12 @@
  * order from sector 1; sector 0 is left alone. A client opens a region by
  * name and addresses it from sector 0; the server checks every request
  * against the region's size. Sector data travels out of line (a WRITE's
- * request, a READ's answer). Errors: QS_EINVAL (bad message, count 0,
- * sectors outside the region), QS_E2BIG (count > DISK_IO_MAX), QS_EBADF
- * (bad handle), QS_ENOENT (no such name), QS_ENAMETOOLONG, QS_EIO (the
- * device failed or timed out). servers/disk/README.md has the details.
+ * request, a READ's answer). Every request may get QS_ENOSYS (no such
+ * opcode) and QS_EINVAL (inline data of another size than its comment
+ * says, or out-of-line data it does not take); the others are per
+ * operation below. A refused request changes nothing; every one, and
+ * every device error, counts in disk_stats_t.errors.
+ * servers/disk/README.md has the details.
  */
 #ifndef QS_DISK_H
 #define QS_DISK_H
@@ -23,11 +25,22 @@
 #define DISK_NAME_MAX 16       /* region name, with its NUL */
 
 enum {
-	DISK_OP_OPEN = 1,  /* data: the region's name -> disk_region_t */
-	DISK_OP_READ = 2,  /* data: disk_io_t -> count sectors, out of line */
-	DISK_OP_WRITE = 3, /* data: disk_io_t; out of line: count sectors -> 0 */
-	DISK_OP_FLUSH = 4, /* data: uint32_t region -> 0 once written data is durable */
-	DISK_OP_STATS = 5, /* -> disk_stats_t */
+	DISK_OP_OPEN = 1,  /* data: the region's name and its NUL, nothing
+			      after -> disk_region_t; QS_ENAMETOOLONG (the name
+			      has DISK_NAME_MAX characters or more), QS_EINVAL
+			      (empty, or not just a string), QS_ENOENT (no
+			      region of that name) */
+	DISK_OP_READ = 2,  /* data: disk_io_t -> count sectors, out of line;
+			      QS_EBADF (no such region), QS_EINVAL (count 0,
+			      sectors outside the region), QS_E2BIG (count >
+			      DISK_IO_MAX), QS_EIO (the device failed or timed
+			      out) */
+	DISK_OP_WRITE = 3, /* data: disk_io_t; out of line: count sectors -> 0;
+			      as READ, and QS_EINVAL if the out-of-line data
+			      is not count sectors */
+	DISK_OP_FLUSH = 4, /* data: uint32_t region -> 0 once written data is
+			      durable; QS_EBADF (no such region), QS_EIO */
+	DISK_OP_STATS = 5, /* no data -> disk_stats_t */
 };
 
 typedef struct {
@@ -47,6 +60,8 @@ typedef struct {
 	uint64_t reads, writes, flushes;   /* requests done */
 	uint64_t sectors_read, sectors_written;
 	uint64_t errors;                   /* rejected requests and device errors */
+	uint64_t bad;  /* of those, refused before any work: no such opcode, a
+			  wrong size, a malformed argument (qs/serve.h) */
 	struct {
 		char name[DISK_NAME_MAX];
 		uint32_t start, sectors;

@@ -76,9 +76,17 @@ typedef struct {
 	qs_serve_stats_t stats;
 } qs_server_t;
 
+/* min_len, max_len for a request that is exactly one `type`. */
+#define QS_LEN(type) sizeof(type), sizeof(type)
+
 /* A server over a table that is a C array in scope. */
 #define QS_SERVER(name, ops, ctx)                                       \
 	{ (name), (ops), sizeof(ops) / sizeof((ops)[0]), NULL, (ctx), { 0 } }
+/* ... whose invokes all run holding *lock (a qs_mutex_t with static
+   storage); an invoke may drop and retake it, as long as it holds it when
+   it returns. */
+#define QS_SERVER_LOCKED(name, ops, ctx, lock)                          \
+	{ (name), (ops), sizeof(ops) / sizeof((ops)[0]), (lock), (ctx), { 0 } }
 
 /*
  * One request through the table: dispatch, sizes, decode, invoke. A
@@ -92,6 +100,9 @@ int qs_serve_table(int qid, qs_server_t *srv, int nthreads);
 
 /* A copy of srv's counters, taken atomically counter by counter. */
 void qs_serve_stats(const qs_server_t *srv, qs_serve_stats_t *out);
+/* Requests srv refused before invoke: bad_opcode + bad_size + bad_decode,
+   for servers whose statistics have one counter for them. */
+uint32_t qs_serve_refused(const qs_server_t *srv);
 
 /*
  * Decode helpers. qs_decode_str: the inline data is one non-empty string

@@ -6,7 +6,15 @@
  *
  * Notices go the other way, from the TM to a participant's recovery queue,
  * sent under the transaction they concern: TM_NOTE_PREPARE (the reply's
- * status is a QS_VOTE_*), TM_NOTE_COMMIT and TM_NOTE_ABORT.
+ * status is a QS_VOTE_*), TM_NOTE_COMMIT and TM_NOTE_ABORT, each with no
+ * data. The participant (libqs/src/tx.c) answers QS_EPERM to a notice that
+ * does not come from its node's TM.
+ *
+ * Errors. Every request, on every queue, may get QS_ENOSYS (no such
+ * opcode on that queue) and QS_EINVAL (data of another size than the
+ * comment says, any out-of-line data, or a malformed argument as given per
+ * operation); neither changes anything. "owner" is the process that began
+ * the transaction. Per operation, the other errors it returns:
  */
 #ifndef QS_TM_H
 #define QS_TM_H
@@ -20,33 +28,67 @@
 #define TM_NO_NODE 0xFFFFFFFFu
 
 enum {
-	TM_OP_BEGIN = 1,  /* under the new transaction: the sender owns it */
-	TM_OP_COMMIT = 2, /* data: uint64_t tx; owner -> 0 or QS_EABORTED */
-	TM_OP_ABORT = 3,  /* data: uint64_t tx (any sender; checked) */
-	TM_OP_JOIN = 4,   /* under it; data: tm_join_t */
-	TM_OP_LIST = 5,   /* data: uint32_t first -> tm_list_t, tm_tx_info_t[] */
-	TM_OP_STATS = 6,  /* -> tm_stats_t */
+	TM_OP_BEGIN = 1,  /* no data, under the new transaction: the sender owns
+			     it -> 0; QS_EPERM (the kernel says someone else
+			     owns it), QS_EEXIST (begun already), QS_ENOMEM */
+	TM_OP_COMMIT = 2, /* data: uint64_t tx; owner -> 0 or QS_EABORTED (it
+			     aborted: a no vote, a deadline, an abort asked
+			     for, also before the commit); QS_EPERM (not the
+			     owner), QS_ENOENT (no such transaction, or not
+			     active: being ended), QS_EUNREACH (delegated, and
+			     the new coordinator did not answer: in doubt) */
+	TM_OP_ABORT = 3,  /* data: uint64_t tx -> 0; QS_EPERM (not the owner,
+			     a participant, or a process that started the
+			     owner), QS_ENOENT (no such transaction, or past
+			     its commit point) */
+	TM_OP_JOIN = 4,   /* under it; data: tm_join_t -> 0; QS_EINVAL (a
+			     class out of range, rqid <= 0 for a class other
+			     than none, or sent from another node), QS_ENOENT
+			     (ended or ending), QS_ENOMEM (TM_PARTS_MAX
+			     participants already, or no memory) */
+	TM_OP_LIST = 5,   /* data: nothing or uint32_t first -> tm_list_t,
+			     tm_tx_info_t[] */
+	TM_OP_STATS = 6,  /* no data -> tm_stats_t */
 	TM_OP_OUTCOME = 7, /* data: uint64_t tx -> QS_TX_COMMITTED or
 	                      QS_TX_ABORTED (presumed, if unknown); QS_EAGAIN
 	                      while it is being decided. For participants
 	                      recovering from a crash, and for subordinate TMs
 	                      in doubt (asking their superior). */
 	TM_OP_EDGE = 8,    /* on tm.net, from the CM: tm_edge_t, a request of
-	                      tx went to or came from another node */
-	/* Between TMs, through the CMs (queue tm@NODE), sent under the tx: */
+	                      tx went to or came from another node -> 0;
+	                      QS_EPERM (not this node's CM), QS_EINVAL (tx 0,
+	                      node this one, dir neither), QS_ENOENT (tx ended
+	                      here), QS_ENOMEM (TM_SUBS_MAX subordinates) */
+	/* Between TMs, through the CMs (queue tm@NODE), sent under the tx;
+	   each is QS_EINVAL if it comes from this node: */
 	TM_OP_PREPARE = 9, /* superior -> subordinate: uint64_t tx -> its
-	                      subtree's vote, QS_VOTE_* */
+	                      subtree's vote, QS_VOTE_* (QS_VOTE_NO if the
+	                      subordinate knows nothing of tx) */
 	TM_OP_END = 10,    /* superior -> subordinate: tm_end_t -> 0 once its
-	                      subtree has it (phase two, or the one phase) */
-	TM_OP_NODE = 11,   /* on tm.net, from the CM: tm_node_event_t */
+	                      subtree has it (phase two, or the one phase);
+	                      QS_EINVAL (outcome not a QS_TX_*), QS_EPERM (not
+	                      the record's superior), QS_EAGAIN (a commit while
+	                      the subordinate is still preparing: send again) */
+	TM_OP_NODE = 11,   /* on tm.net, from the CM: tm_node_event_t -> 0;
+	                      QS_EPERM (not this node's CM), QS_EINVAL (node
+	                      this one, event not a TM_NODE_*) */
 	TM_OP_DELEGATE = 12, /* owner -> its TM: tm_delegate_t: coordination
-	                        moves to that node (qs_tx_delegate) */
-	TM_OP_TAKEOVER = 13, /* old coordinator -> new: uint64_t tx -> outcome
-	                        (QS_TX_*): decide it there, this subtree voted yes */
+	                        moves to that node (qs_tx_delegate) -> 0;
+	                        QS_EPERM (not the owner, or from another node),
+	                        QS_ENOENT (ended, or not active), QS_EINVAL
+	                        (nobody joined it yet, or the node is not a
+	                        subordinate) */
+	TM_OP_TAKEOVER = 13, /* old coordinator -> new: int32_t vote (QS_VOTE_YES
+	                        or _READONLY: this subtree's) -> outcome
+	                        (QS_TX_*): decided there; QS_EPERM (not the
+	                        record's superior) */
 	TM_NOTE_PREPARE = 16,
 	TM_NOTE_COMMIT = 17,
 	TM_NOTE_ABORT = 18,
 };
+
+/* On QS_DEATH_QUEUE the TM takes QS_NOTICE_DEATH from the kernel only:
+ * anyone else gets QS_EPERM. */
 
 typedef struct {
 	int32_t cls;  /* QS_TX_NONE, QS_TX_VOLATILE, QS_TX_RECOVERABLE */
@@ -142,6 +184,9 @@ typedef struct {
 	uint32_t resolved;           /* in-doubt ones settled by asking */
 	uint32_t delegated;          /* coordination handed to another node */
 	uint32_t heap;               /* the TM's heap in use, bytes */
+	uint32_t bad;                /* requests refused before any work:
+					no such opcode, a wrong size, a
+					malformed argument (qs/serve.h) */
 } tm_stats_t;
 
 #endif

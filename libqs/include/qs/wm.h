@@ -3,6 +3,11 @@
  * transaction of the request that created it: it is closed when that
  * transaction ends or aborts (the WM is a volatile participant). Only
  * requests under the same transaction may write, clear or close it.
+ *
+ * Errors: every request may get QS_ENOSYS (no such opcode) and QS_EINVAL
+ * (inline data of another size than its comment says, or any out-of-line
+ * data). A request naming a window gets QS_ENOENT if there is no such
+ * open window, QS_EPERM if it is not under the window's transaction.
  */
 #ifndef QS_WM_H
 #define QS_WM_H
@@ -14,13 +19,21 @@
 #define WM_LINE_MAX 128 /* a written line, with the NUL; longer is cut */
 
 enum {
-	WM_OP_CREATE = 1, /* data: title (string) -> wm_created_t */
-	WM_OP_WRITE = 2,  /* data: wm_write_t header, then the text (string) */
-	WM_OP_CLEAR = 3,  /* data: int32_t window id */
-	WM_OP_CLOSE = 4,  /* data: int32_t window id */
-	WM_OP_LIST = 5,   /* -> wm_info_t[] (inline data) */
-	WM_OP_STATS = 6,  /* -> wm_stats_t */
-	WM_OP_RAISE = 7,  /* data: int32_t window id: to the top of the z-order */
+	WM_OP_CREATE = 1, /* data: title (1 byte or more; up to a NUL, cut to
+			     WM_TITLE_MAX - 1) -> wm_created_t; QS_EAGAIN
+			     (the most windows are open), QS_ENOMEM,
+			     QS_ENOENT (the transaction ended, or ends
+			     meanwhile), or the TM's error to the join */
+	WM_OP_WRITE = 2,  /* data: wm_write_t header, then the text (up to a
+			     NUL or the end; longer lines are cut) -> 0;
+			     QS_ENOENT, QS_EPERM */
+	WM_OP_CLEAR = 3,  /* data: int32_t window id -> 0; QS_ENOENT, QS_EPERM */
+	WM_OP_CLOSE = 4,  /* data: int32_t window id -> 0; QS_ENOENT, QS_EPERM */
+	WM_OP_LIST = 5,   /* no data -> wm_info_t[] (inline data); the
+			     status is their count */
+	WM_OP_STATS = 6,  /* no data -> wm_stats_t */
+	WM_OP_RAISE = 7,  /* data: int32_t window id: to the top of the z-order
+			     -> 0; QS_ENOENT, QS_EPERM */
 };
 
 typedef struct {
@@ -47,6 +60,8 @@ typedef struct {
 	uint32_t created, closed_by_client, closed_by_tx;
 	uint32_t width, height, bpp; /* the screen */
 	uint32_t heap;               /* the WM's heap in use, bytes */
+	uint32_t bad;  /* requests refused before any work: no such opcode,
+			  a wrong size (qs/serve.h) */
 } wm_stats_t;
 
 #endif
