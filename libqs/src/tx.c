@@ -183,7 +183,8 @@ prepare(uint64_t tx)
 	return vote;
 }
 
-/* The TM's pid: notices from anyone else are forgeries. */
+/* This node's TM's pid: notices from anyone else are forgeries (a process
+ * of that pid on another node too: see notice). */
 static int
 tm_pid(bool again)
 {
@@ -226,7 +227,12 @@ static qs_server_t note_server = QS_SERVER("tx.rq", note_ops, NULL);
 static int32_t
 notice(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
-	if (req->hdr.src_pid != tm_pid(false) && req->hdr.src_pid != tm_pid(true))
+	static uint32_t node = (uint32_t)-1;
+	qs_node_info_t ni;
+	if (node == (uint32_t)-1 && qs_node_info(&ni) == 0)
+		node = ni.node_id;
+	if (req->hdr.src_node != node ||
+	    (req->hdr.src_pid != tm_pid(false) && req->hdr.src_pid != tm_pid(true)))
 		return QS_EPERM;
 	return qs_dispatch(req, reply, ctx);
 }
