@@ -127,7 +127,9 @@ int fs_handle_crumb(uint64_t tx, uint32_t h);
 
 /* oplog.c: FS_OP_LOG. Start and note are called without fs_lock (they call
  * the window manager); forget and count with it. */
-int32_t fs_oplog_start(const qs_msg_t *req); /* -> the window's id */
+/* name: the window manager's queue, checked already (non-empty, its NUL
+ * within QS_NAME_MAX). -> the window's id */
+int32_t fs_oplog_start(const qs_msg_t *req, const char *name);
 /* The line for a finished request, if its transaction logs. */
 void fs_oplog_note(const qs_msg_t *req, int32_t result);
 void fs_oplog_forget(uint64_t tx); /* at the transaction's end */

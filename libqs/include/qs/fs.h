@@ -110,6 +110,9 @@ typedef struct {
 	uint64_t commits, aborts, prepares, log_forces, truncations;
 	uint32_t log_windows;    /* transactions with an FS_OP_LOG window */
 	uint32_t heap;           /* the file server's heap in use, bytes */
+	uint32_t served;         /* requests that passed the checks below */
+	uint32_t bad;            /* requests refused before any work: unknown
+				    opcode, bad size, malformed arguments */
 } fs_df_t;
 
 /*
