@@ -1,7 +1,8 @@
 /*
  * The file server's internals: the on-segment layout (store.c), the
  * transactions, locks and handles (txn.c), the operation log windows
- * (oplog.c) and the server (fs.c).
+ * (oplog.c), the requests (ops.c), recovery at start (recover.c) and main
+ * (fs.c).
  *
  * Everything the file system keeps lives in one RVM segment, mapped at
  * `fs_base`: block 0 the superblock, then the inode table, the block map (one
@@ -88,7 +89,7 @@ void fs_count_free(uint32_t *blocks, uint32_t *inodes);
 void fs_block_owners(uint32_t *owner);
 /* Locks (for tx) every inode [p, p + len) lies in or is data of, and
  * reserves for it every block whose map byte it covers or that no file
- * has (see fs.c, in-doubt transactions). */
+ * has (see recover.c, in-doubt transactions). */
 void fs_guard_range(uint64_t tx, const uint8_t *p, uint32_t len,
                     const uint32_t *owner);
 
@@ -126,10 +127,23 @@ int fs_handle_crumb(uint64_t tx, uint32_t h);
 
 /* oplog.c: FS_OP_LOG. Start and note are called without fs_lock (they call
  * the window manager); forget and count with it. */
-int32_t fs_oplog_start(const qs_msg_t *req); /* -> the window's id */
+/* name: the window manager's queue, checked already (non-empty, its NUL
+ * within QS_NAME_MAX). -> the window's id */
+int32_t fs_oplog_start(const qs_msg_t *req, const char *name);
 /* The line for a finished request, if its transaction logs. */
 void fs_oplog_note(const qs_msg_t *req, int32_t result);
 void fs_oplog_forget(uint64_t tx); /* at the transaction's end */
 uint32_t fs_oplog_count(void);
+
+/* ops.c: serves the requests on qid; returns when the queue is gone. */
+int fs_serve(int qid);
+
+/* recover.c: resolves what the TM knows of the in-doubt transactions,
+ * checks (or formats) the segment, locks what the rest changed and starts
+ * the thread that resolves them. 0: serve; < 0: do not. */
+int fs_recover(uint32_t size);
+
+/* fs.c */
+extern bool fs_vista; /* the segment is in persistent memory */
 
 #endif

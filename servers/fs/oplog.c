@@ -97,14 +97,10 @@ window_create(const qs_msg_t *req, int qid, int32_t *win)
 }
 
 int32_t
-fs_oplog_start(const qs_msg_t *req)
+fs_oplog_start(const qs_msg_t *req, const char *name)
 {
 	uint64_t tx = req->hdr.txid;
-	size_t cap = req->hdr.len < QS_NAME_MAX ? req->hdr.len : QS_NAME_MAX;
-	const char *name = (const char *)req->data;
-	size_t n = strnlen(name, cap);
-	if (n == 0 || n == cap)
-		return QS_EINVAL; /* empty, unterminated or too long */
+	size_t n = strlen(name);
 	qs_mutex_lock(&fs_lock);
 	int r = oplog_find(tx) ? QS_EEXIST : nlogs == OPLOG_MAX ? QS_EAGAIN : 0;
 	qs_mutex_unlock(&fs_lock);

@@ -85,7 +85,7 @@ tx_release(uint64_t tx)
 /*
  * A transaction a crash left in doubt: its entry, marked prepared, so that
  * a request under it changes nothing more (fs_tx_get: QS_EBUSY); its locks
- * and reserved blocks are taken by fs_guard_range (fs.c: guard_in_doubt).
+ * and reserved blocks are taken by fs_guard_range (recover.c: guard_in_doubt).
  */
 void
 fs_tx_in_doubt(uint64_t tx)

@@ -106,11 +106,16 @@ test_errors(void)
 	      ". and .. are not names");
 	check(fs_open("/t/x", 0x100) == QS_EINVAL, "unknown open flags");
 
-	/* a raw request with garbage */
+	/* raw requests with garbage: refused before any work, and counted */
 	int qid = qs_sq_lookup(FS_QUEUE);
 	static qs_msg_t m, reply;
+	fs_df_t before, after;
+	check(fs_df(&before) == 0, "df before the garbage");
 	qs_msg_init(&m, 999);
-	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_EINVAL, "unknown op");
+	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_ENOSYS, "unknown op");
+	qs_msg_init(&m, FS_OP_CLOSE);
+	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_EINVAL,
+	      "a close without its handle");
 	qs_msg_init(&m, FS_OP_WRITE);
 	fs_io_t io = { 1, 100 };
 	qs_msg_put(&m, &io, sizeof(io));
@@ -121,6 +126,15 @@ test_errors(void)
 	m.hdr.len = 64;
 	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_EINVAL,
 	      "a path without its end");
+	qs_msg_init(&m, FS_OP_STAT);
+	memset(m.data, 'z', 300);
+	m.data[299] = 0;
+	m.hdr.len = 300;
+	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_ENAMETOOLONG,
+	      "a raw path too long");
+	check(fs_df(&after) == 0 && after.bad == before.bad + 5 &&
+		      after.served > before.served,
+	      "df counts the refused requests");
 	qs_tx_abort(tx);
 }
 

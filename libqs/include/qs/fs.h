@@ -37,15 +37,64 @@ enum {
 };
 
 /*
- * FS_OP_LOG: the data is the NUL-terminated name of a window manager's
- * queue ("wm", "wm@2"), at most QS_NAME_MAX bytes with its NUL (else
- * QS_EINVAL). The fs opens a window there under the request's transaction
- * and writes a line into it for each later open, read, write, seek, close,
- * unlink and mkdir of that transaction. The window is the window manager's
- * breadcrumb of the transaction: it goes when the transaction ends. Errors:
- * the queue's lookup or the window's creation fails (as the lookup or the
- * window manager said), QS_EEXIST (the transaction logs already),
- * QS_EAGAIN (the fs's table of log windows is full).
+ * Errors. Any request: QS_ENOSYS (no such opcode), QS_EINVAL (inline data
+ * of another size than the operation's, or out-of-line data). These are
+ * refused before any work and counted in fs_df_t.bad.
+ *
+ * A path (OPEN, UNLINK, MKDIR, READDIR, STAT): QS_ENAMETOOLONG (no NUL
+ * within FS_PATH_MAX bytes, or a name of FS_NAME_MAX bytes or more),
+ * QS_EINVAL ("." or ".." as its last name; for UNLINK, MKDIR and STAT also
+ * data that is not the path and its NUL, nothing after it): refused before
+ * any work too; then QS_ENOENT (a directory on the way is missing),
+ * QS_ENOTDIR (a file on the way), QS_EBUSY (a directory on the way is
+ * another transaction's).
+ *
+ * OPEN, WRITE, UNLINK and MKDIR join the request's transaction: what that
+ * fails with (QS_EABORTED: it has ended; QS_EINVAL: no transaction). Those
+ * that change something also QS_EBUSY when the transaction is being
+ * committed or 32 transactions have changes not yet ended already, and
+ * QS_ENOMEM or QS_EIO when RVM cannot record the change. Then, by
+ * operation:
+ *
+ *   OPEN     QS_EINVAL (an unknown flag), QS_ENOENT (no such file and no
+ *            FS_O_CREATE), QS_EISDIR (a directory, "/" included),
+ *            QS_EEXIST (FS_O_CREATE | FS_O_EXCL, and it exists), QS_EBUSY
+ *            (the file, or for a new one its directory, is another
+ *            transaction's), QS_ENOSPC (no inode or block for a new file,
+ *            checked before anything changes; 64 handles open already,
+ *            all transactions' together)
+ *   READ     QS_EINVAL (len past FS_IO_MAX: refused before any work),
+ *            QS_EBADF (a handle that is closed, made up or another
+ *            transaction's), QS_EBUSY (the file is another transaction's)
+ *   WRITE    QS_EINVAL (len past FS_IO_MAX, or other than the bytes after
+ *            the fs_io_t: refused before any work), QS_EBADF, QS_EBUSY,
+ *            QS_ENOSPC (not blocks enough: checked before anything
+ *            changes), QS_E2BIG (past the largest file, 268 KiB)
+ *   SEEK     QS_EINVAL (an unknown whence: refused before any work; a
+ *            position before 0 or past the largest file), QS_EBADF
+ *   CLOSE    QS_EBADF
+ *   UNLINK   QS_ENOENT, QS_ENOTEMPTY (a directory with entries), QS_EBUSY
+ *            (the root; a file with a handle open; the file or its
+ *            directory is another transaction's)
+ *   MKDIR    QS_EEXIST (the name exists, or it is "/"), QS_EBUSY (the
+ *            directory is another transaction's), QS_ENOSPC
+ *   READDIR  QS_ENOENT, QS_ENOTDIR (a file), QS_EBUSY
+ *   STAT     QS_ENOENT, QS_EBUSY
+ *   DF       none
+ *   LOG      below
+ */
+
+/*
+ * FS_OP_LOG: the data is the name of a window manager's queue ("wm",
+ * "wm@2") and its NUL, nothing after it, at most QS_NAME_MAX bytes (else
+ * QS_EINVAL, before any work). The fs opens a window there under the
+ * request's transaction and writes a line into it for each later open,
+ * read, write, seek, close, unlink and mkdir of that transaction. The
+ * window is the window manager's breadcrumb of the transaction: it goes
+ * when the transaction ends. Errors: the queue's lookup or the window's
+ * creation fails (as the lookup or the window manager said), QS_EEXIST
+ * (the transaction logs already), QS_EAGAIN (the fs's table of log
+ * windows is full), QS_EABORTED (the transaction has ended).
  */
 
 /* FS_OP_OPEN flags */
@@ -110,6 +159,9 @@ typedef struct {
 	uint64_t commits, aborts, prepares, log_forces, truncations;
 	uint32_t log_windows;    /* transactions with an FS_OP_LOG window */
 	uint32_t heap;           /* the file server's heap in use, bytes */
+	uint32_t served;         /* requests that passed the checks below */
+	uint32_t bad;            /* requests refused before any work: unknown
+				    opcode, bad size, malformed arguments */
 } fs_df_t;
 
 /*
