@@ -116,7 +116,9 @@ static bool
 local_queue(const char *name, uint32_t node)
 {
 	qs_sq_info_t q;
-	return qs_sq_find(name, &q) > 0 && q.node == node;
+	/* offered, not just made: a server prints its banner before it offers,
+	   so nothing it says at start comes after what init starts next */
+	return qs_sq_find(name, &q) > 0 && q.node == node && q.idle + q.busy > 0;
 }
 
 /* Polls for the queue: servers make theirs once they have recovered. A
