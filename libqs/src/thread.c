@@ -78,12 +78,6 @@ qs_thread_join(qs_thread_t *t)
 	return ret;
 }
 
-int
-qs_thread_tid(const qs_thread_t *t)
-{
-	return t->tid;
-}
-
 static uint32_t
 cas(volatile uint32_t *p, uint32_t expected, uint32_t desired)
 {

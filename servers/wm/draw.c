@@ -35,18 +35,6 @@ rect_intersect(rect_t a, rect_t b)
 	return rect_make(x0, y0, x1 - x0, y1 - y0);
 }
 
-rect_t
-rect_union(rect_t a, rect_t b)
-{
-	if (rect_empty(a))
-		return b;
-	if (rect_empty(b))
-		return a;
-	int x0 = imin(a.x, b.x), y0 = imin(a.y, b.y);
-	int x1 = imax(a.x + a.w, b.x + b.w), y1 = imax(a.y + a.h, b.y + b.h);
-	return rect_make(x0, y0, x1 - x0, y1 - y0);
-}
-
 int
 draw_init(int width, int height)
 {

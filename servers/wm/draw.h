@@ -28,7 +28,6 @@ rect_empty(rect_t r)
 }
 
 rect_t rect_intersect(rect_t a, rect_t b);
-rect_t rect_union(rect_t a, rect_t b); /* the smallest rect holding both */
 
 /* Allocates a width x height back buffer; QS_ENOMEM if it cannot. */
 int draw_init(int width, int height);

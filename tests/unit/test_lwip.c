@@ -205,7 +205,7 @@ test_arp_resolves(void)
 	CHECK(pool_pbufs_in_use() == 0);
 }
 
-/* ---- ICMP echo through a raw pcb, as the shell's ping will do ---- */
+/* ---- ICMP echo through a raw pcb, as the CM's ping (the shell's `ping`) does ---- */
 
 #define PING_ID 0x5153
 

@@ -18,7 +18,7 @@
  * set.
  *
  * The clients: `counterd check` (COUNTER_OP_GET), `counterd reset`, and
- * `count N [WINDOW]` (pipelined increments); see README.md.
+ * `count N [WINDOW]` (pipelined increments); see servers/counterd/README.md.
  */
 #ifndef QS_COUNTER_H
 #define QS_COUNTER_H

@@ -11,7 +11,6 @@ typedef void *(*qs_thread_fn)(void *arg);
 qs_thread_t *qs_thread_create(qs_thread_fn fn, void *arg);
 /* Waits for the thread to end, frees it and returns what fn returned. */
 void *qs_thread_join(qs_thread_t *t);
-int qs_thread_tid(const qs_thread_t *t);
 /* Ends the calling thread, which must be t, as if its function returned. */
 void qs_thread_finish(qs_thread_t *t, void *ret) __attribute__((noreturn));
 

@@ -63,7 +63,8 @@ int qs_tx_commit(uint64_t tx);
  * outcome, which is decided there (qs_tx_outcome asks later).
  */
 int qs_tx_delegate(uint64_t tx, uint32_t node);
-/* Aborts: the owner, a participant or the owner's parent may. */
+/* Aborts: the owner, a participant, or an ancestor of the owner (the
+ * shell that ran it, init) may. */
 int qs_tx_abort(uint64_t tx);
 /*
  * How tx ended, for a participant recovering from a crash: QS_TX_COMMITTED
