@@ -79,7 +79,6 @@ int pci_bar(uint16_t vendor, uint16_t device, uint32_t bar, uint32_t *base,
 /* sq.c: service queues and the transaction stamp */
 void sq_proc_exit(proc_t *p);
 void sq_thread_gone(thread_t *t);
-void sq_syscall(trap_frame_t *f);
 int sq_tm_pid(void); /* the owner of QS_DEATH_QUEUE: the transaction manager */
 
 /* uaccess: copies between the kernel and the current process */

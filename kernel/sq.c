@@ -20,6 +20,7 @@
 #include "boot.h"
 #include "heap.h"
 #include "sq.h"
+#include "syscall.h"
 #include "tx.h"
 
 #define SQ_BUCKETS 64 /* qids are handed out in order: one per bucket */
@@ -301,10 +302,13 @@ fail:
 	return NULL;
 }
 
-static int
-sq_call(int qid, uint32_t umsg, uint32_t ubuf, uint32_t cap)
+int
+sys_sq_call(trap_frame_t *f)
 {
+	int qid = (int)f->ebx;
+	uint32_t umsg = f->ecx, ubuf = f->edx, cap = f->esi;
 	int err;
+
 	if (!recv_buf_ok(ubuf, cap))
 		return QS_EFAULT;
 	sq_req_t *r = send_common(qid, umsg, true, false, &err);
@@ -319,10 +323,13 @@ sq_call(int qid, uint32_t umsg, uint32_t ubuf, uint32_t cap)
 	return status;
 }
 
-static int
-sq_send(int qid, uint32_t umsg)
+int
+sys_sq_send(trap_frame_t *f)
 {
+	int qid = (int)f->ebx;
+	uint32_t umsg = f->ecx;
 	int err;
+
 	if (current->proc->sq_async >= QS_SQ_ASYNC_MAX)
 		return QS_EAGAIN;
 	sq_req_t *r = send_common(qid, umsg, false, false, &err);
@@ -347,9 +354,11 @@ find_done(proc_t *p, uint32_t rid, bool *mine)
 	return NULL;
 }
 
-static int
-sq_wait(uint32_t rid, uint32_t ubuf, uint32_t cap, int32_t timeout_ms)
+int
+sys_sq_wait(trap_frame_t *f)
 {
+	uint32_t rid = f->ebx, ubuf = f->ecx, cap = f->edx;
+	int32_t timeout_ms = (int32_t)f->esi;
 	proc_t *p = current->proc;
 	bool mine;
 	uint32_t deadline = timer_ms() + (uint32_t)timeout_ms;
@@ -426,9 +435,10 @@ sq_make(const char *name, uint32_t depth, int owner, sq_t **out)
 
 static void sq_kill(sq_t *q, int32_t err);
 
-static int
-sq_create(uint32_t uname, uint32_t depth)
+int
+sys_sq_create(trap_frame_t *f)
 {
+	uint32_t uname = f->ebx, depth = f->ecx;
 	char name[QS_NAME_MAX];
 	sq_t *q;
 	int n = sq_name_from_user(name, uname);
@@ -459,10 +469,10 @@ sq_kill(sq_t *q, int32_t err)
 	kfree(q);
 }
 
-static int
-sq_destroy(int qid)
+int
+sys_sq_destroy(trap_frame_t *f)
 {
-	sq_t *q = sq_find(qid);
+	sq_t *q = sq_find((int)f->ebx);
 	if (!q)
 		return QS_ENOENT;
 	if (q->owner != current->proc->pid)
@@ -471,20 +481,21 @@ sq_destroy(int qid)
 	return 0;
 }
 
-static int
-sq_lookup(uint32_t uname)
+int
+sys_sq_lookup(trap_frame_t *f)
 {
 	char name[QS_NAME_MAX];
-	int n = copy_str_from_user(name, uname, sizeof(name));
+	int n = copy_str_from_user(name, f->ebx, sizeof(name));
 	if (n < 0)
 		return n == QS_E2BIG ? QS_ENOENT : n;
 	sq_t *q = sq_find_name(name);
 	return q ? q->qid : sq_lookup_remote(name);
 }
 
-static int
-sq_list(uint32_t ubuf, uint32_t max)
+int
+sys_sq_list(trap_frame_t *f)
 {
+	uint32_t ubuf = f->ebx, max = f->ecx;
 	uint32_t n = 0;
 	if (max > 1024 || !user_ok(ubuf, max * sizeof(qs_sq_info_t), true))
 		return QS_EFAULT;
@@ -572,31 +583,4 @@ sq_proc_exit(proc_t *p)
 			sq_kill(q, gone);
 	}
 	post_death_notice(p);
-}
-
-/* ---- syscalls ---------------------------------------------------------- */
-
-void
-sq_syscall(trap_frame_t *f)
-{
-	uint32_t a = f->ebx, b = f->ecx, c = f->edx, d = f->esi, e = f->edi;
-	int r;
-
-	switch (f->eax) {
-	case SYS_SQ_CREATE: r = sq_create(a, b); break;
-	case SYS_SQ_DESTROY: r = sq_destroy((int)a); break;
-	case SYS_SQ_LOOKUP: r = sq_lookup(a); break;
-	case SYS_SQ_OFFER: r = sq_offer(f, (int)a, b, c, d, e); break;
-	case SYS_SQ_REPLY: r = sq_reply(f, a); break;
-	case SYS_SQ_CALL: r = sq_call((int)a, b, c, d); break;
-	case SYS_SQ_SEND: r = sq_send((int)a, b); break;
-	case SYS_SQ_WAIT: r = sq_wait(a, b, c, (int32_t)d); break;
-	case SYS_SQ_LIST: r = sq_list(a, b); break;
-	case SYS_SQ_DEFER: r = sq_defer(f); break;
-	case SYS_SQ_ANSWER: r = sq_answer(a, b); break;
-	case SYS_SQ_PROXY: r = sq_proxy(a, b); break;
-	case SYS_SQ_INJECT: r = sq_inject((int)a, b); break;
-	default: r = QS_ENOSYS;
-	}
-	f->eax = (uint32_t)r;
 }

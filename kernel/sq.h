@@ -71,11 +71,6 @@ sq_req_t *send_common(int qid, uint32_t umsg, bool wait, bool keep_origin,
 		      int *err);
 
 /* sq_server.c */
-int sq_offer(trap_frame_t *f, int qid, uint32_t entry, uint32_t stack,
-	     uint32_t ubuf, uint32_t cap);
-int sq_reply(trap_frame_t *f, uint32_t umsg);
-int sq_defer(trap_frame_t *f);
-int sq_answer(uint32_t rid, uint32_t umsg);
 void sq_kill_members(sq_t *q, int32_t err);
 void sq_fail_deferred(proc_t *p, int32_t err);
 
@@ -83,7 +78,5 @@ void sq_fail_deferred(proc_t *p, int32_t err);
 extern sq_t *net_q; /* QS_NET_QUEUE, while its owner lives */
 bool sq_net_agent(const proc_t *p);
 int sq_lookup_remote(const char *name);
-int sq_proxy(uint32_t uname, uint32_t node);
-int sq_inject(int qid, uint32_t umsg);
 
 #endif

@@ -22,6 +22,7 @@
 #include "boot.h"
 #include "heap.h"
 #include "sq.h"
+#include "syscall.h"
 
 sq_t *net_q;
 
@@ -60,8 +61,9 @@ sq_lookup_remote(const char *name)
 }
 
 int
-sq_proxy(uint32_t uname, uint32_t node)
+sys_sq_proxy(trap_frame_t *f)
 {
+	uint32_t uname = f->ebx, node = f->ecx;
 	char name[QS_NAME_MAX];
 	sq_t *q;
 
@@ -80,8 +82,10 @@ sq_proxy(uint32_t uname, uint32_t node)
 }
 
 int
-sq_inject(int qid, uint32_t umsg)
+sys_sq_inject(trap_frame_t *f)
 {
+	int qid = (int)f->ebx;
+	uint32_t umsg = f->ecx;
 	proc_t *p = current->proc;
 	int err;
 

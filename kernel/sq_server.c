@@ -12,6 +12,7 @@
 #include "cpu.h"
 #include "heap.h"
 #include "sq.h"
+#include "syscall.h"
 #include "tx.h"
 
 /* Is tx the transaction of the request thread t is serving? */
@@ -90,11 +91,11 @@ idle_wait(trap_frame_t *f)
 }
 
 int
-sq_offer(trap_frame_t *f, int qid, uint32_t entry, uint32_t stack,
-	 uint32_t ubuf, uint32_t cap)
+sys_sq_offer(trap_frame_t *f)
 {
+	uint32_t entry = f->ecx, stack = f->edx, ubuf = f->esi, cap = f->edi;
 	thread_t *t = current;
-	sq_t *q = sq_find(qid);
+	sq_t *q = sq_find((int)f->ebx);
 
 	if (t->sq_q || t->sq_state != SQT_NONE)
 		return QS_EBUSY;
@@ -131,8 +132,9 @@ upcall_end(trap_frame_t *f, int err)
 }
 
 int
-sq_reply(trap_frame_t *f, uint32_t umsg)
+sys_sq_reply(trap_frame_t *f)
 {
+	uint32_t umsg = f->ebx;
 	thread_t *t = current;
 	sq_req_t *r = t->sq_req;
 	qs_msg_hdr_t scratch; /* for a reply that nobody waits for any more */
@@ -163,7 +165,7 @@ sq_reply(trap_frame_t *f, uint32_t umsg)
 }
 
 int
-sq_defer(trap_frame_t *f)
+sys_sq_defer(trap_frame_t *f)
 {
 	thread_t *t = current;
 	sq_req_t *r = t->sq_req;
@@ -185,8 +187,9 @@ sq_defer(trap_frame_t *f)
 }
 
 int
-sq_answer(uint32_t rid, uint32_t umsg)
+sys_sq_answer(trap_frame_t *f)
 {
+	uint32_t rid = f->ebx, umsg = f->ecx;
 	proc_t *p = current->proc;
 	list_t *l;
 	sq_req_t *r = NULL;

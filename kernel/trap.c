@@ -7,11 +7,11 @@
 #include "console.h"
 #include "cpu.h"
 #include "proc.h"
+#include "syscall.h"
 #include "x86.h"
 
 extern uint32_t vec_table[];
 extern void vec128(void);
-void syscall_dispatch(trap_frame_t *f);
 void timer_tick(void);
 
 static uint64_t idt[256];
@@ -39,15 +39,31 @@ idt_init(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
+/*
+ * The syscall a user thread was in when the kernel faulted, or NULL: the
+ * frame it entered the kernel with is at the top of its kernel stack.
+ */
+static const char *
+fault_syscall(void)
+{
+	if (!current || !current->proc)
+		return NULL;
+	uint32_t top = current->kstack + KSTACK_PAGES * PAGE_SIZE;
+	return syscall_name((const trap_frame_t *)top - 1);
+}
+
 static void __attribute__((noreturn))
 kernel_fault(trap_frame_t *f)
 {
+	const char *sys = fault_syscall();
 	panic("kernel trap %u (error %#x) at eip %#010x cr2 %#010x\n"
 	      "  eax %08x ebx %08x ecx %08x edx %08x\n"
 	      "  esi %08x edi %08x ebp %08x esp %08x\n"
+	      "  %s%s\n"
 	      "  cs %04x ds %04x eflags %08x thread %d",
 	      f->trapno, f->err, f->eip, read_cr2(), f->eax, f->ebx, f->ecx,
-	      f->edx, f->esi, f->edi, f->ebp, (uint32_t)(f + 1) - 8, f->cs,
+	      f->edx, f->esi, f->edi, f->ebp, (uint32_t)(f + 1) - 8,
+	      sys ? "in syscall " : "not in a syscall", sys ? sys : "", f->cs,
 	      f->ds, f->eflags, current ? current->tid : -1);
 }
 

@@ -8,6 +8,7 @@
 #include "kernel.h"
 #include "boot.h"
 #include "proc.h"
+#include "syscall.h"
 #include "tx.h"
 
 static uint32_t next_counter = 1;
@@ -108,25 +109,40 @@ tx_end(uint64_t tx)
 	return 0;
 }
 
-void
-tx_syscall(trap_frame_t *f)
+/* A transaction id passed by value: low 32 bits in ebx, high in ecx. */
+static uint64_t
+frame_tx(const trap_frame_t *f)
 {
-	uint64_t tx = ((uint64_t)f->ecx << 32) | f->ebx;
-	proc_t *owner;
-	int r;
+	return ((uint64_t)f->ecx << 32) | f->ebx;
+}
 
-	switch (f->eax) {
-	case SYS_TX_GET:
-		r = copy_to_user(f->ebx, &current->tx, sizeof(current->tx));
-		break;
-	case SYS_TX_SET: r = tx_set(tx); break;
-	case SYS_TX_BEGIN: r = tx_begin(f->ebx); break;
-	case SYS_TX_OWNER:
-		owner = proc_search(tx_owned, tx);
-		r = owner ? owner->pid : QS_ENOENT;
-		break;
-	case SYS_TX_END: r = tx_end(tx); break;
-	default: r = QS_ENOSYS;
-	}
-	f->eax = (uint32_t)r;
+int
+sys_tx_get(trap_frame_t *f)
+{
+	return copy_to_user(f->ebx, &current->tx, sizeof(current->tx));
+}
+
+int
+sys_tx_set(trap_frame_t *f)
+{
+	return tx_set(frame_tx(f));
+}
+
+int
+sys_tx_begin(trap_frame_t *f)
+{
+	return tx_begin(f->ebx);
+}
+
+int
+sys_tx_owner(trap_frame_t *f)
+{
+	proc_t *owner = proc_search(tx_owned, frame_tx(f));
+	return owner ? owner->pid : QS_ENOENT;
+}
+
+int
+sys_tx_end(trap_frame_t *f)
+{
+	return tx_end(frame_tx(f));
 }

@@ -11,7 +11,6 @@
 bool tx_held(proc_t *p, uint64_t tx);
 uint64_t tx_new_id(void); /* node, incarnation and the next counter */
 bool sq_serving_tx(const thread_t *t, uint64_t tx);
-void tx_syscall(trap_frame_t *f);
 
 /* Remembers a transaction received in a request; on the upcall path. */
 static inline void

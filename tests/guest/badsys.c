@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <qs/sys.h>
+#include "check.h"
 
 #define KERNEL_ADDR 0x00100000u  /* the kernel image */
 #define UNMAPPED 0x90000000u     /* between heap and stack: never mapped */
@@ -117,19 +118,14 @@ main_entry_marker(void)
 int
 main(void)
 {
-	int passed = 0, failed = 0;
+	char failure[128];
 
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
 		const bad_call_t *c = &calls[i];
 		int r = qs_syscall(c->num, c->a, c->b, c->c, c->d, 0);
-		if (r == c->expect) {
-			printf("ok %s\n", c->what);
-			passed++;
-		} else {
-			printf("FAIL %s: got %d, expected %d\n", c->what, r, c->expect);
-			failed++;
-		}
+		snprintf(failure, sizeof(failure), "%s: got %d, expected %d",
+			 c->what, r, c->expect);
+		check(r == c->expect, r == c->expect ? c->what : failure);
 	}
-	printf("badsys: %d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_summary("badsys");
 }

@@ -1,7 +1,10 @@
 /*
  * The in-guest test programs' harness: one line per check ("ok NAME" or
  * "FAIL NAME"), then "PROG: N passed, N failed", which the system tests
- * wait for. Define CHECK_PREFIX before including to prefix every line.
+ * wait for. Their wrappers insist on the exact number of checks, so a suite
+ * that stops early or skips some is caught: print the closing line on every
+ * path, and update the wrapper's count with the checks. Define CHECK_PREFIX
+ * before including to prefix every line.
  */
 #ifndef TESTS_GUEST_CHECK_H
 #define TESTS_GUEST_CHECK_H

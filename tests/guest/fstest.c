@@ -241,10 +241,9 @@ test_space(void)
 int
 main(void)
 {
-	if (qs_sq_lookup(FS_QUEUE) < 0) {
-		printf("fstest: no file server\n");
-		return 1;
-	}
+	check(qs_sq_lookup(FS_QUEUE) >= 0, "the file server's queue exists");
+	if (check_failed)
+		return check_summary("fstest");
 	test_basics();
 	test_errors();
 	test_isolation();

@@ -244,10 +244,9 @@ main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "stranger") == 0)
 		return stranger(argv[2]);
-	if (qs_sq_lookup(TM_QUEUE) < 0) {
-		printf("tmtest: no TM\n");
-		return 1;
-	}
+	check(qs_sq_lookup(TM_QUEUE) >= 0, "the TM's queue exists");
+	if (check_failed)
+		return check_summary("tmtest");
 	test_begin_commit();
 	test_crumbs();
 	test_two_phase();

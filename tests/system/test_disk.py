@@ -22,15 +22,15 @@ def node(disk_cluster):
     return Node(disk_cluster, 0)
 
 
-def disktest(node, args, failed=0):
-    """`run disktest ARGS`; insists on FAILED failed checks, reaps it;
-    returns (passed, its output)."""
+def disktest(node, args, checks, failed=0):
+    """`run disktest ARGS`; insists on exactly CHECKS checks, FAILED of them
+    failed; reaps it; returns its output."""
     start = node.log_size()
     pid = node.run(("disktest " + args).strip())
     passed, nfailed, log = wait_summary(node, "disktest", start)
-    assert passed + nfailed > 0 and nfailed == failed, failures(log) or log
+    assert (passed + nfailed, nfailed) == (checks, failed), failures(log) or log
     reap(node, pid)
-    return passed, log
+    return log
 
 
 def kill_and_restart(cluster, node):
@@ -73,8 +73,7 @@ def test_the_disk_server_starts_first(disk_cluster, node):
 
 
 def test_disktest_in_guest(node):
-    passed, log = disktest(node, "")
-    assert passed >= 26, log
+    log = disktest(node, "", 26)
     for what in ("a bad region handle", "a sector beyond the region",
                  "a write across the region's end is refused",
                  "a region's last sector and the next one's first are apart",
@@ -85,31 +84,30 @@ def test_disktest_in_guest(node):
 
 def test_a_region_survives_a_killed_qemu(disk_cluster, node):
     s = seed()
-    disktest(node, "fill spare %d" % s)
+    disktest(node, "fill spare %d" % s, 1)
     kill_and_restart(disk_cluster, node)
-    disktest(node, "verify spare %d" % s)
-    disktest(node, "verify spare %d" % (s + 1), failed=1)  # it does check
+    disktest(node, "verify spare %d" % s, 1)
+    disktest(node, "verify spare %d" % (s + 1), 1, failed=1)  # it does check
 
 
 def test_pmem_in_guest(node):
-    passed, log = disktest(node, "pmem")
-    assert passed >= 6, log
+    log = disktest(node, "pmem", 6)
     assert "disktest: pmem is 16 MiB" in log, log
 
 
 def test_pmem_survives_a_killed_qemu(disk_cluster, node):
     s = seed()
-    disktest(node, "pmemfill %d" % s)
+    disktest(node, "pmemfill %d" % s, 2)
     kill_and_restart(disk_cluster, node)
-    disktest(node, "pmemverify %d" % s)
-    disktest(node, "pmemverify %d" % (s + 1), failed=1)
+    disktest(node, "pmemverify %d" % s, 2)
+    disktest(node, "pmemverify %d" % (s + 1), 2, failed=1)
 
 
 def test_garbage_leaves_the_disk_server_serving(node):
     pid = disk_pid(node)
     start = node.log_size()
-    _, log = disktest(node, "garbage 300 %d" % seed())
+    log = disktest(node, "garbage 300 %d" % seed(), 3)
     assert re.search(r"disktest: 300 random requests, \d+ refused", log), log
     assert disk_pid(node) == pid
     assert "(disk)" not in node.log(start)  # no fault of the server
-    disktest(node, "fill spare %d" % seed())
+    disktest(node, "fill spare %d" % seed(), 1)

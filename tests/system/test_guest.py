@@ -36,15 +36,14 @@ def failures(text):
     return "\n".join(l for l in text.split("\n") if "FAIL" in l)
 
 
-def run_suite(node, prog):
-    """Run an in-guest test program, insist that none of its checks failed,
-    reap it; returns how many passed."""
+def run_suite(node, prog, checks):
+    """Run an in-guest test program, insist that it ran exactly CHECKS checks
+    and none of them failed, reap it."""
     start = node.log_size()
     pid = node.run(prog)
     passed, failed, log = wait_summary(node, prog, start)
-    assert passed > 0 and failed == 0, failures(log)
+    assert (passed, failed) == (checks, 0), failures(log) or log
     reap(node, pid)
-    return passed
 
 
 # ---- boot and basic shell ---------------------------------------------------
@@ -141,7 +140,7 @@ def test_50_spawn_kill_cycles_leak_nothing(node):
 
 
 def test_badsys_survives_bad_syscalls(node):
-    run_suite(node, "badsys")
+    run_suite(node, "badsys", 80)
     node.alive()
     def no_badsys():
         rows = [r for r in node.ps() if r["name"] == "badsys"]
@@ -171,19 +170,19 @@ def test_preemption_two_spinners_both_progress(node):
 
 
 def test_threads_mutex_condvar(node):
-    run_suite(node, "threads")
+    run_suite(node, "threads", 5)
     node.alive()
 
 
 def test_ktest_in_guest_kernel_tests(node):
-    run_suite(node, "ktest")
+    run_suite(node, "ktest", 28)
     node.alive()
 
 
 def test_lwiptest_two_netifs_back_to_back(node):
     # lwIP built for the guest: ARP, ping and UDP across two interfaces
     # of one stack inside the program (no NIC involved).
-    assert run_suite(node, "lwiptest") >= 6
+    run_suite(node, "lwiptest", 6)
     node.alive()
 
 
