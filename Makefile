@@ -152,10 +152,12 @@ stop:
 qemu-gdb: all
 	boot/qsnet up -n 1 --gdb
 
-# The same kernel with the transaction stamp compiled out, for `make bench`.
-NOSTAMP_OBJS := $(filter-out $(B)/obj/kernel/sq.o,$(KERNEL_LINK_OBJS)) \
-	$(B)/obj/nostamp/sq.o
-$(B)/obj/nostamp/sq.o: kernel/sq.c | deps
+# The same kernel with the transaction stamp compiled out, for `make bench`:
+# the files that stamp requests, built again without it.
+STAMP_SRCS := sq sq_server
+NOSTAMP_OBJS := $(filter-out $(STAMP_SRCS:%=$(B)/obj/kernel/%.o),$(KERNEL_LINK_OBJS)) \
+	$(STAMP_SRCS:%=$(B)/obj/nostamp/%.o)
+$(B)/obj/nostamp/%.o: kernel/%.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(KERNEL_CFLAGS) -DQS_NO_TX_STAMP -c -o $@ $<
 $(B)/kernel-nostamp.elf: $(NOSTAMP_OBJS) linker.ld
