@@ -39,12 +39,6 @@ proc_search(bool (*fn)(proc_t *p, uint64_t arg), uint64_t arg)
 	return NULL;
 }
 
-proc_t *
-proc_current(void)
-{
-	return current->proc;
-}
-
 void
 proc_enter(proc_t *p)
 {

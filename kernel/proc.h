@@ -48,7 +48,6 @@ typedef struct proc {
 int proc_spawn(const char *name, const char *args, uint32_t arglen,
 	       uint32_t flags, int parent);
 proc_t *proc_find(int pid);
-proc_t *proc_current(void);
 /* Ends a process: frees its threads and memory, leaves a zombie. */
 void proc_exit(proc_t *p, int status);
 int proc_kill(int pid);

@@ -41,12 +41,6 @@ vmm_init(void)
 	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
 }
 
-uint32_t
-vmm_kernel_pd(void)
-{
-	return kernel_pd;
-}
-
 void
 vmm_switch(uint32_t pd)
 {

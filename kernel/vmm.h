@@ -15,7 +15,6 @@
 #define PTE_DEVICE 0x200 /* software bit: frame is not ours to free */
 
 void vmm_init(void);
-uint32_t vmm_kernel_pd(void);
 uint32_t vmm_new_space(void); /* a page directory's physical address, or 0 */
 /* Frees every user frame and page table, then the directory itself. */
 void vmm_destroy_space(uint32_t pd, int *pages);
