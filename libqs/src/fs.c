@@ -102,21 +102,37 @@ fs_put(const char *path, const char *text)
 	int h = fs_open(path, FS_O_CREATE | FS_O_TRUNC);
 	if (h < 0)
 		return h;
-	int r = fs_write(h, text, (uint32_t)strlen(text));
-	fs_close(h);
-	return r < 0 ? r : 0;
+	uint32_t len = (uint32_t)strlen(text), done = 0;
+	int r = 0;
+	while (r >= 0 && done < len) { /* FS_IO_MAX at a time */
+		uint32_t n = len - done < FS_IO_MAX ? len - done : FS_IO_MAX;
+		if ((r = fs_write(h, text + done, n)) > 0)
+			done += (uint32_t)r;
+		else if (r == 0)
+			r = QS_ENOSPC; /* nothing written: no progress to make */
+	}
+	int c = fs_close(h);
+	return r < 0 ? r : c < 0 ? c : 0;
 }
 
 int
 fs_get(const char *path, char *buf, uint32_t cap)
 {
+	if (cap == 0)
+		return QS_EINVAL;
 	int h = fs_open(path, 0);
 	if (h < 0)
 		return h;
-	int r = fs_read(h, buf, cap - 1);
+	uint32_t got = 0;
+	int r = 1;
+	while (r > 0 && got < cap - 1) { /* FS_IO_MAX at a time, to the end */
+		uint32_t n = cap - 1 - got < FS_IO_MAX ? cap - 1 - got : FS_IO_MAX;
+		if ((r = fs_read(h, buf + got, n)) > 0)
+			got += (uint32_t)r;
+	}
 	fs_close(h);
-	buf[r > 0 ? r : 0] = 0;
-	return r;
+	buf[got] = 0;
+	return r < 0 ? r : (int)got;
 }
 
 int

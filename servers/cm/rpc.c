@@ -420,25 +420,38 @@ in_floor(peer_t *p, uint32_t floor)
 }
 
 /*
- * The sender is down: forget what we remember of its requests. A remembered
- * answer is kept only for a retransmission, and a sender that declared us
- * down too (it has not heard from us for as long) answered those requests
- * itself and will never send them again; a dead one never will either, and
- * one that restarts starts again from seq 1. Should a retransmission come
- * all the same (a one-way cut), it gets "outcome unknown", which is what
- * its client would have heard had it given up: one answer, never a second
- * execution. A request still running here is answered to nobody.
+ * The sender is down: forget the answers we keep for its requests. One is
+ * kept only for a retransmission, and a sender that declared us down too
+ * (it has not heard from us for as long) answered those requests itself
+ * and will never send them again; a dead one never will either, and one
+ * that restarts starts again from seq 1. Should a retransmission come all
+ * the same (a one-way cut), it gets "outcome unknown", which is what its
+ * client would have heard had it given up: one answer, never a second
+ * execution. A request still running keeps its entry: its answer is sent
+ * when it comes (in_reply), then forgotten at once if the sender is still
+ * down.
  */
+static void
+in_forget_one(peer_t *p, uint32_t slot)
+{
+	if (p->in[slot]->seq > p->forgot)
+		p->forgot = p->in[slot]->seq;
+	in_free(p, slot);
+}
+
 static void
 in_forget(peer_t *p)
 {
-	for (uint32_t i = 0; i < RPC_WINDOW; i++) {
-		if (!p->in[i])
-			continue;
-		if (p->in[i]->seq > p->forgot)
-			p->forgot = p->in[i]->seq;
-		in_free(p, i);
-	}
+	for (uint32_t i = 0; i < RPC_WINDOW; i++)
+		if (p->in[i] && !p->in[i]->rid)
+			in_forget_one(p, i);
+}
+
+static bool
+peer_up(uint32_t node)
+{
+	uint32_t inc, state = member_state(node, &inc);
+	return state == CM_NODE_UP || state == CM_NODE_SUSPECT;
 }
 
 /* Sends the REP for e, and keeps it for the duplicates to come. */
@@ -464,6 +477,8 @@ in_reply(uint32_t node, peer_t *p, in_t *e, const qs_msg_t *reply)
 		memcpy(e->rep, rep, e->len);
 	st.rep_tx++;
 	wire_send(node, PK_REP, p->inc, e->seq, rep, e->len);
+	if (!peer_up(node)) /* see in_forget */
+		in_forget_one(p, e->seq % RPC_WINDOW);
 }
 
 static void
@@ -630,14 +645,13 @@ static void
 tick(void *arg)
 {
 	(void)arg;
-	uint32_t now = qs_uptime_ms(), inc;
+	uint32_t now = qs_uptime_ms();
 	ticks++;
 	for (uint32_t n = 0; n < CM_NODES_MAX; n++) {
 		peer_t *p = peers[n];
 		if (!p || (!p->nout && !p->backlog && !p->ack_rounds))
 			continue;
-		uint32_t state = member_state(n, &inc);
-		if (state != CM_NODE_UP && state != CM_NODE_SUSPECT) {
+		if (!peer_up(n)) {
 			out_fail_all(p, QS_EUNREACH);
 			continue;
 		}

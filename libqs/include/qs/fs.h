@@ -183,7 +183,7 @@ int fs_df(fs_df_t *out);
 int fs_log(const char *wm_queue); /* -> the log window's id */
 /* A whole file: fs_put writes text as PATH's contents (0 or an error);
  * fs_get reads at most cap - 1 bytes of it into buf, NUL-terminated
- * (-> bytes). */
+ * (-> bytes; cap 0 is QS_EINVAL). Either may take several requests. */
 int fs_put(const char *path, const char *text);
 int fs_get(const char *path, char *buf, uint32_t cap);
 
