@@ -11,6 +11,7 @@ import pytest
 from qsharness import Node, cluster_fixture
 from test_guest import failures, reap, wait_summary
 from test_wm import windows, wm_stats
+from test_fs import FSTEST_CHECKS
 
 chain_cluster = cluster_fixture("test-nodes-chain", conf="test.conf")
 
@@ -146,7 +147,7 @@ def test_bad_input(node):
     start = node.log_size()
     pid = node.run("fstest")
     passed, failed, log = wait_summary(node, "fstest", start)
-    assert (passed, failed) == (50, 0), failures(log) or log
+    assert (passed, failed) == (FSTEST_CHECKS, 0), failures(log) or log
     assert "log: a queue name without its end" in log, log
     reap(node, pid)
 

@@ -59,12 +59,15 @@ def test_mode(node, request):
     assert df(node)["mode"] == request.node.callspec.params["node"]
 
 
-def test_fsclient_in_guest(node):
+FSTEST_CHECKS = 54  # tests/guest/fstest.c, with a window manager up
+
+
+def test_fstest_in_guest(node):
     node.wait_log(r"wm: serving queue wm")  # fstest's log checks need it
     start = node.log_size()
     pid = node.run("fstest")
     passed, failed, log = wait_summary(node, "fstest", start)
-    assert (passed, failed) == (50, 0), failures(log) or log
+    assert (passed, failed) == (FSTEST_CHECKS, 0), failures(log) or log
     reap(node, pid)
 
 
