@@ -1,4 +1,5 @@
-"""Tests of the host tool boot/qsnet that need no guest."""
+"""Tests of the host tool qsnet (tools/qsnet, its launcher tools/bin/qsnet)
+that need no guest."""
 
 import os
 import struct
