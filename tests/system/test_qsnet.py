@@ -1,19 +1,24 @@
 """Tests of the host tool qsnet (the package tools/qsnet, its launcher
-tools/bin/qsnet) that need no guest: the command line; that the harness,
-the test modules and the benchmarks use the package's parsers, PPM reader
-and QEMU command line rather than their own."""
+tools/bin/qsnet): the command line without a guest; that the harness, the
+test modules and the benchmarks use the package's parsers, PPM reader and
+QEMU command line rather than their own; that `up` and `restart-node` wait
+until the cluster has formed (against scripted shells, then three live
+nodes)."""
 
+import json
 import os
 import struct
 import subprocess
 import sys
 import zlib
 
+import pytest
+
 import qsharness
 import test_dtx
 import test_net
 import test_tm
-from qsharness import QSNET_PATH, ROOT, Node, qsnet
+from qsharness import BOOT_TIMEOUT, ISO, QSNET_PATH, ROOT, Node, qsnet
 
 VERBS = ("up", "down", "status", "console", "exec", "screenshot",
          "kill-node", "restart-node", "wait-prompt", "tree")
@@ -185,3 +190,141 @@ def test_one_qemu_command_line(tmp_path, monkeypatch):
     assert "mac=52:54:00:12:34:02" in " ".join(node)
     assert "name=opt/qs/k,string=a,,b" in node
     assert "name=opt/qs/incarnation,string=4" in node
+
+
+# ---- up and restart-node wait until the cluster has formed ---------------
+
+class ScriptedCluster(qsnet.Cluster):
+    """A cluster without QEMU: starting a node only records it, and each
+    node's shell answers `nodes` from a script, one answer per question,
+    the last one again once the script is used up."""
+
+    def __init__(self, state_dir):
+        qsnet.Cluster.__init__(self, state_dir, iso=__file__)
+        self.scripts, self.asked, self.running = {}, {}, set()
+
+    def start_node(self, node, opts, once_args=None):
+        os.makedirs(self.node_dir(node), exist_ok=True)
+        opts = dict(opts, incarnation=self._next_incarnation(node))
+        with open(self.path(node, "node.json"), "w") as f:
+            json.dump(opts, f)
+        self.running.add(node)
+        return 1000 + node
+
+    def pid(self, node):
+        return 1000 + node if node in self.running else None
+
+    def wait_prompt(self, node, timeout=120, start=0):
+        pass
+
+    def _console_in_use(self, node):
+        return False
+
+    def exec(self, node, cmd, timeout=60):
+        assert cmd == "nodes"
+        i = self.asked.get(node, 0)
+        self.asked[node] = i + 1
+        script = self.scripts[node]
+        return script[min(i, len(script) - 1)]
+
+
+def test_up_waits_until_every_node_sees_every_node(tmp_path):
+    cl = ScriptedCluster(str(tmp_path))
+    alone = {0: nodes_text({0: ("up", 1)}), 1: nodes_text({1: ("up", 1)}),
+             2: nodes_text({2: ("up", 1)})}
+    full = nodes_text({n: ("up", 1) for n in range(3)})
+    cl.scripts = {
+        0: [alone[0], nodes_text({0: ("up", 1), 1: ("up", 1)}), full],
+        1: [alone[1], nodes_text({0: ("up", 1), 1: ("up", 1),
+                                  2: ("suspect", 1)}), full, full],
+        2: [alone[2], full]}
+    assert cl.up(3, timeout=30) == [1000, 1001, 1002]
+    # each asked until it saw everyone, and not again after
+    assert cl.asked == {0: 3, 1: 3, 2: 2}
+
+
+def test_up_without_a_cm_waits_for_the_prompts_only(tmp_path):
+    cl = ScriptedCluster(str(tmp_path))
+    cl.scripts = {n: ["nodes: no communication manager (queue cm)\n"]
+                  for n in range(2)}
+    cl.up(2, conf="bare.conf", timeout=30)
+    assert cl.asked == {0: 1, 1: 1}
+    cl = ScriptedCluster(str(tmp_path / "one"))
+    cl.scripts = {0: [nodes_text({0: ("up", 1)})]}
+    cl.up(1, timeout=30)
+    assert cl.asked == {0: 1}
+
+
+def test_restart_waits_to_see_and_be_seen_in_the_new_incarnation(tmp_path):
+    cl = ScriptedCluster(str(tmp_path))
+    cl.scripts = {n: [nodes_text({m: ("up", 1) for m in range(3)})]
+                  for n in range(3)}
+    cl.up(3, timeout=30)
+    cl.running.discard(1)  # killed
+    def seen(one):  # as all up in incarnation 1 but for node 1
+        return nodes_text({0: ("up", 1), 1: one, 2: ("up", 1)})
+    cl.scripts = {0: [seen(("up", 1)), seen(("suspect", 1)), seen(("up", 2))],
+                  1: [nodes_text({1: ("up", 2)}), seen(("up", 2))],
+                  2: [seen(("down", 1)), seen(("up", 2))]}
+    cl.asked = {}
+    assert cl.restart_node(1, timeout=30) == 1001
+    assert cl.asked == {0: 3, 1: 2, 2: 2}
+
+
+def test_a_cluster_that_does_not_form_times_out(tmp_path):
+    cl = ScriptedCluster(str(tmp_path))
+    cl.scripts = {0: [nodes_text({0: ("up", 1), 1: ("up", 1)})],
+                  1: [nodes_text({0: ("down", 1), 1: ("up", 1)})]}
+    with pytest.raises(qsnet.QsnetTimeout) as e:
+        cl.up(2, timeout=1)
+    assert "node 1 does not see 0 (incarnation 1) up" in str(e.value)
+
+
+STATE = os.path.join(ROOT, "build", "test-nodes-qsnet")
+
+
+@pytest.fixture(scope="module")
+def formed():
+    """Three nodes, started with the command line's `up -n 3`."""
+    cl = qsnet.Cluster(STATE, iso=ISO)
+    cl.down()  # an interrupted run's nodes
+    try:
+        r = run(STATE, "up", "-n", "3", "--iso", ISO, "--timeout",
+                str(BOOT_TIMEOUT), timeout=BOOT_TIMEOUT + 60)
+        assert r.returncode == 0, r.stderr
+        assert [l.split(":")[0] for l in r.stdout.splitlines()] == \
+            ["node %d up" % n for n in range(3)], r.stdout
+        yield cl
+    finally:
+        cl.down()
+
+
+def assert_all_see_all(cl):
+    """Every node's CM sees every node up, in the incarnation it runs."""
+    incs = {n: cl.options(n)["incarnation"] for n in range(3)}
+    for n in range(3):
+        members, _ = qsnet.parse_nodes(Node(cl, n).exec("nodes"))
+        assert {m: (v["state"], v["inc"]) for m, v in members.items()} == \
+            {m: ("up", inc) for m, inc in incs.items()}, (n, members)
+
+
+def test_up_returns_with_the_cluster_formed(formed):
+    # at once: a remote file server and window manager are found
+    n0 = Node(formed, 0)
+    start = n0.log_size()
+    pid = n0.run("chain -hold /c")
+    m = n0.wait_log(r"chain: (holding tx \S+|no file server.*)\n",
+                    start=start)
+    assert m.group(1).startswith("holding"), m.group(0)
+    n0.kill(pid)
+    assert_all_see_all(formed)
+
+
+def test_restart_node_returns_with_the_node_seen(formed):
+    inc = formed.options(1)["incarnation"]
+    assert run(STATE, "kill-node", "1").returncode == 0
+    r = run(STATE, "restart-node", "1", "--timeout", str(BOOT_TIMEOUT),
+            timeout=BOOT_TIMEOUT + 60)
+    assert r.returncode == 0 and r.stdout.startswith("node 1 up: pid"), r
+    assert formed.options(1)["incarnation"] == inc + 1
+    assert_all_see_all(formed)

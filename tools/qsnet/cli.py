@@ -5,7 +5,10 @@ usage: qsnet VERB [ARGS]
 verbs:
   up [-n N] [--conf NAME] [--arg KEY=VALUE]... [--gdb] [--iso PATH] [--timeout S]
      [--icount]
-                        start nodes 0..N-1 and wait for each shell prompt;
+                        start nodes 0..N-1 and wait until the cluster has
+                        formed: every shell prompt is up and every node's
+                        CM sees every node up (`nodes`; a configuration
+                        without a CM: the prompts only);
                         --arg sets a boot argument (fw_cfg opt/qs/KEY);
                         --icount runs them under -icount shift=0 (rdtsc
                         counts instructions; idle time still passes in
@@ -21,7 +24,9 @@ verbs:
   kill-node NODE        SIGKILL the node's QEMU (no clean shutdown)
   restart-node NODE [--arg KEY=VALUE]...
                         start a stopped node again with its stored options
-                        (--arg: a boot argument for this start only)
+                        (--arg: a boot argument for this start only); waits
+                        for its prompt, until it sees the running nodes up
+                        and they see it up
   wait-prompt NODE [--timeout S]
                         wait until the node's shell prompt has appeared
   tree TXID [-o FILE.png] [--timeout S]
@@ -64,6 +69,8 @@ disk), pmem.img (the persistent memory), incarnation (starts so far), node.json.
 The console is a single-client socket: while `console` is attached, `exec`
 on that node waits and times out (exit 2), and QEMU may later still take one
 character of that command into the shell once the console is free.
+restart-node does not ask a node whose console is attached whom it sees
+(it says so on stderr).
 """
 
 import argparse
@@ -84,7 +91,8 @@ def build_parser():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
-    c = sub.add_parser("up", help="start N nodes and wait for their prompts")
+    c = sub.add_parser("up", help="start N nodes and wait until they see each "
+                       "other")
     c.add_argument("-n", type=int, default=1, help="number of nodes (1)")
     c.add_argument("--conf", help="init config name (fw_cfg opt/qs/conf)")
     c.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",

@@ -1,6 +1,7 @@
 """A cluster: the QEMU nodes sharing one state directory (node N's files
 in STATE/N), their LAN, and what drives them: start and stop, QMP, the
-console and its log."""
+console and its log. `up` and `restart-node` return once the cluster has
+formed (see Cluster.wait_formed)."""
 
 import json
 import os
@@ -13,14 +14,17 @@ from . import console as con
 from .errors import QsnetError, QsnetTimeout
 from .host import POLL, connect_unix, pidfile_process
 from .lan import Lan
+from .parsers import no_cm, parse_nodes
 from .qemu import MEMORY_MB, make_storage, qemu_argv
-from .qmp import qmp_call
+from .qmp import chardev_connected, qmp_call
 from .screen import ppm_to_png, read_ppm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 DEFAULT_ISO = os.path.join(ROOT, "build", "qs.iso")
 DEFAULT_STATE = os.path.join(ROOT, "build", "nodes")
+MEMBERSHIP_POLL = 0.2  # seconds between rounds of `nodes` on the shells
+BUSY_CHECK = 1.0  # how long a console must stay taken to count as in use
 
 
 class Cluster:
@@ -135,8 +139,9 @@ class Cluster:
 
     def up(self, n=1, conf=None, gdb=False, iso=None, timeout=120, args=None,
            icount=False, wait=True):
-        """Start nodes 0..n-1 and wait for their prompts (not node 0 with
-        gdb, which is stopped at the first instruction; none without WAIT,
+        """Start nodes 0..n-1 and wait until the cluster has formed: every
+        prompt is up and every CM sees every node up (not node 0 with gdb,
+        which is stopped at the first instruction; nothing without WAIT,
         for configurations without a shell). Returns pids."""
         running = [i for i in self.nodes() if self.is_running(i)]
         if running:
@@ -149,24 +154,33 @@ class Cluster:
                     "memory": MEMORY_MB, "args": args or {},
                     "icount": bool(icount)}
             pids.append(self.start_node(i, opts))
+        if not wait:
+            return pids
         deadline = time.monotonic() + timeout
-        for i in range(n if wait else 0):
-            if not (gdb and i == 0):
-                try:
-                    self.wait_prompt(i, max(1, deadline - time.monotonic()))
-                except QsnetTimeout as e:
-                    raise QsnetTimeout("%s\n(nodes left running for "
-                                       "inspection; `qsnet down` stops them)"
-                                       % e)
+        shells = [i for i in range(n) if not (gdb and i == 0)]
+        try:
+            for i in shells:
+                self.wait_prompt(i, max(1, deadline - time.monotonic()))
+            self.wait_formed(shells, max(1, deadline - time.monotonic()))
+        except QsnetTimeout as e:
+            raise QsnetTimeout("%s\n(nodes left running for inspection; "
+                               "`qsnet down` stops them)" % e)
         return pids
 
     def restart_node(self, node, timeout=120, once_args=None):
         """Start a stopped node again with the options stored at up (and
-        ONCE_ARGS, boot arguments for this start only)."""
+        ONCE_ARGS, boot arguments for this start only); wait until its
+        prompt is up, it sees the other running nodes up and they see it
+        up in its new incarnation."""
         opts = self.options(node)
         self.start_node(node, opts, once_args)
         if not opts.get("gdb"):
+            deadline = time.monotonic() + timeout
             self.wait_prompt(node, timeout)
+            others = [n for n in self.nodes() if n != node and
+                      self.is_running(n) and not self.options(n).get("gdb")]
+            self.wait_formed([node] + others,
+                             max(1, deadline - time.monotonic()), focus=node)
         return self.pid(node)
 
     def _wait_gone(self, node, timeout):
@@ -204,6 +218,68 @@ class Cluster:
                 self._wait_gone(n, 10)
             self._clean(n)
         self.lan.down(nodes)
+
+    # ---- the cluster forming ---------------------------------------------
+
+    def _console_in_use(self, node):
+        """Whether another client (a `qsnet console`) holds NODE's console:
+        taken for BUSY_CHECK seconds on end (a connection just closed, ours
+        too, may still count as taken for a moment)."""
+        deadline = time.monotonic() + BUSY_CHECK
+        while chardev_connected(self.path(node, "qmp.sock"), "con"):
+            if time.monotonic() > deadline:
+                return True
+            time.sleep(POLL)
+        return False
+
+    def _askers(self, nodes, focus):
+        """Those of NODES to ask whom they see: all but those whose console
+        another client holds (they are left out, with a note)."""
+        askers = set()
+        for n in nodes:
+            if n != focus and self._console_in_use(n):
+                print("qsnet: note: node %d's console is in use: not asking "
+                      "it whom it sees" % n, file=sys.stderr)
+            else:
+                askers.add(n)
+        return askers
+
+    def wait_formed(self, nodes, timeout=120, focus=None):
+        """Wait until the nodes NODES (prompts up) have formed a cluster:
+        the CM of each sees every one of them up, in the incarnation it
+        runs now, by asking each shell `nodes` until it says so. With FOCUS
+        (a node that has just started) only the pairs with FOCUS count:
+        FOCUS sees the others, they see FOCUS. Left out: nodes without a CM
+        (`nodes` says so; their configuration starts none), nodes whose
+        wire is cut (`link down`, `netem --loss 100`), and, as askers
+        only, nodes whose console another client holds."""
+        nodes = [n for n in nodes if not self.lan.cut(n)]
+        if focus is not None and focus not in nodes:
+            return
+        inc = {n: self.options(n).get("incarnation") for n in nodes}
+        deadline = time.monotonic() + timeout
+        askers, cmless, views = self._askers(nodes, focus), set(), {}
+        while True:
+            for n in sorted(askers):
+                out = self.exec(n, "nodes", max(1, deadline - time.monotonic()))
+                if no_cm(out):
+                    cmless.add(n)
+                else:
+                    views[n] = parse_nodes(out)[0]
+            members = [n for n in nodes if n not in cmless]
+            missing = {}
+            for n in sorted(askers - cmless):
+                targets = members if focus in (None, n) else \
+                    [t for t in (focus,) if t in members]
+                lacking = [t for t in targets if not _sees(views[n], t, inc[t])]
+                if lacking:
+                    missing[n] = lacking
+            askers = set(missing)
+            if not askers:
+                return
+            if time.monotonic() > deadline:
+                raise QsnetTimeout(_not_formed(timeout, missing, views, inc))
+            time.sleep(MEMBERSHIP_POLL)  # poll interval, not a wait for it
 
     # ---- the LAN -----------------------------------------------------------
 
@@ -318,3 +394,21 @@ class Cluster:
         backlog = "\n".join(self.log(node)[-2000:].split("\n")[-12:])
         con.relay(s, node, backlog)
 
+
+def _sees(view, node, inc):
+    """Whether VIEW (parse_nodes) has NODE up in incarnation INC."""
+    row = view.get(node)
+    return row is not None and row["state"] == "up" and row["inc"] == inc
+
+
+def _not_formed(timeout, missing, views, inc):
+    """Why the cluster did not form: whom each node misses, whom it sees."""
+    why = []
+    for n, lacking in sorted(missing.items()):
+        seen = ", ".join("%d %s (incarnation %d)" % (t, v["state"], v["inc"])
+                         for t, v in sorted(views[n].items()))
+        why.append("node %d does not see %s up (it sees: %s)" % (
+            n, ", ".join("%d (incarnation %s)" % (t, inc[t]) for t in lacking),
+            seen or "none"))
+    return "the cluster did not form within %.0fs: %s" % (timeout,
+                                                          "; ".join(why))

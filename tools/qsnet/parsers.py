@@ -15,6 +15,8 @@ MEM_HEAP_RE = re.compile(r"^kernel heap: (\d+) bytes$", re.M)
 NODES_ROW_RE = re.compile(r"^\s*(\d+) 10\.0\.0\.\d+\s+(\S+)\s+(\d+)\s+(\d+) ms"
                           r"\s+(\d+)\s+(\d+)\s*$", re.M)
 NODES_BAD_RE = re.compile(r"^bad packets (\d+)$", re.M)
+# what the shell's network commands say on a node without a CM
+NO_CM_RE = re.compile(r"^\w+: no communication manager", re.M)
 
 
 def _node_or_none(word):
@@ -89,3 +91,7 @@ def parse_nodes(text):
     bad = NODES_BAD_RE.search(text)
     return members, int(bad.group(1)) if bad else None
 
+
+def no_cm(text):
+    """Whether a network command's output says the node runs no CM."""
+    return bool(NO_CM_RE.search(text))

@@ -1,5 +1,5 @@
 """QMP, QEMU's JSON monitor on a unix socket: one connection per command
-(screendump, set_link, quit)."""
+(screendump, set_link, quit, query-chardev)."""
 
 import json
 
@@ -36,3 +36,11 @@ def qmp_call(sock_path, cmd, args=None, timeout=30):
         call("qmp_capabilities")
         return call(cmd, args)
 
+
+def chardev_connected(sock_path, label, timeout=30):
+    """Whether a client is connected to the socket chardev LABEL (QEMU
+    calls an idle server socket's filename "disconnected:...")."""
+    for dev in qmp_call(sock_path, "query-chardev", timeout=timeout):
+        if dev.get("label") == label:
+            return not dev.get("filename", "").startswith("disconnected:")
+    raise QsnetError("QMP: no chardev %r" % label)
