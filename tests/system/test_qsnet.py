@@ -60,6 +60,13 @@ def test_up_without_iso_fails_clearly(tmp_path):
     assert "running" not in run(tmp_path, "status").stdout
 
 
+def test_restart_of_a_node_never_started_fails_clearly(tmp_path):
+    r = run(tmp_path, "restart-node", "3")
+    assert r.returncode == 1
+    assert "node 3 was never started" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_launcher_leaves_no_bytecode():
     subprocess.run([sys.executable, QSNET_PATH, "--help"], check=True,
                    capture_output=True)

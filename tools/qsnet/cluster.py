@@ -65,8 +65,13 @@ class Cluster:
         return [(n, self.pid(n) is not None, self.pid(n)) for n in self.nodes()]
 
     def options(self, node):
-        with open(self.path(node, "node.json")) as f:
-            return json.load(f)
+        """What NODE was last started with (N/node.json)."""
+        try:
+            with open(self.path(node, "node.json")) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            raise QsnetError("node %d was never started (no %s)"
+                             % (node, self.path(node, "node.json")))
 
     # ---- starting and stopping -------------------------------------------
 
