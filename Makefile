@@ -141,16 +141,16 @@ $(ISO): $(B)/kernel.elf $(PROGRAMS:%=$(B)/bin/%) $(CONFIGS) boot/grub.cfg.in
 		{ cat $(B)/grub-mkrescue.log; exit 1; }
 
 run: all
-	@if boot/qsnet status | grep -q running; then \
+	@if tools/bin/qsnet status | grep -q running; then \
 		echo "nodes already running; attaching (make stop, then make run, to reboot them)"; \
-	else boot/qsnet up -n $(NODES); fi
-	boot/qsnet console 0
+	else tools/bin/qsnet up -n $(NODES); fi
+	tools/bin/qsnet console 0
 
 stop:
-	boot/qsnet down
+	tools/bin/qsnet down
 
 qemu-gdb: all
-	boot/qsnet up -n 1 --gdb
+	tools/bin/qsnet up -n 1 --gdb
 
 # The same kernel with the transaction stamp compiled out, for `make bench`:
 # the files that stamp requests, built again without it.

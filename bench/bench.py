@@ -3,19 +3,17 @@
 out) under QEMU's -icount shift=0, where the guest's rdtsc counts executed
 instructions, so every figure is exactly repeatable. The guest program
 `bench` prints "bench: METRIC VALUE" lines and powers off. The network
-figures come from two such nodes on a vde LAN, started by boot/qsnet (up
---icount) with their state in build/bench/net, where `netbench` on node 0
-does the same. The distributed-transaction figures come from three nodes
-booted the same way with bench-dtx.conf (state in build/bench/dtx, fresh
-disks each run), where `dtxbench` on node 0 commits transaction trees over
-them. Prints a table and writes build/bench/results.json with flat metric
-names.
+figures come from two such nodes on a vde LAN, started by the qsnet package
+(tools/qsnet, `up --icount`) with their state in build/bench/net, where
+`netbench` on node 0 does the same. The distributed-transaction figures
+come from three nodes booted the same way with bench-dtx.conf (state in
+build/bench/dtx, fresh disks each run), where `dtxbench` on node 0 commits
+transaction trees over them. Prints a table and writes
+build/bench/results.json with flat metric names.
 
     bench/bench.py ISO NOSTAMP_ISO                  everything (make bench)
     bench/bench.py --only PART ISO NOSTAMP_ISO      one part: ipc (with the
         transaction figures of one node), rvm, net or dtx; while developing"""
-import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -24,27 +22,22 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import qsnet  # noqa: E402
 LINE = re.compile(r"^bench: (\S+) (\d+)\s*$", re.M)
 TIMEOUT = 1200  # seconds of host time; TCG on a busy machine is slow
 
 
 def run(iso, conf, storage=None):
-    """Boots ISO with CONF; STORAGE (a directory) adds a fresh IDE disk and
-    persistent memory there, as boot/qsnet gives every node."""
-    cmd = ["qemu-system-i386", "-cdrom", iso]
+    """Boots ISO with CONF, the serial port on stdout; STORAGE (a
+    directory) adds a fresh IDE disk and persistent memory there, as qsnet
+    gives every node."""
+    disk = pmem = None
     if storage:
-        os.makedirs(storage, exist_ok=True)
-        disk, pmem = (os.path.join(storage, n) for n in ("disk.img", "pmem.img"))
-        for path, size in ((disk, 64 << 20), (pmem, 16 << 20)):
-            with open(path, "wb") as f:
-                f.truncate(size)
-        cmd += ["-drive", "file=%s,format=raw,if=ide,index=0" % disk,
-                "-object", "memory-backend-file,id=pmem,share=on,mem-path=%s,"
-                "size=%d" % (pmem, 16 << 20),
-                "-device", "ivshmem-plain,memdev=pmem"]
-    cmd += "-m 256 -serial stdio -display none -nic none -monitor none".split()
-    cmd += "-no-reboot -icount shift=0".split()
-    cmd += ["-fw_cfg", "name=opt/qs/conf,string=%s" % conf]
+        disk, pmem = qsnet.make_storage(storage, fresh=True)
+    cmd = qsnet.qemu_argv(iso, disk=disk, pmem=pmem,
+                          boot_args=[("conf", conf)], icount=True)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
                          stdin=subprocess.DEVNULL).stdout
     if "bench: done" not in out:
@@ -52,22 +45,11 @@ def run(iso, conf, storage=None):
     return {k: int(v) for k, v in LINE.findall(out)}
 
 
-def load_qsnet():
-    """boot/qsnet as a module (it has no .py suffix)."""
-    path = os.path.join(ROOT, "boot", "qsnet")
-    loader = importlib.machinery.SourceFileLoader("qsnet", path)
-    spec = importlib.util.spec_from_loader("qsnet", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
 def run_net(iso):
     """Boots two nodes with bench-net.conf under -icount shift=0 on a vde
     LAN; netbench on node 0 measures and powers node 0 off, then the rest
     goes down. Returns node 0's figures and their ratio; exits if a
     remote request failed."""
-    qsnet = load_qsnet()
     cl = qsnet.Cluster(os.path.join(ROOT, "build", "bench", "net"), iso)
     cl.down()  # what an interrupted run left
     try:
@@ -93,7 +75,6 @@ def run_dtx(iso):
     three tree shapes and the clean-up after a kill, and powers node 0 off.
     Returns node 0's figures, the per-commit averages (printed x100)
     divided back."""
-    qsnet = load_qsnet()
     state = os.path.join(ROOT, "build", "bench", "dtx")
     cl = qsnet.Cluster(state, iso)
     cl.down()  # what an interrupted run left

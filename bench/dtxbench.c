@@ -1,7 +1,7 @@
 /*
  * Distributed-transaction benchmarks, run by `make bench` on three nodes
  * booted together with bench-dtx.conf under QEMU's -icount shift=0 on a
- * vde LAN (boot/qsnet up --icount). On node 0 it waits until the other
+ * vde LAN (tools/bin/qsnet up --icount). On node 0 it waits until the other
  * nodes' file servers, window managers and TMs answer, then commits
  * transactions of three tree shapes (the root is its transaction, here):
  *

@@ -1,6 +1,6 @@
 /*
  * Network benchmarks, run by `make bench` on two nodes booted together
- * with bench-net.conf under QEMU's -icount shift=0 on a vde LAN (boot/qsnet
+ * with bench-net.conf under QEMU's -icount shift=0 on a vde LAN (tools/bin/qsnet
  * up --icount). On node 0 it waits for node 1's echo server, then prints
  * "bench: METRIC VALUE" lines: a remote null round trip (qs_call on
  * echo@1), the raw lwIP UDP echo the CM times itself (CM_OP_UDP_ECHO), and

@@ -113,7 +113,7 @@ tmlog_open(void)
 	if (head.boots && ni.incarnation <= head.incarnation)
 		printf("tm: warning: node incarnation %u did not advance past %u: "
 		       "transaction ids may repeat earlier ones (boot with "
-		       "boot/qsnet, which counts starts)\n", ni.incarnation,
+		       "tools/bin/qsnet, which counts starts)\n", ni.incarnation,
 		       head.incarnation);
 	head.incarnation = ni.incarnation;
 	head.boots++;

@@ -1,13 +1,13 @@
-"""Helpers for the system tests: boot Quicksilver nodes in QEMU via
-boot/qsnet (loaded as a module) and talk to their serial shell.
+"""Helpers for the system tests: boot Quicksilver nodes in QEMU with the
+qsnet package (tools/qsnet) and talk to their serial shell. What the shell
+prints is parsed by the package's parsers, the screen read by its PPM
+reader; qsnet, Screen and the rest are here for the test modules.
 
 Timeouts are generous because QEMU runs without KVM (TCG) on a slow machine.
 Env overrides: QSNET_ISO (default build/qs.iso), QS_BOOT_TIMEOUT,
 QS_CMD_TIMEOUT, QS_PROG_TIMEOUT.
 """
 
-import importlib.machinery
-import importlib.util
 import os
 import re
 import sys
@@ -17,27 +17,21 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-QSNET_PATH = os.path.join(ROOT, "boot", "qsnet")
+QSNET_PATH = os.path.join(ROOT, "tools", "bin", "qsnet")  # the command line
 ISO = os.environ.get("QSNET_ISO", os.path.join(ROOT, "build", "qs.iso"))
 BOOT_TIMEOUT = float(os.environ.get("QS_BOOT_TIMEOUT", 120))
 CMD_TIMEOUT = float(os.environ.get("QS_CMD_TIMEOUT", 60))
 PROG_TIMEOUT = float(os.environ.get("QS_PROG_TIMEOUT", 300))  # ktest etc.
 STATE_DIR = os.path.join(ROOT, "build", "test-nodes")
 
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+_saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+try:  # no tools/qsnet/__pycache__ in the source tree
+    import qsnet
+finally:
+    sys.dont_write_bytecode = _saved
 
-def load_qsnet():
-    loader = importlib.machinery.SourceFileLoader("qsnet", QSNET_PATH)
-    spec = importlib.util.spec_from_loader("qsnet", loader)
-    mod = importlib.util.module_from_spec(spec)
-    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-    try:  # no boot/__pycache__ in the source tree
-        loader.exec_module(mod)
-    finally:
-        sys.dont_write_bytecode = saved
-    return mod
-
-
-qsnet = load_qsnet()
+Screen = qsnet.Screen  # the test modules' name for what screen() returns
 
 
 class Session:
@@ -125,14 +119,11 @@ class Node:
         out = self.exec("ps")
         lines = [l for l in out.split("\n") if l.strip()]
         assert lines and lines[0].split()[0] == "PID", "bad ps output: %r" % out
-        rows = []
-        for l in lines[1:]:
-            f = l.split()
-            assert len(f) == 7, "bad ps row %r in:\n%s" % (l, out)
-            assert f[3] in ("running", "suspended", "zombie"), "bad state: %r" % l
-            rows.append(dict(pid=int(f[0]), parent=int(f[1]), name=f[2],
-                             state=f[3], threads=int(f[4]), pages=int(f[5]),
-                             ticks=int(f[6])))
+        rows = qsnet.ps_rows(out)
+        assert len(rows) == len(lines) - 1, "bad ps row in:\n%s" % out
+        for r in rows:
+            assert r["state"] in ("running", "suspended", "zombie"), \
+                "bad state: %r" % r
         return rows
 
     def ps_pids(self):
@@ -140,12 +131,11 @@ class Node:
 
     def mem_free(self):
         out = self.exec("mem")
-        m = re.search(r"^pages: total (\d+), free (\d+), used (\d+)$", out, re.M)
+        m = qsnet.parse_mem(out)
         assert m, "bad mem output: %r" % out
-        total, free, used = map(int, m.groups())
-        assert free + used == total, "mem does not add up: %r" % out
-        assert re.search(r"^kernel heap: \d+ bytes$", out, re.M), out
-        return free
+        assert m["free"] + m["used"] == m["total"], \
+            "mem does not add up: %r" % out
+        return m["free"]
 
     def poll(self, what, fn, timeout=CMD_TIMEOUT):
         """Call fn() (which issues shell commands) until it returns
@@ -191,54 +181,9 @@ class Node:
         assert self.exec("echo alive").strip() == "alive"
 
 
-class Screen:
-    """A node's screen as RGB pixels: width, height, and rows[y], bytes
-    with 3 per pixel."""
-
-    def __init__(self, width, height, rows):
-        self.width, self.height, self.rows = width, height, rows
-
-    def pixel(self, x, y):
-        """(r, g, b) at (x, y)."""
-        return tuple(self.rows[y][3 * x:3 * x + 3])
-
-    def span(self, x, y, n):
-        """The n pixels from (x, y) rightwards, as bytes."""
-        return self.rows[y][3 * x:3 * (x + n)]
-
-
-def parse_ppm(data):
-    """A binary P6 PPM (maxval 255) as a Screen."""
-    if not data.startswith(b"P6"):
-        raise ValueError("not a P6 PPM")
-    fields, pos = [], 2
-    while len(fields) < 3:  # width, height, maxval; skip blanks and comments
-        while data[pos:pos + 1].isspace():
-            pos += 1
-        if data[pos:pos + 1] == b"#":
-            pos = data.index(b"\n", pos) + 1
-            continue
-        start = pos
-        while data[pos:pos + 1].isdigit():
-            pos += 1
-        fields.append(int(data[start:pos]))
-    w, h, maxval = fields
-    if maxval != 255:
-        raise ValueError("PPM maxval %d, not 255" % maxval)
-    pos += 1  # the one blank after maxval
-    stride = 3 * w
-    if len(data) < pos + h * stride:
-        raise ValueError("PPM truncated")
-    return Screen(w, h, [data[pos + y * stride:pos + (y + 1) * stride]
-                         for y in range(h)])
-
-
 def screen(cluster, node, tmpdir):
-    """What node NODE shows now, through QMP screendump (PPM)."""
-    path = os.path.join(str(tmpdir), "screen%d.ppm" % node)
-    cluster.qmp(node, "screendump", {"filename": os.path.abspath(path)})
-    with open(path, "rb") as f:
-        return parse_ppm(f.read())
+    """What node NODE shows now (a Screen), through QMP screendump."""
+    return cluster.screen(node, os.path.join(str(tmpdir), "screen%d.ppm" % node))
 
 
 def boot_cluster(state_dir, n=1, **up_args):

@@ -57,14 +57,9 @@ def tx_stats(node):
 
 
 def records(node):
-    """`tx` rows: tx, owner, coordinator, state, superior, subs, parts."""
-    rows = []
-    for line in node.exec("tx").splitlines()[1:]:
-        f = line.split()
-        if len(f) >= 6 and re.fullmatch(r"\d+\.\d+\.\d+", f[0]):
-            rows.append(dict(tx=f[0], owner=f[1], coord=int(f[2]),
-                             state=f[3], sup=f[4], subs=f[5], parts=f[6:]))
-    return rows
+    """`tx` rows (qsnet.parse_tx): tx, owner, coord, state, sup, subs,
+    parts."""
+    return qsnet.parse_tx(node.exec("tx"))
 
 
 def crumbs(node):
@@ -165,12 +160,12 @@ def test_tree_seen_then_client_killed(nodes, dtx_cluster, tmp_path):
     pid, m, text = chain(n0, "-hold", r"chain: holding tx \S+\n")
     tx = tx_of(text)
     r0, r1, r2 = ([r for r in records(n) if r["tx"] == tx] for n in nodes)
-    assert r0 and r0[0]["owner"] == str(pid) and r0[0]["subs"] == "1", r0
-    assert r1 and r1[0]["owner"] == "-" and (r1[0]["sup"], r1[0]["subs"]) == \
-        ("0", "2"), r1
-    assert any(p.endswith(":recoverable") for p in r1[0]["parts"]), r1
-    assert r2 and r2[0]["sup"] == "1" and \
-        any(p.endswith(":volatile") for p in r2[0]["parts"]), r2
+    assert r0 and r0[0]["owner"] == pid and r0[0]["subs"] == [1], r0
+    assert r1 and r1[0]["owner"] is None and (r1[0]["sup"], r1[0]["subs"]) == \
+        (0, [2]), r1
+    assert any(p["cls"] == "recoverable" for p in r1[0]["parts"]), r1
+    assert r2 and r2[0]["sup"] == 1 and \
+        any(p["cls"] == "volatile" for p in r2[0]["parts"]), r2
     assert windows(n2) == 1 and "fs: tx %s" % tx in n2.exec("win")
     # qsnet tree: the whole tree, collected from every node, as a picture
     tree = qsnet.build_tree(tx, dtx_cluster.tx_outputs())

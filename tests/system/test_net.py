@@ -176,19 +176,13 @@ def test_ping_stops_while_link_down(nodes, net_cluster):
     assert got == 2, out
 
 
-NODE_ROW = re.compile(r"^\s*(\d+) 10\.0\.0\.(\d+)\s+(up|suspect|down)\s+(\d+)"
-                      r"\s+(\d+) ms\s+(\d+)\s+(\d+)$", re.M)
-
-
 def members(node):
     """`nodes` as {id: dict(state, inc, ago, heartbeats, restarts)}, and the
     bad packet count."""
     out = node.exec("nodes")
-    bad = re.search(r"^bad packets (\d+)$", out, re.M)
-    assert bad, out
-    return {int(m[0]): dict(state=m[2], inc=int(m[3]), ago=int(m[4]),
-                            heartbeats=int(m[5]), restarts=int(m[6]))
-            for m in NODE_ROW.findall(out)}, int(bad.group(1))
+    m, bad = qsnet.parse_nodes(out)
+    assert bad is not None, out
+    return m, bad
 
 
 def wait_member(node, peer, state, inc=None):

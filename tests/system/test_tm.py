@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from qsharness import Node, cluster_fixture
+from qsharness import Node, cluster_fixture, qsnet
 from test_guest import reap, run_suite
 
 VOTE_MS = 1500
@@ -20,21 +20,14 @@ def node(tm_cluster):
     return Node(tm_cluster, 0)
 
 
-ROW = re.compile(r"^(\d+\.\d+\.\d+)\s+(-?\d+)\s+(\d+) (\w+)\s+(\S+)\s+(\S+)"
-                 r"((?:\s+\d+:\w+(?:\([\w-]+\))?)*)\s*$", re.M)
-PART = re.compile(r"(\d+):(\w+)(?:\(([\w-]+)\))?")
-
-
 def tx_rows(node):
-    """Parse `tx`: {id: dict(owner, coord, state, sup, subs, parts)}. Lines
-    a background program printed meanwhile are not rows and are skipped."""
+    """`tx` as {id: row}, the rows qsnet.parse_tx makes (owner, coord,
+    state, sup, subs, parts). Lines a background program printed meanwhile
+    are not rows and are skipped."""
     out = node.exec("tx")
     assert re.search(r"^TX\s+OWNER COORD STATE\s+SUP\s+SUBS\s+PARTICIPANTS$",
                      out, re.M), out
-    return {m[0]: dict(owner=int(m[1]), coord=int(m[2]), state=m[3], sup=m[4],
-                       subs=m[5], parts=[(int(p[0]), p[1], p[2] or None)
-                                         for p in PART.findall(m[6])])
-            for m in ROW.findall(out)}
+    return {r["tx"]: r for r in qsnet.parse_tx(out)}
 
 
 def tm_stats(node):
@@ -136,8 +129,8 @@ def test_tx_lists_and_aborts_from_the_shell(node):
     node.wait_log(r"txdemo: holding tx %s\n" % tx, start=start)
     row = tx_rows(node)[tx]
     assert row["owner"] == pid and row["state"] == "active", row
-    assert row["coord"] == 0 and row["sup"] == "-" and row["subs"] == "-", row
-    assert (yes, "recoverable", None) in row["parts"], row
+    assert row["coord"] == 0 and row["sup"] is None and row["subs"] == [], row
+    assert dict(pid=yes, cls="recoverable", vote=None) in row["parts"], row
     # (participants print to the same console, so look for our line)
     assert "tx %s aborted" % tx in node.exec("tx abort %s" % tx).splitlines()
     node.wait_log(r"vy4: tx %s aborted\n" % tx, start=start)

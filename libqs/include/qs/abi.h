@@ -155,7 +155,7 @@ typedef struct {
 typedef struct {
 	uint32_t node_id;
 	uint32_t incarnation; /* how many times this node has started (boot
-	                         argument "incarnation"; boot/qsnet counts) */
+	                         argument "incarnation"; tools/bin/qsnet counts) */
 	uint32_t hz;          /* timer frequency */
 } qs_node_info_t;
 
