@@ -34,11 +34,7 @@ def restore(cl, pids):
     for node in pids:
         cl.set_link(node, True)
         cl.netem(node)
-    from test_net import wait_member  # the `nodes` parser
-    for node in pids:
-        for peer in pids:
-            if peer != node:
-                wait_member(Node(cl, node), peer, "up")
+    cl.wait_formed(sorted(pids), BOOT_TIMEOUT)
 
 
 @pytest.fixture(autouse=True)
