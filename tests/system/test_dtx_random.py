@@ -106,6 +106,11 @@ def slot_writer(node, slot):
     return tx
 
 
+def aborts(node):
+    """Transactions node's file server rolled back since it started."""
+    return int(re.search(r" aborts (\d+)", node.exec("df")).group(1))
+
+
 def order(tx):
     """Node 0's transactions in the order they began: incarnation, then
     counter."""
@@ -120,6 +125,7 @@ def test_random_kills(random_cluster):
     print("random kills: %d, seed %d" % (KILLS, SEED))
     work = Workload(ns[0])
     kinds = {"client": 0, 0: 0, 1: 0, 2: 0}
+    rolled_back = {1: 0, 2: 0}  # by the file servers of earlier boots
     for _ in range(KILLS):
         work.ensure_running()
         time.sleep(rng.uniform(0, MAX_DELAY_S))  # the random point
@@ -128,6 +134,8 @@ def test_random_kills(random_cluster):
             kinds[node] += 1
             if node == 0:
                 work.node0_going()
+            else:
+                rolled_back[node] += aborts(ns[node])
             random_cluster.kill_node(node)
             random_cluster.restart_node(node, BOOT_TIMEOUT)
             wait_all_up(ns)
@@ -136,6 +144,8 @@ def test_random_kills(random_cluster):
             work.kill_client()
     print("kills: client %d, node 0 %d, node 1 %d, node 2 %d"
           % (kinds["client"], kinds[0], kinds[1], kinds[2]))
+    if work.pid is not None:  # a client that outlived a file server's node
+        work.kill_client()
 
     # everything settles: nothing in doubt, no breadcrumb anywhere
     no_breadcrumbs(ns)
@@ -159,10 +169,9 @@ def test_random_kills(random_cluster):
         assert not later, (slot, last, sorted(later, key=order))
     print("the client heard: %s" % ", ".join(
         "%s %d" % kv for kv in Counter(told.values()).most_common()))
-    rolled_back = [int(re.search(r" aborts (\d+)", n.exec("df")).group(1))
-                   for n in ns[1:]]
+    rolled_back = [rolled_back[n.id] + aborts(n) for n in ns[1:]]
     print("transactions: %d committed, %d aborted or failed as the client "
-          "heard; rolled back since the last boot: node 1 %d, node 2 %d"
+          "heard; rolled back during the run: node 1 %d, node 2 %d"
           % (len(committed), len(undone), rolled_back[0], rolled_back[1]))
     # the run did what it is for: work committed, and kills cut work off
     assert committed and any(rolled_back)
