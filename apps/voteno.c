@@ -8,7 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <qs/sq.h>
+#include <qs/serve.h>
 #include <qs/sys.h>
 #include <qs/tx.h>
 #include <qs/voteno.h>
@@ -44,12 +44,10 @@ end(uint64_t tx, int outcome, void *arg)
 static const qs_tx_ops_t ops = { prepare, end, NULL };
 
 static int32_t
-handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+do_join(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
 	char b[QS_TX_TEXT];
-	(void)reply, (void)ctx;
-	if (req->hdr.opcode != VOTENO_OP_JOIN)
-		return QS_EINVAL;
+	(void)args, (void)reply, (void)ctx;
 	int r = qs_tx_join(req->hdr.txid, QS_TX_RECOVERABLE, &ops);
 	printf("%s: joined tx %s: %s\n", name, qs_tx_format(req->hdr.txid, b),
 	       qs_strerror(r));
@@ -59,6 +57,12 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 	}
 	return r;
 }
+
+/* The one request carries nothing but its header (its transaction). */
+static const qs_op_t join_ops[] = {
+	[VOTENO_OP_JOIN] = { "join", 0, 0, 0, NULL, do_join },
+};
+static qs_server_t server = QS_SERVER("voteno", join_ops, NULL);
 
 int
 main(int argc, char **argv)
@@ -87,5 +91,5 @@ main(int argc, char **argv)
 	}
 	printf("%s: serving, votes %s\n", name,
 	       silent || aborts ? "never" : modes[vote]);
-	return qs_serve(qid, handle, NULL, 2) < 0;
+	return qs_serve_table(qid, &server, 2) < 0;
 }
