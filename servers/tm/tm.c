@@ -385,12 +385,20 @@ refused(void)
 	       qs_serve_refused(&death_server);
 }
 
-/* Is pid the network agent, the only one who may report edges and nodes? */
+/* Is pid the network agent, the only one who may report edges and nodes?
+ * Asked on every edge, so the answer is kept: the kernel never reuses a
+ * pid, so a kept one can never name another process. */
 static bool
 is_cm(int32_t pid)
 {
+	static int32_t cm_pid;
 	qs_sq_info_t q;
-	return qs_sq_find(QS_NET_QUEUE, &q) > 0 && q.owner == pid;
+	if (pid > 0 && pid == __atomic_load_n(&cm_pid, __ATOMIC_RELAXED))
+		return true;
+	if (qs_sq_find(QS_NET_QUEUE, &q) < 0 || q.owner != pid)
+		return false;
+	__atomic_store_n(&cm_pid, pid, __ATOMIC_RELAXED);
+	return true;
 }
 
 /* tm.net: the table, for the CM of this node only. */
