@@ -22,7 +22,6 @@ import time
 import pytest
 
 from qsharness import BOOT_TIMEOUT, PROG_TIMEOUT, Node, cluster_fixture, qsnet
-from test_net import wait_member
 
 dtx_cluster = cluster_fixture("test-nodes-dtx", n=3)
 DIR = "/c"
@@ -32,23 +31,18 @@ LONG_CUT_S = 10  # ... and one it does not: nodes are declared down
 
 @pytest.fixture(scope="module")
 def nodes(dtx_cluster):
-    ns = [Node(dtx_cluster, i) for i in range(3)]
-    wait_all_up(ns)
-    return ns
+    return [Node(dtx_cluster, i) for i in range(3)]  # formed: qsnet up
 
 
 def wait_all_up(ns):
-    for n in ns:
-        for peer in range(3):
-            if peer != n.id:
-                wait_member(n, peer, "up")
+    """After a cut heals: every node sees every other up again."""
+    ns[0].cluster.wait_formed([n.id for n in ns], BOOT_TIMEOUT)
 
 
-def restart(cluster, ns, node, **once_args):
+def restart(cluster, node, **once_args):
     if cluster.is_running(node):
         cluster.kill_node(node)
-    cluster.restart_node(node, BOOT_TIMEOUT, once_args or None)
-    wait_all_up(ns)
+    cluster.restart_node(node, BOOT_TIMEOUT, once_args or None)  # formed
 
 
 def tx_stats(node):
@@ -195,7 +189,7 @@ def test_client_node_killed_orphans_abort(nodes, dtx_cluster):
     no_breadcrumbs(nodes[1:], before)
     assert tx_stats(n1)["orphans"] == orphans + 1
     assert tx not in files(n1)
-    restart(dtx_cluster, nodes, 0)
+    restart(dtx_cluster, 0)
     no_breadcrumbs(nodes)
 
 
@@ -203,7 +197,7 @@ def test_silent_subordinate_aborts_and_resolves_after_restart(
         nodes, dtx_cluster):
     n0, n1, n2 = nodes
     # node 1 stalls after forcing "prepared", before it answers the vote
-    restart(dtx_cluster, nodes, 1, tm_stall="prepared")
+    restart(dtx_cluster, 1, tm_stall="prepared")
     start1 = n1.log_size()
     _, m, text = chain(n0, "-r 1")
     assert m.groups() == ("0", "1", "0"), text  # no vote in time: abort
@@ -214,7 +208,7 @@ def test_silent_subordinate_aborts_and_resolves_after_restart(
     assert [r["state"] for r in records(n2) if r["tx"] == tx] == ["prepared"]
     # node 1 crashes while prepared; its restart finds it in the log, asks
     # node 0 (which presumes abort), and tells node 2
-    restart(dtx_cluster, nodes, 1)
+    restart(dtx_cluster, 1)
     # (entries the crash kept are in doubt too: their unforced ends were
     # lost with it, and they resolve the same way)
     s = tx_stats(n1)
@@ -230,7 +224,7 @@ def stalled_at_commit_point(cluster, nodes):
     """`chain -r 1` with node 0 stopped at its commit point ("committed"
     forced, nobody told yet); returns the transaction."""
     n0 = nodes[0]
-    restart(cluster, nodes, 0, tm_stall="logged")
+    restart(cluster, 0, tm_stall="logged")
     start = n0.log_size()
     n0.run("chain -r 1 %s" % DIR)
     return n0.wait_log(r"tm: stalled logged: (\S+)\n", PROG_TIMEOUT,
@@ -255,7 +249,7 @@ def test_crash_during_recovery_is_harmless(nodes, dtx_cluster):
     # node 0 again), or committed with node 2 to tell (if node 2 had not
     # acknowledged yet, the commit was forced before the crash); the file
     # server has nothing left to do
-    restart(dtx_cluster, nodes, 1)
+    restart(dtx_cluster, 1)
     s = tx_stats(n1)
     assert s["recovered-in-doubt"] + s["recovered-committed"] >= 1, s
     no_breadcrumbs(nodes)
@@ -263,7 +257,7 @@ def test_crash_during_recovery_is_harmless(nodes, dtx_cluster):
     assert tx in files(n1)
     assert n1.exec("cat %s/%s" % (DIR, tx)).count("tx %s op" % tx) == 3
     assert outcome(n1, tx) == outcome(n2, tx) == "committed"
-    restart(dtx_cluster, nodes, 0)
+    restart(dtx_cluster, 0)
 
 
 def test_link_cut_in_phase_one_aborts(nodes, dtx_cluster):
@@ -286,7 +280,7 @@ def test_link_cut_in_phase_one_aborts(nodes, dtx_cluster):
 def test_link_cut_in_phase_two_commits_after_heal(nodes, dtx_cluster):
     n0, n1, _ = nodes
     # node 0 pauses 2 s at its commit point (logged, nobody told yet)
-    restart(dtx_cluster, nodes, 0, tm_stall="logged", tm_stall_ms="2000")
+    restart(dtx_cluster, 0, tm_stall="logged", tm_stall_ms="2000")
     start = n0.log_size()
     n0.run("chain -r 1 %s" % DIR)
     m = n0.wait_log(r"tm: stalled logged: (\S+)\n", PROG_TIMEOUT, start=start)
@@ -300,7 +294,7 @@ def test_link_cut_in_phase_two_commits_after_heal(nodes, dtx_cluster):
     wait_all_up(nodes)
     no_breadcrumbs(nodes)
     assert m.group(1) in files(n1)
-    restart(dtx_cluster, nodes, 0)
+    restart(dtx_cluster, 0)
 
 
 def test_delegated_coordinator_commits(nodes):
@@ -318,7 +312,7 @@ def test_delegated_coordinator_commits(nodes):
 
 def test_delegated_commit_survives_the_owner_node(nodes, dtx_cluster):
     n0, n1, _ = nodes
-    restart(dtx_cluster, nodes, 0, tm_stall="handed")
+    restart(dtx_cluster, 0, tm_stall="handed")
     start = n0.log_size()
     n0.run("chain -r 1 -delegate 1 %s" % DIR)
     m = n0.wait_log(r"tm: stalled handed: (\S+)\n", PROG_TIMEOUT, start=start)
@@ -327,7 +321,7 @@ def test_delegated_commit_survives_the_owner_node(nodes, dtx_cluster):
     n1.poll("the commit at node 1", lambda: (tx in files(n1), None),
             PROG_TIMEOUT)
     no_breadcrumbs(nodes[1:])
-    restart(dtx_cluster, nodes, 0)
+    restart(dtx_cluster, 0)
     no_breadcrumbs(nodes)
 
 
@@ -344,6 +338,6 @@ def test_dead_recoverable_participant_dooms_the_transaction(
     m = n0.wait_log(r"chain: tx %s (\w+)" % re.escape(tx), PROG_TIMEOUT,
                     start=start)
     assert m.group(1) == "aborted", n0.log(start)
-    restart(dtx_cluster, nodes, 1)  # the file server back, rolled back
+    restart(dtx_cluster, 1)  # the file server back, rolled back
     no_breadcrumbs(nodes)
     assert tx not in files(n1)

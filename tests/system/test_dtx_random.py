@@ -35,7 +35,7 @@ import time
 import pytest
 
 from qsharness import BOOT_TIMEOUT, ISO, ROOT, Node, boot_cluster, qsnet
-from test_dtx import crumbs, no_breadcrumbs, wait_all_up
+from test_dtx import crumbs, no_breadcrumbs
 
 KILLS = int(os.environ.get("QS_RANDOM_KILLS", 100))
 SEED = int(os.environ.get("QS_RANDOM_SEED", 1986))
@@ -120,7 +120,6 @@ def order(tx):
 
 def test_random_kills(random_cluster):
     ns = [Node(random_cluster, i) for i in range(3)]
-    wait_all_up(ns)
     rng = random.Random(SEED)
     print("random kills: %d, seed %d" % (KILLS, SEED))
     work = Workload(ns[0])
@@ -138,7 +137,6 @@ def test_random_kills(random_cluster):
                 rolled_back[node] += aborts(ns[node])
             random_cluster.kill_node(node)
             random_cluster.restart_node(node, BOOT_TIMEOUT)
-            wait_all_up(ns)
         else:
             kinds["client"] += 1
             work.kill_client()

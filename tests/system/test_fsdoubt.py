@@ -12,7 +12,7 @@ import pytest
 
 from qsharness import BOOT_TIMEOUT, PROG_TIMEOUT, Node, cluster_fixture
 from test_dtx import DIR, chain, files, no_breadcrumbs, restart, \
-    stalled_at_commit_point, tx_of, wait_all_up
+    stalled_at_commit_point, tx_of
 
 fsdoubt_cluster = cluster_fixture("test-nodes-fsdoubt", n=3)
 
@@ -20,7 +20,6 @@ fsdoubt_cluster = cluster_fixture("test-nodes-fsdoubt", n=3)
 @pytest.fixture(scope="module")
 def nodes(fsdoubt_cluster):
     ns = [Node(fsdoubt_cluster, i) for i in range(3)]
-    wait_all_up(ns)
     chain(ns[0], "-r 1")  # makes DIR, in a transaction of its own
     no_breadcrumbs(ns)
     return ns
@@ -56,7 +55,6 @@ def serves_while_in_doubt(cluster, nodes, tx, name):
     # node 0 back: node 1's TM learns the outcome, the fs resolves it
     start1 = n1.log_size()
     cluster.restart_node(0, BOOT_TIMEOUT)
-    wait_all_up(nodes)
     n1.poll("in-doubt 0", lambda: (in_doubt(n1) == 0, n1.log(start1)),
             PROG_TIMEOUT)
     no_breadcrumbs(nodes)
@@ -81,7 +79,7 @@ def test_in_doubt_abort_resolved_while_serving(nodes, fsdoubt_cluster):
     n0, n1, _ = nodes
     # node 1 forces "prepared" and stalls before it votes: node 0 aborts
     # (and, presuming abort, logs nothing)
-    restart(fsdoubt_cluster, nodes, 1, tm_stall="prepared")
+    restart(fsdoubt_cluster, 1, tm_stall="prepared")
     start1 = n1.log_size()
     _, m, text = chain(n0, "-r 1")
     assert m.groups() == ("0", "1", "0"), text
