@@ -16,8 +16,8 @@
  * Every request gets exactly one answer, so count simply waits for them,
  * but no wait lasts more than WAIT_MS: should one run out, every request
  * still outstanding is counted as an error (timed out) and count sends no
- * more (then S < N). The per-process limit on outstanding requests and a
- * full queue (QS_EAGAIN) are not errors: count collects an answer (or,
+ * more (then S < N). The per-process limits on outstanding requests
+ * (QS_EAGAIN, QS_ELIMIT) and a full queue (QS_EAGAIN) are not errors: count collects an answer (or,
  * with none outstanding, sleeps briefly) and sends again; only a queue
  * kept full by others for WAIT_MS makes the increments not yet sent
  * errors (QS_EAGAIN).
@@ -103,6 +103,8 @@ run(int qid, uint32_t n, uint32_t window)
 				full_since = 0;
 				continue;
 			}
+			if (r == QS_ELIMIT)
+				r = QS_EAGAIN; /* our own limit: collect first */
 			if (r != QS_EAGAIN) {
 				error_add(r, 1);
 				next++;
@@ -145,7 +147,7 @@ bad_requests(int qid)
 		{ COUNTER_OP_INC, 12, 0, QS_EINVAL },
 		{ COUNTER_OP_INC, 8, 1, QS_EINVAL },
 		{ COUNTER_OP_GET, 1, 0, QS_EINVAL },
-		{ COUNTER_OP_RESET, 8, 0, QS_EINVAL },
+		{ COUNTER_OP_RESET, 8, 0, QS_EPERM }, /* who, before sizes */
 		{ 0, 0, 0, QS_ENOSYS },
 		{ 99, 8, 0, QS_ENOSYS },
 	};

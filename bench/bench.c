@@ -12,6 +12,7 @@
 #include <qs/cpu.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include "halt.h"
 #include "median.h"
 
 #define ROUNDS 10000
@@ -95,5 +96,5 @@ main(int argc, char **argv)
 	if (tm > 0)
 		qs_waitpid(tm, NULL, 0);
 	printf("bench: done\n");
-	qs_halt();
+	bench_halt();
 }

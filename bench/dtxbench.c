@@ -36,6 +36,7 @@
 #include <qs/fs.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include "halt.h"
 #include <qs/tm.h>
 #include <qs/tx.h>
 #include <qs/wm.h>
@@ -69,7 +70,7 @@ fail(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	printf("bench: error: %s\n", buf);
-	qs_halt();
+	bench_halt();
 }
 
 static void
@@ -379,5 +380,5 @@ main(void)
 		samples[i] = one_kill();
 	printf("bench: dtx.cleanup_3node.instr %u\n", median(samples, KILLS));
 	printf("bench: done\n");
-	qs_halt();
+	bench_halt();
 }

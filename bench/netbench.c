@@ -19,6 +19,7 @@
 #include <qs/echo.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include "halt.h"
 #include "median.h"
 
 #define PEER 1
@@ -119,7 +120,7 @@ main(void)
 	if (qid < 0 || (cm = qs_sq_lookup(CM_QUEUE)) < 0) {
 		printf("bench: no %s: %s\n", qid < 0 ? peer : CM_QUEUE,
 		       qs_strerror(qid < 0 ? qid : cm));
-		qs_halt();
+		bench_halt();
 	}
 	uint32_t rtx = retransmits(cm);
 	printf("bench: net.remote_rtt.instr %u\n", remote_rtt(qid));
@@ -127,7 +128,7 @@ main(void)
 	int r = udp_echo(cm, &u);
 	if (r < 0) {
 		printf("bench: UDP echo to node %d: %s\n", PEER, qs_strerror(r));
-		qs_halt();
+		bench_halt();
 	}
 	printf("bench: net.udp_echo_rtt.instr %u\n", u.median);
 	printf("bench: net.udp_echo.lost %u\n", u.lost);
@@ -135,5 +136,5 @@ main(void)
 	printf("bench: net.remote.errors %d\n", errors);
 	printf("bench: net.remote.retransmits %u\n", retransmits(cm) - rtx);
 	printf("bench: done\n");
-	qs_halt();
+	bench_halt();
 }

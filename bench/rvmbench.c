@@ -15,6 +15,7 @@
 #include <qs/disk.h>
 #include <qs/rvm.h>
 #include <qs/sys.h>
+#include "halt.h"
 
 #define ACCOUNTS 8192
 #define ACCOUNT 128
@@ -104,7 +105,7 @@ main(void)
 	uint8_t *seg = start(false);
 	if (!seg) {
 		printf("rvmbench: no LRVM devices (rvm.log, rvm.seg)\n");
-		qs_halt();
+		bench_halt();
 	}
 	run("flush", seg, RVM_FLUSH, false);
 	rvm_truncate();
@@ -121,10 +122,10 @@ main(void)
 
 	if (!(seg = start(true))) {
 		printf("rvmbench: no persistent memory (pmem.rvm)\n");
-		qs_halt();
+		bench_halt();
 	}
 	run("vista", seg, RVM_FLUSH, false);
 	rvm_terminate();
 	printf("bench: done\n");
-	qs_halt();
+	bench_halt();
 }

@@ -40,11 +40,26 @@ mmio_grantable(uint32_t base, uint32_t len)
 	return base >= KERNEL_SPACE_END;
 }
 
+/* Ports the kernel drives, or that would reach beyond one device. */
+static const struct {
+	uint32_t base, len;
+} kernel_ports[] = {
+	{ 0x20, 2 },   /* the master PIC */
+	{ 0x40, 4 },   /* the PIT */
+	{ 0xA0, 2 },   /* the slave PIC */
+	{ 0x3F8, 8 },  /* COM1, the console */
+	{ 0xCF8, 8 },  /* PCI configuration: every device's (SYS_PCI_READ) */
+};
+
 static int
 grant_io(proc_t *p, uint32_t base, uint32_t len)
 {
 	if (len == 0 || base >= IO_PORTS || len > IO_PORTS - base)
 		return QS_EINVAL;
+	for (uint32_t i = 0; i < ARRAY_LEN(kernel_ports); i++)
+		if (base < kernel_ports[i].base + kernel_ports[i].len &&
+		    kernel_ports[i].base < base + len)
+			return QS_EINVAL;
 	if (!p->io_bitmap) {
 		p->io_bitmap = kmalloc(IO_PORTS / 8);
 		if (!p->io_bitmap)
@@ -57,19 +72,65 @@ grant_io(proc_t *p, uint32_t base, uint32_t len)
 	return 0;
 }
 
+/*
+ * The driver of device `id` (vendor << 16 | device) may read its
+ * configuration, and the device may master the bus (SeaBIOS leaves that
+ * off, and QEMU then drops its DMA: the e1000's rings) until the driver's
+ * grants go.
+ */
+static int
+grant_pci_device(proc_t *p, uint32_t id)
+{
+	int bdf = pci_find(id >> 16, id & 0xFFFF);
+	if (bdf < 0)
+		return QS_ENOENT;
+	for (int i = 0; i < p->npci; i++)
+		if (p->pci[i].id == id)
+			return 0; /* another BAR of the same device */
+	if (p->npci == MAX_PCI_GRANTS)
+		return QS_ENOMEM;
+	p->pci[p->npci].id = id;
+	p->pci[p->npci++].bdf = (uint32_t)bdf;
+	pci_master((uint32_t)bdf, true);
+	return 0;
+}
+
+/* SYS_PCI_READ: a configuration dword of a device the caller drives. */
+int
+grant_pci_read(uint32_t id, uint32_t reg, uint32_t user_out)
+{
+	proc_t *p = current->proc;
+	if (reg > 0xFC || reg % 4)
+		return QS_EINVAL;
+	for (int i = 0; i < p->npci; i++) {
+		if (p->pci[i].id == id) {
+			uint32_t v = pci_config(p->pci[i].bdf, reg);
+			return copy_to_user(user_out, &v, sizeof(v));
+		}
+	}
+	return authority_refuse(p, QS_EPERM);
+}
+
 int
 grant_give(int pid, int kind, uint32_t base, uint32_t len)
 {
 	if (current->proc->pid != INIT_PID)
-		return QS_EPERM;
+		return authority_refuse(current->proc, QS_EPERM);
 	proc_t *p = proc_find(pid);
 	if (!p || p->state == QS_PROC_ZOMBIE)
 		return QS_ENOENT;
+	if (kind == QS_GRANT_RIGHTS || kind == QS_GRANT_NAME ||
+	    kind == QS_GRANT_LIMIT)
+		return authority_grant(p, kind, base, len);
+	p->system = true; /* a driver */
 	switch (kind) {
 	case QS_GRANT_IO:
 		return grant_io(p, base, len);
 	case QS_GRANT_PCI: {
-		int r = pci_bar(base >> 16, base & 0xFFFF, len, &base, &len);
+		uint32_t id = base;
+		int r = pci_bar(id >> 16, id & 0xFFFF, len, &base, &len);
+		if (r == 0)
+			r = grant_pci_device(p, id);
 		if (r < 0)
 			return r;
 		return grant_give(pid, QS_GRANT_MMIO, base, len);
@@ -190,9 +251,22 @@ grant_irq(int irq)
 	return true;
 }
 
+/*
+ * A driver's grants go with it (it ended, or was killed): its devices stop
+ * mastering the bus first, so that none writes into its DMA pages once
+ * they are freed and reused.
+ */
 void
 grant_release(proc_t *p)
 {
+	for (int i = 0; i < p->npci; i++) {
+		pci_master(p->pci[i].bdf, false);
+		klog("pid %d (%s): device %04x:%04x %s", p->pid, p->name,
+		     p->pci[i].id >> 16, p->pci[i].id & 0xFFFF,
+		     pci_is_master(p->pci[i].bdf) ? "still masters the bus!"
+						  : "no longer masters the bus");
+	}
+	p->npci = 0;
 	for (int i = 0; i < NIRQ; i++) {
 		if (irqs[i].owner == p->pid) {
 			pic_mask(i, 1);

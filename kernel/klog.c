@@ -4,6 +4,8 @@
 #include "console.h"
 #include "x86.h"
 
+static bool panicking;
+
 static void
 vkprintf(const char *fmt, va_list ap)
 {
@@ -11,7 +13,10 @@ vkprintf(const char *fmt, va_list ap)
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (n > (int)sizeof(buf) - 1)
 		n = sizeof(buf) - 1;
-	console_write(buf, (size_t)n);
+	if (panicking)
+		console_write_polled(buf, (size_t)n);
+	else
+		console_write(buf, (size_t)n);
 }
 
 void
@@ -39,6 +44,7 @@ panic(const char *fmt, ...)
 {
 	va_list ap;
 	cli();
+	panicking = true;
 	kprintf("\n[kernel] PANIC: ");
 	va_start(ap, fmt);
 	vkprintf(fmt, ap);

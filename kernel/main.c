@@ -24,7 +24,7 @@ kmain(uint32_t magic, uint32_t info)
 	timer_init(TIMER_HZ);
 	klog("Quicksilver kernel: node %u, %u of %u pages free",
 	     boot_node_id(), pmm_free_pages(), pmm_total_pages());
-	int pid = proc_spawn("init", "", 0, 0, 0);
+	int pid = proc_spawn("init", "", 0, 0, 0, 0);
 	if (pid < 0)
 		panic("cannot start init: error %d", pid);
 	sched_start();

@@ -1,9 +1,11 @@
 /*
- * PCI configuration space, just enough to grant a device's memory BAR by the
- * device's identity (`grant pci VEN:DEV BAR` in init's config): where the
- * firmware put a BAR depends on the other devices in the machine (adding
- * ivshmem moves the std-vga framebuffer), so a fixed address in a config
- * file would be wrong on some machines.
+ * PCI configuration space, which only the kernel touches: it grants a
+ * device's memory BAR by the device's identity (`grant pci VEN:DEV BAR` in
+ * init's config: where the firmware put a BAR depends on the other devices
+ * in the machine, so a fixed address in a config file would be wrong on
+ * some machines), reads a granted device's configuration for its driver
+ * (SYS_PCI_READ), and turns a device's bus mastering on for its driver and
+ * off again when the driver's grants go.
  */
 #include "kernel.h"
 #include "x86.h"
@@ -29,7 +31,7 @@ pci_write(uint32_t bdf, uint32_t reg, uint32_t v)
 }
 
 /* The first function on bus 0 with this vendor and device id; -1 if none. */
-static int
+int
 pci_find(uint16_t vendor, uint16_t device)
 {
 	for (uint32_t bdf = 0; bdf < 32 * 8; bdf++) {
@@ -45,6 +47,27 @@ pci_find(uint16_t vendor, uint16_t device)
  * QS_ENOENT: no such device; QS_EINVAL: an I/O BAR, an unassigned one, or a
  * 64-bit BAR placed above 4 GiB, which a 32-bit kernel cannot map.
  */
+uint32_t
+pci_config(uint32_t bdf, uint32_t reg)
+{
+	return pci_read(bdf, reg);
+}
+
+void
+pci_master(uint32_t bdf, bool on)
+{
+	/* only the command half: the status half's bits clear on a write */
+	uint32_t cmd = pci_read(bdf, PCI_COMMAND) & 0xFFFF;
+	cmd = on ? cmd | PCI_COMMAND_MASTER : cmd & ~PCI_COMMAND_MASTER;
+	pci_write(bdf, PCI_COMMAND, cmd);
+}
+
+bool
+pci_is_master(uint32_t bdf)
+{
+	return pci_read(bdf, PCI_COMMAND) & PCI_COMMAND_MASTER;
+}
+
 int
 pci_bar(uint16_t vendor, uint16_t device, uint32_t bar, uint32_t *base,
 	uint32_t *size)
@@ -70,11 +93,5 @@ pci_bar(uint16_t vendor, uint16_t device, uint32_t bar, uint32_t *base,
 	*size = ~mask + 1;
 	if (*base == 0 || mask == 0)
 		return QS_EINVAL;
-	/* The device's driver gets its registers, so it may as well make it
-	 * a bus master: SeaBIOS leaves that off, and QEMU then drops the
-	 * device's DMA (the e1000's rings). Only the command half is written:
-	 * the status half's bits are cleared by writing ones. */
-	uint32_t cmd = pci_read((uint32_t)bdf, PCI_COMMAND) & 0xFFFF;
-	pci_write((uint32_t)bdf, PCI_COMMAND, cmd | PCI_COMMAND_MASTER);
 	return 0;
 }

@@ -139,7 +139,21 @@ proc_new(const char *name, int parent)
 	list_init(&p->sq_deferred);
 	list_init(&p->sq_done.waiters);
 	p->default_tx = tx_new_id();
+	authority_init_proc(p);
+	if (sq_proc_new(p) < 0) {
+		vmm_destroy_space(p->pd, &p->pages);
+		kfree(p);
+		return NULL;
+	}
 	return p;
+}
+
+/* Frees what is left of a reaped or never started process. */
+static void
+proc_free(proc_t *p)
+{
+	sq_proc_free(p);
+	kfree(p);
 }
 
 /* Frees what proc_new and the loader set up, for a spawn that failed. */
@@ -147,12 +161,37 @@ static void
 proc_discard(proc_t *p)
 {
 	vmm_destroy_space(p->pd, &p->pages);
-	kfree(p);
+	proc_free(p);
+}
+
+uint32_t
+proc_descendants(proc_t *p)
+{
+	uint32_t n = 0;
+	for (list_t *l = procs.next; l != &procs; l = l->next) {
+		proc_t *c = list_entry(l, proc_t, link);
+		if (c != p && c->state != QS_PROC_ZOMBIE && proc_descends(c, p))
+			n++;
+	}
+	return n;
+}
+
+/* One more process under each of the parent's ancestors (init aside). */
+static int
+procs_within_limits(int parent)
+{
+	for (proc_t *a = proc_find(parent); a && a->pid != INIT_PID;
+	     a = proc_find(a->parent)) {
+		int r = authority_limit(a, QS_LIMIT_PROCS, proc_descendants(a), 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 int
 proc_spawn(const char *name, const char *args, uint32_t arglen, uint32_t flags,
-	   int parent)
+	   int parent, uint32_t rights)
 {
 	const module_t *m = module_find(name);
 	elf_image_t img;
@@ -171,9 +210,14 @@ proc_spawn(const char *name, const char *args, uint32_t arglen, uint32_t flags,
 		      USER_HEAP_MAX, &img);
 	if (r < 0)
 		return r;
+	if ((r = procs_within_limits(parent)) < 0)
+		return r;
+	if (!authority_pages_free(m->size / PAGE_SIZE + USER_STACK_SIZE / PAGE_SIZE + 8))
+		return QS_ENOMEM;
 	proc_t *p = proc_new(name, parent);
 	if (!p)
 		return QS_ENOMEM;
+	p->rights = rights;
 	r = load_segments(p, m, &img);
 	if (r == 0)
 		r = vmm_alloc_range(p->pd, USER_STACK_TOP - USER_STACK_SIZE,
@@ -265,14 +309,45 @@ proc_exit(proc_t *p, int status)
 		schedule(); /* never returns: the thread is on the dead list */
 }
 
+/* Is p `ancestor` or one of its descendants? */
+bool
+proc_descends(proc_t *p, proc_t *ancestor)
+{
+	for (int hops = 0; p && hops < 1024; hops++) {
+		if (p == ancestor)
+			return true;
+		if (p->pid == INIT_PID)
+			return false;
+		p = proc_find(p->parent);
+	}
+	return false;
+}
+
+/*
+ * A process may kill itself and its descendants; the right to kill
+ * (the shell's) reaches every process that is not a system server, and the
+ * right to kill any process every one but init.
+ */
+static int
+may_kill(proc_t *self, proc_t *p)
+{
+	if (p->pid == INIT_PID)
+		return authority_refuse(self, QS_EPERM);
+	if (proc_descends(p, self) || (self->rights & QS_RIGHT_KILL_ANY) ||
+	    ((self->rights & QS_RIGHT_KILL) && !p->system))
+		return 0;
+	return authority_refuse(self, QS_EPERM);
+}
+
 int
 proc_kill(int pid)
 {
 	proc_t *p = proc_find(pid);
 	if (!p || p->state == QS_PROC_ZOMBIE)
 		return QS_ENOENT;
-	if (pid == INIT_PID)
-		return QS_EPERM;
+	int r = may_kill(current->proc, p);
+	if (r < 0)
+		return r;
 	klog("pid %d (%s) killed by pid %d", p->pid, p->name, current->proc->pid);
 	proc_exit(p, QS_STATUS_KILLED);
 	return 0;
@@ -310,7 +385,7 @@ proc_wait(int pid, uint32_t user_status, uint32_t flags)
 			if (user_status)
 				copy_to_user(user_status, &c->exit_status, 4);
 			list_del(&c->link);
-			kfree(c);
+			proc_free(c);
 			return cpid;
 		}
 		if (!any)
@@ -348,10 +423,19 @@ proc_sbrk(int32_t incr)
 		if ((uint32_t)incr > USER_HEAP_MAX - old)
 			return QS_ENOMEM;
 		uint32_t end = PAGE_ROUND_UP(old + incr);
-		if (end > mapped_end &&
-		    vmm_alloc_range(p->pd, mapped_end, end - mapped_end,
-				    PTE_U | PTE_W, &p->pages) < 0)
-			return QS_ENOMEM;
+		uint32_t more = (end - mapped_end) / PAGE_SIZE;
+		/* a page table for each 4 MiB, at most */
+		uint32_t tables = more / 1024 + 1;
+		if (end > mapped_end) {
+			int r = authority_limit(p, QS_LIMIT_PAGES,
+						(uint32_t)p->pages, more + tables);
+			if (r < 0)
+				return r;
+			if (!authority_pages_free(more + tables) ||
+			    vmm_alloc_range(p->pd, mapped_end, end - mapped_end,
+					    PTE_U | PTE_W, &p->pages) < 0)
+				return QS_ENOMEM;
+		}
 	} else if (incr < 0) {
 		if ((uint32_t)-incr > old - p->brk_base)
 			return QS_EINVAL;
@@ -401,6 +485,13 @@ proc_thread_create(uint32_t entry, uint32_t arg, uint32_t stack_top,
 		return QS_EINVAL;
 	if (!user_ok(entry, 1, false) || stack_top < 8 || !user_ok(sp, 8, true))
 		return QS_EFAULT;
+	int r = authority_limit(p, QS_LIMIT_THREADS, (uint32_t)p->nthreads, 1);
+	if (r == 0 && priority > QS_PRIO_SERVER)
+		r = authority_need(p, QS_RIGHT_PRIO);
+	if (r < 0)
+		return r;
+	if (!authority_pages_free(KSTACK_PAGES))
+		return QS_ENOMEM;
 	uint32_t frame[2] = { 0, arg }; /* return address, argument */
 	copy_to_user(sp, frame, sizeof(frame));
 	thread_t *t = thread_new(p, entry, sp, priority);

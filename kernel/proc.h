@@ -11,6 +11,7 @@
 #define USER_MMIO_BASE 0xE0000000u /* device memory is mapped from here up */
 #define USER_HEAP_MAX 0xB0000000u  /* sbrk never crosses into the stack area */
 #define MAX_MMIO_GRANTS 8
+#define MAX_PCI_GRANTS 4
 
 typedef struct proc {
 	int pid;
@@ -34,6 +35,11 @@ typedef struct proc {
 	int nmmio;
 	uint32_t mmio_next;
 	uint32_t dma_quota, dma_used, dma_next;
+	struct {
+		uint32_t id;  /* vendor << 16 | device */
+		uint32_t bdf; /* where it is: bus << 8 | slot << 3 | function */
+	} pci[MAX_PCI_GRANTS]; /* devices it drives (`grant pci`) */
+	int npci;
 	/* service queues and transactions */
 	list_t sq_reqs;   /* requests this process made that are not yet reaped */
 	list_t sq_deferred; /* requests it serves and put aside (SYS_SQ_DEFER) */
@@ -43,11 +49,22 @@ typedef struct proc {
 	uint64_t own_tx[8];   /* transactions it began that have not ended */
 	uint64_t held_tx[16]; /* transactions received in requests, newest last */
 	uint32_t held_next;
+	/* authority (authority.c) */
+	uint32_t rights;  /* QS_RIGHT_* */
+	bool system;      /* init gave it a right, a name or a device */
+	uint32_t limit[QS_LIMIT_COUNT];
+	uint32_t nqueues; /* queues it owns */
+	uint32_t nreqs;   /* its requests not yet reaped */
+	uint32_t kbytes;  /* bytes of kernel memory its requests hold */
+	uint32_t refused;
+	struct sq_req *death_notice; /* kept from its birth for its death */
 } proc_t;
 
 int proc_spawn(const char *name, const char *args, uint32_t arglen,
-	       uint32_t flags, int parent);
+	       uint32_t flags, int parent, uint32_t rights);
 proc_t *proc_find(int pid);
+/* Is p `ancestor` itself or one of its descendants? */
+bool proc_descends(proc_t *p, proc_t *ancestor);
 /* Ends a process: frees its threads and memory, leaves a zombie. */
 void proc_exit(proc_t *p, int status);
 int proc_kill(int pid);
@@ -63,20 +80,45 @@ int proc_thread_create(uint32_t entry, uint32_t arg, uint32_t stack_top,
 void proc_thread_exit(void);
 void proc_enter(proc_t *p); /* address space and I/O bitmap of p */
 
+/* authority.c: rights, reserved names, limits */
+#define RESERVE_PAGES 1024 /* free pages only the kernel may take */
+void authority_init_proc(proc_t *p);
+/* Counts a refusal and returns err. */
+int authority_refuse(proc_t *p, int err);
+/* 0 if p holds the right, else QS_EPERM (counted). */
+int authority_need(proc_t *p, uint32_t right);
+/* 0 if `used` + `more` is within p's limit `kind`, else QS_ELIMIT. */
+int authority_limit(proc_t *p, int kind, uint32_t used, uint32_t more);
+/* Can a process have `pages` more without touching the kernel's reserve? */
+bool authority_pages_free(uint32_t pages);
+/* 0 if p may create a queue of that name: QS_EINVAL, QS_EPERM. */
+int authority_may_create(proc_t *p, const char *name);
+int authority_grant(proc_t *p, int kind, uint32_t base, uint32_t len);
+uint32_t authority_refused(void);
+uint32_t proc_descendants(proc_t *p);
+
 /* grant.c: device grants */
 int grant_give(int pid, int kind, uint32_t base, uint32_t len);
 int grant_mmio_map(uint32_t phys, uint32_t len);
 int grant_dma_alloc(uint32_t pages, uint32_t user_phys);
 int grant_irq_wait(int irq, int32_t timeout_ms);
+int grant_pci_read(uint32_t id, uint32_t reg, uint32_t user_out);
 bool grant_irq(int irq); /* an IRQ a process owns: true if handled */
 void grant_release(proc_t *p);
 
-/* pci.c: where a device's memory BAR is */
+/* pci.c: where a device's memory BAR is; its configuration; bus mastering */
+int pci_find(uint16_t vendor, uint16_t device); /* bdf, or -1 */
 int pci_bar(uint16_t vendor, uint16_t device, uint32_t bar, uint32_t *base,
 	    uint32_t *size);
+uint32_t pci_config(uint32_t bdf, uint32_t reg);
+void pci_master(uint32_t bdf, bool on);
+bool pci_is_master(uint32_t bdf);
 
 /* sq.c: service queues and the transaction stamp */
 void sq_proc_exit(proc_t *p);
+/* Sets aside what p's death notice will need; frees it if unused. */
+int sq_proc_new(proc_t *p);
+void sq_proc_free(proc_t *p);
 void sq_thread_gone(thread_t *t);
 int sq_tm_pid(void); /* the owner of QS_DEATH_QUEUE: the transaction manager */
 

@@ -1,4 +1,4 @@
-/* COM1 (16550) at 115200 baud: polled output, interrupt-driven input. */
+/* COM1 (16550) at 115200 baud: interrupt-driven input and output. */
 #include "kernel.h"
 #include "console.h"
 #include "cpu.h"
@@ -20,18 +20,23 @@ serial_init(void)
 	pic_mask(4, 0);
 }
 
-/*
- * Waits for the transmitter however long it takes: writing over a byte the
- * UART still holds loses it (QEMU's UART holds one while its backend, e.g. a
- * console socket, is busy). A console nobody drains stalls output, as a
- * serial line with flow control would.
- */
-void
-serial_putc(char c)
+bool
+serial_tx_ready(void)
 {
-	while (!(qs_inb(COM1 + 5) & 0x20))
-		;
+	return qs_inb(COM1 + 5) & 0x20;
+}
+
+void
+serial_out(char c)
+{
 	qs_outb(COM1, (uint8_t)c);
+}
+
+/* The transmitter's interrupt, on while bytes wait for it. */
+void
+serial_tx_irq(bool on)
+{
+	qs_outb(COM1 + 1, on ? 0x03 : 0x01);
 }
 
 void
@@ -39,4 +44,5 @@ serial_irq(void)
 {
 	while (qs_inb(COM1 + 5) & 0x01)
 		console_input((char)qs_inb(COM1));
+	console_tx();
 }

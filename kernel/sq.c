@@ -61,10 +61,23 @@ sq_find_name(const char *name)
 
 /* ---- requests ---------------------------------------------------------- */
 
+/* The client no longer holds the request (answered and reaped, or dead). */
+static void
+req_unlink(sq_req_t *r)
+{
+	list_del(&r->clink);
+	list_init(&r->clink);
+	if (r->client) {
+		r->client->nreqs--;
+		r->client->kbytes -= r->charge;
+	}
+	r->charge = 0;
+}
+
 void
 req_free(sq_req_t *r)
 {
-	list_del(&r->clink);
+	req_unlink(r);
 	if (r->data) /* most requests and replies carry no data */
 		kfree(r->data);
 	if (r->ool)
@@ -88,6 +101,8 @@ msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data, uint8_t **ool)
 	if ((hdr->len && !user_ok(umsg + sizeof(*hdr), hdr->len, false)) ||
 	    (hdr->ool_len && !user_ok(hdr->ool, hdr->ool_len, false)))
 		return QS_EFAULT;
+	if (!authority_pages_free((hdr->len + hdr->ool_len) / PAGE_SIZE + 2))
+		return QS_ENOMEM;
 	if (hdr->len && !(*data = kmalloc(hdr->len)))
 		return QS_ENOMEM;
 	if (hdr->ool_len && !(*ool = kmalloc(hdr->ool_len))) {
@@ -227,14 +242,30 @@ req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid)
 #endif
 	r->hdr.src_node = boot_node_id();
 	r->hdr.src_pid = client ? client->pid : 0;
+	r->hdr.src_rights = client ? client->rights : 0;
 	r->hdr.status = 0;
 	r->hdr.flags = 0;
 	r->q = q;
 	r->client = client;
+	r->charge = 0;
 	list_init(&r->qlink);
 	list_init(&r->clink);
-	if (client)
+	if (client) {
 		list_add_tail(&client->sq_reqs, &r->clink);
+		client->nreqs++;
+		r->charge = r->hdr.len + r->hdr.ool_len;
+		client->kbytes += r->charge;
+	}
+}
+
+/* May p have one more request of `bytes` outstanding? */
+static int
+req_within_limits(proc_t *p, uint32_t bytes)
+{
+	int r = authority_limit(p, QS_LIMIT_REQUESTS, p->nreqs, 1);
+	if (r == 0 && p->kbytes + bytes > p->limit[QS_LIMIT_KBYTES] * 1024)
+		r = authority_refuse(p, QS_ELIMIT);
+	return r;
 }
 
 void
@@ -267,6 +298,9 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 		kfree(r);
 		return NULL;
 	}
+	*err = req_within_limits(current->proc, r->hdr.len + r->hdr.ool_len);
+	if (*err < 0)
+		goto fail;
 	for (bool waited = false;; waited = true) {
 		if (!(q = sq_find(qid))) {
 			*err = waited ? QS_EQGONE : QS_ENOENT;
@@ -290,6 +324,7 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 		r->hdr.txid = origin.txid;
 		r->hdr.src_node = origin.src_node;
 		r->hdr.src_pid = origin.src_pid;
+		r->hdr.src_rights = 0; /* rights are a node's own */
 	}
 	r->q = to;
 	r->caller = wait ? current : NULL;
@@ -408,13 +443,20 @@ sq_name_from_user(char name[QS_NAME_MAX], uint32_t uname)
 int
 sq_make(const char *name, uint32_t depth, int owner, sq_t **out)
 {
+	proc_t *p = proc_find(owner);
+	if (!p)
+		return QS_ESRCH;
 	if (depth > QS_SQ_DEPTH_MAX)
 		return QS_EINVAL;
 	if (sq_find_name(name))
 		return QS_EEXIST;
+	int r = authority_limit(p, QS_LIMIT_QUEUES, p->nqueues, 1);
+	if (r < 0)
+		return r;
 	sq_t *q = kzalloc(sizeof(*q));
 	if (!q)
 		return QS_ENOMEM;
+	p->nqueues++;
 	q->qid = next_qid++;
 	q->owner = owner;
 	q->node = boot_node_id();
@@ -444,6 +486,8 @@ sys_sq_create(trap_frame_t *f)
 	int n = sq_name_from_user(name, uname);
 	if (n < 0)
 		return n;
+	if ((n = authority_may_create(current->proc, name)) < 0)
+		return n;
 	/* A lookup made before this queue existed may have found one of the
 	 * same name elsewhere: the local queue takes its name back. */
 	if ((q = sq_find_name(name)) && q->proxy && depth <= QS_SQ_DEPTH_MAX)
@@ -455,6 +499,9 @@ sys_sq_create(trap_frame_t *f)
 static void
 sq_kill(sq_t *q, int32_t err)
 {
+	proc_t *owner = proc_find(q->owner);
+	if (owner)
+		owner->nqueues--;
 	list_del(&q->link);
 	sq_unhash(q);
 	if (q == net_q)
@@ -476,7 +523,7 @@ sys_sq_destroy(trap_frame_t *f)
 	if (!q)
 		return QS_ENOENT;
 	if (q->owner != current->proc->pid)
-		return QS_EPERM;
+		return authority_refuse(current->proc, QS_EPERM);
 	sq_kill(q, QS_EQGONE);
 	return 0;
 }
@@ -517,7 +564,7 @@ drop_client_requests(proc_t *p)
 {
 	while (!list_empty(&p->sq_reqs)) {
 		sq_req_t *r = list_entry(p->sq_reqs.next, sq_req_t, clink);
-		list_del(&r->clink);
+		req_unlink(r);
 		r->client = NULL;
 		r->caller = NULL;
 		if (r->state == RQ_QUEUED) {
@@ -538,28 +585,49 @@ sq_tm_pid(void)
 	return q ? q->owner : 0;
 }
 
+/*
+ * What a death notice needs is set aside when the process is made, so that
+ * its death is reported however short of memory the node is then.
+ */
+int
+sq_proc_new(proc_t *p)
+{
+	sq_req_t *r = kzalloc(sizeof(*r));
+	if (!r || !(r->data = kzalloc(sizeof(qs_death_notice_t)))) {
+		kfree(r);
+		return QS_ENOMEM;
+	}
+	p->death_notice = r;
+	return 0;
+}
+
+void
+sq_proc_free(proc_t *p)
+{
+	if (p->death_notice) {
+		kfree(p->death_notice->data);
+		kfree(p->death_notice);
+		p->death_notice = NULL;
+	}
+}
+
 static void
 post_death_notice(proc_t *p)
 {
 	sq_t *q = sq_find_name(QS_DEATH_QUEUE);
-	qs_death_notice_t *n;
-	qs_msg_hdr_t hdr = { 0 };
+	sq_req_t *r = p->death_notice;
 
-	if (!q || q->owner == p->pid || !(n = kzalloc(sizeof(*n))))
+	if (!q || q->owner == p->pid || !r)
 		return;
+	p->death_notice = NULL;
+	qs_death_notice_t *n = (qs_death_notice_t *)r->data;
 	n->pid = p->pid;
 	n->status = p->exit_status;
 	n->txid = p->default_tx;
 	memcpy(n->name, p->name, sizeof(n->name));
-	hdr.opcode = QS_NOTICE_DEATH;
-	hdr.len = sizeof(*n);
-	sq_req_t *r = kmalloc(sizeof(*r));
-	if (!r) {
-		kfree(n);
-		return;
-	}
-	r->hdr = hdr;
-	r->data = (uint8_t *)n;
+	memset(&r->hdr, 0, sizeof(r->hdr));
+	r->hdr.opcode = QS_NOTICE_DEATH;
+	r->hdr.len = sizeof(*n);
 	r->ool = NULL;
 	req_stamp(r, q, NULL, p->default_tx);
 	enqueue(q, r); /* past the depth limit: a notice is never dropped */

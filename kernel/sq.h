@@ -17,6 +17,8 @@
 enum { RQ_QUEUED, RQ_ASSIGNED, RQ_BUSY, RQ_DEFERRED, RQ_DONE };
 enum { SQT_NONE, SQT_IDLE, SQT_ASSIGNED, SQT_BUSY };
 
+#define SQ_ADMIT_MAX 4
+
 typedef struct sq {
 	int qid;
 	int owner;
@@ -31,6 +33,7 @@ typedef struct sq {
 	list_t members; /* every thread offering on this queue */
 	uint32_t nmembers;
 	uint32_t completed;
+	int admitted[SQ_ADMIT_MAX]; /* other processes that may offer on it */
 	wq_t space;     /* synchronous senders waiting for room */
 	list_t link;
 	struct sq *hnext; /* in its by_qid bucket */
@@ -45,6 +48,7 @@ typedef struct sq_req {
 	sq_t *q;          /* where it waits or is served; NULL once answered
 			     or deferred */
 	proc_t *client;   /* NULL: the client died, or the kernel sent it */
+	uint32_t charge;  /* bytes counted against the client's limit */
 	thread_t *caller; /* the client thread blocked for it, if any */
 	thread_t *server;
 	list_t qlink;     /* in q's pending list, or the server's deferred list */

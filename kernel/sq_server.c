@@ -90,6 +90,45 @@ idle_wait(trap_frame_t *f)
 	return r;
 }
 
+/* Its owner, and the processes the owner admitted, serve a queue. */
+static bool
+may_offer(const sq_t *q, const proc_t *p)
+{
+	if (q->owner == p->pid)
+		return true;
+	for (int i = 0; i < SQ_ADMIT_MAX; i++)
+		if (q->admitted[i] == p->pid)
+			return true;
+	return false;
+}
+
+int
+sys_sq_admit(trap_frame_t *f)
+{
+	sq_t *q = sq_find((int)f->ebx);
+	proc_t *p = proc_find((int)f->ecx);
+
+	if (!q)
+		return QS_ENOENT;
+	if (q->owner != current->proc->pid || q->proxy)
+		return authority_refuse(current->proc, QS_EPERM);
+	if (!p || p->state == QS_PROC_ZOMBIE)
+		return QS_ESRCH;
+	int free = -1;
+	for (int i = 0; i < SQ_ADMIT_MAX; i++) {
+		if (q->admitted[i] == p->pid || p == current->proc)
+			return 0;
+		proc_t *a = proc_find(q->admitted[i]);
+		if (free < 0 && (!a || a->state == QS_PROC_ZOMBIE))
+			free = i; /* empty, or its process is gone: pids never
+				     come back */
+	}
+	if (free < 0)
+		return authority_refuse(current->proc, QS_ELIMIT);
+	q->admitted[free] = p->pid;
+	return 0;
+}
+
 int
 sys_sq_offer(trap_frame_t *f)
 {
@@ -103,9 +142,8 @@ sys_sq_offer(trap_frame_t *f)
 		return QS_ENOENT;
 	if (q->proxy)
 		return QS_EPERM; /* its requests go to the network agent */
-	if (q->owner != t->proc->pid && (strcmp(q->name, QS_DEATH_QUEUE) == 0 ||
-					 q == net_q))
-		return QS_EPERM; /* the TM's and the CM's business alone */
+	if (!may_offer(q, t->proc))
+		return authority_refuse(t->proc, QS_EPERM);
 	if (!user_ok(entry, 1, false) || !recv_buf_ok(ubuf, cap) ||
 	    stack < 64 || !user_ok(stack - 64, 64, true))
 		return QS_EFAULT;

@@ -32,6 +32,7 @@ static int
 sys_spawn(trap_frame_t *f)
 {
 	uint32_t uname = f->ebx, uargs = f->ecx, arglen = f->edx, flags = f->esi;
+	uint32_t rights = f->edi;
 	char name[QS_NAME_MAX];
 	char args[QS_ARGS_MAX];
 	int r = copy_str_from_user(name, uname, sizeof(name));
@@ -44,7 +45,9 @@ sys_spawn(trap_frame_t *f)
 		return QS_E2BIG;
 	if (arglen && (r = copy_from_user(args, uargs, arglen)) < 0)
 		return r;
-	return proc_spawn(name, args, arglen, flags, current->proc->pid);
+	if (rights & ~current->proc->rights)
+		return authority_refuse(current->proc, QS_EPERM);
+	return proc_spawn(name, args, arglen, flags, current->proc->pid, rights);
 }
 
 static int
@@ -123,7 +126,12 @@ sys_set_priority(trap_frame_t *f)
 	if (!t)
 		return QS_ENOENT;
 	if (t->proc != current->proc)
-		return QS_EPERM;
+		return authority_refuse(current->proc, QS_EPERM);
+	if (priority > QS_PRIO_SERVER) {
+		int r = authority_need(current->proc, QS_RIGHT_PRIO);
+		if (r < 0)
+			return r;
+	}
 	sched_set_priority(t, priority);
 	return 0;
 }
@@ -146,10 +154,11 @@ static int
 sys_cons_write(trap_frame_t *f)
 {
 	uint32_t buf = f->ebx, len = f->ecx;
+	if (len > CONSOLE_WRITE_MAX)
+		len = CONSOLE_WRITE_MAX; /* the caller writes the rest next */
 	if (!user_ok(buf, len, false))
 		return QS_EFAULT;
-	console_write((const char *)buf, len);
-	return (int)len;
+	return console_write_user(buf, len);
 }
 
 static int
@@ -193,7 +202,7 @@ static int
 sys_mem_info(trap_frame_t *f)
 {
 	qs_mem_info_t info = { pmm_total_pages(), pmm_free_pages(), PAGE_SIZE,
-			       heap_bytes_used() };
+			       heap_bytes_used(), authority_refused() };
 	return copy_to_user(f->ebx, &info, sizeof(info));
 }
 
@@ -204,11 +213,15 @@ sys_node_info(trap_frame_t *f)
 	return copy_to_user(f->ebx, &info, sizeof(info));
 }
 
-static int __attribute__((noreturn))
+static int
 sys_halt(trap_frame_t *f)
 {
 	(void)f;
+	int r = authority_need(current->proc, QS_RIGHT_HALT);
+	if (r < 0)
+		return r;
 	klog("halted by pid %d", current->proc->pid);
+	console_write_polled("", 0); /* what is buffered, before power-off */
 	qs_outw(0x604, 0x2000);  /* QEMU's ACPI power-off on the pc machine */
 	qs_outw(0xB004, 0x2000); /* older QEMU and Bochs */
 	panic("halt: power-off did not take");
@@ -294,6 +307,12 @@ sys_irq_wait(trap_frame_t *f)
 	return grant_irq_wait((int)f->ebx, (int32_t)f->ecx);
 }
 
+static int
+sys_pci_read(trap_frame_t *f)
+{
+	return grant_pci_read(f->ebx, f->ecx, f->edx);
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 typedef struct {
@@ -350,6 +369,10 @@ static const syscall_t syscalls[SYS_COUNT] = {
 	[SYS_SQ_ANSWER] = { sys_sq_answer, "sq_answer" },
 	[SYS_SQ_PROXY] = { sys_sq_proxy, "sq_proxy" },
 	[SYS_SQ_INJECT] = { sys_sq_inject, "sq_inject" },
+	[SYS_SQ_ADMIT] = { sys_sq_admit, "sq_admit" },
+	[SYS_LIMITS] = { sys_limits, "limits" },
+	[SYS_NAME_HOLDER] = { sys_name_holder, "name_holder" },
+	[SYS_PCI_READ] = { sys_pci_read, "pci_read" },
 };
 
 static const syscall_t *

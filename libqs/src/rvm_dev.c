@@ -4,9 +4,8 @@
  * "pmem" is the shared memory of QEMU's ivshmem-plain device (PCI
  * 1af4:1110, BAR2), which QEMU maps from a host file: a store lands in the
  * file at once and outlives a killed QEMU, so read and write are memcpy and
- * sync has nothing to do. The process needs `grant io 0xcf8 8` (to find the
- * device; without it the lookup faults) and `grant pci 1af4:1110 2` (to map
- * it). Device memory cannot be unmapped, so the mapping is made once and
+ * sync has nothing to do. The process needs `grant pci 1af4:1110 2` (to
+ * find and map it). Device memory cannot be unmapped, so the mapping is made once and
  * shared by every open of the process.
  *
  * Any other name is a region of the disk server; requests are cut into
@@ -91,7 +90,8 @@ pmem_map(void)
 	if (pmem.mem)
 		return 0;
 	if (pci_find(IVSHMEM_VENDOR, IVSHMEM_DEVICE, &pci) < 0) {
-		printf("rvm_dev: no pmem: no ivshmem-plain device (PCI 1af4:1110)\n");
+		printf("rvm_dev: no pmem: no ivshmem-plain device (PCI 1af4:1110) "
+		       "granted\n");
 		return QS_ENOENT;
 	}
 	if (pci_bar_base(pci, IVSHMEM_BAR_MEM, &base) < 0) {

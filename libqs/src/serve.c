@@ -4,7 +4,9 @@
  * before any handler runs.
  */
 #include <string.h>
+#include <stdbool.h>
 #include <qs/serve.h>
+#include <qs/sys.h>
 
 static void
 count(uint32_t *counter)
@@ -21,6 +23,10 @@ qs_dispatch(const qs_msg_t *req, qs_msg_t *reply, void *server)
 	if (!op || !op->invoke) {
 		count(&srv->stats.bad_opcode);
 		return QS_ENOSYS;
+	}
+	if (op->who && !qs_caller_may(req, op->who)) {
+		count(&srv->stats.bad_caller);
+		return QS_EPERM;
 	}
 	if (req->hdr.len < op->min_len || req->hdr.len > op->max_len ||
 	    req->hdr.ool_len > op->max_ool) {
@@ -52,6 +58,24 @@ qs_dispatch(const qs_msg_t *req, qs_msg_t *reply, void *server)
 }
 
 int
+qs_caller_may(const qs_msg_t *req, uint32_t who)
+{
+	static uint32_t node = (uint32_t)-1;
+	if (node == (uint32_t)-1) { /* the node never changes: ask once */
+		qs_node_info_t ni;
+		qs_node_info(&ni);
+		node = ni.node_id;
+	}
+	uint32_t rights = QS_WHO_RIGHT(who);
+	bool local = req->hdr.src_node == node;
+	if ((who & QS_WHO_LOCAL) && !local)
+		return 0;
+	if ((who & QS_WHO_KERNEL) && !(local && req->hdr.src_pid == 0))
+		return 0;
+	return (req->hdr.src_rights & rights) == rights && (!rights || local);
+}
+
+int
 qs_serve_table(int qid, qs_server_t *srv, int nthreads)
 {
 	if (!srv || !srv->ops)
@@ -66,6 +90,7 @@ qs_serve_stats(const qs_server_t *srv, qs_serve_stats_t *out)
 	out->bad_opcode = __atomic_load_n(&srv->stats.bad_opcode, __ATOMIC_RELAXED);
 	out->bad_size = __atomic_load_n(&srv->stats.bad_size, __ATOMIC_RELAXED);
 	out->bad_decode = __atomic_load_n(&srv->stats.bad_decode, __ATOMIC_RELAXED);
+	out->bad_caller = __atomic_load_n(&srv->stats.bad_caller, __ATOMIC_RELAXED);
 }
 
 uint32_t
@@ -73,7 +98,7 @@ qs_serve_refused(const qs_server_t *srv)
 {
 	qs_serve_stats_t s;
 	qs_serve_stats(srv, &s);
-	return s.bad_opcode + s.bad_size + s.bad_decode;
+	return s.bad_opcode + s.bad_size + s.bad_decode + s.bad_caller;
 }
 
 int32_t

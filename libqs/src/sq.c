@@ -27,6 +27,7 @@ static qs_mutex_t start_lock = QS_MUTEX_INIT;
 
 int qs_sq_create(const char *name, uint32_t depth) { return qs_syscall(SYS_SQ_CREATE, (uint32_t)name, depth, 0, 0, 0); }
 int qs_sq_destroy(int qid) { return qs_syscall(SYS_SQ_DESTROY, (uint32_t)qid, 0, 0, 0, 0); }
+int qs_sq_admit(int qid, int pid) { return qs_syscall(SYS_SQ_ADMIT, (uint32_t)qid, (uint32_t)pid, 0, 0, 0); }
 int qs_sq_lookup(const char *name) { return qs_syscall(SYS_SQ_LOOKUP, (uint32_t)name, 0, 0, 0, 0); }
 int qs_sq_list(qs_sq_info_t *buf, int max) { return qs_syscall(SYS_SQ_LIST, (uint32_t)buf, (uint32_t)max, 0, 0, 0); }
 

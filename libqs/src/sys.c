@@ -21,6 +21,9 @@ qs_syscall(int num, uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint32_t e)
 #define SC4(n, a, b, c, d)                                                   \
 	qs_syscall(n, (uint32_t)(a), (uint32_t)(b), (uint32_t)(c),           \
 		   (uint32_t)(d), 0)
+#define SC5(n, a, b, c, d, e)                                                \
+	qs_syscall(n, (uint32_t)(a), (uint32_t)(b), (uint32_t)(c),           \
+		   (uint32_t)(d), (uint32_t)(e))
 
 void
 qs_exit(int status)
@@ -33,6 +36,13 @@ qs_exit(int status)
 int
 qs_spawn(const char *name, const char *const *argv, uint32_t flags)
 {
+	return qs_spawn_rights(name, argv, flags, 0);
+}
+
+int
+qs_spawn_rights(const char *name, const char *const *argv, uint32_t flags,
+		uint32_t rights)
+{
 	char block[QS_ARGS_MAX];
 	size_t len = 0;
 
@@ -43,7 +53,7 @@ qs_spawn(const char *name, const char *const *argv, uint32_t flags)
 		memcpy(block + len, argv[i], n);
 		len += n;
 	}
-	return SC4(SYS_SPAWN, name, block, len, flags);
+	return SC5(SYS_SPAWN, name, block, len, flags, rights);
 }
 
 int qs_waitpid(int pid, int *status, uint32_t flags) { return SC3(SYS_WAIT, pid, status, flags); }
@@ -55,7 +65,20 @@ int qs_yield(void) { return SC0(SYS_YIELD); }
 int qs_sleep(uint32_t ms) { return SC1(SYS_SLEEP, ms); }
 uint32_t qs_uptime_ms(void) { return (uint32_t)SC0(SYS_UPTIME); }
 int qs_set_priority(int tid, int prio) { return SC2(SYS_SET_PRIORITY, tid, prio); }
-int qs_cons_write(const void *buf, size_t len) { return SC2(SYS_CONS_WRITE, buf, len); }
+/* The kernel takes at most what its console buffer has room for. */
+int
+qs_cons_write(const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t done = 0;
+	while (done < len) {
+		int n = SC2(SYS_CONS_WRITE, p + done, len - done);
+		if (n <= 0)
+			return done ? (int)done : n;
+		done += (size_t)n;
+	}
+	return (int)done;
+}
 int qs_cons_read(void *buf, size_t len, int32_t timeout_ms) { return SC3(SYS_CONS_READ, buf, len, timeout_ms); }
 int qs_proc_list(qs_proc_info_t *buf, int max) { return SC2(SYS_PROC_LIST, buf, max); }
 int qs_mem_info(qs_mem_info_t *info) { return SC1(SYS_MEM_INFO, info); }
@@ -82,13 +105,14 @@ qs_futex_wake(volatile uint32_t *addr, uint32_t count)
 	return SC2(SYS_FUTEX_WAKE, addr, count);
 }
 
-void
+int
 qs_halt(void)
 {
-	SC0(SYS_HALT);
-	for (;;)
-		;
+	return SC0(SYS_HALT);
 }
+
+int qs_limits(int pid, qs_limits_t *out) { return SC2(SYS_LIMITS, pid, out); }
+int qs_name_holder(const char *name) { return SC1(SYS_NAME_HOLDER, name); }
 
 void *
 qs_mmio_map(uint32_t phys, uint32_t len)
@@ -123,10 +147,63 @@ qs_strerror(int err)
 		"node unreachable", "transaction aborted", "I/O error",
 		"no space left", "not a directory", "is a directory",
 		"directory not empty", "name too long", "bad handle",
+		"over a limit of the process",
 	};
 	_Static_assert(sizeof msgs / sizeof msgs[0] == 1 - QS_ERR_MIN,
 	               "one message per error");
 	if (err > 0 || err < QS_ERR_MIN)
 		return "unknown error";
 	return msgs[-err];
+}
+
+static const char *const right_names[] = { "halt", "prio", "kill", "kill-any",
+					   "raw-net", "admin" };
+static const char *const limit_names[QS_LIMIT_COUNT] = {
+	"pages", "threads", "queues", "requests", "kbytes", "procs"
+};
+_Static_assert(sizeof right_names / sizeof right_names[0] ==
+		       __builtin_ctz(QS_RIGHTS_ALL + 1),
+	       "a name for every right");
+
+const char *
+qs_right_name(int bit)
+{
+	return bit >= 0 && bit < (int)(sizeof right_names / sizeof right_names[0])
+		       ? right_names[bit]
+		       : NULL;
+}
+
+int
+qs_right_parse(const char *list, uint32_t *out)
+{
+	*out = 0;
+	while (*list) {
+		const char *comma = strchr(list, ',');
+		size_t n = comma ? (size_t)(comma - list) : strlen(list);
+		int bit = -1;
+		for (int i = 0; qs_right_name(i); i++)
+			if (strlen(right_names[i]) == n &&
+			    strncmp(list, right_names[i], n) == 0)
+				bit = i;
+		if (bit < 0)
+			return QS_EINVAL;
+		*out |= 1u << bit;
+		list += n + (list[n] == ',');
+	}
+	return 0;
+}
+
+const char *
+qs_limit_name(int kind)
+{
+	return kind >= 0 && kind < QS_LIMIT_COUNT ? limit_names[kind] : NULL;
+}
+
+int
+qs_limit_parse(const char *name)
+{
+	for (int i = 0; i < QS_LIMIT_COUNT; i++)
+		if (strcmp(name, limit_names[i]) == 0)
+			return i;
+	return QS_EINVAL;
 }

@@ -274,13 +274,18 @@ op_raw_recv(const qs_msg_t *req, const void *args, qs_msg_t *reply,
 /* Queue "cm". */
 static const qs_op_t cm_ops[] = {
 	[CM_OP_STATS] = { "stats", 0, 0, 0, NULL, op_stats },
-	[CM_OP_RAW_SEND] = { "raw_send", 0, QS_MSG_INLINE, 0, NULL, op_raw_send },
-	[CM_OP_RAW_RECV] = { "raw_recv", 0, 0, 0, NULL, op_raw_recv },
+	/* raw frames could forge the CMs' own packets: a right's */
+	[CM_OP_RAW_SEND] = { "raw_send", 0, QS_MSG_INLINE, 0, NULL, op_raw_send,
+			     QS_WHO_RIGHT(QS_RIGHT_RAW_NET) },
+	[CM_OP_RAW_RECV] = { "raw_recv", 0, 0, 0, NULL, op_raw_recv,
+			     QS_WHO_RIGHT(QS_RIGHT_RAW_NET) },
 	[CM_OP_PING] = { "ping", QS_LEN(cm_ping_t), 0, decode_ping, op_ping },
 	[CM_OP_NODES] = { "nodes", 0, 0, 0, NULL, op_nodes },
 	[CM_OP_RPC_STATS] = { "rpc_stats", 0, 0, 0, NULL, op_rpc_stats },
+	/* holds the CM for up to count round trips: a benchmark's */
 	[CM_OP_UDP_ECHO] = { "udp_echo", QS_LEN(cm_udp_echo_t), 0,
-			     decode_udp_echo, op_udp_echo },
+			     decode_udp_echo, op_udp_echo,
+			     QS_WHO_RIGHT(QS_RIGHT_ADMIN) },
 	[CM_OP_TX_MARK] = { "tx_mark", QS_LEN(uint64_t), 0, decode_tx,
 			    op_tx_mark },
 	[CM_OP_TX_UNMARK] = { "tx_unmark", QS_LEN(uint64_t), 0, decode_tx,

@@ -134,7 +134,7 @@ find_device(e1000_t *e)
 	uint32_t bar;
 
 	if (pci_find(E1000_VENDOR, E1000_DEVICE, &d) < 0) {
-		printf("cm: no e1000 (PCI %04x:%04x) on bus 0\n", E1000_VENDOR,
+		printf("cm: no e1000 (PCI %04x:%04x) granted\n", E1000_VENDOR,
 		       E1000_DEVICE);
 		return QS_ENOENT;
 	}

@@ -18,6 +18,7 @@
 
 #define ECHO_MAGIC 0x51534543u /* "QSEC" */
 #define ECHO_WARMUP 20         /* unmeasured: ARP, caches, the peer's too */
+#define ECHO_LOST_MAX 4 /* in a row: the peer is gone */
 #define ECHO_WAIT_MS 1000      /* then the echo counts as lost */
 
 enum { ECHO_REQ = 1, ECHO_REP = 2 };
@@ -120,13 +121,20 @@ udpecho_run(qs_mutex_t *lock, const cm_udp_echo_t *a, cm_udp_echo_result_t *r)
 	memset(r, 0, sizeof(*r));
 	for (uint32_t i = 0; i < ECHO_WARMUP; i++)
 		echo_once(lock, &to, next_seq());
-	uint32_t n = 0;
+	uint32_t n = 0, lost_in_a_row = 0;
 	for (uint32_t i = 0; i < a->count; i++) {
 		uint32_t t = echo_once(lock, &to, next_seq());
 		if (!t) {
 			r->lost++;
+			/* a peer that stopped answering would hold the CM
+			   ECHO_WAIT_MS per echo asked for: count the rest lost */
+			if (++lost_in_a_row == ECHO_LOST_MAX) {
+				r->lost += a->count - i - 1;
+				break;
+			}
 			continue;
 		}
+		lost_in_a_row = 0;
 		samples[n++] = t;
 		r->total += t;
 	}

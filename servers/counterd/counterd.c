@@ -155,7 +155,8 @@ counter_reset(const qs_msg_t *req, const void *args, qs_msg_t *reply,
 static const qs_op_t ops[] = {
 	[COUNTER_OP_INC] = { "inc", QS_LEN(counter_inc_t), 0, NULL, counter_inc },
 	[COUNTER_OP_GET] = { "get", 0, 0, 0, NULL, counter_get },
-	[COUNTER_OP_RESET] = { "reset", 0, 0, 0, NULL, counter_reset },
+	[COUNTER_OP_RESET] = { "reset", 0, 0, 0, NULL, counter_reset,
+			       QS_WHO_RIGHT(QS_RIGHT_ADMIN) },
 };
 static qs_server_t server = QS_SERVER("counterd", ops, NULL);
 

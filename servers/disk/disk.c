@@ -22,22 +22,34 @@ static disk_stats_t stats;
  * returned, before this (only) thread can take the next request. */
 static uint8_t read_buf[DISK_IO_MAX * DISK_SECTOR];
 
-/* Fits "NAME=SECTORS" or "NAME=*" (the rest; last only) after the others. */
+static uint32_t node; /* this node: no region is reachable from another */
+
+/* Fits "NAME=SECTORS:OWNER" or "NAME=*:OWNER" (the rest; last only) after
+ * the others. */
 static int
 add_region(const char *arg, int last, uint32_t *next, uint32_t disk)
 {
 	const char *eq = strchr(arg, '=');
 	size_t n = eq ? (size_t)(eq - arg) : 0;
 	long size = 0;
+	char sz[16];
+	const char *colon = eq ? strchr(eq, ':') : NULL;
+	size_t szlen = colon ? (size_t)(colon - eq - 1) : 0;
+	uint32_t right;
 
-	if (n == 0 || n >= DISK_NAME_MAX) {
-		printf("disk: bad region '%s': NAME=SECTORS, NAME of 1 to %d "
-		       "characters\n", arg, DISK_NAME_MAX - 1);
+	if (n == 0 || n >= DISK_NAME_MAX || !colon || szlen >= sizeof(sz) ||
+	    strlen(colon + 1) == 0 || strlen(colon + 1) >= DISK_NAME_MAX ||
+	    (colon[1] == '+' && qs_right_parse(colon + 2, &right) < 0)) {
+		printf("disk: bad region '%s': NAME=SECTORS:OWNER, NAME of 1 to "
+		       "%d characters, OWNER a reserved queue name or +RIGHT\n",
+		       arg, DISK_NAME_MAX - 1);
 		return QS_EINVAL;
 	}
-	if (strcmp(eq + 1, "*") == 0 && last) {
+	memcpy(sz, eq + 1, szlen);
+	sz[szlen] = 0;
+	if (strcmp(sz, "*") == 0 && last) {
 		size = (long)(disk - *next);
-	} else if (qs_parse_int(eq + 1, &size) < 0 || size <= 0) {
+	} else if (qs_parse_int(sz, &size) < 0 || size <= 0) {
 		printf("disk: bad size in '%s': a number of sectors, or * for "
 		       "the rest of the disk in the last region\n", arg);
 		return QS_EINVAL;
@@ -55,6 +67,7 @@ add_region(const char *arg, int last, uint32_t *next, uint32_t disk)
 		}
 	}
 	memcpy(stats.region[stats.regions].name, arg, n);
+	strlcpy(stats.region[stats.regions].owner, colon + 1, DISK_NAME_MAX);
 	stats.region[stats.regions].start = *next;
 	stats.region[stats.regions++].sectors = (uint32_t)size;
 	*next += (uint32_t)size;
@@ -67,8 +80,8 @@ add_regions(int argc, char **argv, uint32_t disk)
 {
 	uint32_t next = 1;
 	if (argc < 2 || argc - 1 > DISK_REGIONS_MAX) {
-		printf("disk: usage: disk NAME=SECTORS... [NAME=*] (1 to %d "
-		       "regions)\n", DISK_REGIONS_MAX);
+		printf("disk: usage: disk NAME=SECTORS:OWNER... [NAME=*:OWNER] "
+		       "(1 to %d regions)\n", DISK_REGIONS_MAX);
 		return QS_EINVAL;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -80,6 +93,27 @@ add_regions(int argc, char **argv, uint32_t disk)
 }
 
 /* ---- the table's steps: decode checks all, before the device is touched */
+
+/*
+ * May the caller use region i? A caller on this node that is the process
+ * its owner's name is reserved for (init's config), or that holds the
+ * right "+RIGHT" names. The kernel stamped who the caller is.
+ */
+static int32_t
+may_use(const qs_msg_t *req, uint32_t i)
+{
+	const char *owner = stats.region[i].owner;
+	uint32_t need;
+	if (req->hdr.src_node != node)
+		return QS_EPERM;
+	if (owner[0] == '+')
+		return qs_right_parse(owner + 1, &need) == 0 &&
+				       (req->hdr.src_rights & need) == need
+			       ? 0
+			       : QS_EPERM;
+	int holder = qs_name_holder(owner);
+	return holder > 0 && holder == req->hdr.src_pid ? 0 : QS_EPERM;
+}
 
 /* A name of 1 to DISK_NAME_MAX - 1 characters, its NUL, nothing after. */
 static int32_t
@@ -97,10 +131,13 @@ decode_open(const qs_msg_t *req, void *args)
 static int32_t
 op_open(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	(void)req, (void)ctx;
+	(void)ctx;
 	for (uint32_t i = 0; i < stats.regions; i++) {
 		if (strcmp(stats.region[i].name, args) == 0) {
 			disk_region_t r = { i, stats.region[i].sectors };
+			int32_t err = may_use(req, i);
+			if (err < 0)
+				return err;
 			qs_msg_put(reply, &r, sizeof(r));
 			return 0;
 		}
@@ -118,6 +155,8 @@ decode_io(const qs_msg_t *req, void *args)
 	memcpy(io, req->data, sizeof(*io));
 	if (io->region >= stats.regions)
 		return QS_EBADF;
+	if (may_use(req, io->region) < 0)
+		return QS_EPERM;
 	if (io->count == 0)
 		return QS_EINVAL;
 	if (io->count > DISK_IO_MAX)
@@ -163,7 +202,10 @@ static int32_t
 decode_flush(const qs_msg_t *req, void *args)
 {
 	memcpy(args, req->data, sizeof(uint32_t));
-	return *(const uint32_t *)args < stats.regions ? 0 : QS_EBADF;
+	uint32_t region = *(const uint32_t *)args;
+	if (region >= stats.regions)
+		return QS_EBADF;
+	return may_use(req, region);
 }
 
 /* The disk has one write cache, so a flush covers every region. */
@@ -215,14 +257,17 @@ print_regions(void)
 {
 	printf("disk: regions");
 	for (uint32_t i = 0; i < stats.regions; i++)
-		printf(" %s=%u+%u", stats.region[i].name, stats.region[i].start,
-		       stats.region[i].sectors);
-	printf(" (name=first+sectors)\n");
+		printf(" %s=%u+%u:%s", stats.region[i].name, stats.region[i].start,
+		       stats.region[i].sectors, stats.region[i].owner);
+	printf(" (name=first+sectors:owner)\n");
 }
 
 int
 main(int argc, char **argv)
 {
+	qs_node_info_t ni;
+	qs_node_info(&ni);
+	node = ni.node_id;
 	if (ata_init(&stats.disk_sectors) < 0 ||
 	    add_regions(argc, argv, stats.disk_sectors) < 0)
 		return 1; /* they said why */

@@ -8,6 +8,12 @@
  *     grant io|mmio|dma|irq BASE [LEN]   a grant for the program above
  *     grant pci VENDOR:DEVICE BAR         a device's memory BAR, wherever
  *                                         the firmware put it (hex ids)
+ *     right RIGHT...                      rights for it: halt prio kill
+ *                                         kill-any raw-net admin
+ *     name QUEUE                          a queue name only it may create
+ *     limit pages|threads|queues|requests|kbytes|procs N
+ *                                         raise (or lower) one of its limits
+ *                                         (docs/security.md)
  *   await QUEUE [SECONDS]         wait (default 60 s) until the program
  *                                 started just above offers QUEUE, or has
  *                                 ended: what follows needs that queue
@@ -26,6 +32,48 @@
 
 static char conf_name[QS_NAME_MAX] = "init.conf";
 static int shell_pid;
+
+/* What the config gave the shell, given again to the one started in its
+ * place when it ends. */
+#define SHELL_GRANTS_MAX 16
+static struct {
+	int kind;
+	uint32_t base, len;
+	char name[QS_NAME_MAX];
+} shell_grants[SHELL_GRANTS_MAX];
+static int shell_ngrants;
+
+static int
+grant(int pid, int kind, uint32_t base, uint32_t len)
+{
+	int r = qs_grant(pid, kind, base, len);
+	if (r == 0 && pid == shell_pid && shell_ngrants < SHELL_GRANTS_MAX) {
+		shell_grants[shell_ngrants].kind = kind;
+		shell_grants[shell_ngrants].base = base;
+		shell_grants[shell_ngrants].len = len;
+		if (kind == QS_GRANT_NAME)
+			strlcpy(shell_grants[shell_ngrants].name,
+				(const char *)(uintptr_t)base, QS_NAME_MAX);
+		shell_ngrants++;
+	}
+	return r;
+}
+
+static int
+restart_shell(void)
+{
+	const char *none[] = { NULL };
+	int pid = qs_spawn("shell", none, QS_SPAWN_SUSPENDED);
+	for (int i = 0; pid > 0 && i < shell_ngrants; i++) {
+		uint32_t base = shell_grants[i].kind == QS_GRANT_NAME
+					? (uint32_t)(uintptr_t)shell_grants[i].name
+					: shell_grants[i].base;
+		qs_grant(pid, shell_grants[i].kind, base, shell_grants[i].len);
+	}
+	if (pid > 0)
+		qs_resume(pid);
+	return pid;
+}
 
 static int
 parse_grant_kind(const char *s)
@@ -93,10 +141,43 @@ do_grant(int pid, char **argv, int argc, int lineno)
 	}
 	if (kind == QS_GRANT_DMA && argc == 3)
 		len = base; /* "grant dma PAGES" */
-	int r = qs_grant(pid, kind, base, len);
+	int r = grant(pid, kind, base, len);
 	if (r < 0)
 		printf("[init] %s:%d: grant failed: %s\n", conf_name, lineno,
 		       qs_strerror(r));
+}
+
+/* "right R...", "name QUEUE" or "limit KIND N" for the program above. */
+static void
+do_authority(int pid, char **argv, int argc, int lineno)
+{
+	int r = QS_EINVAL, kind;
+	uint32_t v;
+
+	if (strcmp(argv[0], "right") == 0 && argc >= 2) {
+		uint32_t rights = 0, bits;
+		for (int i = 1; i < argc; i++) {
+			if (qs_right_parse(argv[i], &bits) < 0) {
+				printf("[init] %s:%d: no right %s\n", conf_name,
+				       lineno, argv[i]);
+				return;
+			}
+			rights |= bits;
+		}
+		r = grant(pid, QS_GRANT_RIGHTS, rights, 0);
+	} else if (strcmp(argv[0], "name") == 0 && argc == 2) {
+		r = grant(pid, QS_GRANT_NAME, (uint32_t)(uintptr_t)argv[1], 0);
+	} else if (strcmp(argv[0], "limit") == 0 && argc == 3 &&
+		   (kind = qs_limit_parse(argv[1])) >= 0 &&
+		   parse_u32(argv[2], &v) == 0) {
+		r = grant(pid, QS_GRANT_LIMIT, (uint32_t)kind, v);
+	} else {
+		printf("[init] %s:%d: bad %s line\n", conf_name, lineno, argv[0]);
+		return;
+	}
+	if (r < 0)
+		printf("[init] %s:%d: %s failed: %s\n", conf_name, lineno,
+		       argv[0], qs_strerror(r));
 }
 
 static int
@@ -175,6 +256,10 @@ run_config(char *text)
 				shell_pid = pid;
 		} else if (strcmp(argv[0], "grant") == 0 && pid > 0) {
 			do_grant(pid, argv, argc, lineno);
+		} else if ((strcmp(argv[0], "right") == 0 ||
+			    strcmp(argv[0], "name") == 0 ||
+			    strcmp(argv[0], "limit") == 0) && pid > 0) {
+			do_authority(pid, argv, argc, lineno);
 		} else if (strcmp(argv[0], "await") == 0 && (argc == 2 || argc == 3)) {
 			if (pid > 0)
 				qs_resume(pid);
@@ -212,8 +297,7 @@ main(void)
 		if (pid > 0 && pid == shell_pid) {
 			printf("[init] shell ended (status %#x); starting a new one\n",
 			       status);
-			const char *none[] = { NULL };
-			shell_pid = qs_spawn("shell", none, 0);
+			shell_pid = restart_shell();
 		} else if (pid < 0) {
 			qs_sleep(1000); /* no children at all: nothing to reap */
 		}

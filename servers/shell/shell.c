@@ -180,10 +180,20 @@ cmd_win(int argc, char **argv)
 	}
 }
 
+/* run [-r RIGHT,...] PROG [ARGS...]: the rights are some of the shell's own. */
 static void
 cmd_run(int argc, char **argv)
 {
-	int pid = qs_spawn(argv[1], (const char *const *)argv + 2, 0);
+	uint32_t rights = 0;
+	if (strcmp(argv[1], "-r") == 0) {
+		if (argc < 4 || qs_right_parse(argv[2], &rights) < 0) {
+			printf("run: usage: run [-r RIGHT,...] PROG [ARGS...]\n");
+			return;
+		}
+		argv += 2;
+	}
+	int pid = qs_spawn_rights(argv[1], (const char *const *)argv + 2, 0,
+				  rights);
 	if (pid == QS_ENOENT)
 		printf("run: no such program: %s\n", argv[1]);
 	else if (pid < 0)
@@ -251,6 +261,29 @@ cmd_mem(int argc, char **argv)
 	printf("pages: total %u, free %u, used %u\n", m.total_pages,
 	       m.free_pages, m.total_pages - m.free_pages);
 	printf("kernel heap: %u bytes\n", m.heap_bytes);
+	printf("refused: %u calls (a right or a limit)\n", m.refused);
+}
+
+static void
+cmd_limits(int argc, char **argv)
+{
+	int pid = 0;
+	qs_limits_t l;
+	if (argc > 1 && !parse_pid("limits", argv[1], &pid))
+		return;
+	int r = qs_limits(pid, &l);
+	if (r < 0) {
+		printf("limits: %s\n", qs_strerror(r));
+		return;
+	}
+	printf("rights:");
+	for (int i = 0; qs_right_name(i); i++)
+		if (l.rights & (1u << i))
+			printf(" %s", qs_right_name(i));
+	printf("%s\n", l.rights ? "" : " none");
+	for (int i = 0; i < QS_LIMIT_COUNT; i++)
+		printf("%-8s %u of %u\n", qs_limit_name(i), l.used[i], l.max[i]);
+	printf("refused  %u\n", l.refused);
 }
 
 static void
@@ -266,7 +299,7 @@ cmd_halt(int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	printf("halting\n");
-	qs_halt();
+	printf("halt: %s\n", qs_strerror(qs_halt()));
 }
 
 static void cmd_help(int argc, char **argv);
@@ -287,10 +320,11 @@ static const command_t commands[] = {
 	{ "crumbs", "", "what transactions left on this node: TM records, file server handles, transactions, locks, log windows, windows, CM requests and marks, and each server's heap", cmd_crumbs },
 	{ "net", "", "the communication manager's counters for remote requests: sent, received, retransmitted, duplicates, stale, bad, in flight", cmd_net },
 	{ "ping", "NODE [COUNT]", "send ICMP echoes to a node through the CM's lwIP (10.0.0.NODE+1)", cmd_ping },
-	{ "run", "PROG [ARGS...]", "start a program and print its pid", cmd_run },
+	{ "run", "PROG [ARGS...]", "start a program and print its pid (run -r RIGHT,... PROG passes it some of the shell's rights)", cmd_run },
 	{ "kill", "PID", "kill a process", cmd_kill },
 	{ "wait", "PID", "wait for a program started here to end (Ctrl-C stops waiting)", cmd_wait },
-	{ "mem", "", "show free and used pages", cmd_mem },
+	{ "mem", "", "show free and used pages, and calls refused", cmd_mem },
+	{ "limits", "[PID]", "a process's rights, and its limits: used of allowed", cmd_limits },
 	{ "uptime", "", "time since boot", cmd_uptime },
 	{ "halt", "", "power the node off", cmd_halt },
 	{ "help", "", "list the commands", cmd_help },

@@ -40,25 +40,23 @@ dispi_read(uint16_t index)
 	return qs_inw(DISPI_DATA);
 }
 
-/* Returns the BAR0 address, 0 if the card is not there or BAR0 unusable.
- * Reads only, through libqs's PCI lookup: the configuration ports are
- * shared with other drivers. */
+/* Returns the BAR0 address, 0 if the card is not there (or not granted) or
+ * BAR0 unusable. */
 static uint32_t
 stdvga_bar0(void)
 {
 	pci_dev_t d;
 	uint32_t bar;
 	if (pci_find(STDVGA_VENDOR, STDVGA_DEVICE, &d) < 0) {
-		printf("wm: no QEMU standard VGA (PCI 1234:1111) found; "
-		       "boot QEMU with -vga std\n");
+		printf("wm: no QEMU standard VGA (PCI 1234:1111) granted; "
+		       "boot QEMU with -vga std, and `grant pci 1234:1111 0`\n");
 		return 0;
 	}
 	if (pci_bar_base(d, 0, &bar) < 0) {
 		printf("wm: std-vga BAR0 is not a memory BAR\n");
 		return 0;
 	}
-	printf("wm: std-vga at pci %d:%d.%d, framebuffer (BAR0) at %#x\n",
-	       d.bus, d.dev, d.fn, bar);
+	printf("wm: std-vga, framebuffer (BAR0) at %#x\n", bar);
 	return bar;
 }
 

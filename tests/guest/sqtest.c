@@ -139,6 +139,17 @@ spawn(const char *const *args)
 	return qs_spawn("sqtest", args, 0);
 }
 
+/* A server process that offers on our queue qid: admitted before it runs
+ * (only a queue's owner, and whom it admits, offer on it). */
+static int
+spawn_joiner(const char *const *args, int qid)
+{
+	int pid = qs_spawn("sqtest", args, QS_SPAWN_SUSPENDED);
+	if (pid > 0 && (qs_sq_admit(qid, pid) < 0 || qs_resume(pid) < 0))
+		printf("sqtest: cannot admit pid %d\n", pid);
+	return pid;
+}
+
 static int
 reap(int pid)
 {
@@ -339,14 +350,14 @@ test_server_dies_mid_upcall(void)
 {
 	int qid = qs_sq_create("sqtest.hang", 0);
 	const char *args[] = { "server", "sqtest.hang", "1", "join", NULL };
-	int pa = spawn(args);
+	int pa = spawn_joiner(args, qid);
 	while (!await_offers(qid, 1, 0))
 		;
 	qs_msg_init(&req, OP_HANG);
 	int rid = qs_send(qid, &req);
 	while (!await_offers(qid, 0, 1))
 		; /* A is in the upcall */
-	int pb = spawn(args);
+	int pb = spawn_joiner(args, qid);
 	while (!await_offers(qid, 1, 1))
 		;
 	qs_kill(pa);
@@ -364,7 +375,7 @@ test_server_dies_before_upcall(void)
 {
 	int qid = qs_sq_create("sqtest.early", 0);
 	const char *a[] = { "server", "sqtest.early", "1", "join", NULL };
-	int pa = spawn(a);
+	int pa = spawn_joiner(a, qid);
 	while (!await_offers(qid, 1, 0))
 		;
 	/* outranking the server, we kill it before its thread can start */
@@ -387,10 +398,10 @@ test_request_moves_to_another_server(void)
 {
 	int qid = qs_sq_create("sqtest.move", 0);
 	const char *args[] = { "server", "sqtest.move", "1", "join", NULL };
-	int pa = spawn(args);
+	int pa = spawn_joiner(args, qid);
 	while (!await_offers(qid, 1, 0))
 		;
-	int pb = spawn(args);
+	int pb = spawn_joiner(args, qid);
 	while (!await_offers(qid, 2, 0))
 		;
 	qs_set_priority(0, QS_PRIO_MAX);
@@ -460,8 +471,15 @@ test_wait_on_foreign_id(void)
 	check(reap(pc) == 7, "and its owner still gets the answer");
 }
 
-static volatile uint32_t notices;
-static qs_death_notice_t last_notice;
+/*
+ * Death notices go to QS_DEATH_QUEUE, a name reserved for the process
+ * init's config names: bare.conf starts `sqtest deaths` for it, which
+ * keeps the notices and answers "the notice of pid N" on sqtest.deaths.
+ */
+#define DEATHS_SEEN 64
+static qs_death_notice_t seen[DEATHS_SEEN];
+static volatile uint32_t nseen;
+static qs_mutex_t seen_lock = QS_MUTEX_INIT;
 
 static int32_t
 death_handler(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
@@ -470,10 +488,29 @@ death_handler(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
 	(void)rp, (void)ctx;
 	if (rq->hdr.opcode != QS_NOTICE_DEATH || !n || rq->hdr.src_pid != 0)
 		return QS_EINVAL;
-	last_notice = *n;
-	notices++;
-	qs_futex_wake(&notices, 1);
+	qs_mutex_lock(&seen_lock);
+	seen[nseen++ % DEATHS_SEEN] = *n;
+	qs_mutex_unlock(&seen_lock);
 	return 0;
+}
+
+static int32_t
+notice_query(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
+{
+	const int32_t *pid = QS_MSG_AS(rq, int32_t);
+	int32_t r = QS_ENOENT;
+	(void)ctx;
+	if (!pid)
+		return QS_EINVAL;
+	qs_mutex_lock(&seen_lock);
+	for (uint32_t i = 0; i < DEATHS_SEEN; i++) {
+		if (seen[i].pid == *pid) {
+			qs_msg_put(rp, &seen[i], sizeof(seen[i]));
+			r = 0;
+		}
+	}
+	qs_mutex_unlock(&seen_lock);
+	return r;
 }
 
 static void *
@@ -482,46 +519,74 @@ serve_deaths(void *arg)
 	return (void *)qs_serve((int)arg, death_handler, NULL, 1);
 }
 
-static void
-await_notice(uint32_t n)
+static int
+role_deaths(void)
 {
-	while (notices < n)
-		qs_futex_wait(&notices, notices, -1);
+	int dq = qs_sq_create(QS_DEATH_QUEUE, 0);
+	int q = qs_sq_create("sqtest.deaths", 0);
+	if (dq < 0 || q < 0) {
+		printf("sqtest deaths: cannot serve %s: %s\n", QS_DEATH_QUEUE,
+		       qs_strerror(dq < 0 ? dq : q));
+		return 1;
+	}
+	qs_thread_create(serve_deaths, (void *)dq);
+	return qs_serve(q, notice_query, NULL, 1) < 0;
+}
+
+/* The notice of pid, once it has come (the deadline is generous: it is
+ * posted as the process ends, but TCG on a busy machine is slow). */
+static int
+notice_of(int pid, qs_death_notice_t *out)
+{
+	int qid = qs_sq_lookup("sqtest.deaths");
+	for (uint32_t t0 = qs_uptime_ms(); qs_uptime_ms() - t0 < 60000;) {
+		qs_msg_init(&req, OP_INFO);
+		qs_msg_put(&req, &pid, sizeof(pid));
+		if (qid > 0 && qs_call(qid, &req, &reply, sizeof(reply)) == 0 &&
+		    reply.hdr.len == sizeof(*out)) {
+			memcpy(out, reply.data, sizeof(*out));
+			return 0;
+		}
+		qs_sleep(10);
+	}
+	return QS_ETIMEDOUT;
 }
 
 static void
 test_death_notice(void)
 {
 	const char *none[] = { NULL };
-	int qid = qs_sq_create(QS_DEATH_QUEUE, 0);
-	qs_thread_t *t = qs_thread_create(serve_deaths, (void *)qid);
+	qs_death_notice_t n;
+	check(qs_sq_create(QS_DEATH_QUEUE, 0) == QS_EPERM,
+	      "only the process init names serves the death notices");
 	int pid = qs_spawn("hello", none, 0);
 	reap(pid);
-	await_notice(1);
-	check(last_notice.pid == pid && last_notice.status == 0 &&
-		      strcmp(last_notice.name, "hello") == 0 &&
-		      last_notice.txid != qs_tx_get() &&
-		      QS_TX_NODE(last_notice.txid) == QS_TX_NODE(qs_tx_get()),
+	check(notice_of(pid, &n) == 0 && n.pid == pid && n.status == 0 &&
+		      strcmp(n.name, "hello") == 0 && n.txid != qs_tx_get() &&
+		      QS_TX_NODE(n.txid) == QS_TX_NODE(qs_tx_get()),
 	      "the kernel posts a death notice with the transaction");
 	pid = qs_spawn("spin", none, 0);
 	qs_kill(pid);
 	reap(pid);
-	await_notice(2);
-	check(last_notice.pid == pid && last_notice.status == QS_STATUS_KILLED,
+	check(notice_of(pid, &n) == 0 && n.pid == pid &&
+		      n.status == QS_STATUS_KILLED,
 	      "a killed process's notice says killed");
-	qs_sq_destroy(qid);
-	qs_thread_join(t);
 }
 
 static void
 test_concurrency(void)
 {
-	const char *s1[] = { "server", "sqtest.count", "3", "own", NULL };
 	const char *s2[] = { "server", "sqtest.count", "3", "join", NULL };
-	int ps1 = spawn(s1), qid;
-	while ((qid = qs_sq_lookup("sqtest.count")) < 0)
+	int ps2 = qs_spawn("sqtest", s2, QS_SPAWN_SUSPENDED), qid;
+	char admit[16], rep[32];
+	snprintf(admit, sizeof(admit), "%d", ps2);
+	const char *s1[] = { "server", "sqtest.count", "3", "own", admit, NULL };
+	int ps1 = spawn(s1);
+	snprintf(rep, sizeof(rep), "sqtest.rep%d", ps1);
+	/* its report queue comes after the queue and the admission */
+	while (qs_sq_lookup(rep) < 0 || (qid = qs_sq_lookup("sqtest.count")) < 0)
 		qs_yield();
-	int ps2 = spawn(s2);
+	qs_resume(ps2);
 	while (!await_offers(qid, 6, 0))
 		;
 	int pcs[CLIENTS], ok = 1;
@@ -567,8 +632,10 @@ test_concurrency(void)
 static int
 role_server(char **argv)
 {
-	int qid = strcmp(argv[4], "own") == 0 ? qs_sq_create(argv[2], 0)
-					      : qs_sq_lookup(argv[2]);
+	int own = strcmp(argv[4], "own") == 0;
+	int qid = own ? qs_sq_create(argv[2], 0) : qs_sq_lookup(argv[2]);
+	if (own && argv[5] && qs_sq_admit(qid, atoi(argv[5])) < 0)
+		return 2; /* argv[5]: a server process that joins */
 	char name[32];
 	snprintf(name, sizeof(name), "sqtest.rep%d", qs_getpid());
 	int rep = qs_sq_create(name, 0);
@@ -619,7 +686,7 @@ test_adopt_received_transaction(void)
 	int qid = qs_sq_create("sqtest.adopt", 0);
 	const char *srv[] = { "server", "sqtest.adopt", "1", "join", NULL };
 	const char *cli[] = { "settx", "sqtest.adopt", NULL };
-	int ps = spawn(srv);
+	int ps = spawn_joiner(srv, qid);
 	while (!await_offers(qid, 1, 0))
 		;
 	qs_msg_init(&req, OP_ADOPT);
@@ -648,6 +715,8 @@ main(int argc, char **argv)
 		return role_caller(argv);
 	if (argc >= 3 && strcmp(argv[1], "settx") == 0)
 		return role_settx(argv);
+	if (argc == 2 && strcmp(argv[1], "deaths") == 0)
+		return role_deaths();
 
 	int qid = qs_sq_create("sqtest.local", 0);
 	local_server_t local;

@@ -187,7 +187,10 @@ def screen(cluster, node, tmpdir):
 
 
 def boot_cluster(state_dir, n=1, **up_args):
+    """Boots with test.conf unless told otherwise: its shell holds the
+    rights tests need (crash a server, pass a right to a program)."""
     assert os.path.isfile(ISO), "ISO %s missing (build it first)" % ISO
+    up_args.setdefault("conf", "test.conf")
     cl = qsnet.Cluster(state_dir, iso=ISO)
     cl.down()  # leftovers from an aborted run
     try:

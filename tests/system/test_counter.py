@@ -64,7 +64,7 @@ def state(node, expect_status=0):
 
 
 def reset(node):
-    _, verdict, _ = prog(node, "counterd reset", r"counterd: reset\n")
+    _, verdict, _ = prog(node, "-r admin counterd reset", r"counterd: reset\n")
     assert status(verdict) == 0, verdict
     assert state(node) == (0, 0, 0)
 

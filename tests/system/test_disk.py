@@ -26,7 +26,7 @@ def disktest(node, args, checks, failed=0):
     """`run disktest ARGS`; insists on exactly CHECKS checks, FAILED of them
     failed; reaps it; returns its output."""
     start = node.log_size()
-    pid = node.run(("disktest " + args).strip())
+    pid = node.run(("-r admin disktest " + args).strip())
     passed, nfailed, log = wait_summary(node, "disktest", start)
     assert (passed + nfailed, nfailed) == (checks, failed), failures(log) or log
     reap(node, pid)
@@ -56,16 +56,17 @@ def configured_regions(disk_sectors):
         line = next(l for l in f if l.startswith("start disk "))
     regions, first = [], 1
     for arg in line.split()[2:]:
-        name, size = arg.split("=")
+        name, rest = arg.split("=")
+        size, owner = rest.split(":")
         n = disk_sectors - first if size == "*" else int(size)
-        regions.append("%s=%d+%d" % (name, first, n))
+        regions.append("%s=%d+%d:%s" % (name, first, n, owner))
         first += n
     return regions
 
 
 def test_the_disk_server_starts_first(disk_cluster, node):
     log = node.log()
-    m = re.search(r"^disk: regions (.*) \(name=first\+sectors\)$", log, re.M)
+    m = re.search(r"^disk: regions (.*) \(name=first\+sectors:owner\)$", log, re.M)
     assert m, log
     sectors = os.path.getsize(disk_cluster.path(node.id, "disk.img")) // 512
     assert m.group(1).split() == configured_regions(sectors)
@@ -73,10 +74,11 @@ def test_the_disk_server_starts_first(disk_cluster, node):
 
 
 def test_disktest_in_guest(node):
-    log = disktest(node, "", 26)
+    log = disktest(node, "", 27)
     for what in ("a bad region handle", "a sector beyond the region",
                  "a write across the region's end is refused",
                  "a region's last sector and the next one's first are apart",
+                 "another server's region is refused",
                  "unknown operations",
                  "stats: every refused request is an error"):
         assert "disktest: ok " + what in log, what

@@ -36,11 +36,12 @@ def failures(text):
     return "\n".join(l for l in text.split("\n") if "FAIL" in l)
 
 
-def run_suite(node, prog, checks):
-    """Run an in-guest test program, insist that it ran exactly CHECKS checks
-    and none of them failed, reap it."""
+def run_suite(node, prog, checks, rights=None):
+    """Run an in-guest test program (passing it RIGHTS, "kill,prio", of the
+    shell's), insist that it ran exactly CHECKS checks and none of them
+    failed, reap it."""
     start = node.log_size()
-    pid = node.run(prog)
+    pid = node.run(("-r %s " % rights if rights else "") + prog)
     passed, failed, log = wait_summary(node, prog, start)
     assert (passed, failed) == (checks, 0), failures(log) or log
     reap(node, pid)
@@ -175,7 +176,7 @@ def test_threads_mutex_condvar(node):
 
 
 def test_ktest_in_guest_kernel_tests(node):
-    run_suite(node, "ktest", 28)
+    run_suite(node, "ktest", 29, rights="kill")
     node.alive()
 
 

@@ -32,7 +32,7 @@ def ethtest(node, args, regex):
     """`run ethtest ARGS`, wait for its line matching REGEX (or an error
     line, which fails), reap it; returns the match."""
     start = node.log_size()
-    pid = node.run("ethtest " + args)
+    pid = node.run("-r raw-net ethtest " + args)
     m = node.wait_log(r"ethtest: (?:error|usage|no queue)[^\n]*\n|" + regex,
                       TIMEOUT, start=start)
     assert not re.match(r"ethtest: (?:error|usage|no queue)", m.group(0)), \
@@ -44,7 +44,7 @@ def ethtest(node, args, regex):
 def ethtest_bg(node, args):
     """Start ethtest; returns (pid, log offset) to wait for its output."""
     start = node.log_size()
-    return node.run("ethtest " + args), start
+    return node.run("-r raw-net ethtest " + args), start
 
 
 def stats(node):

@@ -37,7 +37,8 @@ typedef enum {
 	QS_ENOTEMPTY = -23,    /* the directory is not empty */
 	QS_ENAMETOOLONG = -24, /* a name or path is too long */
 	QS_EBADF = -25,        /* no such handle */
-	QS_ERR_MIN = -25
+	QS_ELIMIT = -26,       /* one of the process's limits is reached */
+	QS_ERR_MIN = -26
 } qs_err_t;
 
 /*
@@ -48,7 +49,8 @@ typedef enum {
 
 enum {
 	SYS_EXIT = 1,          /* (status) -> never returns */
-	SYS_SPAWN = 2,         /* (name, argbuf, arglen, flags) -> pid */
+	SYS_SPAWN = 2,         /* (name, argbuf, arglen, flags, rights) -> pid;
+	                          rights: some of the caller's, passed on */
 	SYS_WAIT = 3,          /* (pid or -1, &status, flags) -> pid */
 	SYS_KILL = 4,          /* (pid) -> 0 */
 	SYS_THREAD_CREATE = 5, /* (entry, arg, stack_top, priority) -> tid */
@@ -96,7 +98,14 @@ enum {
 	SYS_SQ_ANSWER = 45,  /* (rid, reply msg) -> 0: answers a deferred one */
 	SYS_SQ_PROXY = 46,   /* (name, node) -> qid; the network agent only */
 	SYS_SQ_INJECT = 47,  /* (qid, msg) -> rid; the network agent only */
-	SYS_COUNT = 48
+	SYS_SQ_ADMIT = 48,   /* (qid, pid) -> 0: pid may offer too; owner only */
+	SYS_LIMITS = 49,     /* (pid or 0, qs_limits_t *) -> 0 */
+	SYS_NAME_HOLDER = 50, /* (name) -> pid the name is reserved for, or
+	                         QS_ENOENT (not reserved) */
+	SYS_PCI_READ = 51,   /* (vendor << 16 | device, register, uint32_t *)
+	                        -> 0: a configuration dword of a device the
+	                        caller drives (`grant pci`); QS_EPERM others */
+	SYS_COUNT = 52
 };
 
 /* SYS_SPAWN flags */
@@ -111,9 +120,53 @@ enum {
 	QS_GRANT_MMIO = 2, /* physical range [base, base+length) */
 	QS_GRANT_DMA = 3,  /* up to `length` pages of DMA memory; base unused */
 	QS_GRANT_IRQ = 4,  /* IRQ line `base`; length unused */
-	QS_GRANT_PCI = 5   /* memory BAR `length` of PCI device `base`
+	QS_GRANT_PCI = 5,  /* memory BAR `length` of PCI device `base`
 	                      (vendor << 16 | device), wherever it is */
+	QS_GRANT_RIGHTS = 6, /* the QS_RIGHT_* bits in `base` */
+	QS_GRANT_NAME = 7,   /* the queue name at user address `base`: only
+	                        this process may create it (see below) */
+	QS_GRANT_LIMIT = 8   /* limit QS_LIMIT_* `base` becomes `length` */
 };
+
+/*
+ * Rights (docs/security.md). Init gives them, from its config, to the
+ * processes it starts; every other process has none, unless its parent
+ * passed on some of its own (SYS_SPAWN's rights). The kernel checks the first four; a server checks the
+ * others against the caller's, which the kernel stamps on every request
+ * (qs_msg_hdr_t.src_rights). A process init gave anything (a right, a name,
+ * a device) is a system server.
+ */
+#define QS_RIGHT_HALT 0x01     /* power the node off */
+#define QS_RIGHT_PRIO 0x02     /* priorities above QS_PRIO_SERVER */
+#define QS_RIGHT_KILL 0x04     /* kill any process that is not a system
+                                  server (the shell, for its user) */
+#define QS_RIGHT_KILL_ANY 0x08 /* kill any process but init */
+#define QS_RIGHT_RAW_NET 0x10  /* the CM: send raw frames */
+#define QS_RIGHT_ADMIN 0x20    /* servers' administrative operations
+                                  (e.g. resetting a counter) */
+#define QS_RIGHTS_ALL 0x3F
+
+/*
+ * Limits: what one process may hold at once. Every process starts with the
+ * defaults; init's config can raise a server's (QS_GRANT_LIMIT). A call
+ * that would pass one fails with QS_ELIMIT.
+ */
+enum {
+	QS_LIMIT_PAGES = 0,    /* physical pages: memory and page tables */
+	QS_LIMIT_THREADS = 1,  /* live threads */
+	QS_LIMIT_QUEUES = 2,   /* service queues it owns */
+	QS_LIMIT_REQUESTS = 3, /* its requests not yet answered and reaped */
+	QS_LIMIT_KBYTES = 4,   /* kernel memory its requests hold (KiB) */
+	QS_LIMIT_PROCS = 5,    /* live descendants */
+	QS_LIMIT_COUNT = 6
+};
+
+typedef struct {
+	uint32_t max[QS_LIMIT_COUNT];
+	uint32_t used[QS_LIMIT_COUNT];
+	uint32_t rights; /* QS_RIGHT_* */
+	uint32_t refused; /* calls refused for a right (QS_EPERM) or a limit */
+} qs_limits_t;
 
 /*
  * Exit status of a process killed by another process or by a fault. Normal
@@ -124,6 +177,7 @@ enum {
 
 #define QS_PRIO_MIN 0
 #define QS_PRIO_DEFAULT 4
+#define QS_PRIO_SERVER 4 /* above this needs QS_RIGHT_PRIO */
 #define QS_PRIO_MAX 7
 
 #define QS_NAME_MAX 32  /* module/process name, including the NUL */
@@ -150,6 +204,7 @@ typedef struct {
 	uint32_t free_pages;
 	uint32_t page_size;
 	uint32_t heap_bytes; /* bytes in use by the kernel heap */
+	uint32_t refused;    /* calls refused for a right or a limit */
 } qs_mem_info_t;
 
 typedef struct {
@@ -189,6 +244,8 @@ typedef struct {
 	uint32_t ool_len;  /* out-of-line bytes */
 	uint32_t ool;      /* address of the out-of-line bytes */
 	uint32_t flags;    /* QS_MSG_* */
+	uint32_t src_rights; /* the sender's QS_RIGHT_* (kernel; 0 from
+	                        another node) */
 } qs_msg_hdr_t;
 
 typedef struct {

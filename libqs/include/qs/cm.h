@@ -3,10 +3,12 @@
  * owns the e1000 and runs lwIP on it: node N is 10.0.0.(N+1)/24.
  * CM_OP_STATS reports the driver and the stack; CM_OP_PING sends one ICMP
  * echo. CM_OP_RAW_SEND / CM_OP_RAW_RECV move raw Ethernet frames of types
- * other than IPv4 and ARP: a test hook for the driver and the LAN.
+ * other than IPv4 and ARP: a test hook for the driver and the LAN, for
+ * callers with QS_RIGHT_RAW_NET (QS_EPERM otherwise).
  * CM_OP_UDP_ECHO times raw lwIP UDP round trips to another node's CM
  * (servers/cm/udpecho.c), the baseline `make bench` sets remote requests
- * against.
+ * against; it needs QS_RIGHT_ADMIN, and stops after ECHO_LOST_MAX losses in
+ * a row.
  *
  * Errors: every request may get QS_ENOSYS (no such opcode) and QS_EINVAL
  * (data of another size than its comment says, or out-of-line data);

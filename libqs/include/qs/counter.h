@@ -38,7 +38,8 @@
 enum {
 	COUNTER_OP_INC = 1,   /* data: counter_inc_t -> uint64_t value after */
 	COUNTER_OP_GET = 2,   /* no data -> counter_state_t */
-	COUNTER_OP_RESET = 3, /* no data: value, ids and duplicates to 0 -> 0 */
+	COUNTER_OP_RESET = 3, /* no data: value, ids and duplicates to 0 -> 0;
+				 QS_EPERM without QS_RIGHT_ADMIN */
 };
 
 typedef struct {

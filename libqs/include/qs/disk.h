@@ -29,7 +29,9 @@ enum {
 			      after -> disk_region_t; QS_ENAMETOOLONG (the name
 			      has DISK_NAME_MAX characters or more), QS_EINVAL
 			      (empty, or not just a string), QS_ENOENT (no
-			      region of that name) */
+			      region of that name), QS_EPERM (the caller is
+			      not the region's owner; READ, WRITE and FLUSH
+			      say so too) */
 	DISK_OP_READ = 2,  /* data: disk_io_t -> count sectors, out of line;
 			      QS_EBADF (no such region), QS_EINVAL (count 0,
 			      sectors outside the region), QS_E2BIG (count >
@@ -64,6 +66,9 @@ typedef struct {
 			  wrong size, a malformed argument (qs/serve.h) */
 	struct {
 		char name[DISK_NAME_MAX];
+		char owner[DISK_NAME_MAX]; /* who may use it: the process a
+					      queue name is reserved for, or
+					      "+RIGHT": any holding the right */
 		uint32_t start, sectors;
 		uint64_t writes; /* write requests to this region */
 	} region[DISK_REGIONS_MAX];

@@ -14,6 +14,11 @@
  * in the table's qs_serve_stats_t, by kind, and answered with its error;
  * the handler never sees the request.
  *
+ * Before the sizes, the caller's authority: an operation's `who` says who may
+ * call it (anyone, by default); anyone else gets QS_EPERM, counted as
+ * bad_caller. Who the caller is comes from what the kernel stamped on the
+ * request (node, pid, rights), never from the request's data.
+ *
  * A table is an array indexed by opcode (designated initialisers):
  *
  *   static const qs_op_t echo_ops[] = {
@@ -51,12 +56,25 @@ typedef int32_t (*qs_decode_t)(const qs_msg_t *req, void *args);
 typedef int32_t (*qs_invoke_t)(const qs_msg_t *req, const void *args,
 			       qs_msg_t *reply, void *ctx);
 
+/*
+ * Who may call an operation (qs_op_t.who): 0 is anyone; otherwise every
+ * condition given must hold.
+ *   QS_WHO_LOCAL     a process on this node
+ *   QS_WHO_KERNEL    this node's kernel (its notices: src_pid 0)
+ *   QS_WHO_RIGHT(r)  a caller holding the QS_RIGHT_* bits r (rights are a
+ *                    node's own: a remote caller has none)
+ */
+#define QS_WHO_LOCAL 0x10000u
+#define QS_WHO_KERNEL 0x20000u
+#define QS_WHO_RIGHT(r) ((uint32_t)(r) & 0xFFFFu)
+
 typedef struct {
 	const char *name;          /* for logs and docs */
 	uint32_t min_len, max_len; /* inline bytes the request may carry */
 	uint32_t max_ool;          /* out-of-line bytes it may carry; 0: none */
 	qs_decode_t decode;        /* NULL: the sizes are the whole check */
 	qs_invoke_t invoke;        /* NULL: no such operation */
+	uint32_t who;              /* QS_WHO_*: who may call it; 0 anyone */
 } qs_op_t;
 
 /* Requests refused before any handler ran, by why. */
@@ -65,6 +83,7 @@ typedef struct {
 	uint32_t bad_opcode; /* no such operation: QS_ENOSYS */
 	uint32_t bad_size;   /* inline or out-of-line size out of bounds */
 	uint32_t bad_decode; /* decode refused it */
+	uint32_t bad_caller; /* the caller may not: QS_EPERM */
 } qs_serve_stats_t;
 
 typedef struct {
@@ -100,9 +119,12 @@ int qs_serve_table(int qid, qs_server_t *srv, int nthreads);
 
 /* A copy of srv's counters, taken atomically counter by counter. */
 void qs_serve_stats(const qs_server_t *srv, qs_serve_stats_t *out);
-/* Requests srv refused before invoke: bad_opcode + bad_size + bad_decode,
-   for servers whose statistics have one counter for them. */
+/* Requests srv refused before invoke: bad_opcode + bad_size + bad_decode +
+   bad_caller, for servers whose statistics have one counter for them. */
 uint32_t qs_serve_refused(const qs_server_t *srv);
+
+/* Does the request's caller satisfy `who` (QS_WHO_*)? */
+int qs_caller_may(const qs_msg_t *req, uint32_t who);
 
 /*
  * Decode helpers. qs_decode_str: the inline data is one non-empty string

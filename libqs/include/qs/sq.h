@@ -20,6 +20,8 @@
 /* Queues: names are global on the node; depth 0 means the default. */
 int qs_sq_create(const char *name, uint32_t depth);
 int qs_sq_destroy(int qid);
+/* Lets process pid offer on the caller's queue qid too. */
+int qs_sq_admit(int qid, int pid);
 int qs_sq_lookup(const char *name);
 int qs_sq_list(qs_sq_info_t *buf, int max);
 /*

@@ -1,0 +1,125 @@
+"""Authority on a node (docs/security.md): the permission matrix. Every
+privileged syscall and server operation, from a program without rights,
+gets QS_EPERM and is counted; from one that holds the right, it succeeds.
+Also what the user's shell (init.conf) may and may not do."""
+
+import re
+
+from qsharness import Node, cluster_fixture
+from test_guest import reap, wait_summary, failures
+
+CHECKS = 23
+
+
+def matrix(node, rights, mode):
+    peer = node.run("spin")  # neither authtest's descendant nor a server
+    start = node.log_size()
+    pid = node.run("%sauthtest %s %d" % (rights, mode, peer))
+    passed, failed, log = wait_summary(node, "authtest", start)
+    assert (passed, failed) == (CHECKS, 0), failures(log) or log
+    reap(node, pid)
+    if mode == "none":
+        node.kill(peer)
+    reap(node, peer)
+    return log
+
+
+def test_without_rights_every_privileged_call_is_refused(node):
+    mem = node.exec("mem")
+    before = int(re.search(r"refused: (\d+) calls", mem).group(1))
+    matrix(node, "", "none")
+    after = int(re.search(r"refused: (\d+) calls", node.exec("mem")).group(1))
+    assert after - before >= 14, (before, after)  # the node counts them too
+
+
+def test_with_rights_the_same_calls_succeed(node):
+    matrix(node, "-r prio,kill,raw-net,admin ", "rights")
+
+
+def test_the_shell_passes_on_only_what_it_holds(node):
+    out = node.exec("limits")
+    assert out.startswith("rights: halt prio kill-any raw-net admin\n"), out
+    pid = node.run("-r admin spin")
+    assert "rights: admin\n" in node.exec("limits %d" % pid)
+    node.kill(pid)
+    reap(node, pid)
+    assert node.exec("run -r nosuch spin").startswith("run: usage"), \
+        "an unknown right"
+
+
+# ---- the user's shell, as init.conf starts it -------------------------------
+
+user_cluster = cluster_fixture("test-nodes-user", conf="init.conf")
+
+
+def test_the_users_shell_kills_programs_but_not_servers(user_cluster):
+    user = Node(user_cluster, 0)
+    assert user.exec("limits").startswith("rights: halt prio kill\n")
+    tm = [r["pid"] for r in user.ps() if r["name"] == "tm"]
+    assert len(tm) == 1
+    assert user.exec("kill %d" % tm[0]) == "kill: %d: not permitted\n" % tm[0]
+    assert user.exec("kill 1") == "kill: 1: not permitted\n"
+    pid = user.run("spin")
+    user.kill(pid)
+    reap(user, pid)
+    out = user.exec("run -r raw-net ethtest stats")
+    assert out == "run: cannot start ethtest: not permitted\n", out
+    assert [r["pid"] for r in user.ps() if r["name"] == "tm"] == tm
+
+
+# ---- exhaustion ---------------------------------------------------------------
+
+LIMITS = ("queues", "kbytes", "requests", "procs", "threads", "pages")
+
+
+def kernel_heap(node):
+    return int(re.search(r"kernel heap: (\d+) bytes", node.exec("mem")).group(1))
+
+
+def exhaust(node, path):
+    """`run exhaust PATH`: it holds PATH's lock, takes every limit, faults.
+    Returns {limit: count reached}."""
+    start = node.log_size()
+    pid = node.run("exhaust %s" % path)
+    node.wait_log(r"\[kernel\] pid %d \(exhaust\): page fault" % pid,
+                  start=start)
+    assert reap(node, pid) == "pid %d died of a fault" % pid
+    log = node.log(start)
+    assert "exhaust: all limits reached" in log, log
+    return {m.group(1): int(m.group(2)) for m in re.finditer(
+        r"exhaust: (\w+) at (\d+): over a limit of the process", log)}
+
+
+def test_a_program_that_exhausts_every_limit_then_faults(node):
+    from test_tm import tm_stats
+    exhaust(node, "/exhaust0")  # warm-up: servers' heaps reach their size
+    free0, heap0, pids0 = node.mem_free(), kernel_heap(node), node.ps_pids()
+    deaths0 = tm_stats(node)["deaths"]
+    reached = exhaust(node, "/exhaust1")
+    assert set(reached) == set(LIMITS), reached
+    node.alive()  # the node is up, the shell served
+    echo = node.run("echo still served")
+    assert reap(node, echo) == "pid %d exited with status 0" % echo
+    # the TM handled every death (exhaust, its children, echo) and the fs
+    # released the lock of exhaust's transaction: another takes it
+    node.poll("the TM's death count", lambda: (
+        tm_stats(node)["deaths"] >= deaths0 + reached["procs"] + 2,
+        tm_stats(node)))
+    assert node.exec("write /exhaust1 taken") == "wrote 6 bytes to /exhaust1\n"
+    assert node.exec("cat /exhaust1") == "taken\n"
+    node.exec("rm /exhaust1")
+    node.wait_pids(pids0)
+    node.wait_free(free0)
+    node.poll("the kernel heap back to its level",
+              lambda: (kernel_heap(node) <= heap0, kernel_heap(node)))
+
+
+def test_a_dead_drivers_device_stops_mastering_the_bus(node):
+    """Last in the module: the node has no CM after it."""
+    cm = [r["pid"] for r in node.ps() if r["name"] == "cm"]
+    assert len(cm) == 1
+    start = node.log_size()
+    node.kill(cm[0])
+    node.wait_log(r"\[kernel\] pid %d \(cm\): device 8086:100e no longer "
+                  r"masters the bus\n" % cm[0], start=start)
+    node.alive()
