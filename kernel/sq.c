@@ -101,7 +101,8 @@ msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data, uint8_t **ool)
 	if ((hdr->len && !user_ok(umsg + sizeof(*hdr), hdr->len, false)) ||
 	    (hdr->ool_len && !user_ok(hdr->ool, hdr->ool_len, false)))
 		return QS_EFAULT;
-	if (!authority_pages_free((hdr->len + hdr->ool_len) / PAGE_SIZE + 2))
+	if ((hdr->len || hdr->ool_len) &&
+	    !authority_pages_free((hdr->len + hdr->ool_len) / PAGE_SIZE + 2))
 		return QS_ENOMEM;
 	if (hdr->len && !(*data = kmalloc(hdr->len)))
 		return QS_ENOMEM;
@@ -258,14 +259,17 @@ req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid)
 	}
 }
 
-/* May p have one more request of `bytes` outstanding? */
-static int
+/* May p have one more request of `bytes` outstanding? (On every send:
+ * the refusal is the rare path.) */
+static inline int
 req_within_limits(proc_t *p, uint32_t bytes)
 {
-	int r = authority_limit(p, QS_LIMIT_REQUESTS, p->nreqs, 1);
-	if (r == 0 && p->kbytes + bytes > p->limit[QS_LIMIT_KBYTES] * 1024)
-		r = authority_refuse(p, QS_ELIMIT);
-	return r;
+	if (__builtin_expect(p->nreqs >= p->limit[QS_LIMIT_REQUESTS] ||
+				     p->kbytes + bytes >
+					     p->limit[QS_LIMIT_KBYTES] * 1024,
+			     0))
+		return authority_refuse(p, QS_ELIMIT);
+	return 0;
 }
 
 void
