@@ -181,7 +181,7 @@ def test_link_down_for_5s_loses_nothing(nodes, counterd, remote_cluster):
 def test_garbage_leaves_the_cm_serving(nodes, counterd):
     n0, n1, n2 = nodes
     before = net(n1)
-    _, verdict, _ = prog(n0, "netjunk junk 1 200", r"netjunk: sent 200 "
+    _, verdict, _ = prog(n0, "-r raw-net netjunk junk 1 200", r"netjunk: sent 200 "
                          r"packets\n")
     assert status(verdict) == 0
     after = net(n1)
@@ -240,13 +240,13 @@ def test_restarted_node_is_a_new_incarnation_and_old_packets_are_refused(
     qid = sq_row(n1, "counter")["qid"]
     value = state(n1)[0]
     # a well-formed request from node 0's present life runs...
-    prog(n0, "netjunk replay 1 %d %d 250 777001" % (qid, inc0),
+    prog(n0, "-r raw-net netjunk replay 1 %d %d 250 777001" % (qid, inc0),
          r"netjunk: sent\n")
     n1.poll("the replayed increment", lambda: (state(n1)[0] == value + 1,
                                                None))
     # ...the same from node 0's earlier life is stale: refused, not run
     stale = net(n1)["stale"]
-    prog(n0, "netjunk replay 1 %d %d 251 777002" % (qid, inc0 - 1),
+    prog(n0, "-r raw-net netjunk replay 1 %d %d 251 777002" % (qid, inc0 - 1),
          r"netjunk: sent\n")
     n1.poll("the stale packet counted",
             lambda: (net(n1)["stale"] == stale + 1, None))
