@@ -213,7 +213,7 @@ sys_limits(trap_frame_t *f)
 	l.used[QS_LIMIT_QUEUES] = p->nqueues;
 	l.used[QS_LIMIT_REQUESTS] = p->nreqs;
 	l.used[QS_LIMIT_KBYTES] = (p->kbytes + 1023) / 1024;
-	l.used[QS_LIMIT_PROCS] = proc_descendants(p);
+	l.used[QS_LIMIT_PROCS] = p->ndesc;
 	l.rights = p->rights;
 	l.refused = p->refused;
 	return copy_to_user(f->ecx, &l, sizeof(l));

@@ -164,29 +164,31 @@ proc_discard(proc_t *p)
 	proc_free(p);
 }
 
-uint32_t
-proc_descendants(proc_t *p)
-{
-	uint32_t n = 0;
-	for (list_t *l = procs.next; l != &procs; l = l->next) {
-		proc_t *c = list_entry(l, proc_t, link);
-		if (c != p && c->state != QS_PROC_ZOMBIE && proc_descends(c, p))
-			n++;
-	}
-	return n;
-}
-
-/* One more process under each of the parent's ancestors (init aside). */
+/*
+ * Each process counts its live descendants (ndesc), for its procs limit:
+ * one more under each ancestor at a spawn; at a death, its ancestors lose
+ * it and its descendants, which go to init with its children.
+ */
 static int
 procs_within_limits(int parent)
 {
 	for (proc_t *a = proc_find(parent); a && a->pid != INIT_PID;
 	     a = proc_find(a->parent)) {
-		int r = authority_limit(a, QS_LIMIT_PROCS, proc_descendants(a), 1);
+		int r = authority_limit(a, QS_LIMIT_PROCS, a->ndesc, 1);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+static void
+ancestors_count(proc_t *p, int32_t delta)
+{
+	for (proc_t *a = proc_find(p->parent); a; a = proc_find(a->parent)) {
+		a->ndesc = (uint32_t)((int32_t)a->ndesc + delta);
+		if (a->pid == INIT_PID)
+			break;
+	}
 }
 
 int
@@ -238,6 +240,7 @@ proc_spawn(const char *name, const char *args, uint32_t arglen, uint32_t flags,
 	list_add_tail(&p->threads, &t->proc_link);
 	p->nthreads = 1;
 	list_add_tail(&procs, &p->link);
+	ancestors_count(p, 1);
 	if (flags & QS_SPAWN_SUSPENDED) {
 		p->state = QS_PROC_SUSPENDED;
 	} else {
@@ -288,6 +291,10 @@ proc_exit(proc_t *p, int status)
 	if (p->pid == INIT_PID)
 		panic("init ended (status %#x)", status);
 	p->exit_status = status;
+	ancestors_count(p, -(int32_t)(1 + p->ndesc));
+	proc_t *init = proc_find(INIT_PID);
+	if (init)
+		init->ndesc += p->ndesc; /* its descendants are init's now */
 	sq_proc_exit(p); /* before its threads go: they may hold requests */
 	while (!list_empty(&p->threads)) {
 		thread_t *t = list_entry(p->threads.next, thread_t, proc_link);

@@ -56,6 +56,7 @@ typedef struct proc {
 	uint32_t nqueues; /* queues it owns */
 	uint32_t nreqs;   /* its requests not yet reaped */
 	uint32_t kbytes;  /* bytes of kernel memory its requests hold */
+	uint32_t ndesc;   /* live descendants */
 	uint32_t refused;
 	struct sq_req *death_notice; /* kept from its birth for its death */
 } proc_t;
@@ -95,7 +96,6 @@ bool authority_pages_free(uint32_t pages);
 int authority_may_create(proc_t *p, const char *name);
 int authority_grant(proc_t *p, int kind, uint32_t base, uint32_t len);
 uint32_t authority_refused(void);
-uint32_t proc_descendants(proc_t *p);
 
 /* grant.c: device grants */
 int grant_give(int pid, int kind, uint32_t base, uint32_t len);

@@ -20,6 +20,8 @@
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include <qs/thread.h>
+#include <qs/tm.h>
+#include <qs/tx.h>
 #include "check.h"
 
 #define CHECK_QUEUE "authtest.counter"
@@ -164,7 +166,8 @@ server_matrix(int priv)
 	      "reading raw frames needs the right raw-net");
 	cm_udp_echo_t e = { .node = 99, .count = 1 };
 	r = call(CM_QUEUE, CM_OP_UDP_ECHO, &e, sizeof(e));
-	check(priv ? r == QS_EINVAL : r == QS_EPERM,
+	/* node 99 does not answer: with the right, the echo is tried */
+	check(priv ? r == QS_EUNREACH || r == QS_EINVAL : r == QS_EPERM,
 	      "the CM's UDP echo (it holds the CM) needs the right admin");
 
 	const char *args[] = { "-q", CHECK_QUEUE, NULL };
@@ -183,6 +186,18 @@ server_matrix(int priv)
 		qs_kill(server);
 		qs_waitpid(server, NULL, 0);
 	}
+
+	/* what only the kernel, the CM or the TM may say, nobody else */
+	qs_death_notice_t fake = { .pid = qs_getpid() };
+	check(call(QS_DEATH_QUEUE, QS_NOTICE_DEATH, &fake, sizeof(fake)) ==
+		      QS_EPERM,
+	      "a death notice comes from the kernel alone");
+	uint8_t edge[64] = { 0 };
+	check(call(TM_NET_QUEUE, TM_OP_NODE, edge, sizeof(edge)) == QS_EPERM,
+	      "the TM's network notices come from the CM alone");
+	uint64_t tx = qs_tx_get();
+	check(call(CM_QUEUE, CM_OP_TX_MARK, &tx, sizeof(tx)) == QS_EPERM,
+	      "the CM's transaction marks come from the TM alone");
 
 	disk_region_t tmlog, guess = { 0, 1 }, spare;
 	static uint8_t sector[DISK_SECTOR];

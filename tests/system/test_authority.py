@@ -8,7 +8,7 @@ import re
 from qsharness import Node, cluster_fixture
 from test_guest import reap, wait_summary, failures
 
-CHECKS = 23
+CHECKS = 26
 
 
 def matrix(node, rights, mode):
@@ -38,7 +38,7 @@ def test_with_rights_the_same_calls_succeed(node):
 
 def test_the_shell_passes_on_only_what_it_holds(node):
     out = node.exec("limits")
-    assert out.startswith("rights: halt prio kill-any raw-net admin\n"), out
+    assert out.startswith("rights: halt prio kill kill-any raw-net admin\n"), out
     pid = node.run("-r admin spin")
     assert "rights: admin\n" in node.exec("limits %d" % pid)
     node.kill(pid)
