@@ -129,6 +129,13 @@ authority_may_create(proc_t *p, const char *name)
 	return 0;
 }
 
+bool
+authority_reserved(const char *name)
+{
+	return name_slot(name) >= 0 ||
+	       strncmp(name, KERNEL_PREFIX, sizeof(KERNEL_PREFIX) - 1) == 0;
+}
+
 static int
 reserve_name(proc_t *p, uint32_t uname)
 {

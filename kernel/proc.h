@@ -95,6 +95,8 @@ bool authority_pages_free(uint32_t pages);
 /* 0 if p may create a queue of that name: QS_EINVAL, QS_EPERM. */
 int authority_may_create(proc_t *p, const char *name);
 int authority_grant(proc_t *p, int kind, uint32_t base, uint32_t len);
+/* Is the name reserved on this node (a system server's, or kernel.*)? */
+bool authority_reserved(const char *name);
 uint32_t authority_refused(void);
 
 /* grant.c: device grants */

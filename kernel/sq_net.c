@@ -72,6 +72,9 @@ sys_sq_proxy(trap_frame_t *f)
 	if (node == boot_node_id())
 		return QS_EINVAL;
 	int qid = sq_name_from_user(name, uname);
+	/* a reserved name is this node's server's, even while it is down */
+	if (qid >= 0 && authority_reserved(name))
+		qid = authority_refuse(current->proc, QS_EPERM);
 	if (qid >= 0)
 		qid = sq_make(name, 0, current->proc->pid, &q);
 	if (qid < 0)
