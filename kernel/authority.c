@@ -30,10 +30,10 @@ static struct {
 } names[NAMES_MAX];
 
 static const uint32_t limit_default[QS_LIMIT_COUNT] = {
-	[QS_LIMIT_PAGES] = 8192,  /* 32 MiB */
+	[QS_LIMIT_PAGES] = 16384, /* 64 MiB: a quarter of a node */
 	[QS_LIMIT_THREADS] = 32,
 	[QS_LIMIT_QUEUES] = 16,
-	[QS_LIMIT_REQUESTS] = 128,
+	[QS_LIMIT_REQUESTS] = QS_SQ_ASYNC_MAX,
 	[QS_LIMIT_KBYTES] = 1024,
 	[QS_LIMIT_PROCS] = 32,
 };
@@ -218,7 +218,7 @@ sys_limits(trap_frame_t *f)
 	l.used[QS_LIMIT_PAGES] = (uint32_t)p->pages;
 	l.used[QS_LIMIT_THREADS] = (uint32_t)p->nthreads;
 	l.used[QS_LIMIT_QUEUES] = p->nqueues;
-	l.used[QS_LIMIT_REQUESTS] = p->nreqs;
+	l.used[QS_LIMIT_REQUESTS] = p->sq_async;
 	l.used[QS_LIMIT_KBYTES] = (p->kbytes + 1023) / 1024;
 	l.used[QS_LIMIT_PROCS] = p->ndesc;
 	l.rights = p->rights;

@@ -44,7 +44,7 @@ typedef struct proc {
 	list_t sq_reqs;   /* requests this process made that are not yet reaped */
 	list_t sq_deferred; /* requests it serves and put aside (SYS_SQ_DEFER) */
 	wq_t sq_done;     /* its threads waiting for a completion */
-	uint32_t sq_async; /* outstanding asynchronous requests */
+	uint32_t sq_async; /* outstanding asynchronous requests (its limit) */
 	uint64_t default_tx;
 	uint64_t own_tx[8];   /* transactions it began that have not ended */
 	uint64_t held_tx[16]; /* transactions received in requests, newest last */
@@ -54,7 +54,6 @@ typedef struct proc {
 	bool system;      /* init gave it a right, a name or a device */
 	uint32_t limit[QS_LIMIT_COUNT];
 	uint32_t nqueues; /* queues it owns */
-	uint32_t nreqs;   /* its requests not yet reaped */
 	uint32_t kbytes;  /* bytes of kernel memory its requests hold */
 	uint32_t ndesc;   /* live descendants */
 	uint32_t refused;

@@ -67,10 +67,8 @@ req_unlink(sq_req_t *r)
 {
 	list_del(&r->clink);
 	list_init(&r->clink);
-	if (r->client) {
-		r->client->nreqs--;
+	if (r->client)
 		r->client->kbytes -= r->charge;
-	}
 	r->charge = 0;
 }
 
@@ -253,18 +251,19 @@ req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid)
 	list_init(&r->clink);
 	if (client) {
 		list_add_tail(&client->sq_reqs, &r->clink);
-		client->nreqs++;
 		r->charge = r->hdr.len + r->hdr.ool_len;
 		client->kbytes += r->charge;
 	}
 }
 
-/* May p have one more request of `bytes` outstanding? (On every send:
- * the refusal is the rare path.) */
+/* May p have one more request of `bytes` outstanding, an asynchronous one
+ * if `async`? (Synchronous ones are bounded by the threads that wait.) On
+ * every send: the refusal is the rare path. */
 static inline int
-req_within_limits(proc_t *p, uint32_t bytes)
+req_within_limits(proc_t *p, uint32_t bytes, bool async)
 {
-	if (__builtin_expect(p->nreqs >= p->limit[QS_LIMIT_REQUESTS] ||
+	if (__builtin_expect((async && p->sq_async >=
+					       p->limit[QS_LIMIT_REQUESTS]) ||
 				     p->kbytes + bytes >
 					     p->limit[QS_LIMIT_KBYTES] * 1024,
 			     0))
@@ -302,7 +301,8 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 		kfree(r);
 		return NULL;
 	}
-	*err = req_within_limits(current->proc, r->hdr.len + r->hdr.ool_len);
+	*err = req_within_limits(current->proc, r->hdr.len + r->hdr.ool_len,
+				 !wait);
 	if (*err < 0)
 		goto fail;
 	for (bool waited = false;; waited = true) {
@@ -369,8 +369,6 @@ sys_sq_send(trap_frame_t *f)
 	uint32_t umsg = f->ecx;
 	int err;
 
-	if (current->proc->sq_async >= QS_SQ_ASYNC_MAX)
-		return QS_EAGAIN;
 	sq_req_t *r = send_common(qid, umsg, false, false, &err);
 	if (!r)
 		return err;

@@ -97,8 +97,6 @@ sys_sq_inject(trap_frame_t *f)
 	sq_t *q = sq_find(qid);
 	if (q && q->proxy)
 		return QS_ENOENT; /* served elsewhere: never forward twice */
-	if (p->sq_async >= QS_SQ_ASYNC_MAX)
-		return QS_EAGAIN;
 	sq_req_t *r = send_common(qid, umsg, false, true, &err);
 	if (!r)
 		return err;

@@ -529,7 +529,7 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 		tm_edge(m->txid, node, TM_EDGE_IN, 0, p->inc);
 	int rid = qs_syscall(SYS_SQ_INJECT, m->qid, (uint32_t)(uintptr_t)q, 0,
 			     0, 0);
-	if (rid == QS_EAGAIN || rid == QS_ENOMEM) {
+	if (rid == QS_EAGAIN || rid == QS_ENOMEM || rid == QS_ELIMIT) {
 		free(e);
 		st.busy++; /* not taken: the sender will try again */
 		return;

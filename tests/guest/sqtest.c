@@ -658,8 +658,10 @@ role_client(char **argv)
 			       *QS_MSG_AS(&reply, uint32_t) != key;
 		} else {
 			int rid;
-			while ((rid = qs_send(qid, &req)) == QS_EAGAIN) {
-				/* full: collect an answer of ours, or let others */
+			/* full, or at our limit of outstanding requests:
+			   collect an answer of ours, or let others run */
+			while ((rid = qs_send(qid, &req)) == QS_EAGAIN ||
+			       rid == QS_ELIMIT) {
 				if (qs_wait(0, &reply, sizeof(reply), -1) > 0)
 					bad |= reply.hdr.status != 0;
 				else

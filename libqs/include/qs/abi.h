@@ -85,7 +85,8 @@ enum {
 	SYS_SQ_OFFER = 33,   /* (qid, entry, stack_top, buf, cap) -> upcalls */
 	SYS_SQ_REPLY = 34,   /* (reply msg) -> the next upcall */
 	SYS_SQ_CALL = 35,    /* (qid, msg, reply buf, reply cap) -> status */
-	SYS_SQ_SEND = 36,    /* (qid, msg) -> request id */
+	SYS_SQ_SEND = 36,    /* (qid, msg) -> request id; QS_ELIMIT: too many
+	                        outstanding (QS_LIMIT_REQUESTS) */
 	SYS_SQ_WAIT = 37,    /* (rid or 0, reply buf, reply cap, timeout) -> rid */
 	SYS_SQ_LIST = 38,    /* (qs_sq_info_t *, max) -> count */
 	SYS_TX_GET = 39,     /* (uint64_t *) -> 0 */
@@ -155,7 +156,7 @@ enum {
 	QS_LIMIT_PAGES = 0,    /* physical pages: memory and page tables */
 	QS_LIMIT_THREADS = 1,  /* live threads */
 	QS_LIMIT_QUEUES = 2,   /* service queues it owns */
-	QS_LIMIT_REQUESTS = 3, /* its requests not yet answered and reaped */
+	QS_LIMIT_REQUESTS = 3, /* its asynchronous requests not yet collected */
 	QS_LIMIT_KBYTES = 4,   /* kernel memory its requests hold (KiB) */
 	QS_LIMIT_PROCS = 5,    /* live descendants */
 	QS_LIMIT_COUNT = 6
@@ -229,7 +230,8 @@ typedef struct {
 #define QS_MSG_OOL_MAX (64 * 1024)
 #define QS_SQ_DEPTH_MAX 256   /* undelivered requests a queue holds */
 #define QS_SQ_DEPTH_DEFAULT 32
-#define QS_SQ_ASYNC_MAX 256   /* a process's outstanding async requests */
+#define QS_SQ_ASYNC_MAX 256   /* a process's outstanding async requests, by
+                                 default (QS_LIMIT_REQUESTS) */
 #define QS_MSG_TRUNC 0x1      /* flags: the receive buffer was too small */
 
 typedef struct {
