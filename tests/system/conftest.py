@@ -10,7 +10,12 @@ cluster = cluster_fixture("test-nodes")
 
 @pytest.fixture(scope="module")
 def node(cluster):
-    return Node(cluster, 0)
+    """Node 0, once devtest (test.conf starts it at boot) has ended: tests
+    compare process lists."""
+    n = Node(cluster, 0)
+    n.poll("devtest to end", lambda: (
+        all(r["name"] != "devtest" for r in n.ps()), n.ps()))
+    return n
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -90,28 +90,35 @@ def exhaust(node, path):
         r"exhaust: (\w+) at (\d+): over a limit of the process", log)}
 
 
-def test_a_program_that_exhausts_every_limit_then_faults(node):
+def exhaust_and_check(node, path):
+    """exhaust on PATH; then the node serves others, the TM has handled the
+    deaths, and the fs has released exhaust's lock. Returns the limits."""
     from test_tm import tm_stats
-    exhaust(node, "/exhaust0")  # warm-up: servers' heaps reach their size
-    free0, heap0, pids0 = node.mem_free(), kernel_heap(node), node.ps_pids()
     deaths0 = tm_stats(node)["deaths"]
-    reached = exhaust(node, "/exhaust1")
+    reached = exhaust(node, path)
     assert set(reached) == set(LIMITS), reached
     node.alive()  # the node is up, the shell served
     start = node.log_size()
     echo = node.run("echo still served")  # a client of echod
     node.wait_log(r"echo: still served\n", start=start)
     reap(node, echo)
-    # the TM handled every death (exhaust, its children, echo) and the fs
-    # released the lock of exhaust's transaction: another takes it
+    # the TM handled every death (exhaust, its children, echo)
     node.poll("the TM's death count", lambda: (
         tm_stats(node)["deaths"] >= deaths0 + reached["procs"] + 2,
         tm_stats(node)))
-    assert node.exec("write /exhaust1 taken") == "wrote 6 bytes to /exhaust1\n"
-    assert node.exec("cat /exhaust1") == "taken\n"
-    node.exec("rm /exhaust1")
+    # exhaust's transaction aborted: its file is gone and its lock free
+    assert node.exec("write %s taken" % path) == "wrote 6 bytes to %s\n" % path
+    assert node.exec("cat %s" % path) == "taken\n"
+    node.exec("rm %s" % path)
+    return reached
+
+
+def test_a_program_that_exhausts_every_limit_then_faults(node):
+    exhaust_and_check(node, "/exhaust")  # warm-up: servers' heaps grow
+    free0, heap0, pids0 = node.mem_free(), kernel_heap(node), node.ps_pids()
+    exhaust_and_check(node, "/exhaust")
     node.wait_pids(pids0)
-    node.wait_free(free0)
+    node.wait_free(free0)  # every page of exhaust and its children back
     node.poll("the kernel heap back to its level",
               lambda: (kernel_heap(node) <= heap0, kernel_heap(node)))
 
