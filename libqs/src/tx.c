@@ -251,7 +251,7 @@ recovery_queue(void)
 	if (recovery_qid > 0)
 		return recovery_qid;
 	char name[QS_NAME_MAX];
-	snprintf(name, sizeof(name), "tx.rq.%d", qs_getpid());
+	snprintf(name, sizeof(name), TM_RQ_PREFIX "%d", qs_getpid());
 	int qid = qs_sq_create(name, QS_SQ_DEPTH_MAX);
 	if (qid < 0)
 		return qid;

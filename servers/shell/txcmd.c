@@ -107,7 +107,9 @@ tx_stats(void)
 	       "read-only %u in-doubt %u orphans %u resolved %u delegated %u\n",
 	       s->msgs_out, s->msgs_in, s->one_phase, s->two_phase, s->read_only,
 	       s->in_doubt, s->orphans, s->resolved, s->delegated);
-	printf("tm: bad-requests %u\n", s->bad);
+	printf("tm: bad-requests %u refused %u foreign-queue %u unasked %u "
+	       "held %u clients %u\n", s->bad, s->refused, s->foreign,
+	       s->unasked, s->held, s->clients);
 }
 
 static int

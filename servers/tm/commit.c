@@ -18,6 +18,10 @@
  * work voted yes in its subtree. Aborts and one-phase commits force
  * nothing.
  *
+ * Notices go out through client.c: a participant that leaves
+ * TM_UNANSWERED_MAX of them unanswered is not asked to vote (a no), and its
+ * commit and abort notices wait there for it to catch up.
+ *
  * Locking: entered with tm_lock held. The thread that terminates a record
  * marks it busy and drops the lock while it waits; nobody else changes a
  * busy record (they may set abort_asked).
@@ -30,88 +34,22 @@
 #include <qs/tx.h>
 #include "tm.h"
 
-#define ABANDONED_MAX 256
-
-/* Notices sent and never answered; their completions are reaped later. */
-static int abandoned[ABANDONED_MAX];
-static qs_mutex_t abandoned_lock = QS_MUTEX_INIT;
-
 typedef struct {
 	qs_msg_hdr_t hdr;
 	uint8_t data[16];
 } notice_reply_t;
 
-static void
-abandon(int rid)
-{
-	qs_mutex_lock(&abandoned_lock);
-	for (int i = 0; i < ABANDONED_MAX; i++) {
-		if (!abandoned[i]) {
-			abandoned[i] = rid;
-			tm_stats.unanswered++;
-			break;
-		}
-	}
-	qs_mutex_unlock(&abandoned_lock);
-}
-
-static void *
-reaper(void *arg)
-{
-	(void)arg;
-	notice_reply_t reply;
-	static int rids[ABANDONED_MAX];
-	for (;;) {
-		qs_sleep(500);
-		qs_mutex_lock(&abandoned_lock); /* not held while polling */
-		memcpy(rids, abandoned, sizeof(rids));
-		qs_mutex_unlock(&abandoned_lock);
-		for (int i = 0; i < ABANDONED_MAX; i++) {
-			if (!rids[i] || qs_wait(rids[i], (qs_msg_t *)&reply,
-						sizeof(reply), 0) == QS_ETIMEDOUT)
-				continue;
-			qs_mutex_lock(&abandoned_lock);
-			abandoned[i] = 0;
-			tm_stats.unanswered--;
-			qs_mutex_unlock(&abandoned_lock);
-		}
-	}
-	return NULL;
-}
-
-void
-tm_reaper_start(void)
-{
-	if (!qs_thread_create(reaper, NULL))
-		printf("tm: no reaper thread: unanswered notices will pile up\n");
-}
-
 int
-tree_await(int rid, uint32_t deadline)
+tree_await(int rid, uint32_t deadline, int32_t pid)
 {
 	notice_reply_t reply;
 	int32_t left = (int32_t)(deadline - qs_uptime_ms());
 	int r = qs_wait(rid, (qs_msg_t *)&reply, sizeof(reply), left > 0 ? left : 0);
 	if (r == QS_ETIMEDOUT) {
-		abandon(rid);
+		client_abandon(rid, pid);
 		return r;
 	}
 	return r < 0 ? r : reply.hdr.status;
-}
-
-static int
-send_notice(uint64_t tx, const tm_part_t *p, uint32_t op)
-{
-	qs_msg_hdr_t m = { 0 }; /* a notice carries nothing but its header */
-	m.opcode = op;
-	qs_tx_set(tx);
-	int rid = qs_send(p->rqid, (const qs_msg_t *)&m);
-	if (rid > 0) {
-		qs_mutex_lock(&tm_lock);
-		tm_stats.notices++;
-		qs_mutex_unlock(&tm_lock);
-	}
-	return rid;
 }
 
 /*
@@ -131,15 +69,19 @@ round_run(tm_rec_t *r, round_t *rd, uint32_t note, uint32_t op,
 	int lrid[TM_PARTS_MAX], srid[TM_SUBS_MAX];
 	qs_mutex_unlock(&tm_lock);
 	for (uint32_t i = 0; i < r->nparts; i++)
-		lrid[i] = rd->local[i] ? send_notice(r->tx, &r->parts[i], note) : 0;
+		lrid[i] = rd->local[i] ? client_notice(r->tx, &r->parts[i], note)
+				       : 0;
 	for (uint32_t i = 0; i < r->nsubs; i++)
 		srid[i] = rd->sub[i] ? tree_send(r->subs[i].node, r->tx, op, data,
 						 len)
 				     : 0;
 	for (uint32_t i = 0; i < r->nparts; i++)
-		rd->lans[i] = lrid[i] > 0 ? tree_await(lrid[i], deadline) : lrid[i];
+		rd->lans[i] = lrid[i] > 0 ? tree_await(lrid[i], deadline,
+						       r->parts[i].pid)
+					  : lrid[i];
 	for (uint32_t i = 0; i < r->nsubs; i++)
-		rd->sans[i] = srid[i] > 0 ? tree_await(srid[i], deadline) : srid[i];
+		rd->sans[i] = srid[i] > 0 ? tree_await(srid[i], deadline, 0)
+					  : srid[i];
 	qs_mutex_lock(&tm_lock);
 }
 
@@ -190,6 +132,10 @@ phase_one(tm_rec_t *r, uint32_t deadline, uint32_t skip, bool *yes)
 			printf("tm: %s: pid %d did not vote within %u ms: abort\n",
 			       txt(r->tx), p->pid, tm_stats.vote_ms);
 			tm_stats.vote_timeouts++;
+		} else if (v == QS_ELIMIT) {
+			printf("tm: %s: pid %d has %d notices unanswered, not "
+			       "asked: abort\n", txt(r->tx), p->pid,
+			       TM_UNANSWERED_MAX);
 		}
 		ok = ok && p->vote != QS_VOTE_NO;
 		*yes = *yes || p->vote == QS_VOTE_YES;
@@ -307,8 +253,7 @@ settle(tm_rec_t *r, int outcome, int unacked)
 				      r->subs[i].vote == QS_VOTE_YES &&
 				      !r->subs[i].acked);
 	if (pending) { /* tree.c pushes the commit until they have it */
-		tm_stats.participants -= r->nparts;
-		r->nparts = 0; /* they have been told */
+		rec_drop_parts(r); /* they have been told */
 		r->busy = false;
 		r->since = qs_uptime_ms();
 		return;
@@ -442,7 +387,8 @@ tm_finish_delegated(tm_rec_t *r)
 	tm_stall("handed", r);
 	qs_mutex_unlock(&tm_lock);
 	/* the new coordinator runs a whole phase one of its own first */
-	int outcome = rid > 0 ? tree_await(rid, qs_uptime_ms() + 3 * tm_stats.vote_ms)
+	int outcome = rid > 0 ? tree_await(rid, qs_uptime_ms() + 3 * tm_stats.vote_ms,
+					   0)
 			      : rid;
 	qs_mutex_lock(&tm_lock);
 	qs_syscall(SYS_TX_END, (uint32_t)r->tx, (uint32_t)(r->tx >> 32), 0, 0, 0);

@@ -73,7 +73,7 @@ rec_free(tm_rec_t *r)
 		if (*rp == r) {
 			*rp = r->next;
 			tm_stats.records--;
-			tm_stats.participants -= r->nparts;
+			rec_drop_parts(r);
 			tm_stats.in_doubt -= r->state == TM_PREPARED;
 			if (r->marked)
 				tree_unmark(r->tx);
@@ -113,6 +113,15 @@ rec_is_part(const tm_rec_t *r, int32_t pid)
 	return part_of((tm_rec_t *)r, pid) != NULL;
 }
 
+void
+rec_drop_parts(tm_rec_t *r)
+{
+	for (uint32_t i = 0; i < r->nparts; i++)
+		client_joins_add(r->parts[i].pid, -1);
+	tm_stats.participants -= r->nparts;
+	r->nparts = 0;
+}
+
 /* Joining again may raise the class, never lower it. */
 int
 rec_join(tm_rec_t *r, int32_t pid, int32_t cls, int32_t rqid)
@@ -125,6 +134,7 @@ rec_join(tm_rec_t *r, int32_t pid, int32_t cls, int32_t rqid)
 		p->pid = pid;
 		p->cls = QS_TX_NONE;
 		tm_stats.participants++;
+		client_joins_add(pid, 1);
 	}
 	if (cls >= p->cls) {
 		p->cls = cls;
@@ -134,7 +144,8 @@ rec_join(tm_rec_t *r, int32_t pid, int32_t cls, int32_t rqid)
 	return 0;
 }
 
-/* A participant that died can no longer be told anything. */
+/* A participant that died can no longer be told anything; what the TM
+ * holds for it goes once nothing refers to it. */
 void
 rec_forget_pid(int32_t pid)
 {
@@ -147,7 +158,9 @@ rec_forget_pid(int32_t pid)
 			r->abort_asked = true;
 		*p = r->parts[--r->nparts];
 		tm_stats.participants--;
+		client_joins_add(pid, -1);
 	}
+	client_died(pid);
 }
 
 uint32_t

@@ -183,12 +183,16 @@ decode_join(const qs_msg_t *req, void *args)
 	if (j->cls < QS_TX_NONE || j->cls > QS_TX_RECOVERABLE ||
 	    (j->cls != QS_TX_NONE && j->rqid <= 0))
 		return QS_EINVAL;
-	memcpy(args, j, sizeof(*j));
+	tm_join_t *out = args;
+	*out = *j;
+	if (j->cls == QS_TX_NONE)
+		out->rqid = 0; /* told nothing: no queue to check */
 	return 0;
 }
 
 /*
- * A participant joins. A transaction of another node gets a record here
+ * A participant joins, with its own recovery queue, within its limits
+ * (client.c). A transaction of another node gets a record here
  * (the CM's edge usually made it already), coordinated there. The CM learns
  * of a recoverable participant under a transaction with a superior, so its
  * answers up the tree say one phase will not do: told with the lock
@@ -201,15 +205,20 @@ do_join(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	(void)reply, (void)ctx;
 	const tm_join_t *j = args;
 	uint64_t tx = req->hdr.txid;
+	int32_t pid = req->hdr.src_pid;
 	if (req->hdr.src_node != tm_node)
 		return QS_EINVAL; /* a participant joins at its own node's TM */
-	int rc;
-	tm_rec_t *r = rec_of(tx, &rc);
-	if (!r)
+	int rc = j->rqid ? client_check_queue(pid, j->rqid) : 0; /* unlocks */
+	if (rc < 0)
+		return rc;
+	tm_rec_t *r = rec_find(tx);
+	if ((rc = client_may_join(pid, !r || !rec_is_part(r, pid))) < 0)
+		return rc;
+	if (!(r = rec_of(tx, &rc)))
 		return rc;
 	if (r->state != TM_ACTIVE || r->abort_asked)
 		return QS_ENOENT;
-	rc = rec_join(r, req->hdr.src_pid, j->cls, j->rqid);
+	rc = rec_join(r, pid, j->cls, j->rqid);
 	if (rc == 0 && j->cls == QS_TX_RECOVERABLE && !r->marked &&
 	    (r->superior != TM_NO_NODE || r->owner == 0)) {
 		r->marked = true;
@@ -465,7 +474,7 @@ main(void)
 		       qs_strerror(nqid));
 		return 1;
 	}
-	tm_reaper_start();
+	client_start();
 	tree_start();
 	if (!qs_thread_create(serve_deaths, (void *)dqid) ||
 	    !qs_thread_create(serve_net, (void *)nqid)) {

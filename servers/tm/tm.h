@@ -1,6 +1,7 @@
 /*
  * The transaction manager's parts: records (record.c), termination
- * (commit.c), the tree between TMs (tree.c), the log (log.c).
+ * (commit.c), the tree between TMs (tree.c), the log (log.c), what each
+ * participant process holds (client.c).
  */
 #ifndef TM_TM_H
 #define TM_TM_H
@@ -58,7 +59,8 @@ tm_rec_t *rec_owned_by(int32_t pid); /* an ACTIVE one, or NULL */
 tm_rec_t *rec_first(void);
 int rec_join(tm_rec_t *r, int32_t pid, int32_t cls, int32_t rqid);
 bool rec_is_part(const tm_rec_t *r, int32_t pid);
-void rec_forget_pid(int32_t pid);
+void rec_forget_pid(int32_t pid); /* pid died */
+void rec_drop_parts(tm_rec_t *r); /* all told: r keeps no participants */
 uint32_t rec_list(uint32_t first, tm_tx_info_t *out, uint32_t max);
 /* An edge of the tree: node is a subordinate (TM_EDGE_OUT) or superior. */
 int rec_edge(tm_rec_t *r, const tm_edge_t *e);
@@ -97,10 +99,27 @@ int tm_finish_delegated(tm_rec_t *r);
 /* Crash tests: stops at `point` if boot argument tm_stall names it (lock
  * held; dropped while stopped). */
 void tm_stall(const char *point, tm_rec_t *r);
-void tm_reaper_start(void);
 /* Awaits rid until deadline (uptime ms): its status, or QS_ETIMEDOUT; an
- * answer that comes later is reaped. */
-int tree_await(int rid, uint32_t deadline);
+ * answer that comes later is reaped, counted against participant pid (0 for
+ * a request to another TM). Not under the lock. */
+int tree_await(int rid, uint32_t deadline, int32_t pid);
+
+/* client.c: per participant process (the lock held unless said) */
+/* Is rqid pid's own recovery queue? 0, QS_EPERM (counted), QS_ENOMEM; may
+ * drop the lock and take it again. */
+int client_check_queue(int32_t pid, int32_t rqid);
+/* May pid join (a transaction it is not in yet if new_part)? 0, QS_ELIMIT
+ * (counted), QS_ESRCH (it died), QS_ENOMEM. */
+int client_may_join(int32_t pid, bool new_part);
+void client_joins_add(int32_t pid, int delta); /* participations */
+void client_died(int32_t pid);
+/* Sends notice op (TM_NOTE_*) under tx to participant p: a rid to await; or
+ * QS_ELIMIT if p is at its limit (a commit or abort waits in the TM, to go
+ * when it catches up), or the send's error. Not under the lock. */
+int client_notice(uint64_t tx, const tm_part_t *p, uint32_t op);
+/* Nobody awaits rid any more: the reaper collects it. Not under the lock. */
+void client_abandon(int rid, int32_t pid);
+void client_start(void); /* the abandoned table and its reaper */
 
 /* tree.c: talking to other TMs (never with the lock held) */
 /* Sends op with data to node's TM under tx; a rid to await, or an error. */

@@ -302,7 +302,7 @@ ask(tm_rec_t *r)
 	uint32_t up = r->superior != TM_NO_NODE ? r->superior : r->coordinator;
 	qs_mutex_unlock(&tm_lock);
 	int rid = tree_send(up, tx, TM_OP_OUTCOME, &tx, sizeof(tx));
-	int outcome = rid > 0 ? tree_await(rid, qs_uptime_ms() + ASK_MS) : rid;
+	int outcome = rid > 0 ? tree_await(rid, qs_uptime_ms() + ASK_MS, 0) : rid;
 	qs_mutex_lock(&tm_lock);
 	if (outcome == QS_TX_COMMITTED || outcome == QS_TX_ABORTED) {
 		char b[QS_TX_TEXT];

@@ -3,11 +3,14 @@
  * abort, who may do what, participants of each class voting, breadcrumbs,
  * and bad requests. Run with the TM up (test.conf).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <qs/serve.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include <qs/thread.h>
 #include <qs/tm.h>
 #include <qs/tx.h>
 #define CHECK_PREFIX "tmtest: "
@@ -239,11 +242,316 @@ test_bad_requests(void)
 	      "the TM still serves, and holds no records");
 }
 
+static const tm_stats_t *
+stats(void)
+{
+	static qs_msg_t req, reply;
+	qs_msg_init(&req, TM_OP_STATS);
+	int r = qs_call(qs_sq_lookup(TM_QUEUE), &req, &reply, sizeof(reply));
+	return r == 0 ? QS_MSG_AS(&reply, tm_stats_t) : NULL;
+}
+
+/* Polls (ms apart) until fn() or the deadline; returns fn()'s last word. */
+static bool
+wait_until(bool (*fn)(void), uint32_t deadline_ms)
+{
+	uint32_t end = qs_uptime_ms() + deadline_ms;
+	while (!fn() && (int32_t)(end - qs_uptime_ms()) > 0)
+		qs_sleep(20);
+	return fn();
+}
+
+static bool
+no_participants(void)
+{
+	const tm_stats_t *s = stats();
+	return s && s->participants == 0;
+}
+
+/* A child that takes part in its default transaction (so it has a recovery
+ * queue) and waits to be killed. */
+static int
+victim(void)
+{
+	int c = 0;
+	if (crumb_add(qs_tx_current(), crumb, &c) < 0)
+		return 1;
+	for (;;)
+		qs_sleep(60000);
+}
+
+static int victim_pid;
+
+static bool
+victim_ready(void)
+{
+	char name[QS_NAME_MAX];
+	qs_sq_info_t q;
+	snprintf(name, sizeof(name), TM_RQ_PREFIX "%d", victim_pid);
+	return qs_sq_find(name, &q) > 0;
+}
+
+/* The TM's notices go to a joiner's own recovery queue only. */
+static void
+test_own_queue(void)
+{
+	const char *argv[] = { "victim", NULL };
+	char name[QS_NAME_MAX];
+	int status;
+	victim_pid = qs_spawn("tmtest", argv, 0);
+	bool ready = victim_pid > 0 && wait_until(victim_ready, 60000);
+	snprintf(name, sizeof(name), TM_RQ_PREFIX "%d", victim_pid);
+	const tm_stats_t *s = stats();
+	uint32_t foreign = s ? s->foreign : 0, records = s ? s->records : 0;
+	tm_join_t theirs = { QS_TX_VOLATILE, qs_sq_lookup(name) };
+	check(ready && tm_raw(TM_OP_JOIN, &theirs, sizeof(theirs)) == QS_EPERM,
+	      "a join naming another process's recovery queue is refused");
+	int own = qs_sq_create("tmtest.notrq", 0);
+	tm_join_t mine = { QS_TX_RECOVERABLE, own },
+		  server = { QS_TX_VOLATILE, qs_sq_lookup("echo") };
+	check(own > 0 && tm_raw(TM_OP_JOIN, &mine, sizeof(mine)) == QS_EPERM &&
+		      tm_raw(TM_OP_JOIN, &server, sizeof(server)) == QS_EPERM,
+	      "so is one naming another queue of its own, or a server's");
+	qs_sq_destroy(own);
+	s = stats();
+	check(s && s->foreign == foreign + 3 && s->records == records,
+	      "the TM counts them, and keeps no record of them");
+	qs_kill(victim_pid);
+	qs_waitpid(victim_pid, &status, 0);
+	wait_until(no_participants, 60000); /* the TM has seen it die */
+}
+
+/*
+ * TM_JOINS_MAX: a participant (this process, serving "tmtest.join") asked
+ * to join by JOINERS children, each under its default transaction and the
+ * 8 it may begin, all held open.
+ */
+#define JOINERS 8
+#define JOIN_QUEUE "tmtest.join"
+static uint32_t joins_ok, joins_limited, joins_other;
+
+static int32_t
+do_join_req(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)args, (void)reply, (void)ctx;
+	int r = qs_tx_join(req->hdr.txid, QS_TX_VOLATILE, NULL);
+	__atomic_add_fetch(r == 0 ? &joins_ok : r == QS_ELIMIT ? &joins_limited
+							     : &joins_other,
+			   1, __ATOMIC_SEQ_CST);
+	return r;
+}
+
+static const qs_op_t join_ops[] = {
+	[1] = { "join", 0, 0, 0, NULL, do_join_req },
+};
+static qs_server_t join_server = QS_SERVER("tmtest.join", join_ops, NULL);
+
+static void *
+serve_joins(void *arg)
+{
+	qs_serve_table((int)arg, &join_server, 2);
+	return NULL;
+}
+
+/* A child: asks the participant to join each of its transactions. */
+static int
+joiner(void)
+{
+	static qs_msg_t req, reply;
+	int qid = qs_sq_lookup(JOIN_QUEUE);
+	uint64_t tx;
+	for (int i = 0; i < 9; i++) {
+		if (i > 0 && qs_tx_begin(&tx) < 0)
+			return 1;
+		qs_msg_init(&req, 1);
+		qs_call(qid, &req, &reply, sizeof(reply));
+	}
+	for (;;)
+		qs_sleep(60000);
+}
+
+static bool
+joins_answered(void)
+{
+	return __atomic_load_n(&joins_ok, __ATOMIC_SEQ_CST) +
+		       __atomic_load_n(&joins_limited, __ATOMIC_SEQ_CST) +
+		       __atomic_load_n(&joins_other, __ATOMIC_SEQ_CST) ==
+	       JOINERS * 9;
+}
+
+static void
+test_joins_limit(void)
+{
+	const char *argv[] = { "joiner", NULL };
+	int pids[JOINERS], status;
+	const tm_stats_t *s = stats();
+	uint32_t refused = s ? s->refused : 0;
+	int qid = qs_sq_create(JOIN_QUEUE, 0);
+	qs_thread_t *t = qid > 0 ? qs_thread_create(serve_joins, (void *)qid) : NULL;
+	for (int i = 0; i < JOINERS; i++)
+		pids[i] = t ? qs_spawn("tmtest", argv, 0) : -1;
+	bool all = t && wait_until(joins_answered, 120000);
+	check(all && joins_ok == TM_JOINS_MAX &&
+		      joins_limited == JOINERS * 9 - TM_JOINS_MAX,
+	      "a process takes part in TM_JOINS_MAX transactions at most");
+	s = stats();
+	check(s && s->refused == refused + JOINERS * 9 - TM_JOINS_MAX &&
+		      s->participants == TM_JOINS_MAX,
+	      "the TM counts the refusals");
+	for (int i = 0; i < JOINERS; i++) {
+		if (pids[i] > 0) {
+			qs_kill(pids[i]);
+			qs_waitpid(pids[i], &status, 0);
+		}
+	}
+	uint64_t tx;
+	qs_tx_begin(&tx);
+	check(wait_until(no_participants, 60000) &&
+		      qs_tx_join(tx, QS_TX_VOLATILE, &ops) == 0 &&
+		      qs_tx_commit(tx) == 0,
+	      "once those transactions ended it joins again");
+	if (qid > 0)
+		qs_sq_destroy(qid); /* the serving threads leave */
+	if (t)
+		qs_thread_join(t);
+}
+
+/*
+ * TM_UNANSWERED_MAX: a child that joins, recoverably, the transaction of
+ * each request on SILENT_QUEUE and never answers a prepare.
+ */
+#define SILENT_QUEUE "tmtest.silent"
+
+static int
+never_vote(uint64_t tx, void *arg)
+{
+	(void)tx, (void)arg;
+	for (;;)
+		qs_sleep(60000);
+	return QS_VOTE_NO; /* not reached */
+}
+
+static const qs_tx_ops_t silent_ops = { never_vote, NULL, NULL };
+
+static int32_t
+do_silent_join(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+	       void *ctx)
+{
+	(void)args, (void)reply, (void)ctx;
+	return qs_tx_join(req->hdr.txid, QS_TX_RECOVERABLE, &silent_ops);
+}
+
+static const qs_op_t silent_table[] = {
+	[1] = { "join", 0, 0, 0, NULL, do_silent_join },
+};
+static qs_server_t silent_server = QS_SERVER("tmtest.silent", silent_table, NULL);
+
+static int
+silent(void)
+{
+	int qid = qs_sq_create(SILENT_QUEUE, 0);
+	return qid < 0 || qs_serve_table(qid, &silent_server, 2) < 0;
+}
+
+static bool
+silent_ready(void)
+{
+	qs_sq_info_t q;
+	return qs_sq_find(SILENT_QUEUE, &q) > 0;
+}
+
+/* The silent child joins tx: the answer to a request under it. */
+static int
+ask_silent(uint64_t tx)
+{
+	static qs_msg_t req, reply;
+	uint64_t prev = qs_tx_current();
+	qs_tx_set(tx);
+	qs_msg_init(&req, 1);
+	int r = qs_call(qs_sq_lookup(SILENT_QUEUE), &req, &reply, sizeof(reply));
+	qs_tx_set(prev);
+	return r;
+}
+
+static void *
+commit_thread(void *arg)
+{
+	return (void *)qs_tx_commit(*(uint64_t *)arg);
+}
+
+static uint32_t unanswered0, held0;
+
+static bool
+silent_reaped(void)
+{
+	const tm_stats_t *s = stats();
+	return s && s->unanswered == unanswered0 && s->held == held0;
+}
+
+static void
+test_silent_participant(void)
+{
+	const char *argv[] = { "silent", NULL };
+	int status, joined = 0, aborted = 0;
+	uint64_t tx[6];
+	qs_thread_t *t[4];
+	const tm_stats_t *s = stats();
+	if (!s) {
+		check(0, "the TM's counters");
+		return;
+	}
+	uint32_t unasked = s->unasked, refused = s->refused, vote_ms = s->vote_ms;
+	unanswered0 = s->unanswered;
+	held0 = s->held;
+	int pid = qs_spawn("tmtest", argv, 0);
+	bool ready = pid > 0 && wait_until(silent_ready, 60000);
+	for (int i = 0; i < 5; i++) {
+		qs_tx_begin(&tx[i]);
+		joined += ready && ask_silent(tx[i]) == 0;
+	}
+	/* four commits at once: four prepares, then four aborts, unanswered */
+	for (int i = 0; i < 4; i++)
+		t[i] = qs_thread_create(commit_thread, &tx[i + 1]);
+	for (int i = 0; i < 4; i++)
+		aborted += t[i] && (int)qs_thread_join(t[i]) == QS_EABORTED;
+	s = stats();
+	check(joined == 5 && aborted == 4 && s &&
+		      s->unanswered == unanswered0 + TM_UNANSWERED_MAX,
+	      "a participant that never answers: its transactions abort");
+	uint32_t t0 = qs_uptime_ms();
+	int r = qs_tx_commit(tx[0]);
+	uint32_t took = qs_uptime_ms() - t0;
+	s = stats();
+	check(r == QS_EABORTED && took < vote_ms && s &&
+		      s->unasked == unasked + 1 && s->held == held0 + 1,
+	      "at TM_UNANSWERED_MAX it is not asked to vote; its abort waits");
+	qs_tx_begin(&tx[5]);
+	r = ask_silent(tx[5]);
+	s = stats();
+	check(r == QS_ELIMIT && s && s->refused == refused + 1 &&
+		      qs_tx_commit(tx[5]) == 0,
+	      "nor may it join again");
+	check(commit_with_vote(QS_VOTE_YES) == 0 && ended == QS_TX_COMMITTED,
+	      "another participant's two-phase commit commits");
+	if (pid > 0) {
+		qs_kill(pid);
+		qs_waitpid(pid, &status, 0);
+	}
+	check(wait_until(silent_reaped, 60000),
+	      "once it is gone, its notices are collected");
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "stranger") == 0)
 		return stranger(argv[2]);
+	if (argc == 2 && strcmp(argv[1], "victim") == 0)
+		return victim();
+	if (argc == 2 && strcmp(argv[1], "joiner") == 0)
+		return joiner();
+	if (argc == 2 && strcmp(argv[1], "silent") == 0)
+		return silent();
 	check(qs_sq_lookup(TM_QUEUE) >= 0, "the TM's queue exists");
 	if (check_failed)
 		return check_summary("tmtest");
@@ -253,6 +561,9 @@ main(int argc, char **argv)
 	test_limits();
 	test_stranger();
 	test_forgeries();
+	test_own_queue();
+	test_joins_limit();
+	test_silent_participant();
 	test_bad_requests();
 	return check_summary("tmtest");
 }

@@ -26,6 +26,16 @@
 #define TM_PARTS_MAX 16 /* participants of one transaction on one node */
 #define TM_SUBS_MAX 8   /* subordinate nodes of one transaction */
 #define TM_NO_NODE 0xFFFFFFFFu
+/* Per participant process (docs/security.md): the transactions it may take
+ * part in at once on its node, and the notices it may leave unanswered past
+ * their deadline before the TM stops asking it (its votes are no, its
+ * commit and abort notices wait in the TM) and refuses its joins. */
+#define TM_JOINS_MAX 64
+#define TM_UNANSWERED_MAX 8
+/* A participant's recovery queue is named TM_RQ_PREFIX "PID": a name only
+ * process PID may create (docs/security.md), so the TM can tell it is the
+ * joiner's own. */
+#define TM_RQ_PREFIX "tx.rq."
 
 enum {
 	TM_OP_BEGIN = 1,  /* no data, under the new transaction: the sender owns
@@ -43,9 +53,14 @@ enum {
 			     its commit point) */
 	TM_OP_JOIN = 4,   /* under it; data: tm_join_t -> 0; QS_EINVAL (a
 			     class out of range, rqid <= 0 for a class other
-			     than none, or sent from another node), QS_ENOENT
-			     (ended or ending), QS_ENOMEM (TM_PARTS_MAX
-			     participants already, or no memory) */
+			     than none, or sent from another node), QS_EPERM
+			     (rqid is not the sender's own recovery queue,
+			     TM_RQ_PREFIX "PID" on this node), QS_ELIMIT (the
+			     sender takes part in TM_JOINS_MAX live
+			     transactions already, or has TM_UNANSWERED_MAX
+			     notices unanswered), QS_ENOENT (ended or
+			     ending), QS_ENOMEM (TM_PARTS_MAX participants
+			     already, or no memory) */
 	TM_OP_LIST = 5,   /* data: nothing or uint32_t first -> tm_list_t,
 			     tm_tx_info_t[] */
 	TM_OP_STATS = 6,  /* no data -> tm_stats_t */
@@ -169,7 +184,8 @@ typedef struct {
 	uint32_t deaths;       /* death notices handled */
 	uint32_t vote_timeouts;
 	uint32_t notices;      /* notices sent to participants */
-	uint32_t unanswered;   /* notices still outstanding */
+	uint32_t unanswered;   /* notices (and requests to other TMs) past
+				  their deadline, not yet answered */
 	uint32_t vote_ms;      /* the voting deadline */
 	uint32_t logging;      /* 1 if the TM has its log on disk */
 	uint32_t log_forces;   /* forced log writes */
@@ -187,6 +203,15 @@ typedef struct {
 	uint32_t bad;                /* requests refused before any work:
 					no such opcode, a wrong size, a
 					malformed argument (qs/serve.h) */
+	/* per participant process (TM_JOINS_MAX, TM_UNANSWERED_MAX) */
+	uint32_t refused;            /* joins refused at a limit: QS_ELIMIT */
+	uint32_t foreign;            /* joins naming a recovery queue not the
+					joiner's own: QS_EPERM */
+	uint32_t unasked;            /* prepares not sent to a participant at
+					its limit (its vote was no) */
+	uint32_t held;               /* commit and abort notices waiting for
+					such a participant to catch up */
+	uint32_t clients;            /* processes the TM keeps count of */
 } tm_stats_t;
 
 #endif
