@@ -125,14 +125,19 @@ bool fs_ino_open(uint32_t ino); /* some handle refers to it */
 /* Without fs_lock: makes the handle a breadcrumb of its transaction. */
 int fs_handle_crumb(uint64_t tx, uint32_t h);
 
-/* oplog.c: FS_OP_LOG. Start and note are called without fs_lock (they call
- * the window manager); forget and count with it. */
-/* name: the window manager's queue, checked already (non-empty, its NUL
- * within QS_NAME_MAX). -> the window's id */
-int32_t fs_oplog_start(const qs_msg_t *req, const char *name);
+/* oplog.c: FS_OP_LOG. Start and note are called without fs_lock (start
+ * asks the TM and looks the queue up; neither waits for a window manager);
+ * forget and count with it. init starts the thread that collects the
+ * window managers' answers. */
+int fs_oplog_init(void);
+/* name: the window manager's queue, checked already ("wm" or "wm@N").
+ * Defers the request (0), the window's id to come; or an error. */
+int32_t fs_oplog_start(const qs_msg_t *req, const char *name, qs_msg_t *reply);
 /* The line for a finished request, if its transaction logs. */
 void fs_oplog_note(const qs_msg_t *req, int32_t result);
-void fs_oplog_forget(uint64_t tx); /* at the transaction's end */
+/* At the transaction's end: its entry goes (a client still waiting for
+ * the window gets QS_EABORTED). */
+void fs_oplog_forget(uint64_t tx);
 uint32_t fs_oplog_count(void);
 
 /* ops.c: serves the requests on qid; returns when the queue is gone. */

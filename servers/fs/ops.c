@@ -9,9 +9,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <qs/cm.h>
 #include <qs/serve.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include <qs/wm.h>
 #include "fs.h"
 
 _Static_assert(sizeof(fs_open_t) <= QS_DECODED_MAX &&
@@ -121,6 +123,36 @@ decode_seek(const qs_msg_t *req, void *args)
 		return QS_EINVAL;
 	memcpy(args, s, sizeof(*s));
 	return 0;
+}
+
+/*
+ * LOG: exactly "wm" or "wm@N" (N a node number: decimal, below
+ * CM_NODES_MAX, no leading zero), and its NUL. The fs sends to that
+ * queue on the client's behalf, so it must be a window manager's: "wm" is
+ * reserved for the one init starts, and "NAME@N" only the CM makes. Any
+ * other name could be a queue the client made and never serves. args: the
+ * name.
+ */
+static int32_t
+decode_log(const qs_msg_t *req, void *args)
+{
+	int32_t r = qs_decode_str(req, args);
+	if (r < 0)
+		return r;
+	const char *s = args, *node = s + strlen(WM_QUEUE);
+	if (strncmp(s, WM_QUEUE, strlen(WM_QUEUE)) != 0)
+		return QS_EINVAL;
+	if (!*node)
+		return 0;
+	if (*node++ != '@' || !*node || (node[0] == '0' && node[1]))
+		return QS_EINVAL;
+	uint32_t n = 0;
+	for (; *node; node++) {
+		if (*node < '0' || *node > '9' || n >= CM_NODES_MAX)
+			return QS_EINVAL;
+		n = n * 10 + (uint32_t)(*node - '0');
+	}
+	return n < CM_NODES_MAX ? 0 : QS_EINVAL;
 }
 
 /* ---- the work --------------------------------------------------------- */
@@ -428,11 +460,12 @@ do_df(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	return 0;
 }
 
+/* Deferred: oplog.c answers when the window manager has. */
 static int32_t
 do_log(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	(void)reply, (void)ctx;
-	return fs_oplog_start(req, args);
+	(void)ctx;
+	return fs_oplog_start(req, args, reply);
 }
 
 /* ---- the table -------------------------------------------------------- */
@@ -458,13 +491,12 @@ static const qs_op_t ops[] = {
 			    do_readdir },
 	[FS_OP_STAT] = { "stat", 1, QS_MSG_INLINE, 0, decode_path, do_stat },
 	[FS_OP_DF] = { "df", 0, 0, 0, NULL, do_df },
-	[FS_OP_LOG] = { "log", 2, QS_NAME_MAX, 0, qs_decode_str, do_log },
+	[FS_OP_LOG] = { "log", 2, QS_NAME_MAX, 0, decode_log, do_log },
 };
 static qs_server_t server = QS_SERVER("fs", ops, &server);
 
-/* Through the table, then the line for the transaction's log window:
- * after the answer is known, and without fs_lock (it calls the window
- * manager). */
+/* Through the table, then the line for the transaction's log window,
+ * once the answer is known (oplog.c sends it; it does not wait). */
 static int32_t
 handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
@@ -476,6 +508,7 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 int
 fs_serve(int qid)
 {
-	/* One thread: oplog.c's messages to the window manager are shared. */
+	/* One thread: oplog.c's message to the window manager is shared, and
+	 * nothing a request does waits for another client. */
 	return qs_serve(qid, handle, &server, 1);
 }

@@ -22,6 +22,10 @@
 #define FS_IO_MAX 4000  /* bytes per read or write request */
 #define FS_DIRENTS_MAX 32
 
+/* How long the fs waits for a window manager to make a log window
+ * (FS_OP_LOG) before it answers QS_ETIMEDOUT. */
+#define FS_LOG_TIMEOUT_MS 10000
+
 enum {
 	FS_OP_OPEN = 1,    /* fs_open_t -> handle */
 	FS_OP_READ = 2,    /* fs_io_t -> the bytes (fewer at the end) */
@@ -85,16 +89,25 @@ enum {
  */
 
 /*
- * FS_OP_LOG: the data is the name of a window manager's queue ("wm",
- * "wm@2") and its NUL, nothing after it, at most QS_NAME_MAX bytes (else
- * QS_EINVAL, before any work). The fs opens a window there under the
- * request's transaction and writes a line into it for each later open,
- * read, write, seek, close, unlink and mkdir of that transaction. The
- * window is the window manager's breadcrumb of the transaction: it goes
- * when the transaction ends. Errors: the queue's lookup or the window's
- * creation fails (as the lookup or the window manager said), QS_EEXIST
- * (the transaction logs already), QS_EAGAIN (the fs's table of log
- * windows is full), QS_EABORTED (the transaction has ended).
+ * FS_OP_LOG: the data is the name of a window manager's queue, exactly
+ * "wm" or "wm@N" (N a node number, decimal, no leading zero), and its NUL,
+ * nothing after it; anything else is QS_EINVAL, before any work. Those
+ * names are the window managers' alone ("wm" is reserved for the process
+ * init starts as the window manager, and only the CM makes "NAME@N"), so
+ * a client cannot have the fs call a queue of its own. The fs opens a
+ * window there under the request's transaction and writes a line into it
+ * for each later open, read, write, seek, close, unlink and mkdir of that
+ * transaction. The window is the window manager's breadcrumb of the
+ * transaction: it goes when the transaction ends. The fs never waits for
+ * the window manager, so other clients are served meanwhile (it waits
+ * only for the lookup of "wm@N", which the CM answers within about a
+ * second, and once it has a proxy at once). Errors: the
+ * queue's lookup or the window's creation fails (as the lookup or the
+ * window manager said), QS_ETIMEDOUT (no window within FS_LOG_TIMEOUT_MS;
+ * one made later goes with the transaction), QS_EEXIST (the transaction
+ * logs already), QS_EAGAIN (the fs's table of log windows is full, or it
+ * has too many requests to window managers unanswered), QS_EABORTED (the
+ * transaction has ended, or ends before the window is made).
  */
 
 /* FS_OP_OPEN flags */
