@@ -1,8 +1,15 @@
 /*
  * fstest: in-guest tests of the file server (qs/fs.h). Run it on an empty
  * file system or on one with other files: it works under /t and removes
- * what it made.
+ * what it made. Other roles:
+ *   fstest mute      the log tests against a window manager that never
+ *                    answers (tests/system/mutewm.conf): its own suite
+ *   fstest mutewm    that window manager: makes queue "wm" (init's config
+ *                    reserves it the name) and never serves it
+ *   fstest logwait   asks for a log window on "wm"; exits 0 if it got
+ *                    QS_ETIMEDOUT after FS_LOG_TIMEOUT_MS
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,7 +198,19 @@ test_log(void)
 	m.hdr.len = QS_NAME_MAX + 4;
 	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_EINVAL,
 	      "log: a raw name past QS_NAME_MAX");
-	check(fs_log("nosuchwm") < 0, "log: an unknown queue");
+	/* the fs calls only a window manager: not a queue the client made
+	 * (which nobody might serve), nor the fs itself */
+	static const char *const not_wm[] = { "nosuchwm", "fs", "wmx", "xwm",
+		"wm@", "wm@x", "wm@1x", "wm@01", "wm@254", "wm@-1", "wm@ 1" };
+	fs_df_t before;
+	int refused = 0, n = sizeof(not_wm) / sizeof(not_wm[0]);
+	fs_df(&before);
+	for (int i = 0; i < n; i++)
+		refused += fs_log(not_wm[i]) == QS_EINVAL;
+	check(refused == n && fs_df(&df) == 0 && df.bad == before.bad + (uint32_t)n,
+	      "log: a queue that is not wm or wm@N is refused before any work");
+	check(fs_log("wm@253") == QS_EUNREACH,
+	      "log: a window manager on a node that is not up");
 	check(fs_df(&df) == 0 && df.log_windows == 0,
 	      "log: no entry left by the failures, and the fs serves");
 	if (qs_sq_lookup("wm") >= 0) {
@@ -238,9 +257,87 @@ test_space(void)
 	qs_tx_commit(tx);
 }
 
-int
-main(void)
+/* ---- a window manager that never answers (mutewm.conf) ---------------- */
+
+/* Polls df (a client's own request each time, so the fs is serving) until
+ * log_windows is `want` or 60 s have passed. */
+static bool
+log_windows_become(uint32_t want)
 {
+	fs_df_t df;
+	for (uint32_t t0 = qs_uptime_ms(); qs_uptime_ms() - t0 < 60000;
+	     qs_sleep(50))
+		if (fs_df(&df) == 0 && df.log_windows == want)
+			return true;
+	return false;
+}
+
+static int
+mute(void)
+{
+	static char buf[64];
+	uint64_t tx;
+	fs_df_t df;
+	int qid = qs_sq_lookup("wm");
+	check(qid >= 0 && qs_sq_lookup(FS_QUEUE) >= 0,
+	      "mute: a window manager that does not answer, and the fs");
+	if (qid < 0)
+		return check_summary("fstest");
+	const char *args[] = { "logwait", NULL };
+	int pid = qs_spawn("fstest", args, 0), status = -1;
+	check(pid > 0 && log_windows_become(1),
+	      "mute: another client's log window is asked for");
+	qs_tx_begin(&tx);
+	check(fs_stat("/", &(fs_stat_t){ 0 }) == 0 && fs_put("/mute", "served") == 0 &&
+		      fs_get("/mute", buf, sizeof(buf)) == 6 &&
+		      fs_unlink("/mute") == 0 && qs_tx_commit(tx) == 0,
+	      "mute: the fs serves others meanwhile");
+	check(fs_df(&df) == 0 && df.log_windows == 1,
+	      "mute: ... while the log window is still asked for");
+	check(pid > 0 && qs_waitpid(pid, &status, 0) == pid && status == 0,
+	      "mute: the client gets QS_ETIMEDOUT after FS_LOG_TIMEOUT_MS");
+	check(fs_df(&df) == 0 && df.log_windows == 0,
+	      "mute: and its entry is gone");
+	qs_tx_begin(&tx);
+	int r = fs_log("wm");
+	check(r == QS_ETIMEDOUT && fs_df(&df) == 0 && df.log_windows == 0 &&
+		      fs_stat("/", &(fs_stat_t){ 0 }) == 0,
+	      "mute: again, and the fs still serves");
+	qs_tx_abort(tx);
+	return check_summary("fstest");
+}
+
+/* The window manager that never answers: holds the queue, offers nothing. */
+static int
+mutewm(void)
+{
+	int qid = qs_sq_create("wm", 0);
+	printf("fstest: mute wm: %s\n", qid >= 0 ? "up" : qs_strerror(qid));
+	if (qid < 0)
+		return 1;
+	for (;;)
+		qs_sleep(60000);
+}
+
+static int
+logwait(void)
+{
+	uint32_t t0 = qs_uptime_ms();
+	int r = fs_log("wm");
+	uint32_t took = qs_uptime_ms() - t0;
+	printf("fstest: logwait: %s after %u ms\n", qs_strerror(r), (unsigned)took);
+	return !(r == QS_ETIMEDOUT && took + 100 >= FS_LOG_TIMEOUT_MS);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "mute") == 0)
+		return mute();
+	if (argc == 2 && strcmp(argv[1], "mutewm") == 0)
+		return mutewm();
+	if (argc == 2 && strcmp(argv[1], "logwait") == 0)
+		return logwait();
 	check(qs_sq_lookup(FS_QUEUE) >= 0, "the file server's queue exists");
 	if (check_failed)
 		return check_summary("fstest");
