@@ -176,28 +176,33 @@ resolve(uint64_t tx, const char *path, uint32_t *ino)
 	return fs_lock_read(tx, *ino);
 }
 
-/* With fs_lock: a new file or directory `name` in dir, for tx. Space is
- * checked before anything changes: the inode, and room for its entry. */
+/* With fs_lock: a new file or directory `name` in dir, for the request's
+ * transaction. Space and the client's limit are checked before anything
+ * changes: the inode, and room for its entry. */
 static int
-create(uint64_t tx, uint32_t dir, const char *name, uint16_t type,
+create(const qs_msg_t *req, uint32_t dir, const char *name, uint16_t type,
        uint32_t *ino)
 {
+	uint64_t tx = req->hdr.txid;
+	fs_client_t who = fs_client_of(req);
 	uint32_t free_blocks, free_inodes;
 	fs_count_free(&free_blocks, &free_inodes);
 	if (free_inodes == 0 || free_blocks < 2)
 		return QS_ENOSPC;
 	fs_tx_t *t;
 	int r;
-	if ((r = fs_lock_write(tx, dir)) < 0 || (r = fs_tx_get(tx, &t)) < 0 ||
-	    (r = fs_ialloc(t, type, ino)) < 0)
+	if ((r = fs_tx_room(tx, who)) < 0 || (r = fs_lock_write(tx, dir)) < 0 ||
+	    (r = fs_tx_get(tx, who, &t)) < 0 || (r = fs_ialloc(t, type, ino)) < 0)
 		return r;
 	return fs_dir_add(t, dir, name, *ino);
 }
 
 /* With fs_lock: opening the file ino, which exists, as flags say. */
 static int
-open_existing(uint64_t tx, uint32_t flags, uint32_t ino)
+open_existing(const qs_msg_t *req, uint32_t flags, uint32_t ino)
 {
+	uint64_t tx = req->hdr.txid;
+	fs_client_t who = fs_client_of(req);
 	if ((flags & (FS_O_CREATE | FS_O_EXCL)) == (FS_O_CREATE | FS_O_EXCL))
 		return QS_EEXIST;
 	if (fs_inode(ino)->type == FS_T_DIR)
@@ -206,7 +211,8 @@ open_existing(uint64_t tx, uint32_t flags, uint32_t ino)
 		return fs_lock_read(tx, ino);
 	fs_tx_t *t;
 	int r;
-	if ((r = fs_lock_write(tx, ino)) < 0 || (r = fs_tx_get(tx, &t)) < 0)
+	if ((r = fs_tx_room(tx, who)) < 0 || (r = fs_lock_write(tx, ino)) < 0 ||
+	    (r = fs_tx_get(tx, who, &t)) < 0)
 		return r;
 	return fs_truncate(t, ino);
 }
@@ -227,16 +233,19 @@ do_open(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	qs_mutex_lock(&fs_lock);
 	uint32_t dir, ino = 0;
 	char name[FS_NAME_MAX];
-	r = fs_walk(tx, o->path, &dir, name);
+	/* the client's limit first: a refused open changes nothing */
+	r = fs_handle_room(fs_client_of(req));
+	if (r == 0)
+		r = fs_walk(tx, o->path, &dir, name);
 	if (r == 0 && !name[0])
 		r = QS_EISDIR; /* the root */
 	else if (r == 0 && fs_dir_find(dir, name, &ino) >= 0)
-		r = open_existing(tx, o->flags, ino);
+		r = open_existing(req, o->flags, ino);
 	else if (r == 0)
 		r = o->flags & FS_O_CREATE
-			? create(tx, dir, name, FS_T_FILE, &ino) : QS_ENOENT;
+			? create(req, dir, name, FS_T_FILE, &ino) : QS_ENOENT;
 	if (r == 0)
-		r = fs_handle_new(tx, ino);
+		r = fs_handle_new(tx, fs_client_of(req), ino);
 	qs_mutex_unlock(&fs_lock);
 	if (r < 0)
 		return r;
@@ -275,8 +284,10 @@ do_write(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	qs_mutex_lock(&fs_lock);
 	struct fs_handle *h = fs_handle_get(tx, io->handle);
 	fs_tx_t *t;
-	r = h ? fs_lock_write(tx, h->ino) : QS_EBADF;
-	if (r == 0 && (r = fs_tx_get(tx, &t)) == 0)
+	r = h ? fs_tx_room(tx, fs_client_of(req)) : QS_EBADF;
+	if (r == 0)
+		r = fs_lock_write(tx, h->ino);
+	if (r == 0 && (r = fs_tx_get(tx, fs_client_of(req), &t)) == 0)
 		r = fs_file_write(t, h->ino, h->off, req->data + sizeof(*io),
 				  io->len);
 	if (r > 0)
@@ -330,13 +341,14 @@ do_unlink(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	if (r == 0 && !name[0])
 		r = QS_EBUSY; /* the root stays */
 	if (r == 0 && (r = fs_dir_find(dir, name, &ino)) >= 0 &&
+	    (r = fs_tx_room(tx, fs_client_of(req))) == 0 &&
 	    (r = fs_lock_write(tx, dir)) == 0 &&
 	    (r = fs_lock_write(tx, ino)) == 0) {
 		if (fs_inode(ino)->type == FS_T_DIR && !fs_dir_empty(ino))
 			r = QS_ENOTEMPTY;
 		else if (fs_ino_open(ino))
 			r = QS_EBUSY;
-		else if ((r = fs_tx_get(tx, &t)) == 0 &&
+		else if ((r = fs_tx_get(tx, fs_client_of(req), &t)) == 0 &&
 			 (r = fs_dir_remove(t, dir, name)) == 0)
 			r = fs_ifree(t, ino);
 	}
@@ -359,7 +371,7 @@ do_mkdir(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	if (r == 0 && (!name[0] || fs_dir_find(dir, name, &ino) >= 0))
 		r = QS_EEXIST;
 	if (r == 0)
-		r = create(tx, dir, name, FS_T_DIR, &ino);
+		r = create(req, dir, name, FS_T_DIR, &ino);
 	qs_mutex_unlock(&fs_lock);
 	return r;
 }
@@ -443,6 +455,7 @@ do_df(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	df->served = st.served;
 	df->bad = st.bad_opcode + st.bad_size + st.bad_decode;
 	qs_mutex_lock(&fs_lock);
+	df->limited = fs_limited();
 	super_t *s = fs_super();
 	df->block_size = BLOCK;
 	df->blocks = s->blocks - s->data_start;

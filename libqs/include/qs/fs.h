@@ -22,6 +22,18 @@
 #define FS_IO_MAX 4000  /* bytes per read or write request */
 #define FS_DIRENTS_MAX 32
 
+/*
+ * What one client process (the request's src_node and src_pid) may hold in
+ * the fs at once: open handles, and transactions with changes not yet
+ * ended. A request that would pass one gets QS_ELIMIT, before it changes
+ * anything, and is counted (fs_df_t.limited); other clients are served as
+ * before. The fs's own tables are four times as large (FS_HANDLES_MAX,
+ * FS_TXS_MAX), so no one client fills them.
+ */
+#define FS_CLIENT_HANDLES 64
+#define FS_CLIENT_TXS 16
+#define FS_HANDLES_MAX 256 /* open handles, all clients' together */
+#define FS_TXS_MAX 64      /* transactions with changes, all together */
 /* How long the fs waits for a window manager to make a log window
  * (FS_OP_LOG) before it answers QS_ETIMEDOUT. */
 #define FS_LOG_TIMEOUT_MS 10000
@@ -56,7 +68,9 @@ enum {
  * OPEN, WRITE, UNLINK and MKDIR join the request's transaction: what that
  * fails with (QS_EABORTED: it has ended; QS_EINVAL: no transaction). Those
  * that change something also QS_EBUSY when the transaction is being
- * committed or 32 transactions have changes not yet ended already, and
+ * committed or FS_TXS_MAX transactions have changes not yet ended already,
+ * QS_ELIMIT when the transaction has none yet and its client (the
+ * requesting process) has FS_CLIENT_TXS such transactions already, and
  * QS_ENOMEM or QS_EIO when RVM cannot record the change. Then, by
  * operation:
  *
@@ -65,8 +79,10 @@ enum {
  *            QS_EEXIST (FS_O_CREATE | FS_O_EXCL, and it exists), QS_EBUSY
  *            (the file, or for a new one its directory, is another
  *            transaction's), QS_ENOSPC (no inode or block for a new file,
- *            checked before anything changes; 64 handles open already,
- *            all transactions' together)
+ *            checked before anything changes; FS_HANDLES_MAX handles
+ *            open already, all clients' together), QS_ELIMIT (the
+ *            client has FS_CLIENT_HANDLES handles open: checked before
+ *            anything changes)
  *   READ     QS_EINVAL (len past FS_IO_MAX: refused before any work),
  *            QS_EBADF (a handle that is closed, made up or another
  *            transaction's), QS_EBUSY (the file is another transaction's)
@@ -175,6 +191,8 @@ typedef struct {
 	uint32_t served;         /* requests that passed the checks below */
 	uint32_t bad;            /* requests refused before any work: unknown
 				    opcode, bad size, malformed arguments */
+	uint32_t limited;        /* requests refused for a client's limit
+				    (FS_CLIENT_*: QS_ELIMIT) */
 } fs_df_t;
 
 /*
