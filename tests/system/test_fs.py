@@ -60,8 +60,9 @@ def test_mode(node, request):
     assert df(node)["mode"] == request.node.callspec.params["node"]
 
 
-FSTEST_CHECKS = 55  # tests/guest/fstest.c, with a window manager up
+FSTEST_CHECKS = 60  # tests/guest/fstest.c, with a window manager up
 MUTE_CHECKS = 7     # fstest mute
+FS_CLIENT_HANDLES, FS_CLIENT_TXS = 64, 16  # libqs/include/qs/fs.h
 
 
 def test_fstest_in_guest(node):
@@ -71,6 +72,14 @@ def test_fstest_in_guest(node):
     passed, failed, log = wait_summary(node, "fstest", start)
     assert (passed, failed) == (FSTEST_CHECKS, 0), failures(log) or log
     reap(node, pid)
+    # its over-limit client (test_limits) says what the fs refused it
+    assert re.search(r"^fstest: hog: %d transactions, then 1 refused$"
+                     % FS_CLIENT_TXS, log, re.M), log
+    assert re.search(r"^fstest: hog: %d handles, then over a limit of the "
+                     r"process: as expected$" % FS_CLIENT_HANDLES, log,
+                     re.M), log
+    d = df(node)
+    assert d["limited"] >= 2 and d["handles"] == 0, d
 
 
 def test_log_window_manager_that_never_answers(mutewm_cluster):
