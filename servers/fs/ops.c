@@ -223,20 +223,23 @@ do_open(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	(void)reply, (void)ctx;
 	const fs_open_t *o = args;
 	uint64_t tx = req->hdr.txid;
+	/* The client's limit first, so a refused open does nothing (not even
+	 * join); only this thread opens handles, so the room stays. */
+	qs_mutex_lock(&fs_lock);
+	int r = fs_handle_room(fs_client_of(req));
+	qs_mutex_unlock(&fs_lock);
+	if (r < 0)
+		return r;
 	/* A reader joins as recoverable too, not only as the volatile owner
 	 * of its handle's breadcrumb: at prepare it votes read-only and the
 	 * handle goes then, so a node that only read leaves the tree after
 	 * phase one (a volatile participant would need phase two). */
-	int r = fs_tx_join(tx);
-	if (r < 0)
+	if ((r = fs_tx_join(tx)) < 0)
 		return r;
 	qs_mutex_lock(&fs_lock);
 	uint32_t dir, ino = 0;
 	char name[FS_NAME_MAX];
-	/* the client's limit first: a refused open changes nothing */
-	r = fs_handle_room(fs_client_of(req));
-	if (r == 0)
-		r = fs_walk(tx, o->path, &dir, name);
+	r = fs_walk(tx, o->path, &dir, name);
 	if (r == 0 && !name[0])
 		r = QS_EISDIR; /* the root */
 	else if (r == 0 && fs_dir_find(dir, name, &ino) >= 0)
