@@ -90,6 +90,10 @@ main(void)
 		printf("fs: cannot create queue %s: %s\n", FS_QUEUE, qs_strerror(qid));
 		return 1;
 	}
+	if (fs_oplog_init() < 0) {
+		printf("fs: cannot start the log thread\n");
+		return 1;
+	}
 	uint32_t fb, fi;
 	fs_count_free(&fb, &fi);
 	printf("fs: serving queue %s (%s, %u KiB, %u blocks free)\n", FS_QUEUE,

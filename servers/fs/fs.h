@@ -54,9 +54,19 @@ typedef struct {
 _Static_assert(sizeof(inode_t) == 64, "inodes pack a block");
 _Static_assert(sizeof(dirent_t) == 32, "entries pack a block");
 
+/* A client: the process a request came from, as the kernel stamped it
+ * (fs_client_of). Per-client limits count what each holds. */
+typedef uint64_t fs_client_t;
+static inline fs_client_t
+fs_client_of(const qs_msg_t *req)
+{
+	return (uint64_t)req->hdr.src_node << 32 | (uint32_t)req->hdr.src_pid;
+}
+
 /* A transaction that has changed something here (txn.c). */
 typedef struct fs_tx {
 	uint64_t tx;
+	fs_client_t client; /* whose request made the entry; 0: in doubt */
 	rvm_tid_t tid;
 	bool prepared;
 	bool failed; /* a change could not be recorded: it must abort */
@@ -98,9 +108,14 @@ extern qs_mutex_t fs_lock;
 int fs_txn_init(uint32_t inodes, uint32_t blocks);
 int fs_mod(fs_tx_t *t, void *p, uint32_t len);
 /* The transaction's state, made (and joined as recoverable) if need be.
- * Without fs_lock: fs_tx_join; then with it: fs_tx_get. */
+ * Without fs_lock: fs_tx_join; then with it: fs_tx_get, which makes the
+ * entry for `client` (QS_ELIMIT if it has FS_CLIENT_TXS already). */
 int fs_tx_join(uint64_t tx);
-int fs_tx_get(uint64_t tx, fs_tx_t **out);
+int fs_tx_get(uint64_t tx, fs_client_t client, fs_tx_t **out);
+/* Would fs_tx_get make tx an entry within client's limit? 0 or QS_ELIMIT
+ * (counted): asked before a request changes anything (a lock taken). */
+int fs_tx_room(uint64_t tx, fs_client_t client);
+uint32_t fs_limited(void); /* requests refused for a client's limit */
 int fs_lock_read(uint64_t tx, uint32_t ino);  /* QS_EBUSY if another's */
 int fs_lock_write(uint64_t tx, uint32_t ino); /* takes it for tx */
 bool fs_ino_locked(uint32_t ino);
@@ -112,7 +127,10 @@ uint32_t fs_txs_open(void);
  * latter lets go of its locks and reserved blocks. */
 void fs_tx_in_doubt(uint64_t tx);
 void fs_tx_resolved(uint64_t tx);
-int fs_handle_new(uint64_t tx, uint32_t ino); /* -> handle */
+/* -> handle; QS_ELIMIT (counted) if client has FS_CLIENT_HANDLES open,
+ * which fs_handle_room tells before the open does anything. */
+int fs_handle_new(uint64_t tx, fs_client_t client, uint32_t ino);
+int fs_handle_room(fs_client_t client);
 struct fs_handle {
 	uint64_t tx;
 	uint32_t ino;
@@ -125,14 +143,19 @@ bool fs_ino_open(uint32_t ino); /* some handle refers to it */
 /* Without fs_lock: makes the handle a breadcrumb of its transaction. */
 int fs_handle_crumb(uint64_t tx, uint32_t h);
 
-/* oplog.c: FS_OP_LOG. Start and note are called without fs_lock (they call
- * the window manager); forget and count with it. */
-/* name: the window manager's queue, checked already (non-empty, its NUL
- * within QS_NAME_MAX). -> the window's id */
-int32_t fs_oplog_start(const qs_msg_t *req, const char *name);
+/* oplog.c: FS_OP_LOG. Start and note are called without fs_lock (start
+ * asks the TM and looks the queue up; neither waits for a window manager);
+ * forget and count with it. init starts the thread that collects the
+ * window managers' answers. */
+int fs_oplog_init(void);
+/* name: the window manager's queue, checked already ("wm" or "wm@N").
+ * Defers the request (0), the window's id to come; or an error. */
+int32_t fs_oplog_start(const qs_msg_t *req, const char *name, qs_msg_t *reply);
 /* The line for a finished request, if its transaction logs. */
 void fs_oplog_note(const qs_msg_t *req, int32_t result);
-void fs_oplog_forget(uint64_t tx); /* at the transaction's end */
+/* At the transaction's end: its entry goes (a client still waiting for
+ * the window gets QS_EABORTED). */
+void fs_oplog_forget(uint64_t tx);
 uint32_t fs_oplog_count(void);
 
 /* ops.c: serves the requests on qid; returns when the queue is gone. */

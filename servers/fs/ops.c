@@ -9,9 +9,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <qs/cm.h>
 #include <qs/serve.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include <qs/wm.h>
 #include "fs.h"
 
 _Static_assert(sizeof(fs_open_t) <= QS_DECODED_MAX &&
@@ -123,6 +125,36 @@ decode_seek(const qs_msg_t *req, void *args)
 	return 0;
 }
 
+/*
+ * LOG: exactly "wm" or "wm@N" (N a node number: decimal, below
+ * CM_NODES_MAX, no leading zero), and its NUL. The fs sends to that
+ * queue on the client's behalf, so it must be a window manager's: "wm" is
+ * reserved for the one init starts, and "NAME@N" only the CM makes. Any
+ * other name could be a queue the client made and never serves. args: the
+ * name.
+ */
+static int32_t
+decode_log(const qs_msg_t *req, void *args)
+{
+	int32_t r = qs_decode_str(req, args);
+	if (r < 0)
+		return r;
+	const char *s = args, *node = s + strlen(WM_QUEUE);
+	if (strncmp(s, WM_QUEUE, strlen(WM_QUEUE)) != 0)
+		return QS_EINVAL;
+	if (!*node)
+		return 0;
+	if (*node++ != '@' || !*node || (node[0] == '0' && node[1]))
+		return QS_EINVAL;
+	uint32_t n = 0;
+	for (; *node; node++) {
+		if (*node < '0' || *node > '9' || n >= CM_NODES_MAX)
+			return QS_EINVAL;
+		n = n * 10 + (uint32_t)(*node - '0');
+	}
+	return n < CM_NODES_MAX ? 0 : QS_EINVAL;
+}
+
 /* ---- the work --------------------------------------------------------- */
 
 /* With fs_lock: the inode a path names (the root for "/"), readable by
@@ -144,28 +176,33 @@ resolve(uint64_t tx, const char *path, uint32_t *ino)
 	return fs_lock_read(tx, *ino);
 }
 
-/* With fs_lock: a new file or directory `name` in dir, for tx. Space is
- * checked before anything changes: the inode, and room for its entry. */
+/* With fs_lock: a new file or directory `name` in dir, for the request's
+ * transaction. Space and the client's limit are checked before anything
+ * changes: the inode, and room for its entry. */
 static int
-create(uint64_t tx, uint32_t dir, const char *name, uint16_t type,
+create(const qs_msg_t *req, uint32_t dir, const char *name, uint16_t type,
        uint32_t *ino)
 {
+	uint64_t tx = req->hdr.txid;
+	fs_client_t who = fs_client_of(req);
 	uint32_t free_blocks, free_inodes;
 	fs_count_free(&free_blocks, &free_inodes);
 	if (free_inodes == 0 || free_blocks < 2)
 		return QS_ENOSPC;
 	fs_tx_t *t;
 	int r;
-	if ((r = fs_lock_write(tx, dir)) < 0 || (r = fs_tx_get(tx, &t)) < 0 ||
-	    (r = fs_ialloc(t, type, ino)) < 0)
+	if ((r = fs_tx_room(tx, who)) < 0 || (r = fs_lock_write(tx, dir)) < 0 ||
+	    (r = fs_tx_get(tx, who, &t)) < 0 || (r = fs_ialloc(t, type, ino)) < 0)
 		return r;
 	return fs_dir_add(t, dir, name, *ino);
 }
 
 /* With fs_lock: opening the file ino, which exists, as flags say. */
 static int
-open_existing(uint64_t tx, uint32_t flags, uint32_t ino)
+open_existing(const qs_msg_t *req, uint32_t flags, uint32_t ino)
 {
+	uint64_t tx = req->hdr.txid;
+	fs_client_t who = fs_client_of(req);
 	if ((flags & (FS_O_CREATE | FS_O_EXCL)) == (FS_O_CREATE | FS_O_EXCL))
 		return QS_EEXIST;
 	if (fs_inode(ino)->type == FS_T_DIR)
@@ -174,7 +211,8 @@ open_existing(uint64_t tx, uint32_t flags, uint32_t ino)
 		return fs_lock_read(tx, ino);
 	fs_tx_t *t;
 	int r;
-	if ((r = fs_lock_write(tx, ino)) < 0 || (r = fs_tx_get(tx, &t)) < 0)
+	if ((r = fs_tx_room(tx, who)) < 0 || (r = fs_lock_write(tx, ino)) < 0 ||
+	    (r = fs_tx_get(tx, who, &t)) < 0)
 		return r;
 	return fs_truncate(t, ino);
 }
@@ -185,12 +223,18 @@ do_open(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	(void)reply, (void)ctx;
 	const fs_open_t *o = args;
 	uint64_t tx = req->hdr.txid;
+	/* The client's limit first, so a refused open does nothing (not even
+	 * join); only this thread opens handles, so the room stays. */
+	qs_mutex_lock(&fs_lock);
+	int r = fs_handle_room(fs_client_of(req));
+	qs_mutex_unlock(&fs_lock);
+	if (r < 0)
+		return r;
 	/* A reader joins as recoverable too, not only as the volatile owner
 	 * of its handle's breadcrumb: at prepare it votes read-only and the
 	 * handle goes then, so a node that only read leaves the tree after
 	 * phase one (a volatile participant would need phase two). */
-	int r = fs_tx_join(tx);
-	if (r < 0)
+	if ((r = fs_tx_join(tx)) < 0)
 		return r;
 	qs_mutex_lock(&fs_lock);
 	uint32_t dir, ino = 0;
@@ -199,12 +243,12 @@ do_open(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	if (r == 0 && !name[0])
 		r = QS_EISDIR; /* the root */
 	else if (r == 0 && fs_dir_find(dir, name, &ino) >= 0)
-		r = open_existing(tx, o->flags, ino);
+		r = open_existing(req, o->flags, ino);
 	else if (r == 0)
 		r = o->flags & FS_O_CREATE
-			? create(tx, dir, name, FS_T_FILE, &ino) : QS_ENOENT;
+			? create(req, dir, name, FS_T_FILE, &ino) : QS_ENOENT;
 	if (r == 0)
-		r = fs_handle_new(tx, ino);
+		r = fs_handle_new(tx, fs_client_of(req), ino);
 	qs_mutex_unlock(&fs_lock);
 	if (r < 0)
 		return r;
@@ -243,8 +287,10 @@ do_write(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	qs_mutex_lock(&fs_lock);
 	struct fs_handle *h = fs_handle_get(tx, io->handle);
 	fs_tx_t *t;
-	r = h ? fs_lock_write(tx, h->ino) : QS_EBADF;
-	if (r == 0 && (r = fs_tx_get(tx, &t)) == 0)
+	r = h ? fs_tx_room(tx, fs_client_of(req)) : QS_EBADF;
+	if (r == 0)
+		r = fs_lock_write(tx, h->ino);
+	if (r == 0 && (r = fs_tx_get(tx, fs_client_of(req), &t)) == 0)
 		r = fs_file_write(t, h->ino, h->off, req->data + sizeof(*io),
 				  io->len);
 	if (r > 0)
@@ -298,13 +344,14 @@ do_unlink(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	if (r == 0 && !name[0])
 		r = QS_EBUSY; /* the root stays */
 	if (r == 0 && (r = fs_dir_find(dir, name, &ino)) >= 0 &&
+	    (r = fs_tx_room(tx, fs_client_of(req))) == 0 &&
 	    (r = fs_lock_write(tx, dir)) == 0 &&
 	    (r = fs_lock_write(tx, ino)) == 0) {
 		if (fs_inode(ino)->type == FS_T_DIR && !fs_dir_empty(ino))
 			r = QS_ENOTEMPTY;
 		else if (fs_ino_open(ino))
 			r = QS_EBUSY;
-		else if ((r = fs_tx_get(tx, &t)) == 0 &&
+		else if ((r = fs_tx_get(tx, fs_client_of(req), &t)) == 0 &&
 			 (r = fs_dir_remove(t, dir, name)) == 0)
 			r = fs_ifree(t, ino);
 	}
@@ -327,7 +374,7 @@ do_mkdir(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	if (r == 0 && (!name[0] || fs_dir_find(dir, name, &ino) >= 0))
 		r = QS_EEXIST;
 	if (r == 0)
-		r = create(tx, dir, name, FS_T_DIR, &ino);
+		r = create(req, dir, name, FS_T_DIR, &ino);
 	qs_mutex_unlock(&fs_lock);
 	return r;
 }
@@ -411,6 +458,7 @@ do_df(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	df->served = st.served;
 	df->bad = st.bad_opcode + st.bad_size + st.bad_decode;
 	qs_mutex_lock(&fs_lock);
+	df->limited = fs_limited();
 	super_t *s = fs_super();
 	df->block_size = BLOCK;
 	df->blocks = s->blocks - s->data_start;
@@ -428,11 +476,12 @@ do_df(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	return 0;
 }
 
+/* Deferred: oplog.c answers when the window manager has. */
 static int32_t
 do_log(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	(void)reply, (void)ctx;
-	return fs_oplog_start(req, args);
+	(void)ctx;
+	return fs_oplog_start(req, args, reply);
 }
 
 /* ---- the table -------------------------------------------------------- */
@@ -458,13 +507,12 @@ static const qs_op_t ops[] = {
 			    do_readdir },
 	[FS_OP_STAT] = { "stat", 1, QS_MSG_INLINE, 0, decode_path, do_stat },
 	[FS_OP_DF] = { "df", 0, 0, 0, NULL, do_df },
-	[FS_OP_LOG] = { "log", 2, QS_NAME_MAX, 0, qs_decode_str, do_log },
+	[FS_OP_LOG] = { "log", 2, QS_NAME_MAX, 0, decode_log, do_log },
 };
 static qs_server_t server = QS_SERVER("fs", ops, &server);
 
-/* Through the table, then the line for the transaction's log window:
- * after the answer is known, and without fs_lock (it calls the window
- * manager). */
+/* Through the table, then the line for the transaction's log window,
+ * once the answer is known (oplog.c sends it; it does not wait). */
 static int32_t
 handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
@@ -476,6 +524,7 @@ handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 int
 fs_serve(int qid)
 {
-	/* One thread: oplog.c's messages to the window manager are shared. */
+	/* One thread: oplog.c's message to the window manager is shared, and
+	 * nothing a request does waits for another client. */
 	return qs_serve(qid, handle, &server, 1);
 }

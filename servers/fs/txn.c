@@ -12,6 +12,12 @@
  * it ends, so an abort can give them back to their file.
  *
  * Handles belong to a transaction and are breadcrumbs of it.
+ *
+ * Each handle and each transaction's entry also remembers its client, the
+ * process whose request made it, so that one client cannot take the whole
+ * table (FS_CLIENT_HANDLES, FS_CLIENT_TXS): over its limit a request gets
+ * QS_ELIMIT before it changes anything (fs_handle_room and fs_tx_room are
+ * asked first), and others are served as before.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +26,11 @@
 #include <qs/tx.h>
 #include "fs.h"
 
-#define TX_MAX 32
+#define TX_MAX FS_TXS_MAX
 #define ENDED_MAX 64
-#define HANDLES_MAX 64
+#define HANDLES_MAX FS_HANDLES_MAX
+
+_Static_assert(HANDLES_MAX <= 256, "a handle's number has 8 bits of slot");
 
 qs_mutex_t fs_lock = QS_MUTEX_INIT;
 
@@ -34,10 +42,12 @@ static uint32_t ninodes, nblocks;
  * not start its changes afresh. */
 static uint64_t ended[ENDED_MAX];
 static uint32_t ended_next;
+static uint32_t limited; /* requests refused for a client's limit */
 
 static struct {
 	bool used;
 	uint8_t gen;
+	fs_client_t client;
 	struct fs_handle h;
 } handles[HANDLES_MAX];
 
@@ -152,19 +162,43 @@ fs_tx_join(uint64_t tx)
 	return r == QS_ENOENT ? QS_EABORTED : r;
 }
 
+uint32_t
+fs_limited(void)
+{
+	return limited;
+}
+
 int
-fs_tx_get(uint64_t tx, fs_tx_t **out)
+fs_tx_room(uint64_t tx, fs_client_t client)
+{
+	if (tx_find(tx))
+		return 0;
+	uint32_t n = 0;
+	for (int i = 0; i < TX_MAX; i++)
+		n += txs[i].tx && txs[i].client == client;
+	if (n < FS_CLIENT_TXS)
+		return 0;
+	limited++;
+	return QS_ELIMIT;
+}
+
+int
+fs_tx_get(uint64_t tx, fs_client_t client, fs_tx_t **out)
 {
 	fs_tx_t *t = tx_find(tx);
 	if (!t) {
 		for (int i = 0; i < ENDED_MAX; i++)
 			if (ended[i] == tx)
 				return QS_EABORTED;
+		int r = fs_tx_room(tx, client);
+		if (r < 0)
+			return r;
 		if (!(t = tx_find(0)))
 			return QS_EBUSY; /* too many transactions at once */
 		if (rvm_begin_transaction(&t->tid, RVM_RESTORE) != RVM_SUCCESS)
 			return QS_ENOMEM;
 		t->tx = tx;
+		t->client = client;
 	}
 	if (t->prepared)
 		return QS_EBUSY; /* it is being committed: no more changes */
@@ -246,13 +280,29 @@ handle_number(int i)
 }
 
 int
-fs_handle_new(uint64_t tx, uint32_t ino)
+fs_handle_room(fs_client_t client)
 {
+	uint32_t n = 0;
+	for (int i = 0; i < HANDLES_MAX; i++)
+		n += handles[i].used && handles[i].client == client;
+	if (n < FS_CLIENT_HANDLES)
+		return 0;
+	limited++;
+	return QS_ELIMIT;
+}
+
+int
+fs_handle_new(uint64_t tx, fs_client_t client, uint32_t ino)
+{
+	int r = fs_handle_room(client);
+	if (r < 0)
+		return r;
 	for (int i = 0; i < HANDLES_MAX; i++) {
 		if (handles[i].used)
 			continue;
 		handles[i].used = true;
 		handles[i].gen = (uint8_t)(handles[i].gen + 1) ? handles[i].gen + 1 : 1;
+		handles[i].client = client;
 		handles[i].h = (struct fs_handle){ tx, ino, 0 };
 		return (int)handle_number(i);
 	}

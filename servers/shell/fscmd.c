@@ -162,7 +162,8 @@ cmd_df(int argc, char **argv)
 	printf("fs: handles %u transactions %u locks %u in-doubt %u "
 	       "log-windows %u\n", d.handles, d.transactions, d.locks,
 	       d.in_doubt, d.log_windows);
-	printf("fs: requests served %u bad %u\n", d.served, d.bad);
+	printf("fs: requests served %u bad %u limited %u\n", d.served, d.bad,
+	       d.limited);
 	printf("rvm: log used %u of %u KiB, commits %u aborts %u prepares %u "
 	       "forces %u truncations %u\n", (unsigned)(d.log_used / 1024),
 	       (unsigned)(d.log_size / 1024), (unsigned)d.commits,

@@ -152,7 +152,7 @@ win_stats(void)
 	printf("wm: windows %u crumbs %u created %u closed %u by-tx %u "
 	       "screen %ux%ux%u\n", s->windows, s->crumbs, s->created,
 	       s->closed_by_client, s->closed_by_tx, s->width, s->height, s->bpp);
-	printf("wm: bad-requests %u\n", s->bad);
+	printf("wm: bad-requests %u limited %u\n", s->bad, s->limited);
 }
 
 static void

@@ -28,9 +28,23 @@ win_init(rect_t a)
 	area = a;
 }
 
-win_t *
-win_reserve(int32_t pid, uint64_t tx, const char *title, int *err)
+static int
+client_windows(uint32_t node, int32_t pid)
 {
+	int n = 0;
+	for (int i = 0; i < nz; i++)
+		n += z[i]->node == node && z[i]->pid == pid;
+	return n;
+}
+
+win_t *
+win_reserve(uint32_t node, int32_t pid, uint64_t tx, const char *title,
+	    int *err)
+{
+	if (client_windows(node, pid) >= WM_CLIENT_WINDOWS) {
+		*err = QS_ELIMIT;
+		return NULL;
+	}
 	if (nz == WIN_MAX) {
 		*err = QS_EAGAIN;
 		return NULL;
@@ -41,6 +55,7 @@ win_reserve(int32_t pid, uint64_t tx, const char *title, int *err)
 		return NULL;
 	}
 	w->id = next_id++;
+	w->node = node;
 	w->pid = pid;
 	w->tx = tx;
 	w->slot = -1;

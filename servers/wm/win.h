@@ -15,11 +15,12 @@
 #include "draw.h"
 #include "text.h"
 
-#define WIN_MAX 16
+#define WIN_MAX WM_WINDOWS_MAX
 
 typedef struct {
 	int32_t id;  /* never reused */
-	int32_t pid; /* the creating process */
+	uint32_t node; /* the creating process: its node ... */
+	int32_t pid;   /* ... and pid */
 	uint64_t tx; /* the owning transaction */
 	rect_t r;
 	int slot;     /* tiling slot, or -1 when cascaded */
@@ -32,10 +33,12 @@ typedef struct {
 /* The area windows are placed in (the screen above the status line). */
 void win_init(rect_t area);
 /*
- * Reserves a window (pending). NULL with *err QS_EAGAIN when WIN_MAX are
- * open or pending, QS_ENOMEM when memory is short.
+ * Reserves a window (pending) for process pid of node. NULL with *err
+ * QS_ELIMIT when that process has WM_CLIENT_WINDOWS open or pending,
+ * QS_EAGAIN when WIN_MAX are, QS_ENOMEM when memory is short.
  */
-win_t *win_reserve(int32_t pid, uint64_t tx, const char *title, int *err);
+win_t *win_reserve(uint32_t node, int32_t pid, uint64_t tx, const char *title,
+		   int *err);
 /* Places a pending window and puts it on top. */
 void win_open(win_t *w);
 /* Takes a window (pending or open) out and frees it. */

@@ -5,7 +5,9 @@
  * A window is a breadcrumb of the transaction that created it (the WM is a
  * volatile participant): when that transaction ends or aborts, the
  * library's recovery thread runs close_crumb and the window goes. Only
- * requests under the same transaction may change the window.
+ * requests under the same transaction may change the window. One client
+ * process may have WM_CLIENT_WINDOWS open (win_reserve), a quarter of the
+ * table, so no one client fills it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,9 @@
 #define SCREEN_W 800
 #define SCREEN_H 600
 #define THREADS 4
+
+_Static_assert(WIN_MAX * sizeof(wm_info_t) <= QS_MSG_INLINE,
+	       "WM_OP_LIST answers every window inline");
 
 static qs_mutex_t lock = QS_MUTEX_INIT; /* the window table and the screen */
 static wm_stats_t stats;
@@ -78,7 +83,10 @@ op_create(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	(void)ctx;
 	int err;
 	qs_mutex_lock(&lock);
-	win_t *w = win_reserve(req->hdr.src_pid, req->hdr.txid, args, &err);
+	win_t *w = win_reserve(req->hdr.src_node, req->hdr.src_pid,
+			       req->hdr.txid, args, &err);
+	if (!w && err == QS_ELIMIT)
+		stats.limited++;
 	qs_mutex_unlock(&lock);
 	if (!w)
 		return err;

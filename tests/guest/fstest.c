@@ -1,14 +1,31 @@
 /*
  * fstest: in-guest tests of the file server (qs/fs.h). Run it on an empty
  * file system or on one with other files: it works under /t and removes
- * what it made.
+ * what it made. Other roles:
+ *   fstest mute      the log tests against a window manager that never
+ *                    answers (tests/system/mutewm.conf): its own suite
+ *   fstest mutewm    that window manager: makes queue "wm" (init's config
+ *                    reserves it the name) and never serves it
+ *   fstest logwait   asks for a log window on "wm"; exits 0 if it got
+ *                    QS_ETIMEDOUT after FS_LOG_TIMEOUT_MS
+ *   fstest hog       a client over its limits (test_limits): relays
+ *                    FS_CLIENT_TXS + 1 children's transactions to the fs
+ *                    (a process owns only 8 transactions: a server acting
+ *                    for others is how one gets to more), then opens
+ *                    handles until refused, says how it went and waits to
+ *                    be killed
+ *   fstest relayed Q I   such a child: asks the hog's queue Q to change
+ *                    file I under its transaction, then waits for the
+ *                    hog's death
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <qs/fs.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include <qs/thread.h>
 #include <qs/tx.h>
 #define CHECK_PREFIX "fstest: "
 #include "check.h"
@@ -191,7 +208,19 @@ test_log(void)
 	m.hdr.len = QS_NAME_MAX + 4;
 	check(qs_call(qid, &m, &reply, sizeof(reply)) == QS_EINVAL,
 	      "log: a raw name past QS_NAME_MAX");
-	check(fs_log("nosuchwm") < 0, "log: an unknown queue");
+	/* the fs calls only a window manager: not a queue the client made
+	 * (which nobody might serve), nor the fs itself */
+	static const char *const not_wm[] = { "nosuchwm", "fs", "wmx", "xwm",
+		"wm@", "wm@x", "wm@1x", "wm@01", "wm@254", "wm@-1", "wm@ 1" };
+	fs_df_t before;
+	int refused = 0, n = sizeof(not_wm) / sizeof(not_wm[0]);
+	fs_df(&before);
+	for (int i = 0; i < n; i++)
+		refused += fs_log(not_wm[i]) == QS_EINVAL;
+	check(refused == n && fs_df(&df) == 0 && df.bad == before.bad + (uint32_t)n,
+	      "log: a queue that is not wm or wm@N is refused before any work");
+	check(fs_log("wm@253") == QS_EUNREACH,
+	      "log: a window manager on a node that is not up");
 	check(fs_df(&df) == 0 && df.log_windows == 0,
 	      "log: no entry left by the failures, and the fs serves");
 	if (qs_sq_lookup("wm") >= 0) {
@@ -216,6 +245,164 @@ test_log(void)
 	}
 }
 
+/* ---- per-client limits -------------------------------------------------- */
+
+#define HOG_TXS (FS_CLIENT_TXS + 1)
+#define HOG_DIR "/t/hog"
+#define HOG_FILE "/t/hog/f" /* the one the hog opens over and over */
+#define RELAY_CHANGE 1      /* the file index: change it under my tx */
+#define RELAY_HOLD 2        /* answered when the hog dies */
+
+static bool
+wait_df(fs_df_t *df, bool (*done)(const fs_df_t *df, const fs_df_t *d0),
+	const fs_df_t *d0)
+{
+	for (uint32_t t0 = qs_uptime_ms(); qs_uptime_ms() - t0 < 60000;
+	     qs_sleep(50))
+		if (fs_df(df) == 0 && done(df, d0))
+			return true;
+	return false;
+}
+
+static bool
+hog_refused_twice(const fs_df_t *df, const fs_df_t *d0)
+{
+	return df->limited >= d0->limited + 2;
+}
+
+static bool
+hog_gone(const fs_df_t *df, const fs_df_t *d0)
+{
+	return df->handles == d0->handles && df->transactions == d0->transactions &&
+	       df->locks == d0->locks;
+}
+
+static int
+hog_files(bool make)
+{
+	static char path[32];
+	uint64_t tx;
+	int ok = 0;
+	qs_tx_begin(&tx);
+	if (make)
+		ok += fs_mkdir(HOG_DIR) == 0 && fs_put(HOG_FILE, "x") == 0;
+	for (int i = 0; i < HOG_TXS; i++) {
+		snprintf(path, sizeof(path), HOG_DIR "/%d", i);
+		ok += (make ? fs_put(path, "x") : fs_unlink(path)) == 0;
+	}
+	if (!make)
+		ok += fs_unlink(HOG_FILE) == 0 && fs_unlink(HOG_DIR) == 0;
+	return qs_tx_commit(tx) == 0 && ok == HOG_TXS + 1;
+}
+
+/* A client past FS_CLIENT_HANDLES handles and FS_CLIENT_TXS transactions
+ * (the hog) is refused, another is served, and what it held goes with
+ * it. */
+static void
+test_limits(void)
+{
+	fs_df_t d0, df;
+	uint64_t tx;
+	check(hog_files(true), "limits: files for the hog");
+	fs_df(&d0);
+	const char *args[] = { "hog", NULL };
+	int pid = qs_spawn("fstest", args, 0), status, h = -1;
+	check(pid > 0 && wait_df(&df, hog_refused_twice, &d0) &&
+		      df.limited == d0.limited + 2 &&
+		      df.handles == d0.handles + FS_CLIENT_HANDLES &&
+		      df.transactions == d0.transactions + FS_CLIENT_TXS,
+	      "limits: a client holds FS_CLIENT_HANDLES handles and "
+	      "FS_CLIENT_TXS transactions, refused past them");
+	qs_tx_begin(&tx);
+	check(fs_put("/t/mine", "y") == 0 && (h = fs_open("/t/mine", 0)) >= 0 &&
+		      fs_close(h) == 0 && fs_unlink("/t/mine") == 0 &&
+		      qs_tx_commit(tx) == 0,
+	      "limits: another client is served meanwhile");
+	check(pid > 0 && qs_kill(pid) == 0 && qs_waitpid(pid, &status, 0) == pid &&
+		      wait_df(&df, hog_gone, &d0),
+	      "limits: the hog killed, its handles and transactions are gone");
+	check(hog_files(false), "limits: the hog's files removed");
+}
+
+static volatile uint32_t relayed, relay_ok, relay_limited;
+
+/* Under the child's transaction: the fs sees the hog as the client. */
+static int32_t
+relay(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+{
+	static char path[32];
+	const uint32_t *i = QS_MSG_AS(req, uint32_t);
+	(void)ctx;
+	if (req->hdr.opcode == RELAY_HOLD) {
+		qs_defer(reply); /* never answered: the child waits for our death */
+		return 0;
+	}
+	if (req->hdr.opcode != RELAY_CHANGE || !i)
+		return QS_EINVAL;
+	snprintf(path, sizeof(path), HOG_DIR "/%u", (unsigned)*i);
+	int h = fs_open(path, 0);
+	int r = h < 0 ? h : fs_write(h, "y", 1);
+	if (h >= 0)
+		fs_close(h);
+	relay_ok += r == 1;
+	relay_limited += r == QS_ELIMIT;
+	relayed++;
+	return r;
+}
+
+static void *
+relay_serve(void *arg)
+{
+	qs_serve((int)(intptr_t)arg, relay, NULL, 1);
+	return NULL;
+}
+
+static int
+hog(void)
+{
+	static char name[QS_NAME_MAX], num[12];
+	snprintf(name, sizeof(name), "fstest.relay.%d", qs_getpid());
+	int qid = qs_sq_create(name, 0);
+	if (qid < 0 || !qs_thread_create(relay_serve, (void *)(intptr_t)qid))
+		printf("fstest: hog: no relay queue: %s\n", qs_strerror(qid));
+	for (uint32_t i = 0; qid >= 0 && i < HOG_TXS; i++) {
+		snprintf(num, sizeof(num), "%u", (unsigned)i);
+		const char *args[] = { "relayed", name, num, NULL };
+		if (qs_spawn("fstest", args, 0) < 0)
+			break;
+		for (uint32_t t0 = qs_uptime_ms();
+		     relayed <= i && qs_uptime_ms() - t0 < 60000; qs_sleep(10))
+			;
+	}
+	bool txs_ok = relay_ok == FS_CLIENT_TXS && relay_limited == 1;
+	printf("fstest: hog: %u transactions, then %u refused\n",
+	       (unsigned)relay_ok, (unsigned)relay_limited);
+	/* then handles (the relayed changes closed theirs) */
+	int n, r = 0;
+	for (n = 0; n <= FS_CLIENT_HANDLES && (r = fs_open(HOG_FILE, 0)) >= 0; n++)
+		;
+	bool handles_ok = n == FS_CLIENT_HANDLES && r == QS_ELIMIT;
+	printf("fstest: hog: %d handles, then %s: %s\n", n, qs_strerror(r),
+	       handles_ok && txs_ok ? "as expected" : "NOT as expected");
+	for (;;)
+		qs_sleep(60000); /* until the test kills us */
+	return 0;
+}
+
+static int
+relayed_child(const char *queue, const char *num)
+{
+	static qs_msg_t m, reply;
+	uint32_t i = (uint32_t)atoi(num);
+	int qid = qs_sq_lookup(queue);
+	qs_msg_init(&m, RELAY_CHANGE);
+	qs_msg_put(&m, &i, sizeof(i));
+	qs_call(qid, &m, &reply, sizeof(reply));
+	qs_msg_init(&m, RELAY_HOLD);
+	qs_call(qid, &m, &reply, sizeof(reply)); /* until the hog dies */
+	return 0;
+}
+
 static void
 test_space(void)
 {
@@ -238,9 +425,91 @@ test_space(void)
 	qs_tx_commit(tx);
 }
 
-int
-main(void)
+/* ---- a window manager that never answers (mutewm.conf) ---------------- */
+
+/* Polls df (a client's own request each time, so the fs is serving) until
+ * log_windows is `want` or 60 s have passed. */
+static bool
+log_windows_become(uint32_t want)
 {
+	fs_df_t df;
+	for (uint32_t t0 = qs_uptime_ms(); qs_uptime_ms() - t0 < 60000;
+	     qs_sleep(50))
+		if (fs_df(&df) == 0 && df.log_windows == want)
+			return true;
+	return false;
+}
+
+static int
+mute(void)
+{
+	static char buf[64];
+	uint64_t tx;
+	fs_df_t df;
+	int qid = qs_sq_lookup("wm");
+	check(qid >= 0 && qs_sq_lookup(FS_QUEUE) >= 0,
+	      "mute: a window manager that does not answer, and the fs");
+	if (qid < 0)
+		return check_summary("fstest");
+	const char *args[] = { "logwait", NULL };
+	int pid = qs_spawn("fstest", args, 0), status = -1;
+	check(pid > 0 && log_windows_become(1),
+	      "mute: another client's log window is asked for");
+	qs_tx_begin(&tx);
+	check(fs_stat("/", &(fs_stat_t){ 0 }) == 0 && fs_put("/mute", "served") == 0 &&
+		      fs_get("/mute", buf, sizeof(buf)) == 6 &&
+		      fs_unlink("/mute") == 0 && qs_tx_commit(tx) == 0,
+	      "mute: the fs serves others meanwhile");
+	check(fs_df(&df) == 0 && df.log_windows == 1,
+	      "mute: ... while the log window is still asked for");
+	check(pid > 0 && qs_waitpid(pid, &status, 0) == pid && status == 0,
+	      "mute: the client gets QS_ETIMEDOUT after FS_LOG_TIMEOUT_MS");
+	check(fs_df(&df) == 0 && df.log_windows == 0,
+	      "mute: and its entry is gone");
+	qs_tx_begin(&tx);
+	int r = fs_log("wm");
+	check(r == QS_ETIMEDOUT && fs_df(&df) == 0 && df.log_windows == 0 &&
+		      fs_stat("/", &(fs_stat_t){ 0 }) == 0,
+	      "mute: again, and the fs still serves");
+	qs_tx_abort(tx);
+	return check_summary("fstest");
+}
+
+/* The window manager that never answers: holds the queue, offers nothing. */
+static int
+mutewm(void)
+{
+	int qid = qs_sq_create("wm", 0);
+	printf("fstest: mute wm: %s\n", qid >= 0 ? "up" : qs_strerror(qid));
+	if (qid < 0)
+		return 1;
+	for (;;)
+		qs_sleep(60000);
+}
+
+static int
+logwait(void)
+{
+	uint32_t t0 = qs_uptime_ms();
+	int r = fs_log("wm");
+	uint32_t took = qs_uptime_ms() - t0;
+	printf("fstest: logwait: %s after %u ms\n", qs_strerror(r), (unsigned)took);
+	return !(r == QS_ETIMEDOUT && took + 100 >= FS_LOG_TIMEOUT_MS);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "mute") == 0)
+		return mute();
+	if (argc == 2 && strcmp(argv[1], "mutewm") == 0)
+		return mutewm();
+	if (argc == 2 && strcmp(argv[1], "logwait") == 0)
+		return logwait();
+	if (argc == 2 && strcmp(argv[1], "hog") == 0)
+		return hog();
+	if (argc == 4 && strcmp(argv[1], "relayed") == 0)
+		return relayed_child(argv[2], argv[3]);
 	check(qs_sq_lookup(FS_QUEUE) >= 0, "the file server's queue exists");
 	if (check_failed)
 		return check_summary("fstest");
@@ -248,6 +517,7 @@ main(void)
 	test_errors();
 	test_isolation();
 	test_log();
+	test_limits();
 	test_space();
 	return check_summary("fstest");
 }

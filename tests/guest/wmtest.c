@@ -2,9 +2,13 @@
  * In-guest tests of the window manager's protocol (qs/wm.h): windows are
  * created, listed, written, cleared, raised and closed; bad requests get
  * an error and the WM keeps serving; only the owning transaction may touch
- * a window. Helper role, as a child process (another transaction):
+ * a window; one client's windows are limited. Helper roles, as a child
+ * process (another transaction, another client):
  *   wmtest foreign ID    tries to change window ID; exits 0 if refused
+ *   wmtest hog           opens windows until refused, says how it went and
+ *                        waits to be killed
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,18 +177,77 @@ test_titles(void)
 static void
 test_full(void)
 {
-	int32_t ids[64];
-	int n = 0, r;
-	while (n < 64 && (r = create("many")) > 0)
+	int32_t ids[WM_CLIENT_WINDOWS + 1];
+	int n = 0, r = 0;
+	uint32_t limited = stats().limited;
+	while (n <= WM_CLIENT_WINDOWS && (r = create("many")) > 0)
 		ids[n++] = r;
-	check(n >= 3 && n < 64 && (r == QS_EAGAIN || r == QS_ENOMEM),
-	      "too many windows are refused");
+	check(n == WM_CLIENT_WINDOWS && r == QS_ELIMIT &&
+		      stats().limited == limited + 1,
+	      "a client's windows past WM_CLIENT_WINDOWS are refused, and counted");
 	int ok = 1;
 	for (int i = 0; i < n; i++)
 		ok &= op_id(WM_OP_CLOSE, ids[i]) == 0;
 	check(ok, "and all of them close");
 	int32_t id = create("again");
 	check(id > 0 && op_id(WM_OP_CLOSE, id) == 0, "then a window opens again");
+}
+
+/* Polls the stats (the WM serving us each time) until done or 60 s. */
+static bool
+wait_stats(bool (*done)(const wm_stats_t *s, const wm_stats_t *s0),
+	   const wm_stats_t *s0, wm_stats_t *s)
+{
+	for (uint32_t t0 = qs_uptime_ms(); qs_uptime_ms() - t0 < 60000;
+	     qs_sleep(50))
+		if ((*s = stats()).width && done(s, s0))
+			return true;
+	return false;
+}
+
+static bool
+hog_refused(const wm_stats_t *s, const wm_stats_t *s0)
+{
+	return s->limited > s0->limited;
+}
+
+static bool
+hog_gone(const wm_stats_t *s, const wm_stats_t *s0)
+{
+	return s->windows == s0->windows && s->crumbs == s0->crumbs;
+}
+
+/* Another client at its limit: refused, we are served, and its windows
+ * go when it dies. */
+static void
+test_hog(void)
+{
+	wm_stats_t s0 = stats(), s;
+	const char *args[] = { "hog", NULL };
+	int pid = qs_spawn("wmtest", args, 0), status;
+	check(pid > 0 && wait_stats(hog_refused, &s0, &s) &&
+		      s.limited == s0.limited + 1 &&
+		      s.windows == s0.windows + WM_CLIENT_WINDOWS,
+	      "a client holds WM_CLIENT_WINDOWS windows, refused past them");
+	int32_t id = create("served");
+	check(id > 0 && op_id(WM_OP_CLOSE, id) == 0,
+	      "another client is served meanwhile");
+	check(pid > 0 && qs_kill(pid) == 0 && qs_waitpid(pid, &status, 0) == pid &&
+		      wait_stats(hog_gone, &s0, &s),
+	      "the client killed, its windows are gone");
+}
+
+static int
+hog(void)
+{
+	int n = 0, r = 0;
+	qid = qs_sq_lookup(WM_QUEUE);
+	while (n <= WM_CLIENT_WINDOWS && (r = create("hog")) > 0)
+		n++;
+	printf("wmtest: hog: %d windows, then %s\n", n, qs_strerror(r));
+	for (;;)
+		qs_sleep(60000); /* until the test kills us */
+	return 0;
 }
 
 static int
@@ -202,6 +265,8 @@ main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "foreign") == 0)
 		return foreign(atoi(argv[2]));
+	if (argc == 2 && strcmp(argv[1], "hog") == 0)
+		return hog();
 	qid = qs_sq_lookup(WM_QUEUE);
 	check(qid > 0, "the WM's queue exists");
 	if (qid < 0)
@@ -210,5 +275,6 @@ main(int argc, char **argv)
 	test_window();
 	test_titles();
 	test_full();
+	test_hog();
 	return check_summary("wmtest");
 }

@@ -125,8 +125,17 @@ def test_bad_input(node):
     pid, start = run_chain(node, "-w nosuchwm /b")
     c, a, f, log = finish(node, pid, start)
     assert (c, a, f) == (0, 0, 1), log
-    assert re.search(r"chain: tx \S+ failed: log window on queue nosuchwm: ",
-                     log), log
+    assert re.search(r"chain: tx \S+ failed: log window on queue nosuchwm: "
+                     r"invalid argument", log), log
+    assert_clean(node)
+
+    # a log window on the file server's own queue: it used to call itself
+    # and hang for good; only a window manager's queue is called now
+    pid, start = run_chain(node, "-w fs /b")
+    c, a, f, log = finish(node, pid, start)
+    assert (c, a, f) == (0, 0, 1), log
+    assert re.search(r"chain: tx \S+ failed: log window on queue fs: "
+                     r"invalid argument", log), log
     assert_clean(node)
 
     start = node.log_size()

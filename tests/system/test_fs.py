@@ -14,6 +14,7 @@ from test_guest import failures, reap, wait_summary
 lrvm_cluster = cluster_fixture("test-nodes-fs", conf="test.conf")
 vista_cluster = cluster_fixture("test-nodes-fs-vista", conf="test.conf",
                                 args={"fs_mode": "vista"})
+mutewm_cluster = cluster_fixture("test-nodes-fs-mutewm", conf="mutewm.conf")
 
 
 @pytest.fixture(scope="module", params=["lrvm", "vista"])
@@ -59,7 +60,9 @@ def test_mode(node, request):
     assert df(node)["mode"] == request.node.callspec.params["node"]
 
 
-FSTEST_CHECKS = 54  # tests/guest/fstest.c, with a window manager up
+FSTEST_CHECKS = 60  # tests/guest/fstest.c, with a window manager up
+MUTE_CHECKS = 7     # fstest mute
+FS_CLIENT_HANDLES, FS_CLIENT_TXS = 64, 16  # libqs/include/qs/fs.h
 
 
 def test_fstest_in_guest(node):
@@ -69,6 +72,32 @@ def test_fstest_in_guest(node):
     passed, failed, log = wait_summary(node, "fstest", start)
     assert (passed, failed) == (FSTEST_CHECKS, 0), failures(log) or log
     reap(node, pid)
+    # its over-limit client (test_limits) says what the fs refused it
+    assert re.search(r"^fstest: hog: %d transactions, then 1 refused$"
+                     % FS_CLIENT_TXS, log, re.M), log
+    assert re.search(r"^fstest: hog: %d handles, then over a limit of the "
+                     r"process: as expected$" % FS_CLIENT_HANDLES, log,
+                     re.M), log
+    d = df(node)
+    assert d["limited"] >= 2 and d["handles"] == 0, d
+
+
+def test_log_window_manager_that_never_answers(mutewm_cluster):
+    """FS_OP_LOG to a "window manager" that takes the request and never
+    answers (`fstest mutewm` holds the name wm in mutewm.conf): the fs
+    serves other clients meanwhile, and answers the client QS_ETIMEDOUT
+    after FS_LOG_TIMEOUT_MS."""
+    node = Node(mutewm_cluster, 0)
+    node.wait_log(r"fstest: mute wm: up")
+    start = node.log_size()
+    pid = node.run("fstest mute")
+    passed, failed, log = wait_summary(node, "fstest", start)
+    assert (passed, failed) == (MUTE_CHECKS, 0), failures(log) or log
+    reap(node, pid)
+    assert re.search(r"fs: log window on wm for tx \S+: no answer in "
+                     r"10000 ms", log), log
+    d = df(node)  # the shell is served too, and nothing is left
+    assert d["log-windows"] == 0 and d["handles"] == 0, d
 
 
 def test_shell_commands(node):

@@ -80,9 +80,14 @@ def test_wm_is_up(node):
 def test_wmtest_in_guest(node):
     """Bad requests (unknown opcode, short messages, unknown ids) get errors
     and the WM keeps serving; only the owning transaction may touch a
-    window; a full table is refused and recovers."""
+    window; a client past WM_CLIENT_WINDOWS is refused and recovers, and
+    another client at its limit does not stop us being served; its
+    windows go when it is killed."""
     pid = wm_pid(node)
-    run_suite(node, "wmtest", 27)
+    start = node.log_size()
+    run_suite(node, "wmtest", 30)
+    assert re.search(r"^wmtest: hog: 16 windows, then over a limit of the "
+                     r"process$", node.log(start), re.M), node.log(start)
     assert wm_pid(node) == pid, "the WM restarted or died"
     assert wm_stats(node)["windows"] == 0
 

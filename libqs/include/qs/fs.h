@@ -22,6 +22,22 @@
 #define FS_IO_MAX 4000  /* bytes per read or write request */
 #define FS_DIRENTS_MAX 32
 
+/*
+ * What one client process (the request's src_node and src_pid) may hold in
+ * the fs at once: open handles, and transactions with changes not yet
+ * ended. A request that would pass one gets QS_ELIMIT, before it changes
+ * anything, and is counted (fs_df_t.limited); other clients are served as
+ * before. The fs's own tables are four times as large (FS_HANDLES_MAX,
+ * FS_TXS_MAX), so no one client fills them.
+ */
+#define FS_CLIENT_HANDLES 64
+#define FS_CLIENT_TXS 16
+#define FS_HANDLES_MAX 256 /* open handles, all clients' together */
+#define FS_TXS_MAX 64      /* transactions with changes, all together */
+/* How long the fs waits for a window manager to make a log window
+ * (FS_OP_LOG) before it answers QS_ETIMEDOUT. */
+#define FS_LOG_TIMEOUT_MS 10000
+
 enum {
 	FS_OP_OPEN = 1,    /* fs_open_t -> handle */
 	FS_OP_READ = 2,    /* fs_io_t -> the bytes (fewer at the end) */
@@ -52,7 +68,9 @@ enum {
  * OPEN, WRITE, UNLINK and MKDIR join the request's transaction: what that
  * fails with (QS_EABORTED: it has ended; QS_EINVAL: no transaction). Those
  * that change something also QS_EBUSY when the transaction is being
- * committed or 32 transactions have changes not yet ended already, and
+ * committed or FS_TXS_MAX transactions have changes not yet ended already,
+ * QS_ELIMIT when the transaction has none yet and its client (the
+ * requesting process) has FS_CLIENT_TXS such transactions already, and
  * QS_ENOMEM or QS_EIO when RVM cannot record the change. Then, by
  * operation:
  *
@@ -61,8 +79,10 @@ enum {
  *            QS_EEXIST (FS_O_CREATE | FS_O_EXCL, and it exists), QS_EBUSY
  *            (the file, or for a new one its directory, is another
  *            transaction's), QS_ENOSPC (no inode or block for a new file,
- *            checked before anything changes; 64 handles open already,
- *            all transactions' together)
+ *            checked before anything changes; FS_HANDLES_MAX handles
+ *            open already, all clients' together), QS_ELIMIT (the
+ *            client has FS_CLIENT_HANDLES handles open: checked before
+ *            anything changes)
  *   READ     QS_EINVAL (len past FS_IO_MAX: refused before any work),
  *            QS_EBADF (a handle that is closed, made up or another
  *            transaction's), QS_EBUSY (the file is another transaction's)
@@ -85,16 +105,25 @@ enum {
  */
 
 /*
- * FS_OP_LOG: the data is the name of a window manager's queue ("wm",
- * "wm@2") and its NUL, nothing after it, at most QS_NAME_MAX bytes (else
- * QS_EINVAL, before any work). The fs opens a window there under the
- * request's transaction and writes a line into it for each later open,
- * read, write, seek, close, unlink and mkdir of that transaction. The
- * window is the window manager's breadcrumb of the transaction: it goes
- * when the transaction ends. Errors: the queue's lookup or the window's
- * creation fails (as the lookup or the window manager said), QS_EEXIST
- * (the transaction logs already), QS_EAGAIN (the fs's table of log
- * windows is full), QS_EABORTED (the transaction has ended).
+ * FS_OP_LOG: the data is the name of a window manager's queue, exactly
+ * "wm" or "wm@N" (N a node number, decimal, no leading zero), and its NUL,
+ * nothing after it; anything else is QS_EINVAL, before any work. Those
+ * names are the window managers' alone ("wm" is reserved for the process
+ * init starts as the window manager, and only the CM makes "NAME@N"), so
+ * a client cannot have the fs call a queue of its own. The fs opens a
+ * window there under the request's transaction and writes a line into it
+ * for each later open, read, write, seek, close, unlink and mkdir of that
+ * transaction. The window is the window manager's breadcrumb of the
+ * transaction: it goes when the transaction ends. The fs never waits for
+ * the window manager, so other clients are served meanwhile (it waits
+ * only for the lookup of "wm@N", which the CM answers within about a
+ * second, and once it has a proxy at once). Errors: the
+ * queue's lookup or the window's creation fails (as the lookup or the
+ * window manager said), QS_ETIMEDOUT (no window within FS_LOG_TIMEOUT_MS;
+ * one made later goes with the transaction), QS_EEXIST (the transaction
+ * logs already), QS_EAGAIN (the fs's table of log windows is full, or it
+ * has too many requests to window managers unanswered), QS_EABORTED (the
+ * transaction has ended, or ends before the window is made).
  */
 
 /* FS_OP_OPEN flags */
@@ -162,6 +191,8 @@ typedef struct {
 	uint32_t served;         /* requests that passed the checks below */
 	uint32_t bad;            /* requests refused before any work: unknown
 				    opcode, bad size, malformed arguments */
+	uint32_t limited;        /* requests refused for a client's limit
+				    (FS_CLIENT_*: QS_ELIMIT) */
 } fs_df_t;
 
 /*

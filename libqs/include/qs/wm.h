@@ -17,11 +17,16 @@
 #define WM_QUEUE "wm"
 #define WM_TITLE_MAX 32 /* with the NUL */
 #define WM_LINE_MAX 128 /* a written line, with the NUL; longer is cut */
+/* Windows open at once: all clients' together, and one client process's
+ * (the creating request's src_node and src_pid). */
+#define WM_WINDOWS_MAX 64
+#define WM_CLIENT_WINDOWS 16
 
 enum {
 	WM_OP_CREATE = 1, /* data: title (1 byte or more; up to a NUL, cut to
-			     WM_TITLE_MAX - 1) -> wm_created_t; QS_EAGAIN
-			     (the most windows are open), QS_ENOMEM,
+			     WM_TITLE_MAX - 1) -> wm_created_t; QS_ELIMIT
+			     (the client has WM_CLIENT_WINDOWS open),
+			     QS_EAGAIN (WM_WINDOWS_MAX are open), QS_ENOMEM,
 			     QS_ENOENT (the transaction ended, or ends
 			     meanwhile), or the TM's error to the join */
 	WM_OP_WRITE = 2,  /* data: wm_write_t header, then the text (up to a
@@ -62,6 +67,8 @@ typedef struct {
 	uint32_t heap;               /* the WM's heap in use, bytes */
 	uint32_t bad;  /* requests refused before any work: no such opcode,
 			  a wrong size (qs/serve.h) */
+	uint32_t limited; /* creates refused for the client's limit
+			     (WM_CLIENT_WINDOWS: QS_ELIMIT) */
 } wm_stats_t;
 
 #endif
