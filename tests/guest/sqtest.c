@@ -178,6 +178,17 @@ test_calls_and_stamps(int qid)
 		      r->hdr.ool_len == sizeof(big) &&
 		      memcmp((void *)r->hdr.ool, big, sizeof(big)) == 0,
 	      "4 KiB inline and 64 KiB out of line round trip");
+	/* sizes that just fill a kernel heap run of pages, or spill by a few */
+	int same = 1;
+	for (uint32_t n = 4056; n <= QS_MSG_INLINE; n++) {
+		req.hdr.len = n;
+		qs_msg_set_ool(&req, big, 4096 * (1 + n % 16) - 40 + n % 41);
+		st = qs_call(qid, &req, r, sizeof(rbuf));
+		same &= st == 0 && r->hdr.len == n && r->hdr.ool_len == req.hdr.ool_len &&
+			memcmp(r->data, req.data, n) == 0 &&
+			memcmp((void *)r->hdr.ool, big, r->hdr.ool_len) == 0;
+	}
+	check(same, "messages of every size near a page round trip");
 	st = qs_call(qid, &req, &reply, sizeof(reply));
 	check(st == 0 && (reply.hdr.flags & QS_MSG_TRUNC) && reply.hdr.ool_len == 0,
 	      "a reply too big for the buffer is cut and flagged");
