@@ -140,7 +140,7 @@ def test_50_spawn_kill_cycles_leak_nothing(node):
 
 
 def test_badsys_survives_bad_syscalls(node):
-    run_suite(node, "badsys", 80)
+    run_suite(node, "badsys", 81)
     node.alive()
     def no_badsys():
         rows = [r for r in node.ps() if r["name"] == "badsys"]
