@@ -334,6 +334,43 @@ test_destroy_with_pending(void)
 	check(qs_sq_lookup("sqtest.doomed") == QS_ENOENT, "the name is gone");
 }
 
+/* The last server dies with the queue full and a sender waiting for room:
+ * the dead server's requests fail, and the sender gets the room. */
+static void
+test_room_after_server_dies(void)
+{
+	int qid = qs_sq_create("sqtest.room", 1);
+	const char *args[] = { "server", "sqtest.room", "1", "join", NULL };
+	int pa = spawn(args), rid[2], ok = 1, queued = 0;
+	while (!await_offers(qid, 1, 0))
+		;
+	qs_msg_init(&req, OP_HANG);
+	rid[0] = qs_send(qid, &req);
+	while (!await_offers(qid, 0, 1))
+		; /* A is in the upcall */
+	rid[1] = qs_send(qid, &req); /* and the queue is full */
+	qs_thread_t *t = qs_thread_create(blocked_caller, (void *)qid);
+	qs_set_priority(0, QS_PRIO_DEFAULT - 2);
+	qs_yield(); /* it runs and blocks, waiting for room */
+	qs_set_priority(0, QS_PRIO_DEFAULT);
+	qs_kill(pa);
+	for (int i = 0; i < 2; i++)
+		ok &= qs_wait(rid[i], &reply, sizeof(reply), -1) == rid[i] &&
+		      reply.hdr.status == QS_ESRVDIED;
+	for (int i = 0; i < 1000 && !queued; i++, qs_yield())
+		queued = queue_info(qid).pending == 1;
+	check(ok && queued, "a sender waiting for room sends when the last "
+			    "server's death empties the queue");
+	local_server_t s;
+	if (!queued)
+		qs_sq_destroy(qid); /* else it would wait for ever */
+	local_serve(&s, qid, 1);
+	check((int)qs_thread_join(t) == 0, "and a new server answers it");
+	qs_sq_destroy(qid);
+	qs_thread_join(s.thread);
+	reap(pa);
+}
+
 static int
 report_hang_runs(int pid)
 {
@@ -669,6 +706,7 @@ main(int argc, char **argv)
 	test_defer_and_answer();
 	test_flow_control();
 	test_destroy_with_pending();
+	test_room_after_server_dies();
 	test_server_dies_mid_upcall();
 	test_server_dies_before_upcall();
 	test_request_moves_to_another_server();
