@@ -175,7 +175,7 @@ def test_threads_mutex_condvar(node):
 
 
 def test_ktest_in_guest_kernel_tests(node):
-    run_suite(node, "ktest", 28)
+    run_suite(node, "ktest", 29)
     node.alive()
 
 
