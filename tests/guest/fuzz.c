@@ -103,7 +103,7 @@ static volatile uint32_t fwords[4];    /* helpers' futex words */
 static uint32_t recent_rid[16];
 static struct {
 	int pid;
-	int suspended;
+	int suspended; /* or may wait a while (a role other than exit) */
 } kids[MAX_CHILDREN];
 static uint64_t txs[10];
 static uint32_t made, qname_seq;
@@ -511,7 +511,12 @@ args_block(uint32_t *arglen)
 	if (below(4)) {
 		memcpy(arena + off, "quiet", 6);
 		n = 6;
-		for (uint32_t k = below(6); k--;) {
+		if (below(2)) { /* a role: call, serve or wait (see quiet()) */
+			int qid = own_q[below(MAX_QUEUES)];
+			n += (uint32_t)snprintf((char *)arena + off + n, 32, "%c", "csw"[below(3)]) + 1;
+			n += (uint32_t)snprintf((char *)arena + off + n, 32, "%d", qid) + 1;
+		}
+		for (uint32_t k = below(4); k--;) {
 			uint32_t w = below(12);
 			for (uint32_t i = 0; i < w && n < 500; i++)
 				arena[off + n++] = 'a' + below(26);
@@ -606,7 +611,7 @@ gen(int nr, uint32_t a[5])
 		a[2] = ptr(); a[3] = len(); break;
 	case SYS_SQ_CREATE:
 		a[0] = queue_name();
-		a[1] = below(2) ? below(4) : (below(2) ? below(300) : any()); break;
+		a[1] = below(2) ? 1 + below(3) : (below(2) ? below(300) : any()); break;
 	case SYS_SQ_DESTROY: a[0] = pick_qid(); break;
 	case SYS_SQ_LOOKUP: a[0] = queue_name(); break;
 	case SYS_SQ_OFFER:
@@ -897,16 +902,25 @@ harmless(int nr, const uint32_t a[5])
 
 /* ---- reporting to the parent -------------------------------------------- */
 
+#define REPORT_CAP (sizeof(qs_msg_hdr_t) + 64)
+
 static void
-report(uint32_t n, uint32_t ended)
+report_from(qs_msg_t *m, void *rbuf, uint32_t n, uint32_t ended)
 {
-	static qs_msg_t m, r;
 	if (!ctl_qid)
 		return;
 	report_t rep = { (uint32_t)mypid, n, ended };
-	qs_msg_init(&m, 1);
-	qs_msg_put(&m, &rep, sizeof(rep));
-	qs_call(ctl_qid, &m, &r, sizeof(r.hdr) + 64);
+	qs_msg_init(m, 1);
+	qs_msg_put(m, &rep, sizeof(rep));
+	qs_call(ctl_qid, m, rbuf, REPORT_CAP);
+}
+
+static void
+report(uint32_t n, uint32_t ended)
+{
+	static qs_msg_t m;
+	static uint8_t r[REPORT_CAP];
+	report_from(&m, r, n, ended);
 }
 
 /* ---- threads ------------------------------------------------------------- */
@@ -926,6 +940,10 @@ helper_entry(uint32_t idx)
 {
 	slot_t *s = &slots[idx % NSLOT];
 	uint64_t r = s->rng ^ (uint64_t)qs_gettid() << 32;
+	if (below_of(&r, 16) == 0) { /* the child ends, whatever main is doing */
+		report_from(&s->mem->reply, s->mem->rbuf, made, 1);
+		SYSCALL(below_of(&r, 2) ? SYS_EXIT : SYS_KILL, mypid, 0, 0, 0, 0);
+	}
 	for (uint32_t n = below_of(&r, 5); n--;) {
 		volatile uint32_t *w = &fwords[below_of(&r, 4)];
 		switch (below_of(&r, 4)) {
@@ -1104,14 +1122,13 @@ after(int nr, const uint32_t a[5], int r)
 	switch (nr) {
 	case SYS_SPAWN:
 		if (r > 0)
-			kid_add(r, a[3] & QS_SPAWN_SUSPENDED);
+			kid_add(r, (a[3] & QS_SPAWN_SUSPENDED) || a[2] > 7);
 		break;
 	case SYS_WAIT:
 		if (r > 0 && (i = kid(r)) >= 0)
 			kids[i].pid = 0;
 		break;
 	case SYS_KILL:
-	case SYS_RESUME:
 		if (r == 0 && (i = kid((int)a[0])) >= 0)
 			kids[i].suspended = 0;
 		break;
@@ -1392,6 +1409,8 @@ parent(uint32_t seed, uint32_t calls, int par)
 		running--;
 	}
 	uint32_t dt = qs_uptime_ms() - t0;
+	/* as at the start: the control queue and its thread still here */
+	int back = level_back(&m0, &m);
 	qs_sq_destroy(ctl);
 	qs_thread_join(t);
 	printf("fuzz: %u calls by %u children (%u ended early) in %u ms: %u calls/s\n",
@@ -1399,13 +1418,44 @@ parent(uint32_t seed, uint32_t calls, int par)
 	check(hung == 0, "no child hung");
 	check(faults == 0, "no child died of a fault");
 	check(total >= calls, "every call made");
-	int back = level_back(&m0, &m);
 	if (!back)
 		printf("fuzz: free pages %u (was %u), heap %u (was %u)\n",
 		       m.free_pages, m0.free_pages, m.heap_bytes, m0.heap_bytes);
 	check(m.free_pages == m0.free_pages, "no leaked pages");
 	check(m.heap_bytes == m0.heap_bytes, "kernel heap back to its level");
 	return check_summary("fuzz");
+}
+
+static int32_t
+echo_handler(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+{
+	(void)ctx;
+	qs_msg_put(reply, req->data, req->hdr.len < 64 ? req->hdr.len : 64);
+	return (int32_t)req->hdr.opcode & 0xFF;
+}
+
+/* What a child spawns: exit, or first call (c), serve (s) a queue of the
+ * child's, or wait a little (w): to be killed or orphaned meanwhile. */
+static int
+quiet(int argc, char **argv)
+{
+	static qs_msg_t m, r;
+	static volatile uint32_t never;
+	int qid = argc >= 4 ? atoi(argv[3]) : 0;
+
+	if (argc < 4)
+		return 0;
+	switch (argv[2][0]) {
+	case 'c':
+		qs_msg_init(&m, 5);
+		m.hdr.len = 100;
+		return qs_call(qid, &m, &r, sizeof(r)) & 0xFF;
+	case 's':
+		return qs_serve(qid, echo_handler, NULL, 1) & 0xFF;
+	case 'w':
+		return qs_futex_wait(&never, 0, 200) & 0xFF;
+	}
+	return 0;
 }
 
 int
@@ -1417,7 +1467,7 @@ main(int argc, char **argv)
 	int seed_ok = end && *end == 0;
 
 	if (argc >= 2 && strcmp(argv[1], "quiet") == 0)
-		return 0;
+		return quiet(argc, argv);
 	if (argc >= 6 && strcmp(argv[1], "child") == 0 && seed_ok &&
 	    qs_parse_int(argv[3], &calls) == 0 &&
 	    qs_parse_int(argv[4], &pp) == 0 && qs_parse_int(argv[5], &ctl) == 0) {
