@@ -371,6 +371,35 @@ test_room_after_server_dies(void)
 	reap(pa);
 }
 
+/* A sender killed while it waits for room leaves nothing in the kernel. */
+static void
+test_sender_killed_waiting_for_room(void)
+{
+	int qid = qs_sq_create("sqtest.full", 1);
+	const char *args[] = { "caller", "sqtest.full", NULL };
+	qs_mem_info_t m0, m;
+	qs_msg_init(&req, OP_INFO);
+	qs_msg_put(&req, "pad", 4);
+	int rid = qs_send(qid, &req); /* nobody serves it: the queue is full */
+	qs_mem_info(&m0);
+	int pc = spawn(args);
+	qs_set_priority(0, QS_PRIO_DEFAULT - 2);
+	qs_yield(); /* it runs and blocks, waiting for room */
+	qs_set_priority(0, QS_PRIO_DEFAULT);
+	int full = queue_info(qid).pending == 1;
+	qs_kill(pc);
+	reap(pc);
+	uint32_t t0 = qs_uptime_ms();
+	do /* the dead thread's stack goes at the next switch */
+		qs_mem_info(&m);
+	while (m.heap_bytes != m0.heap_bytes && qs_uptime_ms() - t0 < 2000 &&
+	       qs_sleep(10) == 0);
+	check(full && m.heap_bytes == m0.heap_bytes,
+	      "a sender killed while waiting for room leaves no kernel memory");
+	qs_sq_destroy(qid);
+	qs_wait(rid, &reply, sizeof(reply), -1);
+}
+
 static int
 report_hang_runs(int pid)
 {
@@ -707,6 +736,7 @@ main(int argc, char **argv)
 	test_flow_control();
 	test_destroy_with_pending();
 	test_room_after_server_dies();
+	test_sender_killed_waiting_for_room();
 	test_server_dies_mid_upcall();
 	test_server_dies_before_upcall();
 	test_request_moves_to_another_server();
