@@ -1322,14 +1322,32 @@ spawn_child(run_t *c, uint32_t calls, int ctl)
 	return c->pid;
 }
 
-/* Waits (polling, with a deadline) for pages and heap to be back. */
+/* The level before the run: the same twice in a row (the servers may still
+ * be busy with what ran before, e.g. the TM with death notices). */
+static void
+quiet_level(qs_mem_info_t *m)
+{
+	qs_mem_info_t prev = { 0 };
+	uint32_t t0 = qs_uptime_ms();
+	for (;;) {
+		qs_mem_info(m);
+		if ((m->free_pages == prev.free_pages && m->heap_bytes == prev.heap_bytes) ||
+		    qs_uptime_ms() - t0 > LEVEL_MS)
+			return;
+		prev = *m;
+		qs_sleep(20);
+	}
+}
+
+/* Waits (polling, with a deadline) for pages and heap to be back where they
+ * were, or better; a leak stays. */
 static int
 level_back(const qs_mem_info_t *m0, qs_mem_info_t *m)
 {
 	uint32_t t0 = qs_uptime_ms();
 	do {
 		qs_mem_info(m);
-		if (m->free_pages == m0->free_pages && m->heap_bytes == m0->heap_bytes)
+		if (m->free_pages >= m0->free_pages && m->heap_bytes <= m0->heap_bytes)
 			return 1;
 		qs_sleep(50);
 	} while (qs_uptime_ms() - t0 < LEVEL_MS);
@@ -1355,8 +1373,14 @@ parent(uint32_t seed, uint32_t calls, int par)
 		check(0, "control queue");
 		return check_summary("fuzz");
 	}
-	qs_sleep(20); /* not a synchronisation: a report waits for the server */
-	qs_mem_info(&m0);
+	/* the levels are taken with the control queue's server in place */
+	const qs_sq_info_t *cq = NULL;
+	for (uint32_t t0 = qs_uptime_ms(); qs_uptime_ms() - t0 < LEVEL_MS; qs_sleep(1)) {
+		qlist();
+		if ((cq = qfind(ctl)) && cq->idle == 1)
+			break;
+	}
+	quiet_level(&m0);
 	printf("fuzz: seed %u, %u calls, %d at a time; %u free pages, heap %u\n",
 	       seed, calls, par, m0.free_pages, m0.heap_bytes);
 	uint32_t t0 = qs_uptime_ms();
@@ -1421,8 +1445,8 @@ parent(uint32_t seed, uint32_t calls, int par)
 	if (!back)
 		printf("fuzz: free pages %u (was %u), heap %u (was %u)\n",
 		       m.free_pages, m0.free_pages, m.heap_bytes, m0.heap_bytes);
-	check(m.free_pages == m0.free_pages, "no leaked pages");
-	check(m.heap_bytes == m0.heap_bytes, "kernel heap back to its level");
+	check(m.free_pages >= m0.free_pages, "no leaked pages");
+	check(m.heap_bytes <= m0.heap_bytes, "kernel heap back to its level");
 	return check_summary("fuzz");
 }
 
