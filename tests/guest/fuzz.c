@@ -108,6 +108,7 @@ static struct {
 static uint64_t txs[10];
 static uint32_t made, qname_seq;
 static int kfault_on, trace, reserved = -1;
+static int good; /* this call's arguments are meant to pass the checks */
 static qs_sq_info_t qinfo[64];
 static int nqinfo;
 static uint8_t watchdog_stack[4096];
@@ -225,9 +226,19 @@ ptr(void)
 	}
 }
 
+/* Room for n bytes in the arena (n is small in good calls). */
+static uint32_t
+buf(uint32_t n)
+{
+	n = n < ARENA ? n : ARENA;
+	return U(arena) + (below(ARENA - n + 1) & ~3u);
+}
+
 static uint32_t
 len(void)
 {
+	if (good)
+		return below(2) ? below(64) : below(4097);
 	static const uint32_t l[] = { 0, 1, 4, 8, 39, 40, 41, 511, 512, 513,
 				      4095, 4096, 4097, 8191, 8192, 65535,
 				      65536, 65537, 1u << 20, (1u << 20) + 1 };
@@ -253,6 +264,8 @@ static uint32_t
 count_arg(void)
 {
 	static const uint32_t c[] = { 0, 1, 4, 16, 64, 1024, 1025, 0x10000000 };
+	if (good)
+		return below(64);
 	return below(4) ? c[below(sizeof(c) / 4)] : any();
 }
 
@@ -260,6 +273,8 @@ static uint32_t
 prio(void)
 {
 	static const uint32_t p[] = { (uint32_t)-1, 8, 99, 0x80000000 };
+	if (good)
+		return below(QS_PRIO_DEFAULT + 1);
 	return below(4) ? below(8) : p[below(4)];
 }
 
@@ -267,6 +282,8 @@ static uint32_t
 flags(void)
 {
 	static const uint32_t f[] = { 0, 0, 0, 1, 1, 2, 3, 0x80, 0xFFFFFFFF };
+	if (good)
+		return below(2);
 	return below(8) ? f[below(sizeof(f) / 4)] : any();
 }
 
@@ -323,7 +340,7 @@ queue_name(void)
 		"fz.thirty-two-characters-long.xy", "no.such.queue",
 	};
 	char buf[48];
-	switch (below(8)) {
+	switch (good ? below(5) : below(8)) {
 	case 0: case 1: case 2:
 		snprintf(buf, sizeof(buf), "fz%d.%d.%u", ppid, mypid, ++qname_seq);
 		return put_str(buf);
@@ -360,7 +377,7 @@ key_name(void)
 static uint32_t
 pick_qid(void)
 {
-	switch (below(8)) {
+	switch (good ? 0 : below(8)) {
 	case 0: case 1: case 2: case 3: {
 		int q = own_q[below(MAX_QUEUES)];
 		if (q)
@@ -378,7 +395,7 @@ pick_qid(void)
 static uint32_t
 pick_pid(void)
 {
-	switch (below(8)) {
+	switch (good ? below(3) : below(8)) {
 	case 0: case 1: case 2: {
 		int p = kids[below(MAX_CHILDREN)].pid;
 		if (p)
@@ -405,9 +422,13 @@ pick_tid(void)
 static uint32_t
 pick_rid(void)
 {
-	switch (below(6)) {
+	switch (good ? below(3) : below(6)) {
 	case 0: case 1: return recent_rid[below(16)];
-	case 2: return deferred[below(32)];
+	case 2:
+		for (uint32_t i = 0, j = below(32); i < 32; i++)
+			if (deferred[(i + j) % 32])
+				return deferred[(i + j) % 32];
+		return 0;
 	case 3: return 0;
 	default: return any();
 	}
@@ -440,7 +461,7 @@ stack_arg(void)
 {
 	static const uint32_t s[] = { 0, 7, 8, 63, 64, KERNEL_ADDR, UNMAPPED,
 				      STACK_TOP + 4096, QS_USER_TOP };
-	if (below(3) == 0)
+	if (!good && below(3) == 0)
 		return s[below(sizeof(s) / 4)];
 	if (below(8) == 0)
 		return ptr();
@@ -448,20 +469,20 @@ stack_arg(void)
 }
 
 static uint32_t
-entry_arg(uint32_t good)
+entry_arg(uint32_t right)
 {
 	static const uint32_t e[] = { 0, KERNEL_ADDR, UNMAPPED, QS_USER_TOP,
 				      0xFFFFFFFF };
-	if (below(4) == 0)
+	if (!good && below(4) == 0)
 		return below(2) ? e[below(5)] : ptr();
-	return good;
+	return right;
 }
 
 /* A message in the arena with random, often edge, sizes. */
 static uint32_t
 msg(int async)
 {
-	if (below(12) == 0)
+	if (!good && below(12) == 0)
 		return ptr();
 	uint32_t off = below(ARENA - sizeof(qs_msg_hdr_t));
 	if (below(2))
@@ -470,6 +491,14 @@ msg(int async)
 	for (uint32_t i = 0; i < sizeof(h) / 4; i++)
 		((uint32_t *)&h)[i] = any();
 	h.opcode = (rnd() & ~OP_ASYNC) | (async ? OP_ASYNC : 0);
+	if (good) { /* it fits in the arena, inline and out of line */
+		h.len = below(2) ? below(256) : below(QS_MSG_INLINE + 1);
+		h.ool_len = below(2) ? 0 : below(2) ? below(4096) : below(QS_MSG_OOL_MAX + 1);
+		h.ool = buf(h.ool_len);
+		off = buf(sizeof(h) + h.len) - U(arena);
+		memcpy(arena + off, &h, sizeof(h));
+		return U(arena) + off;
+	}
 	switch (below(6)) {
 	case 0: h.len = 0; break;
 	case 1: h.len = below(64); break;
@@ -496,6 +525,8 @@ cap_arg(void)
 	static const uint32_t c[] = { 0, 39, 40, 41, sizeof(qs_msg_t),
 				      sizeof(qs_msg_t) + QS_MSG_OOL_MAX,
 				      1u << 20, (1u << 20) + 1, 0xFFFFFFFF };
+	if (good)
+		return below(2) ? 40 + below(4096) : sizeof(qs_msg_t) + below(16384);
 	switch (below(4)) {
 	case 0: return c[below(sizeof(c) / 4)];
 	case 1: return below(ARENA);
@@ -573,42 +604,51 @@ pick_nr(void)
 	return nr;
 }
 
+/* A buffer of n bytes: with room in good calls, anywhere otherwise. */
+static uint32_t
+room(uint32_t n)
+{
+	return good ? buf(n) : ptr();
+}
+
 static void
 gen(int nr, uint32_t a[5])
 {
+	good = below(2);
 	for (int i = 0; i < 5; i++)
-		a[i] = below(4) ? 0 : any();
-	if (below(16) == 0)
+		a[i] = below(4) || good ? 0 : any();
+	if (!good && below(16) == 0)
 		return; /* all random */
 	switch (nr) {
 	case SYS_EXIT: a[0] = rnd(); break;
 	case SYS_SPAWN: a[0] = prog_name(); a[1] = args_block(&a[2]); a[3] = flags(); break;
-	case SYS_WAIT: a[0] = pick_pid(); a[1] = ptr(); a[2] = flags(); break;
+	case SYS_WAIT: a[0] = pick_pid(); a[1] = room(4); a[2] = flags(); break;
 	case SYS_KILL: case SYS_RESUME: a[0] = pick_pid(); break;
 	case SYS_THREAD_CREATE:
 		a[0] = entry_arg(U(helper_entry)); a[1] = below(NSLOT);
 		a[2] = stack_arg(); a[3] = prio(); break;
 	case SYS_SLEEP: a[0] = ms(); break;
 	case SYS_SBRK: a[0] = sbrk_arg(); break;
-	case SYS_CONS_WRITE: a[0] = ptr(); a[1] = len(); break;
-	case SYS_CONS_READ: a[0] = ptr(); a[1] = len(); a[2] = ms(); break;
+	case SYS_CONS_WRITE: a[1] = len(); a[0] = room(a[1]); break;
+	case SYS_CONS_READ: a[1] = len(); a[0] = room(a[1]); a[2] = ms(); break;
 	case SYS_FUTEX_WAIT:
 		a[0] = futex_arg();
 		a[1] = below(2) ? 0 : any();
 		a[2] = ms(); break;
 	case SYS_FUTEX_WAKE: a[0] = futex_arg(); a[1] = count_arg(); break;
-	case SYS_PROC_LIST: case SYS_SQ_LIST: a[0] = ptr(); a[1] = count_arg(); break;
+	case SYS_PROC_LIST: case SYS_SQ_LIST:
+		a[1] = count_arg(); a[0] = room(a[1] * sizeof(qs_sq_info_t)); break;
 	case SYS_MEM_INFO: case SYS_NODE_INFO: case SYS_TX_GET: case SYS_TX_BEGIN:
-		a[0] = ptr(); break;
+		a[0] = room(sizeof(qs_mem_info_t)); break;
 	case SYS_SET_PRIORITY: a[0] = pick_tid(); a[1] = prio(); break;
 	case SYS_GRANT: a[0] = pick_pid(); a[1] = below(7); a[2] = any(); a[3] = len(); break;
 	case SYS_MMIO_MAP: a[0] = below(2) ? 0xB8000 : any(); a[1] = len(); break;
 	case SYS_DMA_ALLOC: a[0] = count_arg(); a[1] = ptr(); break;
 	case SYS_IRQ_WAIT: a[0] = below(2) ? below(17) : any(); a[1] = ms(); break;
-	case SYS_BOOT_ARG: a[0] = key_name(); a[1] = ptr(); a[2] = len(); break;
+	case SYS_BOOT_ARG: a[0] = key_name(); a[2] = len(); a[1] = room(a[2]); break;
 	case SYS_MODULE_READ:
 		a[0] = prog_name(); a[1] = below(2) ? below(8192) : any();
-		a[2] = ptr(); a[3] = len(); break;
+		a[3] = len(); a[2] = room(a[3]); break;
 	case SYS_SQ_CREATE:
 		a[0] = queue_name();
 		a[1] = below(2) ? 1 + below(3) : (below(2) ? below(300) : any()); break;
@@ -616,13 +656,15 @@ gen(int nr, uint32_t a[5])
 	case SYS_SQ_LOOKUP: a[0] = queue_name(); break;
 	case SYS_SQ_OFFER:
 		a[0] = pick_qid(); a[1] = entry_arg(U(handler_entry));
-		a[2] = stack_arg(); a[3] = ptr(); a[4] = cap_arg(); break;
+		a[2] = stack_arg(); a[4] = cap_arg(); a[3] = room(a[4]); break;
 	case SYS_SQ_REPLY: a[0] = msg(0); break;
-	case SYS_SQ_CALL: a[0] = pick_qid(); a[1] = msg(0); a[2] = ptr(); a[3] = cap_arg(); break;
+	case SYS_SQ_CALL:
+		a[0] = pick_qid(); a[1] = msg(0); a[3] = cap_arg(); a[2] = room(a[3]); break;
 	case SYS_SQ_SEND: a[0] = pick_qid(); a[1] = msg(1); break;
-	case SYS_SQ_WAIT: a[0] = pick_rid(); a[1] = ptr(); a[2] = cap_arg(); a[3] = ms(); break;
+	case SYS_SQ_WAIT:
+		a[0] = pick_rid(); a[2] = cap_arg(); a[1] = room(a[2]); a[3] = ms(); break;
 	case SYS_TX_SET: case SYS_TX_OWNER: case SYS_TX_END: pick_tx(&a[0], &a[1]); break;
-	case SYS_SQ_ANSWER: a[0] = pick_rid(); a[1] = msg(0); break;
+	case SYS_SQ_ANSWER: good = 1; a[0] = pick_rid(); good = below(2); a[1] = msg(0); break;
 	case SYS_SQ_PROXY: a[0] = queue_name(); a[1] = below(2) ? below(4) : any(); break;
 	case SYS_SQ_INJECT: a[0] = pick_qid(); a[1] = msg(1); break;
 	default: break;
@@ -991,6 +1033,30 @@ reply_msg(slot_t *s)
 
 static void serve_loop(slot_t *s) __attribute__((noreturn));
 
+/* What a handler may do before it answers: under the request's
+ * transaction or not, another request, an offer while busy, a pause. */
+static void
+in_upcall(slot_t *s, const qs_msg_t *req)
+{
+	uint64_t tx = req->hdr.txid;
+	int qid = own_q[below_of(&s->rng, MAX_QUEUES)];
+	switch (below_of(&s->rng, 10)) {
+	case 0: SYSCALL(SYS_TX_SET, (uint32_t)tx, (uint32_t)(tx >> 32), 0, 0, 0); break;
+	case 1: SYSCALL(SYS_TX_SET, rnd_of(&s->rng), rnd_of(&s->rng), 0, 0, 0); break;
+	case 2: SYSCALL(SYS_TX_SET, 0, 0, 0, 0, 0); break;
+	case 3:
+		qs_msg_init(&s->mem->reply, OP_ASYNC | 9);
+		SYSCALL(SYS_SQ_SEND, qid, U(&s->mem->reply), 0, 0, 0);
+		break;
+	case 4: SYSCALL(SYS_SQ_OFFER, qid, U(handler_entry), slot_top((int)(s - slots)),
+			U(s->mem->rbuf), SLOT_RBUF); break;
+	case 5: qs_sleep(below_of(&s->rng, 3)); break;
+	case 6: qs_set_priority(0, (int)below_of(&s->rng, QS_PRIO_DEFAULT + 1)); break;
+	case 7: SYSCALL(SYS_SQ_WAIT, 0, U(s->mem->rbuf), SLOT_RBUF, 0, 0); break;
+	default: break;
+	}
+}
+
 void
 handler_entry(qs_msg_t *req)
 {
@@ -1011,6 +1077,7 @@ handler_entry(qs_msg_t *req)
 		if (rid)
 			SYSCALL(SYS_SQ_ANSWER, rid, reply_msg(s), 0, 0, 0);
 	}
+	in_upcall(s, req);
 	SYSCALL(SYS_SQ_REPLY, reply_msg(s), 0, 0, 0, 0); /* error only */
 	serve_loop(s);
 }
@@ -1201,6 +1268,14 @@ maintain(void)
 		q += own_q[i] != 0;
 	if (q && servers < 2 && below(8) == 0)
 		start_thread(S_SERVER);
+	if (!q && below(16) == 0) { /* most requests want a queue of ours */
+		char name[QS_NAME_MAX];
+		snprintf(name, sizeof(name), "fz%d.%d.%u", ppid, mypid, ++qname_seq);
+		int qid = qs_sq_create(name, below(2) ? 1 + below(3) : 0);
+		for (int i = 0; qid > 0 && i < MAX_QUEUES; i++)
+			if (cas((volatile uint32_t *)&own_q[i], 0, (uint32_t)qid) == 0)
+				break;
+	}
 	if (below(64) == 0)
 		start_thread(S_HELPER);
 	if (nkids(0) >= MAX_CHILDREN) { /* reap the quiet ones */
