@@ -13,7 +13,8 @@ futex_wait(uint32_t addr, uint32_t expected, int32_t timeout_ms)
 {
 	uint32_t v;
 
-	if (addr & 3)
+	/* below -1 is no timeout at all, not "for ever" (as cons_read, sq_wait) */
+	if ((addr & 3) || timeout_ms < -1)
 		return QS_EINVAL;
 	if (copy_from_user(&v, addr, 4) < 0)
 		return QS_EFAULT;

@@ -71,7 +71,8 @@ slab_new(uint32_t size)
 static void *
 big_alloc(size_t size)
 {
-	uint32_t pages = (size + sizeof(big_t) + PAGE_SIZE - 1) / PAGE_SIZE;
+	/* the object starts HDR_SIZE into the run, not sizeof(big_t) */
+	uint32_t pages = (size + HDR_SIZE + PAGE_SIZE - 1) / PAGE_SIZE;
 	big_t *b = (big_t *)pmm_alloc_contig(pages);
 	if (!b)
 		return NULL;

@@ -266,7 +266,10 @@ proc_resume(int pid)
 	return 0;
 }
 
-/* Orphans go to init, which reaps them. */
+/*
+ * Orphans go to init, which reaps them. One still suspended dies: only its
+ * parent could resume it, so it would hold its memory for ever.
+ */
 static void
 reparent_children(proc_t *dying)
 {
@@ -276,6 +279,8 @@ reparent_children(proc_t *dying)
 		if (c->parent != dying->pid)
 			continue;
 		c->parent = INIT_PID;
+		if (c->state == QS_PROC_SUSPENDED)
+			proc_exit(c, QS_STATUS_KILLED);
 		if (c->state == QS_PROC_ZOMBIE && init)
 			sched_wake_all(&init->child_exit);
 	}

@@ -289,23 +289,25 @@ enqueue(sq_t *q, sq_req_t *r)
 sq_req_t *
 send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 {
-	sq_req_t *r = kmalloc(sizeof(*r));
+	sq_req_t *r;
 	sq_t *q, *to;
 
-	if (!r) {
-		*err = QS_ENOMEM;
-		return NULL;
-	}
-	*err = msg_copy_in(umsg, &r->hdr, &r->data, &r->ool);
-	if (*err < 0) {
-		kfree(r);
-		return NULL;
-	}
-	*err = req_within_limits(current->proc, r->hdr.len + r->hdr.ool_len,
-				 !wait);
-	if (*err < 0)
-		goto fail;
+	/* copied afresh after a wait for room: a sender killed while it waits
+	 * holds nothing, since nobody else would know to free it */
 	for (bool waited = false;; waited = true) {
+		if (!(r = kmalloc(sizeof(*r)))) {
+			*err = QS_ENOMEM;
+			return NULL;
+		}
+		*err = msg_copy_in(umsg, &r->hdr, &r->data, &r->ool);
+		if (*err < 0) {
+			kfree(r);
+			return NULL;
+		}
+		*err = req_within_limits(current->proc,
+					 r->hdr.len + r->hdr.ool_len, !wait);
+		if (*err < 0)
+			goto fail;
 		if (!(q = sq_find(qid))) {
 			*err = waited ? QS_EQGONE : QS_ENOENT;
 			goto fail;
@@ -320,6 +322,9 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 			*err = QS_EAGAIN;
 			goto fail;
 		}
+		kfree(r->data);
+		kfree(r->ool);
+		kfree(r);
 		sched_block(&to->space, -1);
 	}
 	qs_msg_hdr_t origin = r->hdr;

@@ -306,11 +306,15 @@ sq_thread_gone(thread_t *t)
 		sq_fail(r, QS_ESRVDIED);
 	}
 	offer_leave(t);
+	bool drained = false;
 	while (q->nmembers == 0 && !list_empty(&q->pending)) {
 		sq_req_t *pr = list_entry(q->pending.next, sq_req_t, qlink);
 		list_del(&pr->qlink);
 		q->npending--;
 		sq_fail(pr, QS_ESRVDIED);
+		drained = true;
 	}
+	if (drained) /* senders waiting for room have it now */
+		sched_wake_all(&q->space);
 	sq_dispatch(q);
 }

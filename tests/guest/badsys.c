@@ -61,6 +61,7 @@ static const bad_call_t calls[] = {
 	{ "futex wait misaligned", SYS_FUTEX_WAIT, U(&word) + 1, 0, 0, 0, QS_EINVAL },
 	{ "futex wait kernel", SYS_FUTEX_WAIT, KERNEL_ADDR, 0, 0, 0, QS_EFAULT },
 	{ "futex wait changed value", SYS_FUTEX_WAIT, U(&word), 1, 0, 0, QS_EAGAIN },
+	{ "futex wait bad timeout", SYS_FUTEX_WAIT, U(&word), 0, (uint32_t)-2, 0, QS_EINVAL },
 	{ "futex wake kernel", SYS_FUTEX_WAKE, KERNEL_ADDR, 1, 0, 0, QS_EFAULT },
 	{ "proc list kernel", SYS_PROC_LIST, KERNEL_ADDR, 4, 0, 0, QS_EFAULT },
 	{ "proc list huge count", SYS_PROC_LIST, U(ok_buf), 0x10000000, 0, 0, QS_EFAULT },

@@ -67,6 +67,10 @@ child(int argc, char **argv)
 		const char *none[] = { NULL };
 		return qs_spawn("spin", none, 0); /* leaves a spinning orphan */
 	}
+	if (strcmp(argv[2], "sorphan") == 0) {
+		const char *none[] = { NULL };
+		return qs_spawn("hello", none, QS_SPAWN_SUSPENDED); /* never resumed */
+	}
 	if (strcmp(argv[2], "blocked") == 0) {
 		static volatile uint32_t never;
 		for (int i = 0; i < 3; i++)
@@ -108,6 +112,11 @@ test_processes(void)
 	      "an orphan goes to init");
 	/* not ours any more: killing it takes the right kill (run -r kill) */
 	check(spin > 0 && qs_kill(spin) == 0, "the right kill reaches an orphan");
+
+	const char *sorphan[] = { "child", "sorphan", NULL };
+	pid = run("ktest", sorphan);
+	check(pid > 0 && (proc_info(pid, &info) < 0 || info.state == QS_PROC_ZOMBIE),
+	      "a suspended orphan dies with its parent");
 
 	const char *blocked[] = { "child", "blocked", NULL };
 	pid = qs_spawn("ktest", blocked, 0);

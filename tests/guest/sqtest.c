@@ -189,6 +189,17 @@ test_calls_and_stamps(int qid)
 		      r->hdr.ool_len == sizeof(big) &&
 		      memcmp((void *)r->hdr.ool, big, sizeof(big)) == 0,
 	      "4 KiB inline and 64 KiB out of line round trip");
+	/* sizes that just fill a kernel heap run of pages, or spill by a few */
+	int same = 1;
+	for (uint32_t n = 4056; n <= QS_MSG_INLINE; n++) {
+		req.hdr.len = n;
+		qs_msg_set_ool(&req, big, 4096 * (1 + n % 16) - 40 + n % 41);
+		st = qs_call(qid, &req, r, sizeof(rbuf));
+		same &= st == 0 && r->hdr.len == n && r->hdr.ool_len == req.hdr.ool_len &&
+			memcmp(r->data, req.data, n) == 0 &&
+			memcmp((void *)r->hdr.ool, big, r->hdr.ool_len) == 0;
+	}
+	check(same, "messages of every size near a page round trip");
 	st = qs_call(qid, &req, &reply, sizeof(reply));
 	check(st == 0 && (reply.hdr.flags & QS_MSG_TRUNC) && reply.hdr.ool_len == 0,
 	      "a reply too big for the buffer is cut and flagged");
@@ -332,6 +343,72 @@ test_destroy_with_pending(void)
 	check((int)qs_thread_join(t) == QS_EQGONE,
 	      "a sender blocked on the full queue fails too");
 	check(qs_sq_lookup("sqtest.doomed") == QS_ENOENT, "the name is gone");
+}
+
+/* The last server dies with the queue full and a sender waiting for room:
+ * the dead server's requests fail, and the sender gets the room. */
+static void
+test_room_after_server_dies(void)
+{
+	int qid = qs_sq_create("sqtest.room", 1);
+	const char *args[] = { "server", "sqtest.room", "1", "join", NULL };
+	int pa = spawn(args), rid[2], ok = 1, queued = 0;
+	while (!await_offers(qid, 1, 0))
+		;
+	qs_msg_init(&req, OP_HANG);
+	rid[0] = qs_send(qid, &req);
+	while (!await_offers(qid, 0, 1))
+		; /* A is in the upcall */
+	rid[1] = qs_send(qid, &req); /* and the queue is full */
+	qs_thread_t *t = qs_thread_create(blocked_caller, (void *)qid);
+	qs_set_priority(0, QS_PRIO_DEFAULT - 2);
+	qs_yield(); /* it runs and blocks, waiting for room */
+	qs_set_priority(0, QS_PRIO_DEFAULT);
+	qs_kill(pa);
+	for (int i = 0; i < 2; i++)
+		ok &= qs_wait(rid[i], &reply, sizeof(reply), -1) == rid[i] &&
+		      reply.hdr.status == QS_ESRVDIED;
+	for (int i = 0; i < 1000 && !queued; i++, qs_yield())
+		queued = queue_info(qid).pending == 1;
+	check(ok && queued, "a sender waiting for room sends when the last "
+			    "server's death empties the queue");
+	local_server_t s;
+	if (!queued)
+		qs_sq_destroy(qid); /* else it would wait for ever */
+	local_serve(&s, qid, 1);
+	check((int)qs_thread_join(t) == 0, "and a new server answers it");
+	qs_sq_destroy(qid);
+	qs_thread_join(s.thread);
+	reap(pa);
+}
+
+/* A sender killed while it waits for room leaves nothing in the kernel. */
+static void
+test_sender_killed_waiting_for_room(void)
+{
+	int qid = qs_sq_create("sqtest.full", 1);
+	const char *args[] = { "caller", "sqtest.full", NULL };
+	qs_mem_info_t m0, m;
+	qs_msg_init(&req, OP_INFO);
+	qs_msg_put(&req, "pad", 4);
+	int rid = qs_send(qid, &req); /* nobody serves it: the queue is full */
+	qs_mem_info(&m0);
+	int pc = spawn(args);
+	qs_set_priority(0, QS_PRIO_DEFAULT - 2);
+	qs_yield(); /* it runs and blocks, waiting for room */
+	qs_set_priority(0, QS_PRIO_DEFAULT);
+	int full = queue_info(qid).pending == 1;
+	qs_kill(pc);
+	reap(pc);
+	uint32_t t0 = qs_uptime_ms();
+	do /* the dead thread's stack goes at the next switch */
+		qs_mem_info(&m);
+	while (m.heap_bytes != m0.heap_bytes && qs_uptime_ms() - t0 < 2000 &&
+	       qs_sleep(10) == 0);
+	check(full && m.heap_bytes == m0.heap_bytes,
+	      "a sender killed while waiting for room leaves no kernel memory");
+	qs_sq_destroy(qid);
+	qs_wait(rid, &reply, sizeof(reply), -1);
 }
 
 static int
@@ -729,6 +806,8 @@ main(int argc, char **argv)
 	test_defer_and_answer();
 	test_flow_control();
 	test_destroy_with_pending();
+	test_room_after_server_dies();
+	test_sender_killed_waiting_for_room();
 	test_server_dies_mid_upcall();
 	test_server_dies_before_upcall();
 	test_request_moves_to_another_server();

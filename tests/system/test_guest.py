@@ -141,7 +141,7 @@ def test_50_spawn_kill_cycles_leak_nothing(node):
 
 
 def test_badsys_survives_bad_syscalls(node):
-    run_suite(node, "badsys", 80)
+    run_suite(node, "badsys", 81)
     node.alive()
     def no_badsys():
         rows = [r for r in node.ps() if r["name"] == "badsys"]
@@ -176,7 +176,7 @@ def test_threads_mutex_condvar(node):
 
 
 def test_ktest_in_guest_kernel_tests(node):
-    run_suite(node, "ktest", 29, rights="kill")
+    run_suite(node, "ktest", 30, rights="kill")
     node.alive()
 
 
