@@ -123,13 +123,6 @@ queue_of(uint32_t qid)
 }
 
 static int
-kill_ok(const uint32_t a[5])
-{
-	return (int32_t)a[0] <= 0 || a[0] >= (1u << 20) ||
-	       a[0] == (uint32_t)mypid || kid((int)a[0]) >= 0;
-}
-
-static int
 spawn_ok(const uint32_t a[5])
 {
 	char name[QS_NAME_MAX], args[8];
@@ -153,20 +146,6 @@ spawn_ok(const uint32_t a[5])
 }
 
 static int
-prio_ok(const uint32_t a[5])
-{
-	uint32_t p = a[1];
-	return (int32_t)p <= QS_PRIO_DEFAULT || p > QS_PRIO_MAX;
-}
-
-static int
-thread_prio_ok(const uint32_t a[5])
-{
-	uint32_t p = a[3];
-	return (int32_t)p <= QS_PRIO_DEFAULT || p > QS_PRIO_MAX;
-}
-
-static int
 create_ok(const uint32_t a[5])
 {
 	char name[QS_NAME_MAX];
@@ -178,15 +157,6 @@ create_ok(const uint32_t a[5])
 	if (!name[0] || a[1] > QS_SQ_DEPTH_MAX)
 		return 1;
 	return run_queue(name) && nqueues() < MAX_QUEUES;
-}
-
-static int
-offer_ok(const uint32_t a[5])
-{
-	const qs_sq_info_t *q = queue_of(a[0]);
-	return !q || q->owner == mypid || valid(a[1], 1, 0) == V_NO ||
-	       a[2] < 64 || valid(a[2] - 64, 64, 1) == V_NO ||
-	       known_bad_rbuf(a[3], a[4]);
 }
 
 static int
@@ -218,13 +188,6 @@ kfault_ok(const uint32_t a[5])
 	return !kfault_on;
 }
 
-static int
-never(const uint32_t a[5])
-{
-	(void)a;
-	return 0;
-}
-
 /*
  * UNGUARDED: calls that any process may make today and that take the node
  * down or break the test run, not by a kernel bug but because no rights
@@ -234,8 +197,11 @@ never(const uint32_t a[5])
  * fuzzer makes them too. Each ok() says whether a call is fine anyway:
  * refused for another reason first, or aimed at what the child owns.
  *
- * Not here, so fuzzed with any arguments: what the kernel already keeps
- * to its holders and refuses the child (QS_EPERM): SYS_GRANT (init's),
+ * Not here, so fuzzed with any arguments: what the kernel keeps to its
+ * holders and refuses the child (QS_EPERM, docs/security.md): SYS_HALT,
+ * SYS_KILL of a process not its own, priorities above the servers'
+ * (SYS_SET_PRIORITY, SYS_THREAD_CREATE), SYS_SQ_OFFER on a queue not its
+ * own, SYS_GRANT (init's),
  * SYS_MMIO_MAP, SYS_DMA_ALLOC and SYS_IRQ_WAIT (a driver's, by grant),
  * SYS_TX_END (the TM's), SYS_SQ_PROXY and SYS_SQ_INJECT (the network
  * agent's, which the child cannot become: kernel.net is not its name).
@@ -245,16 +211,11 @@ static const struct {
 	int (*ok)(const uint32_t a[5]);
 	const char *why;
 } UNGUARDED[] = {
-	{ SYS_HALT, never, "powers the node off" },
-	{ SYS_KILL, kill_ok, "of a process not its own or its child's" },
 	{ SYS_SPAWN, spawn_ok, "of another program than fuzz quiet (init, a "
 			       "server...), or past MAX_CHILDREN: no quota" },
-	{ SYS_SET_PRIORITY, prio_ok, "above the default: a spinner at 7 starves the node" },
-	{ SYS_THREAD_CREATE, thread_prio_ok, "above the default priority, as above" },
 	{ SYS_SQ_CREATE, create_ok, "of a name not its own (a server's; kernel.deaths "
 				    "makes it the TM, kernel.net the network agent), "
 				    "or past MAX_QUEUES: no quota" },
-	{ SYS_SQ_OFFER, offer_ok, "on a queue not its own: steals a server's requests" },
 	{ SYS_SQ_CALL, call_ok, "to a server's queue: the servers' protocols and "
 				"state are not this test's (the TM's, the fs's...)" },
 	{ SYS_SQ_SEND, request_ok, "to a server's queue, as above" },

@@ -352,7 +352,7 @@ test_room_after_server_dies(void)
 {
 	int qid = qs_sq_create("sqtest.room", 1);
 	const char *args[] = { "server", "sqtest.room", "1", "join", NULL };
-	int pa = spawn(args), rid[2], ok = 1, queued = 0;
+	int pa = spawn_joiner(args, qid), rid[2], ok = 1, queued = 0;
 	while (!await_offers(qid, 1, 0))
 		;
 	qs_msg_init(&req, OP_HANG);
