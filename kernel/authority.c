@@ -9,8 +9,9 @@
  *     so nobody can take the names a process will make for itself. Names under "kernel." are reserved even when init has
  *     not said for whom. A reservation outlives its holder: init hands the
  *     name to the server it starts in the dead one's place.
- *   - Limits bound what one process holds at once, so that no process can
- *     take the node's memory or tables from the others. Above them, the
+ *   - Limits bound what one job (a program and every process it starts,
+ *     job.c) holds at once, so that no program can take the node's memory
+ *     or tables from the others. Above them, the
  *     kernel keeps RESERVE_PAGES free pages for itself: a process's
  *     allocations fail before the kernel's would.
  *
@@ -31,7 +32,7 @@ static struct {
 
 static const uint32_t limit_default[QS_LIMIT_COUNT] = {
 	[QS_LIMIT_PAGES] = 16384, /* 64 MiB: a quarter of a node */
-	[QS_LIMIT_THREADS] = 32,
+	[QS_LIMIT_THREADS] = 64,
 	[QS_LIMIT_QUEUES] = 16,
 	[QS_LIMIT_REQUESTS] = QS_SQ_ASYNC_MAX,
 	[QS_LIMIT_KBYTES] = 1024,
@@ -51,9 +52,14 @@ static const uint32_t limit_ceiling[QS_LIMIT_COUNT] = {
 static uint32_t refused_total;
 
 void
+authority_default_limits(uint32_t limit[QS_LIMIT_COUNT])
+{
+	memcpy(limit, limit_default, sizeof(limit_default));
+}
+
+void
 authority_init_proc(proc_t *p)
 {
-	memcpy(p->limit, limit_default, sizeof(p->limit));
 	p->rights = 0;
 	p->system = false;
 }
@@ -76,7 +82,8 @@ int
 authority_limit(proc_t *p, int kind, uint32_t used, uint32_t more)
 {
 	kassert(kind >= 0 && kind < QS_LIMIT_COUNT);
-	if (more > p->limit[kind] || used > p->limit[kind] - more)
+	uint32_t max = p->job->limit[kind];
+	if (more > max || used > max - more)
 		return authority_refuse(p, QS_ELIMIT);
 	return 0;
 }
@@ -178,7 +185,7 @@ authority_grant(proc_t *p, int kind, uint32_t base, uint32_t len)
 	case QS_GRANT_LIMIT:
 		if (base >= QS_LIMIT_COUNT || len > limit_ceiling[base])
 			return QS_EINVAL;
-		p->limit[base] = len;
+		p->job->limit[base] = len; /* its job's, so its children's */
 		break;
 	default:
 		return QS_EINVAL;
@@ -214,13 +221,15 @@ sys_limits(trap_frame_t *f)
 
 	if (!p || p->state == QS_PROC_ZOMBIE)
 		return QS_ENOENT;
-	memcpy(l.max, p->limit, sizeof(l.max));
-	l.used[QS_LIMIT_PAGES] = (uint32_t)p->pages;
-	l.used[QS_LIMIT_THREADS] = (uint32_t)p->nthreads;
-	l.used[QS_LIMIT_QUEUES] = p->nqueues;
-	l.used[QS_LIMIT_REQUESTS] = p->sq_async;
-	l.used[QS_LIMIT_KBYTES] = (p->kbytes + 1023) / 1024;
-	l.used[QS_LIMIT_PROCS] = p->ndesc;
+	const job_t *j = p->job;
+	memcpy(l.max, j->limit, sizeof(l.max));
+	l.used[QS_LIMIT_PAGES] = job_pages(j);
+	l.used[QS_LIMIT_THREADS] = job_threads(j);
+	l.used[QS_LIMIT_QUEUES] = job_queues(j);
+	l.used[QS_LIMIT_REQUESTS] = j->requests;
+	l.used[QS_LIMIT_KBYTES] = (j->kbytes + 1023) / 1024;
+	l.used[QS_LIMIT_PROCS] = j->live;
+	l.job = (uint32_t)j->id;
 	l.rights = p->rights;
 	l.refused = p->refused;
 	return copy_to_user(f->ecx, &l, sizeof(l));

@@ -11,7 +11,6 @@
 #include "proc.h"
 #include "vmm.h"
 
-#define INIT_PID 1
 #define IO_PORTS 65536
 #define NIRQ 16
 

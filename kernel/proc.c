@@ -12,8 +12,6 @@
 #include "vmm.h"
 #include "x86.h"
 
-#define INIT_PID 1
-
 static list_t procs = LIST_INIT(procs);
 static int next_pid = INIT_PID;
 
@@ -164,33 +162,6 @@ proc_discard(proc_t *p)
 	proc_free(p);
 }
 
-/*
- * Each process counts its live descendants (ndesc), for its procs limit:
- * one more under each ancestor at a spawn; at a death, its ancestors lose
- * it and its descendants, which go to init with its children.
- */
-static int
-procs_within_limits(int parent)
-{
-	for (proc_t *a = proc_find(parent); a && a->pid != INIT_PID;
-	     a = proc_find(a->parent)) {
-		int r = authority_limit(a, QS_LIMIT_PROCS, a->ndesc, 1);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static void
-ancestors_count(proc_t *p, int32_t delta)
-{
-	for (proc_t *a = proc_find(p->parent); a; a = proc_find(a->parent)) {
-		a->ndesc = (uint32_t)((int32_t)a->ndesc + delta);
-		if (a->pid == INIT_PID)
-			break;
-	}
-}
-
 int
 proc_spawn(const char *name, const char *args, uint32_t arglen, uint32_t flags,
 	   int parent, uint32_t rights)
@@ -212,13 +183,20 @@ proc_spawn(const char *name, const char *args, uint32_t arglen, uint32_t flags,
 		      USER_HEAP_MAX, &img);
 	if (r < 0)
 		return r;
-	if ((r = procs_within_limits(parent)) < 0)
-		return r;
-	if (!authority_pages_free(m->size / PAGE_SIZE + USER_STACK_SIZE / PAGE_SIZE + 8))
+	/* its image, its stack, and page tables for each */
+	uint32_t pages = USER_STACK_SIZE / PAGE_SIZE + 8;
+	for (int i = 0; i < img.nsegs; i++)
+		pages += (PAGE_ROUND_UP(img.segs[i].vaddr + img.segs[i].memsz) -
+			  PAGE_ROUND_DOWN(img.segs[i].vaddr)) / PAGE_SIZE;
+	if (!authority_pages_free(pages))
 		return QS_ENOMEM;
 	proc_t *p = proc_new(name, parent);
 	if (!p)
 		return QS_ENOMEM;
+	if ((r = job_join(p, proc_find(parent), pages)) < 0) {
+		proc_discard(p);
+		return r;
+	}
 	p->rights = rights;
 	r = load_segments(p, m, &img);
 	if (r == 0)
@@ -233,6 +211,7 @@ proc_spawn(const char *name, const char *args, uint32_t arglen, uint32_t flags,
 			t->tx = p->default_tx;
 	}
 	if (r < 0) {
+		job_leave(p);
 		proc_discard(p);
 		return r;
 	}
@@ -240,7 +219,6 @@ proc_spawn(const char *name, const char *args, uint32_t arglen, uint32_t flags,
 	list_add_tail(&p->threads, &t->proc_link);
 	p->nthreads = 1;
 	list_add_tail(&procs, &p->link);
-	ancestors_count(p, 1);
 	if (flags & QS_SPAWN_SUSPENDED) {
 		p->state = QS_PROC_SUSPENDED;
 	} else {
@@ -296,10 +274,6 @@ proc_exit(proc_t *p, int status)
 	if (p->pid == INIT_PID)
 		panic("init ended (status %#x)", status);
 	p->exit_status = status;
-	ancestors_count(p, -(int32_t)(1 + p->ndesc));
-	proc_t *init = proc_find(INIT_PID);
-	if (init)
-		init->ndesc += p->ndesc; /* its descendants are init's now */
 	sq_proc_exit(p); /* before its threads go: they may hold requests */
 	while (!list_empty(&p->threads)) {
 		thread_t *t = list_entry(p->threads.next, thread_t, proc_link);
@@ -310,6 +284,7 @@ proc_exit(proc_t *p, int status)
 	grant_release(p);
 	vmm_destroy_space(p->pd, &p->pages);
 	kassert(p->pages == 0);
+	job_leave(p);
 	p->pd = 0;
 	p->state = QS_PROC_ZOMBIE;
 	p->exit_status = status;
@@ -336,16 +311,18 @@ proc_descends(proc_t *p, proc_t *ancestor)
 }
 
 /*
- * A process may kill itself and its descendants; the right to kill
- * (the shell's) reaches every process that is not a system server, and the
- * right to kill any process every one but init.
+ * A process may kill itself, its descendants and the processes of its own
+ * job (orphans of its program included); the right to kill (the shell's)
+ * reaches every process that is not a system server, and the right to kill
+ * any process every one but init.
  */
 static int
 may_kill(proc_t *self, proc_t *p)
 {
 	if (p->pid == INIT_PID)
 		return authority_refuse(self, QS_EPERM);
-	if (proc_descends(p, self) || (self->rights & QS_RIGHT_KILL_ANY) ||
+	if (p->job == self->job || proc_descends(p, self) ||
+	    (self->rights & QS_RIGHT_KILL_ANY) ||
 	    ((self->rights & QS_RIGHT_KILL) && !p->system))
 		return 0;
 	return authority_refuse(self, QS_EPERM);
@@ -440,7 +417,7 @@ proc_sbrk(int32_t incr)
 		uint32_t tables = more / 1024 + 1;
 		if (end > mapped_end) {
 			int r = authority_limit(p, QS_LIMIT_PAGES,
-						(uint32_t)p->pages, more + tables);
+						job_pages(p->job), more + tables);
 			if (r < 0)
 				return r;
 			if (!authority_pages_free(more + tables) ||
@@ -497,7 +474,7 @@ proc_thread_create(uint32_t entry, uint32_t arg, uint32_t stack_top,
 		return QS_EINVAL;
 	if (!user_ok(entry, 1, false) || stack_top < 8 || !user_ok(sp, 8, true))
 		return QS_EFAULT;
-	int r = authority_limit(p, QS_LIMIT_THREADS, (uint32_t)p->nthreads, 1);
+	int r = authority_limit(p, QS_LIMIT_THREADS, job_threads(p->job), 1);
 	if (r == 0 && priority > QS_PRIO_SERVER)
 		r = authority_need(p, QS_RIGHT_PRIO);
 	if (r < 0)

@@ -12,6 +12,19 @@
 #define USER_HEAP_MAX 0xB0000000u  /* sbrk never crosses into the stack area */
 #define MAX_MMIO_GRANTS 8
 #define MAX_PCI_GRANTS 4
+#define INIT_PID 1
+
+/* A job: a program a system process started, and every process it starts
+ * in turn; they share one set of limits (job.c). */
+typedef struct job {
+	int id;           /* the pid of the process that started it */
+	struct job *up;   /* the job of the process that started it */
+	list_t procs;     /* its live processes */
+	uint32_t live;    /* its live processes, and the live jobs they started */
+	uint32_t requests; /* asynchronous requests not yet collected */
+	uint32_t kbytes;  /* bytes of kernel memory its requests and replies hold */
+	uint32_t limit[QS_LIMIT_COUNT];
+} job_t;
 
 typedef struct proc {
 	int pid;
@@ -52,10 +65,9 @@ typedef struct proc {
 	/* authority (authority.c) */
 	uint32_t rights;  /* QS_RIGHT_* */
 	bool system;      /* init gave it a right, a name or a device */
-	uint32_t limit[QS_LIMIT_COUNT];
+	job_t *job;       /* NULL once it has ended */
+	list_t job_link;
 	uint32_t nqueues; /* queues it owns */
-	uint32_t kbytes;  /* bytes of kernel memory its requests hold */
-	uint32_t ndesc;   /* live descendants */
 	uint32_t refused;
 	struct sq_req *death_notice; /* kept from its birth for its death */
 } proc_t;
@@ -83,11 +95,13 @@ void proc_enter(proc_t *p); /* address space and I/O bitmap of p */
 /* authority.c: rights, reserved names, limits */
 #define RESERVE_PAGES 1024 /* free pages only the kernel may take */
 void authority_init_proc(proc_t *p);
+void authority_default_limits(uint32_t limit[QS_LIMIT_COUNT]);
 /* Counts a refusal and returns err. */
 int authority_refuse(proc_t *p, int err);
 /* 0 if p holds the right, else QS_EPERM (counted). */
 int authority_need(proc_t *p, uint32_t right);
-/* 0 if `used` + `more` is within p's limit `kind`, else QS_ELIMIT. */
+/* 0 if `used` + `more` is within the limit `kind` of p's job, else
+ * QS_ELIMIT (counted). */
 int authority_limit(proc_t *p, int kind, uint32_t used, uint32_t more);
 /* Can a process have `pages` more without touching the kernel's reserve? */
 bool authority_pages_free(uint32_t pages);
@@ -97,6 +111,17 @@ int authority_grant(proc_t *p, int kind, uint32_t base, uint32_t len);
 /* Is the name reserved on this node (a system server's, or kernel.*)? */
 bool authority_reserved(const char *name);
 uint32_t authority_refused(void);
+
+/* job.c: jobs and what they hold */
+/* Puts p, which parent (NULL for init) is starting with about `pages`
+ * pages, in its job: the parent's, or a new one if the parent is a system
+ * process. QS_ELIMIT if that passes a limit of the parent's job. */
+int job_join(proc_t *p, proc_t *parent, uint32_t pages);
+/* p has ended: it leaves its job, which ends with its last process. */
+void job_leave(proc_t *p);
+uint32_t job_pages(const job_t *j);
+uint32_t job_threads(const job_t *j);
+uint32_t job_queues(const job_t *j);
 
 /* grant.c: device grants */
 int grant_give(int pid, int kind, uint32_t base, uint32_t len);

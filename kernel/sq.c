@@ -68,7 +68,7 @@ req_unlink(sq_req_t *r)
 	list_del(&r->clink);
 	list_init(&r->clink);
 	if (r->client)
-		r->client->kbytes -= r->charge;
+		r->client->job->kbytes -= r->charge;
 	r->charge = 0;
 }
 
@@ -252,7 +252,7 @@ req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid)
 	if (client) {
 		list_add_tail(&client->sq_reqs, &r->clink);
 		r->charge = r->hdr.len + r->hdr.ool_len;
-		client->kbytes += r->charge;
+		client->job->kbytes += r->charge;
 	}
 }
 
@@ -262,13 +262,43 @@ req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid)
 static inline int
 req_within_limits(proc_t *p, uint32_t bytes, bool async)
 {
-	if (__builtin_expect((async && p->sq_async >=
-					       p->limit[QS_LIMIT_REQUESTS]) ||
-				     p->kbytes + bytes >
-					     p->limit[QS_LIMIT_KBYTES] * 1024,
+	const job_t *j = p->job;
+	if (__builtin_expect((async && j->requests >=
+					       j->limit[QS_LIMIT_REQUESTS]) ||
+				     (bytes && j->kbytes + bytes >
+						       j->limit[QS_LIMIT_KBYTES] *
+							       1024),
 			     0))
 		return authority_refuse(p, QS_ELIMIT);
 	return 0;
+}
+
+/* One more asynchronous request of p's is outstanding (d 1), or one fewer. */
+void
+req_async(proc_t *p, int32_t d)
+{
+	p->sq_async += d;
+	p->job->requests += d;
+}
+
+void
+sq_reply_charged(sq_req_t *r, uint8_t *data, uint8_t *ool)
+{
+	uint32_t bytes = r->rhdr.len + r->rhdr.ool_len;
+	job_t *j = r->client->job;
+
+	if (j->kbytes + bytes > j->limit[QS_LIMIT_KBYTES] * 1024) {
+		kfree(data);
+		kfree(ool);
+		authority_refuse(r->client, QS_ELIMIT);
+		sq_fail(r, QS_ELIMIT);
+		return;
+	}
+	r->charge += bytes;
+	j->kbytes += bytes;
+	r->rdata = data;
+	r->rool = ool;
+	sq_complete(r, r->rhdr.status);
 }
 
 void
@@ -377,7 +407,7 @@ sys_sq_send(trap_frame_t *f)
 	sq_req_t *r = send_common(qid, umsg, false, false, &err);
 	if (!r)
 		return err;
-	current->proc->sq_async++;
+	req_async(current->proc, 1);
 	return (int)r->hdr.rid;
 }
 
@@ -414,7 +444,7 @@ sys_sq_wait(trap_frame_t *f)
 		if (r) {
 			int id = (int)r->hdr.rid;
 			int err = msg_copy_out(ubuf, cap, &r->rhdr, r->rdata, r->rool);
-			p->sq_async--;
+			req_async(p, -1);
 			req_free(r);
 			return err < 0 ? err : id;
 		}
@@ -457,7 +487,7 @@ sq_make(const char *name, uint32_t depth, int owner, sq_t **out)
 		return QS_EINVAL;
 	if (sq_find_name(name))
 		return QS_EEXIST;
-	int r = authority_limit(p, QS_LIMIT_QUEUES, p->nqueues, 1);
+	int r = authority_limit(p, QS_LIMIT_QUEUES, job_queues(p->job), 1);
 	if (r < 0)
 		return r;
 	sq_t *q = kzalloc(sizeof(*q));
@@ -647,7 +677,7 @@ sq_proc_exit(proc_t *p)
 	int32_t gone = sq_net_agent(p) ? QS_EUNREACH : QS_ESRVDIED;
 
 	drop_client_requests(p);
-	p->sq_async = 0;
+	req_async(p, -(int32_t)p->sq_async);
 	for (list_t *l = p->threads.next; l != &p->threads; l = l->next)
 		sq_thread_gone(list_entry(l, thread_t, proc_link));
 	sq_fail_deferred(p, gone);

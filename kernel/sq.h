@@ -62,6 +62,26 @@ int sq_name_from_user(char name[QS_NAME_MAX], uint32_t uname);
 int sq_make(const char *name, uint32_t depth, int owner, sq_t **out);
 void sq_complete(sq_req_t *r, int32_t status);
 void sq_fail(sq_req_t *r, int32_t err);
+void sq_reply_charged(sq_req_t *r, uint8_t *data, uint8_t *ool);
+/*
+ * The server's answer to r, its header in r->rhdr, its data taken. Data is
+ * charged to the client's job until the client collects it; past the job's
+ * kbytes limit the client gets QS_ELIMIT instead, so that replies nobody
+ * collects cannot take the kernel's memory.
+ */
+static inline void
+sq_reply_with(sq_req_t *r, uint8_t *data, uint8_t *ool)
+{
+	if ((r->rhdr.len | r->rhdr.ool_len) && r->client) {
+		sq_reply_charged(r, data, ool);
+		return;
+	}
+	r->rdata = data;
+	r->rool = ool;
+	sq_complete(r, r->rhdr.status);
+}
+/* One more asynchronous request of p's outstanding (d 1), or fewer. */
+void req_async(proc_t *p, int32_t d);
 void sq_dispatch(sq_t *q);
 void req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid);
 void req_free(sq_req_t *r);

@@ -100,6 +100,6 @@ sys_sq_inject(trap_frame_t *f)
 	sq_req_t *r = send_common(qid, umsg, false, true, &err);
 	if (!r)
 		return err;
-	p->sq_async++;
+	req_async(p, 1);
 	return (int)r->hdr.rid;
 }

@@ -189,9 +189,7 @@ sys_sq_reply(trap_frame_t *f)
 		if (err < 0) {
 			sq_fail(r, err); /* the client learns the reply was bad */
 		} else {
-			r->rdata = data;
-			r->rool = ool;
-			sq_complete(r, r->rhdr.status);
+			sq_reply_with(r, data, ool);
 			data = ool = NULL;
 		}
 	}
@@ -246,9 +244,7 @@ sys_sq_answer(trap_frame_t *f)
 		return err; /* still deferred: a good answer may follow */
 	list_del(&r->qlink);
 	r->rhdr = hdr;
-	r->rdata = data;
-	r->rool = ool;
-	sq_complete(r, hdr.status);
+	sq_reply_with(r, data, ool);
 	return 0;
 }
 

@@ -281,6 +281,7 @@ cmd_limits(int argc, char **argv)
 		if (l.rights & (1u << i))
 			printf(" %s", qs_right_name(i));
 	printf("%s\n", l.rights ? "" : " none");
+	printf("job      %u (its limits and what it holds)\n", l.job);
 	for (int i = 0; i < QS_LIMIT_COUNT; i++)
 		printf("%-8s %u of %u\n", qs_limit_name(i), l.used[i], l.max[i]);
 	printf("refused  %u\n", l.refused);

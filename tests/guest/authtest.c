@@ -6,6 +6,7 @@
  *
  *   authtest none PEER     run with no rights (`run authtest none PEER`)
  *   authtest rights PEER   run with prio,kill,raw-net,admin (`run -r ...`)
+ *   authtest orphan        start a spin and end (for the job kill rule)
  *
  * PEER is the pid of a process that is not authtest's descendant nor a
  * system server (the test starts `spin` from the shell), for the kill
@@ -69,6 +70,28 @@ own_child(void)
 	return qs_spawn("spin", none, 0);
 }
 
+/*
+ * `authtest orphan` starts a spin and ends, so the spin goes to init. It is
+ * still in our job (the job of the program we are): we may kill it.
+ */
+static int
+orphan_killed(void)
+{
+	const char *args[] = { "orphan", NULL };
+	static qs_proc_info_t ps[256];
+	qs_limits_t mine, its;
+	int child = qs_spawn("authtest", args, 0), status, killed = 0;
+	if (child < 0 || qs_waitpid(child, &status, 0) != child || status != 0)
+		return 0;
+	qs_limits(0, &mine);
+	int n = qs_proc_list(ps, 256);
+	for (int i = 0; i < n; i++)
+		if (ps[i].parent == 1 && strcmp(ps[i].name, "spin") == 0 &&
+		    qs_limits(ps[i].pid, &its) == 0 && its.job == mine.job)
+			killed += qs_kill(ps[i].pid) == 0;
+	return killed == 1;
+}
+
 /* Never runs: the offer is refused. */
 static void
 idle_offer(void)
@@ -108,6 +131,9 @@ kernel_matrix(int priv, int peer)
 	check(child > 0 && qs_kill(child) == 0 &&
 		      qs_waitpid(child, &status, 0) == child,
 	      "a process kills its own child without a right");
+
+	check(orphan_killed(), "a process kills its program's orphans (its "
+			       "job's) without a right");
 
 	r = qs_grant(qs_getpid(), QS_GRANT_RIGHTS, QS_RIGHTS_ALL, 0);
 	n += r == QS_EPERM;
@@ -211,8 +237,10 @@ server_matrix(int priv)
 int
 main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "orphan") == 0)
+		return own_child() > 0 ? 0 : 1;
 	if (argc != 3 || (strcmp(argv[1], "none") && strcmp(argv[1], "rights"))) {
-		printf("usage: authtest none|rights PEER\n");
+		printf("usage: authtest none|rights PEER | orphan\n");
 		return 2;
 	}
 	int priv = strcmp(argv[1], "rights") == 0;

@@ -6,6 +6,10 @@
  * the lock, and the kernel's memory comes back.
  *
  *   exhaust PATH    write PATH in a transaction, exhaust each limit, fault
+ *   exhaust job N   start N hogs, which take all the pages they can and
+ *                   stay; report what the job holds, and end, leaving the
+ *                   hogs as orphans (still in its job)
+ *   exhaust hog QID what a hog does: pages, then a report to QID, then wait
  *
  * One line per limit: "exhaust: LIMIT at N: ERROR"; then "exhaust: all
  * limits reached" (or "exhaust: FAIL ...") and the fault.
@@ -16,6 +20,7 @@
 #include <qs/fs.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include <qs/thread.h>
 #include <qs/tx.h>
 
 static qs_msg_t msg;
@@ -110,6 +115,63 @@ kbytes(int qid)
 	reached("kbytes", n, r);
 }
 
+static int32_t
+big_reply(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+{
+	(void)req, (void)ctx;
+	qs_msg_set_ool(reply, ool, sizeof(ool));
+	return 0;
+}
+
+static void *
+serve_big(void *arg)
+{
+	qs_serve((int)(uintptr_t)arg, big_reply, NULL, 1);
+	return NULL;
+}
+
+/* Replies of QS_MSG_OOL_MAX bytes to requests of none, left uncollected
+ * until the last is answered: they are charged to the job too. */
+static void
+replies(void)
+{
+	enum { SENT = 64 };
+	static int rid[SENT];
+	int qid = qs_sq_create("exhaust.replies", QS_SQ_DEPTH_MAX);
+	if (qid < 0 || !qs_thread_create(serve_big, (void *)(uintptr_t)qid)) {
+		printf("exhaust: FAIL no server for the replies\n");
+		failed = 1;
+		return;
+	}
+	qs_msg_init(&msg, 3);
+	for (int i = 0; i < SENT; i++)
+		if ((rid[i] = qs_send(qid, &msg)) < 0) {
+			printf("exhaust: FAIL send %d: %s\n", i,
+			       qs_strerror(rid[i]));
+			failed = 1;
+			return;
+		}
+	static uint8_t buf[sizeof(qs_msg_t) + QS_MSG_OOL_MAX];
+	qs_msg_t *rep = (qs_msg_t *)buf;
+	/* served in order: once the last is answered, all are */
+	qs_wait(rid[SENT - 1], rep, sizeof(buf), -1);
+	int last = rep->hdr.status;
+	uint32_t n = 0;
+	int err = 0;
+	for (int i = 0; i < SENT - 1; i++) {
+		qs_wait(rid[i], rep, sizeof(buf), -1);
+		if (rep->hdr.status == 0 && rep->hdr.ool_len == sizeof(ool) &&
+		    !err)
+			n++;
+		else if (!err)
+			err = rep->hdr.status;
+	}
+	if (last != QS_ELIMIT)
+		err = last;
+	reached("replies", n, err);
+	qs_sq_destroy(qid);
+}
+
 static void
 procs(void)
 {
@@ -126,11 +188,93 @@ procs(void)
 	}
 }
 
+/* ---- one job, many processes ---------------------------------------------- */
+
+static volatile uint32_t reports;
+static uint32_t hog_pages;
+static int hog_err;
+
+static int32_t
+hog_report(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
+{
+	size_t off = 0;
+	const int32_t *r = qs_msg_get(req, &off, 2 * sizeof(int32_t));
+	(void)reply, (void)ctx;
+	if (!r)
+		return QS_EINVAL;
+	hog_pages += (uint32_t)r[0];
+	if (r[1] != QS_ELIMIT)
+		hog_err = r[1];
+	__atomic_add_fetch(&reports, 1, __ATOMIC_SEQ_CST);
+	qs_futex_wake(&reports, 1);
+	return 0;
+}
+
+static void *
+serve_reports(void *arg)
+{
+	qs_serve((int)(uintptr_t)arg, hog_report, NULL, 1);
+	return NULL;
+}
+
+static int
+hog(int qid)
+{
+	int r;
+	uint32_t n = 0;
+	static volatile uint32_t never;
+	while (!QS_IS_ERR(r = qs_syscall(SYS_SBRK, 64 * 4096, 0, 0, 0, 0)))
+		n += 64;
+	while (!QS_IS_ERR(r = qs_syscall(SYS_SBRK, 4096, 0, 0, 0, 0)))
+		n++;
+	int32_t rep[2] = { (int32_t)n, r };
+	qs_msg_init(&msg, 1);
+	qs_msg_put(&msg, rep, sizeof(rep));
+	qs_call(qid, &msg, &msg, sizeof(msg));
+	qs_futex_wait(&never, 0, -1);
+	return 0;
+}
+
+static int
+job(uint32_t n)
+{
+	char name[QS_NAME_MAX], arg[16];
+	qs_limits_t l;
+	snprintf(name, sizeof(name), "exhaust.job.%d", qs_getpid());
+	int qid = qs_sq_create(name, 0);
+	if (qid < 0 || !qs_thread_create(serve_reports, (void *)(uintptr_t)qid)) {
+		printf("exhaust: FAIL no queue for the hogs' reports\n");
+		return 1;
+	}
+	snprintf(arg, sizeof(arg), "%d", qid);
+	const char *args[] = { "hog", arg, NULL };
+	for (uint32_t i = 0; i < n; i++) {
+		int pid = qs_spawn("exhaust", args, 0);
+		if (pid < 0) {
+			printf("exhaust: FAIL hog %u: %s\n", i, qs_strerror(pid));
+			return 1;
+		}
+		printf("exhaust: hog %d\n", pid);
+	}
+	for (uint32_t got; (got = reports) < n;)
+		qs_futex_wait(&reports, got, -1);
+	qs_limits(0, &l);
+	printf("exhaust: job %u: %u processes, %u pages of at most %u; the hogs "
+	       "took %u and stopped at %s\n", l.job, l.used[QS_LIMIT_PROCS],
+	       l.used[QS_LIMIT_PAGES], l.max[QS_LIMIT_PAGES], hog_pages,
+	       qs_strerror(hog_err ? hog_err : QS_ELIMIT));
+	return hog_err ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "job") == 0)
+		return job((uint32_t)atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "hog") == 0)
+		return hog(atoi(argv[2]));
 	if (argc != 2) {
-		printf("usage: exhaust PATH\n");
+		printf("usage: exhaust PATH | job N | hog QID\n");
 		return 2;
 	}
 	uint64_t tx;
@@ -140,7 +284,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	printf("exhaust: holding %s\n", argv[1]);
-	/* kbytes first: its requests count among the requests too */
+	/* replies first: they need a thread and a queue; kbytes before
+	 * requests, since its requests count among the requests too */
+	replies();
 	int qid = queues();
 	kbytes(qid);
 	requests(qid);

@@ -8,7 +8,7 @@ import re
 from qsharness import Node, cluster_fixture
 from test_guest import reap, wait_summary, failures
 
-CHECKS = 26
+CHECKS = 27
 
 
 def matrix(node, rights, mode):
@@ -69,7 +69,8 @@ def test_the_users_shell_kills_programs_but_not_servers(user_cluster):
 
 # ---- exhaustion ---------------------------------------------------------------
 
-LIMITS = ("queues", "kbytes", "requests", "procs", "threads", "pages")
+LIMITS = ("replies", "queues", "kbytes", "requests", "procs", "threads",
+          "pages")
 
 
 def kernel_heap(node):
@@ -121,6 +122,44 @@ def test_a_program_that_exhausts_every_limit_then_faults(node):
     node.wait_free(free0)  # every page of exhaust and its children back
     node.poll("the kernel heap back to its level",
               lambda: (kernel_heap(node) <= heap0, kernel_heap(node)))
+
+
+def limits(node, pid):
+    out = node.exec("limits %d" % pid)
+    job = int(re.search(r"^job +(\d+)", out, re.M).group(1))
+    return job, {m.group(1): (int(m.group(2)), int(m.group(3))) for m in
+                 re.finditer(r"^(\w+) +(\d+) of (\d+)$", out, re.M)}
+
+
+def test_a_program_and_its_children_share_one_set_of_limits(node):
+    """`exhaust job 4`: four hogs take every page they can. Together they
+    get one job's pages, not four; when exhaust ends, the hogs (orphans now)
+    stay in its job, and the node's memory comes back when they go."""
+    free0, pids0 = node.mem_free(), node.ps_pids()
+    start = node.log_size()
+    pid = node.run("exhaust job 4")
+    m = node.wait_log(r"exhaust: job (\d+): (\d+) processes, (\d+) pages of "
+                      r"at most (\d+); the hogs took (\d+) and stopped at "
+                      r"(.*)\n", start=start)
+    job, procs, pages, most, hogs = (int(m.group(i)) for i in range(1, 6))
+    assert m.group(6) == "over a limit of the process", node.log(start)
+    assert reap(node, pid) == "pid %d exited with status 0" % pid
+    assert (job, procs) == (pid, 5)
+    assert most == 16384 and most - 64 < pages <= most, (pages, most)
+    hog_pids = [int(h) for h in re.findall(r"exhaust: hog (\d+)\n",
+                                           node.log(start))]
+    assert len(hog_pids) == 4
+    # the node lost at most one job's pages
+    assert free0 - node.mem_free() <= most + 64
+    for h in hog_pids:  # orphans now, still in the job
+        assert [r["parent"] for r in node.ps() if r["pid"] == h] == [1]
+        job_h, used = limits(node, h)
+        assert job_h == pid and used["procs"] == (4, 32), (job_h, used)
+        assert used["pages"][0] <= most
+    for h in hog_pids:
+        node.kill(h)
+    node.wait_pids(pids0)
+    node.wait_free(free0)
 
 
 def test_a_dead_drivers_device_stops_mastering_the_bus(node):

@@ -148,25 +148,30 @@ enum {
 #define QS_RIGHTS_ALL 0x3F
 
 /*
- * Limits: what one process may hold at once. Every process starts with the
- * defaults; init's config can raise a server's (QS_GRANT_LIMIT). A call
- * that would pass one fails with QS_ELIMIT.
+ * Limits: what one job may hold at once. A job is a program that a system
+ * process (init, the shell, a server) started, with every process it
+ * starts in turn, orphans included: they share its limits. Every job starts
+ * with the defaults; init's config can raise a server's (QS_GRANT_LIMIT).
+ * A call that would pass one fails with QS_ELIMIT.
  */
 enum {
 	QS_LIMIT_PAGES = 0,    /* physical pages: memory and page tables */
 	QS_LIMIT_THREADS = 1,  /* live threads */
-	QS_LIMIT_QUEUES = 2,   /* service queues it owns */
-	QS_LIMIT_REQUESTS = 3, /* its asynchronous requests not yet collected */
-	QS_LIMIT_KBYTES = 4,   /* kernel memory its requests hold (KiB) */
-	QS_LIMIT_PROCS = 5,    /* live descendants */
+	QS_LIMIT_QUEUES = 2,   /* service queues its processes own */
+	QS_LIMIT_REQUESTS = 3, /* asynchronous requests not yet collected */
+	QS_LIMIT_KBYTES = 4,   /* kernel memory of its requests and of their
+	                          replies until collected (KiB) */
+	QS_LIMIT_PROCS = 5,    /* live processes, and live jobs they started */
 	QS_LIMIT_COUNT = 6
 };
 
 typedef struct {
 	uint32_t max[QS_LIMIT_COUNT];
-	uint32_t used[QS_LIMIT_COUNT];
-	uint32_t rights; /* QS_RIGHT_* */
-	uint32_t refused; /* calls refused for a right (QS_EPERM) or a limit */
+	uint32_t used[QS_LIMIT_COUNT]; /* by the whole job */
+	uint32_t rights; /* QS_RIGHT_* of the process */
+	uint32_t refused; /* the process's calls refused for a right (QS_EPERM)
+	                     or a limit */
+	uint32_t job; /* the job's id: the pid of the process that started it */
 } qs_limits_t;
 
 /*
