@@ -173,6 +173,9 @@ sys_cons_read(trap_frame_t *f)
 		return 0;
 	if (timeout_ms < -1)
 		return QS_EINVAL;
+	int r = authority_need(current->proc, QS_RIGHT_CONSOLE);
+	if (r < 0)
+		return r; /* the user's keystrokes are the shell's */
 	int n = console_read(kbuf, len < IO_CHUNK ? len : IO_CHUNK, timeout_ms);
 	if (n < 0)
 		return n;

@@ -157,7 +157,7 @@ qs_strerror(int err)
 }
 
 static const char *const right_names[] = { "halt", "prio", "kill", "kill-any",
-					   "raw-net", "admin" };
+					   "raw-net", "admin", "console" };
 static const char *const limit_names[QS_LIMIT_COUNT] = {
 	"pages", "threads", "queues", "requests", "kbytes", "procs"
 };

@@ -286,7 +286,7 @@ main(void)
 	if (n < 0) {
 		printf("[init] no config %s (%s); starting the shell only\n",
 		       conf_name, qs_strerror(n));
-		n = snprintf(conf, sizeof(conf), "start shell\n");
+		n = snprintf(conf, sizeof(conf), "start shell\n  right console\n");
 	}
 	conf[n] = 0;
 	run_config(conf);

@@ -146,6 +146,11 @@ kernel_matrix(int priv, int peer)
 	r = qs_syscall(SYS_PCI_READ, 0x8086100e, 0, (uint32_t)&v, 0, 0);
 	n += r == QS_EPERM;
 	check(r == QS_EPERM, "a device's PCI configuration is its driver's alone");
+	char key;
+	r = qs_syscall(SYS_CONS_READ, (uint32_t)&key, 1, 0, 0, 0);
+	n += r == QS_EPERM;
+	check(r == QS_EPERM, "the user's keystrokes are the shell's: reading the "
+			     "console needs the right console");
 	r = qs_halt(); /* neither run holds halt: it would end the test */
 	n += r == QS_EPERM;
 	check(r == QS_EPERM, "halting needs the right halt");

@@ -8,7 +8,7 @@ import re
 from qsharness import Node, cluster_fixture
 from test_guest import reap, wait_summary, failures
 
-CHECKS = 27
+CHECKS = 28
 
 
 def matrix(node, rights, mode):
@@ -38,7 +38,8 @@ def test_with_rights_the_same_calls_succeed(node):
 
 def test_the_shell_passes_on_only_what_it_holds(node):
     out = node.exec("limits")
-    assert out.startswith("rights: halt prio kill kill-any raw-net admin\n"), out
+    assert out.startswith(
+        "rights: halt prio kill kill-any raw-net admin console\n"), out
     pid = node.run("-r admin spin")
     assert "rights: admin\n" in node.exec("limits %d" % pid)
     node.kill(pid)
@@ -54,7 +55,7 @@ user_cluster = cluster_fixture("test-nodes-user", conf="init.conf")
 
 def test_the_users_shell_kills_programs_but_not_servers(user_cluster):
     user = Node(user_cluster, 0)
-    assert user.exec("limits").startswith("rights: halt prio kill\n")
+    assert user.exec("limits").startswith("rights: halt prio kill console\n")
     tm = [r["pid"] for r in user.ps() if r["name"] == "tm"]
     assert len(tm) == 1
     assert user.exec("kill %d" % tm[0]) == "kill: %d: not permitted\n" % tm[0]

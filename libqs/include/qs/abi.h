@@ -59,7 +59,8 @@ enum {
 	SYS_SLEEP = 8,         /* (ms) -> 0 */
 	SYS_SBRK = 9,          /* (increment) -> old break address */
 	SYS_CONS_WRITE = 10,   /* (buf, len) -> len */
-	SYS_CONS_READ = 11,    /* (buf, len, timeout_ms or -1) -> bytes read (>= 1) */
+	SYS_CONS_READ = 11,    /* (buf, len, timeout_ms or -1) -> bytes read (>= 1);
+	                          needs QS_RIGHT_CONSOLE */
 	SYS_FUTEX_WAIT = 12,   /* (addr, expected, timeout_ms or -1) -> 0 */
 	SYS_FUTEX_WAKE = 13,   /* (addr, count) -> number woken */
 	SYS_PROC_LIST = 14,    /* (qs_proc_info_t *, max) -> count */
@@ -145,7 +146,9 @@ enum {
 #define QS_RIGHT_RAW_NET 0x10  /* the CM: send raw frames */
 #define QS_RIGHT_ADMIN 0x20    /* servers' administrative operations
                                   (e.g. resetting a counter) */
-#define QS_RIGHTS_ALL 0x3F
+#define QS_RIGHT_CONSOLE 0x40  /* read the console's input: the user's
+                                  keystrokes (the shell) */
+#define QS_RIGHTS_ALL 0x7F
 
 /*
  * Limits: what one job may hold at once. A job is a program that a system
