@@ -62,6 +62,7 @@ authority_init_proc(proc_t *p)
 {
 	p->rights = 0;
 	p->system = false;
+	p->src_flags = 0;
 }
 
 int
@@ -190,8 +191,10 @@ authority_grant(proc_t *p, int kind, uint32_t base, uint32_t len)
 	default:
 		return QS_EINVAL;
 	}
-	if (r == 0)
+	if (r == 0) {
 		p->system = true;
+		p->src_flags |= QS_MSG_SRC_SYSTEM;
+	}
 	return r;
 }
 

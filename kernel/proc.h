@@ -64,6 +64,7 @@ typedef struct proc {
 	uint32_t held_next;
 	/* authority (authority.c) */
 	uint32_t rights;  /* QS_RIGHT_* */
+	uint32_t src_flags; /* QS_MSG_SRC_*: stamped on its requests */
 	bool system;      /* init gave it a right, a name or a device */
 	job_t *job;       /* NULL once it has ended */
 	list_t job_link;

@@ -145,7 +145,7 @@ msg_copy_out(uint32_t ubuf, uint32_t cap, const qs_msg_hdr_t *src,
 	h->len = len;
 	h->ool_len = ool_len;
 	h->ool = ool_at;
-	h->flags = flags;
+	h->flags = (src->flags & QS_MSG_SRC_MASK) | flags;
 	if (len)
 		memcpy(h + 1, data, len);
 	if (ool_len)
@@ -180,6 +180,7 @@ sq_complete(sq_req_t *r, int32_t status)
 	r->rhdr.qid = r->hdr.qid;
 	r->rhdr.txid = r->hdr.txid;
 	r->rhdr.status = status;
+	r->rhdr.flags &= ~QS_MSG_SRC_MASK; /* who sent it is for requests */
 	if (!r->client) {
 		req_free(r);
 		return;
@@ -243,7 +244,7 @@ req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid)
 	r->hdr.src_pid = client ? client->pid : 0;
 	r->hdr.src_rights = client ? client->rights : 0;
 	r->hdr.status = 0;
-	r->hdr.flags = 0;
+	r->hdr.flags = client ? client->src_flags : 0;
 	r->q = q;
 	r->client = client;
 	r->charge = 0;
@@ -364,6 +365,8 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 		r->hdr.src_node = origin.src_node;
 		r->hdr.src_pid = origin.src_pid;
 		r->hdr.src_rights = 0; /* rights are a node's own */
+		r->hdr.flags = origin.flags & QS_MSG_SRC_MASK; /* as its node
+						stamped it: the CMs carry it */
 	}
 	r->q = to;
 	r->caller = wait ? current : NULL;
@@ -508,6 +511,8 @@ sq_make(const char *name, uint32_t depth, int owner, sq_t **out)
 	by_qid[(uint32_t)q->qid % SQ_BUCKETS] = q;
 	if (strcmp(name, QS_NET_QUEUE) == 0)
 		net_q = q; /* its owner is the network agent from now on */
+	if (strcmp(name, QS_DEATH_QUEUE) == 0)
+		p->src_flags |= QS_MSG_SRC_TM; /* the TM from now on */
 	*out = q;
 	return q->qid;
 }
@@ -543,6 +548,8 @@ sq_kill(sq_t *q, int32_t err)
 	sq_unhash(q);
 	if (q == net_q)
 		net_q = NULL;
+	if (owner && strcmp(q->name, QS_DEATH_QUEUE) == 0)
+		owner->src_flags &= ~QS_MSG_SRC_TM;
 	while (!list_empty(&q->pending)) {
 		sq_req_t *r = list_entry(q->pending.next, sq_req_t, qlink);
 		list_del(&r->qlink);

@@ -72,6 +72,10 @@ qs_caller_may(const qs_msg_t *req, uint32_t who)
 		return 0;
 	if ((who & QS_WHO_KERNEL) && !(local && req->hdr.src_pid == 0))
 		return 0;
+	if ((who & QS_WHO_TM) && !(req->hdr.flags & QS_MSG_SRC_TM))
+		return 0;
+	if ((who & QS_WHO_SYSTEM) && !(req->hdr.flags & QS_MSG_SRC_SYSTEM))
+		return 0;
 	return (req->hdr.src_rights & rights) == rights && (!rights || local);
 }
 

@@ -183,18 +183,6 @@ prepare(uint64_t tx)
 	return vote;
 }
 
-/* This node's TM's pid: notices from anyone else are forgeries (a process
- * of that pid on another node too: see notice). */
-static int
-tm_pid(bool again)
-{
-	static int pid;
-	qs_sq_info_t q;
-	if ((!pid || again) && qs_sq_find(TM_QUEUE, &q) > 0)
-		pid = q.owner;
-	return pid;
-}
-
 static int32_t
 note_prepare(const qs_msg_t *req, const void *args, qs_msg_t *reply,
 	     void *ctx)
@@ -215,32 +203,20 @@ note_end(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	return 0;
 }
 
-/* The TM's notices: each is its header, nothing more. */
+/* The TM's notices: each is its header, nothing more, and only this
+ * node's TM sends them (its kernel says so: QS_MSG_SRC_TM). */
+#define NOTE_WHO (QS_WHO_LOCAL | QS_WHO_TM)
 static const qs_op_t note_ops[] = {
-	[TM_NOTE_PREPARE] = { "prepare", 0, 0, 0, NULL, note_prepare },
-	[TM_NOTE_COMMIT] = { "commit", 0, 0, 0, NULL, note_end },
-	[TM_NOTE_ABORT] = { "abort", 0, 0, 0, NULL, note_end },
+	[TM_NOTE_PREPARE] = { "prepare", 0, 0, 0, NULL, note_prepare, NOTE_WHO },
+	[TM_NOTE_COMMIT] = { "commit", 0, 0, 0, NULL, note_end, NOTE_WHO },
+	[TM_NOTE_ABORT] = { "abort", 0, 0, 0, NULL, note_end, NOTE_WHO },
 };
 static qs_server_t note_server = QS_SERVER("tx.rq", note_ops, NULL);
-
-/* The table, for the TM only: checked before dispatch. */
-static int32_t
-notice(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
-{
-	static uint32_t node = (uint32_t)-1;
-	qs_node_info_t ni;
-	if (node == (uint32_t)-1 && qs_node_info(&ni) == 0)
-		node = ni.node_id;
-	if (req->hdr.src_node != node ||
-	    (req->hdr.src_pid != tm_pid(false) && req->hdr.src_pid != tm_pid(true)))
-		return QS_EPERM;
-	return qs_dispatch(req, reply, ctx);
-}
 
 static void *
 recovery_thread(void *arg)
 {
-	qs_serve((int)arg, notice, &note_server, 1);
+	qs_serve_table((int)arg, &note_server, 1);
 	return NULL;
 }
 

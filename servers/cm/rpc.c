@@ -342,7 +342,8 @@ rpc_forward(const qs_msg_t *req, uint32_t node, uint32_t inc, uint32_t rqid)
 	h->dst_inc = inc;
 	wire_msg_t *m = (wire_msg_t *)(h + 1);
 	*m = (wire_msg_t){ req->hdr.txid, rqid, req->hdr.opcode,
-			   req->hdr.src_pid, 0, req->hdr.len, req->hdr.ool_len, 0 };
+			   req->hdr.src_pid, 0, req->hdr.len, req->hdr.ool_len,
+			   req->hdr.flags & QS_MSG_SRC_MASK };
 	memcpy(m + 1, req->data, req->hdr.len);
 	memcpy((uint8_t *)(m + 1) + req->hdr.len, (const void *)req->hdr.ool,
 	       req->hdr.ool_len);
@@ -517,6 +518,7 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 	q->hdr.txid = m->txid;
 	q->hdr.src_node = node;
 	q->hdr.src_pid = m->src_pid;
+	q->hdr.flags = m->flags & QS_MSG_SRC_MASK; /* its kernel's stamp */
 	q->hdr.len = m->len;
 	memcpy(q->data, m + 1, m->len);
 	if (m->ool_len) {

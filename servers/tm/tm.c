@@ -38,6 +38,8 @@ tx_forget(uint64_t tx)
 static bool
 is_ancestor(int32_t pid, int32_t owner)
 {
+	if (pid <= 0)
+		return false; /* the parent of init, and of nothing else */
 	static qs_proc_info_t procs[PROCS_MAX];
 	int n = qs_proc_list(procs, PROCS_MAX);
 	for (int hops = 0; hops < n && owner > 0; hops++) {
@@ -353,21 +355,36 @@ on_death(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	return 0;
 }
 
-/* Queue "tm": programs, participants, and other TMs (tree.c). */
+/*
+ * Queue "tm": programs and participants of this node, and other TMs
+ * (tree.c). Who may ask what (docs/security.md, "Across nodes"): a
+ * transaction's own operations only from this node (the owner, its
+ * participants); the tree's only from a TM, as its kernel stamped it
+ * (QS_MSG_SRC_TM), whose node tree.c checks is the record's superior or
+ * subordinate; outcomes only for system servers (a TM asking its superior,
+ * a recovering participant, the shell); the list only for this node's.
+ */
+#define OWN QS_WHO_LOCAL
+#define TREE QS_WHO_TM
 static const qs_op_t tm_ops[] = {
-	[TM_OP_BEGIN] = { "begin", 0, 0, 0, NULL, do_begin },
-	[TM_OP_COMMIT] = { "commit", QS_LEN(uint64_t), 0, NULL, do_commit },
-	[TM_OP_ABORT] = { "abort", QS_LEN(uint64_t), 0, NULL, do_abort },
-	[TM_OP_JOIN] = { "join", QS_LEN(tm_join_t), 0, decode_join, do_join },
-	[TM_OP_LIST] = { "list", 0, sizeof(uint32_t), 0, decode_list, do_list },
+	[TM_OP_BEGIN] = { "begin", 0, 0, 0, NULL, do_begin, OWN },
+	[TM_OP_COMMIT] = { "commit", QS_LEN(uint64_t), 0, NULL, do_commit, OWN },
+	[TM_OP_ABORT] = { "abort", QS_LEN(uint64_t), 0, NULL, do_abort, OWN },
+	[TM_OP_JOIN] = { "join", QS_LEN(tm_join_t), 0, decode_join, do_join,
+			 OWN },
+	[TM_OP_LIST] = { "list", 0, sizeof(uint32_t), 0, decode_list, do_list,
+			 QS_WHO_LOCAL | QS_WHO_SYSTEM },
 	[TM_OP_STATS] = { "stats", 0, 0, 0, NULL, do_stats },
-	[TM_OP_OUTCOME] = { "outcome", QS_LEN(uint64_t), 0, NULL, do_outcome },
-	[TM_OP_PREPARE] = { "prepare", QS_LEN(uint64_t), 0, NULL, tree_prepare },
-	[TM_OP_END] = { "end", QS_LEN(tm_end_t), 0, tree_decode_end, tree_end },
+	[TM_OP_OUTCOME] = { "outcome", QS_LEN(uint64_t), 0, NULL, do_outcome,
+			    QS_WHO_SYSTEM },
+	[TM_OP_PREPARE] = { "prepare", QS_LEN(uint64_t), 0, NULL, tree_prepare,
+			    TREE },
+	[TM_OP_END] = { "end", QS_LEN(tm_end_t), 0, tree_decode_end, tree_end,
+			TREE },
 	[TM_OP_DELEGATE] = { "delegate", QS_LEN(tm_delegate_t), 0, NULL,
-			     do_delegate },
+			     do_delegate, OWN },
 	[TM_OP_TAKEOVER] = { "takeover", QS_LEN(int32_t), 0,
-			     tree_decode_takeover, tree_takeover },
+			     tree_decode_takeover, tree_takeover, TREE },
 };
 /* Queue "tm.net": the CM's notices. Quick, never waiting for anything but
  * the lock (the CM sends them holding its own). */
@@ -379,7 +396,7 @@ static const qs_op_t net_ops[] = {
 /* QS_DEATH_QUEUE: the kernel's notices. */
 static const qs_op_t death_ops[] = {
 	[QS_NOTICE_DEATH] = { "death", QS_LEN(qs_death_notice_t), 0, NULL,
-			      on_death },
+			      on_death, QS_WHO_KERNEL },
 };
 static qs_server_t tm_server = QS_SERVER_LOCKED("tm", tm_ops, NULL, &tm_lock);
 static qs_server_t net_server =
@@ -419,19 +436,11 @@ net_handle(const qs_msg_t *req, qs_msg_t *reply, void *server)
 	return qs_dispatch(req, reply, server);
 }
 
-/* The death queue: the table, for the kernel only (it stamps pid 0). */
-static int32_t
-death_handle(const qs_msg_t *req, qs_msg_t *reply, void *server)
-{
-	if (req->hdr.src_node != tm_node || req->hdr.src_pid != 0)
-		return QS_EPERM;
-	return qs_dispatch(req, reply, server);
-}
-
+/* The death queue: for the kernel only (it stamps pid 0), by its table. */
 static void *
 serve_deaths(void *arg)
 {
-	qs_serve((int)arg, death_handle, &death_server, 2);
+	qs_serve_table((int)arg, &death_server, 2);
 	return NULL;
 }
 

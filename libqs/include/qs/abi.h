@@ -241,6 +241,14 @@ typedef struct {
 #define QS_SQ_ASYNC_MAX 256   /* a process's outstanding async requests, by
                                  default (QS_LIMIT_REQUESTS) */
 #define QS_MSG_TRUNC 0x1      /* flags: the receive buffer was too small */
+/*
+ * Who sent a request, in its flags: stamped by the sender's kernel (never
+ * the sender), carried across nodes by the CMs, and only in requests.
+ */
+#define QS_MSG_SRC_TM 0x10000     /* its node's TM (it serves QS_DEATH_QUEUE) */
+#define QS_MSG_SRC_SYSTEM 0x20000 /* a system server of its node (init
+                                     gave it a right, name, device or limit) */
+#define QS_MSG_SRC_MASK 0x30000
 
 typedef struct {
 	uint32_t rid;      /* request id, unique on the sending node (kernel) */
@@ -253,7 +261,7 @@ typedef struct {
 	uint32_t len;      /* inline bytes in data[] */
 	uint32_t ool_len;  /* out-of-line bytes */
 	uint32_t ool;      /* address of the out-of-line bytes */
-	uint32_t flags;    /* QS_MSG_* */
+	uint32_t flags;    /* QS_MSG_*; QS_MSG_SRC_* (kernel) */
 	uint32_t src_rights; /* the sender's QS_RIGHT_* (kernel; 0 from
 	                        another node) */
 } qs_msg_hdr_t;

@@ -54,7 +54,8 @@ typedef struct {
 	int32_t status;   /* REP */
 	uint32_t len;     /* data bytes, then ool_len bytes, follow */
 	uint32_t ool_len;
-	uint32_t flags;   /* REP: WIRE_F_* */
+	uint32_t flags;   /* REQ: the client's QS_MSG_SRC_*, as its kernel
+	                     stamped them; REP: WIRE_F_* */
 } wire_msg_t;
 
 /* The TMs' piggyback on a REP: the transaction has a recoverable

@@ -63,9 +63,15 @@ typedef int32_t (*qs_invoke_t)(const qs_msg_t *req, const void *args,
  *   QS_WHO_KERNEL    this node's kernel (its notices: src_pid 0)
  *   QS_WHO_RIGHT(r)  a caller holding the QS_RIGHT_* bits r (rights are a
  *                    node's own: a remote caller has none)
+ *   QS_WHO_TM        a TM, of this node or another (QS_MSG_SRC_TM, which its
+ *                    kernel stamped)
+ *   QS_WHO_SYSTEM    a system server, of this node or another
+ *                    (QS_MSG_SRC_SYSTEM)
  */
 #define QS_WHO_LOCAL 0x10000u
 #define QS_WHO_KERNEL 0x20000u
+#define QS_WHO_TM 0x40000u
+#define QS_WHO_SYSTEM 0x80000u
 #define QS_WHO_RIGHT(r) ((uint32_t)(r) & 0xFFFFu)
 
 typedef struct {

@@ -37,6 +37,14 @@
  * joiner's own. */
 #define TM_RQ_PREFIX "tx.rq."
 
+/*
+ * Who may send what (the TM's table, docs/security.md "Across nodes"):
+ * BEGIN, COMMIT, ABORT, JOIN and DELEGATE only a process of the TM's own
+ * node; LIST only a system server of its node (the shell); OUTCOME only a
+ * system server (a TM, a recovering participant, the shell); PREPARE, END
+ * and TAKEOVER only another node's TM, as its kernel stamped it
+ * (QS_MSG_SRC_TM). Anyone else gets QS_EPERM, counted (tm_stats_t.bad).
+ */
 enum {
 	TM_OP_BEGIN = 1,  /* no data, under the new transaction: the sender owns
 			     it -> 0; QS_EPERM (the kernel says someone else
@@ -53,7 +61,7 @@ enum {
 			     its commit point) */
 	TM_OP_JOIN = 4,   /* under it; data: tm_join_t -> 0; QS_EINVAL (a
 			     class out of range, rqid <= 0 for a class other
-			     than none, or sent from another node), QS_EPERM
+			     than none), QS_EPERM
 			     (rqid is not the sender's own recovery queue,
 			     TM_RQ_PREFIX "PID" on this node), QS_ELIMIT (the
 			     sender takes part in TM_JOINS_MAX live
