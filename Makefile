@@ -52,7 +52,8 @@ all: $(ISO) $(B)/liblwip.a
 
 deps:
 	@scripts/deps.sh
-	@scripts/fetch-lwip.sh $(B)
+	@$(LWIP_FETCH) $(B)
+	@$(TOMCRYPT_FETCH) $(B)
 
 $(B)/obj/kernel/%.o: kernel/%.c | deps
 	@mkdir -p $(@D)
@@ -104,6 +105,17 @@ $(B)/liblwip.a: $(LWIP_OBJS) $(LWIP_PORT_OBJS)
 	rm -f $@
 	$(CROSS)ar rcs $@ $^
 
+include crypto/tomcrypt.mk
+TOMCRYPT_OBJS := $(patsubst $(TOMCRYPT_DIR)/src/%.c,$(B)/obj/tomcrypt/%.o,\
+	$(TOMCRYPT_SRCS))
+# As lwIP: its code gets our flags but not -Werror.
+$(B)/obj/tomcrypt/%.o: $(TOMCRYPT_DIR)/src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -Werror,$(USER_CFLAGS)) $(TOMCRYPT_INC) -c -o $@ $<
+$(B)/libtomcrypt.a: $(TOMCRYPT_OBJS)
+	rm -f $@
+	$(CROSS)ar rcs $@ $^
+
 # $(call program,name,sources[,libraries]): link one user program, with
 # libraries (such as build/liblwip.a) ahead of libqs.a.
 define program
@@ -119,8 +131,9 @@ $(eval $(call program,counterd,servers/counterd/counterd.c))
 $(eval $(call program,disk,$(wildcard servers/disk/*.c)))
 $(eval $(call program,tm,$(wildcard servers/tm/*.c)))
 $(eval $(call program,fs,$(wildcard servers/fs/*.c)))
-$(eval $(call program,cm,$(wildcard servers/cm/*.c),$(B)/liblwip.a))
-$(call obj,$(wildcard servers/cm/*.c)): USER_CFLAGS += $(LWIP_INC)
+$(eval $(call program,cm,$(wildcard servers/cm/*.c),$(B)/liblwip.a $(B)/libtomcrypt.a))
+$(call obj,$(wildcard servers/cm/*.c)): USER_CFLAGS += $(LWIP_INC) $(TOMCRYPT_INC)
+$(call obj,$(wildcard servers/cm/*.c)): | $(TOMCRYPT_FETCHED)
 WM_SRCS := $(wildcard servers/wm/*.c) $(WM_FONT_C)
 $(eval $(call program,wm,$(WM_SRCS)))
 # Apps that use lwIP (net/README) link it and see its headers and ours.

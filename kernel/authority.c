@@ -18,6 +18,7 @@
  * A call refused for a right or a limit is counted with its process.
  */
 #include "kernel.h"
+#include "boot.h"
 #include "pmm.h"
 #include "proc.h"
 #include "syscall.h"
@@ -236,4 +237,47 @@ sys_limits(trap_frame_t *f)
 	l.rights = p->rights;
 	l.refused = p->refused;
 	return copy_to_user(f->ecx, &l, sizeof(l));
+}
+
+static int
+hex_digit(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/*
+ * The cluster key (docs/security.md, "The cluster key"): 64 hex digits the
+ * host tool gives every node of a cluster (fw_cfg opt/qs/key, a file, so
+ * the key is on no command line). Only the communication manager reads it:
+ * the process the name kernel.net is reserved for.
+ */
+int
+sys_net_key(trap_frame_t *f)
+{
+	char hex[2 * QS_NET_KEY_LEN + 2];
+	uint8_t key[QS_NET_KEY_LEN];
+	int i = name_slot(QS_NET_QUEUE);
+
+	if (i < 0 || names[i].pid != current->proc->pid)
+		return authority_refuse(current->proc, QS_EPERM);
+	int n = boot_arg("key", hex, sizeof(hex));
+	if (n < 0 || n > (int)sizeof(hex) - 1)
+		return QS_ENOENT; /* none, or not a key */
+	while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == ' '))
+		n--; /* a key file may end its line */
+	if (n != 2 * QS_NET_KEY_LEN)
+		return QS_ENOENT;
+	for (i = 0; i < QS_NET_KEY_LEN; i++) {
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return QS_ENOENT;
+		key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	int r = copy_to_user(f->ebx, key, sizeof(key));
+	memset(key, 0, sizeof(key));
+	memset(hex, 0, sizeof(hex));
+	return r < 0 ? r : QS_NET_KEY_LEN;
 }

@@ -48,6 +48,8 @@ static const struct {
 	{ 0xA0, 2 },   /* the slave PIC */
 	{ 0x3F8, 8 },  /* COM1, the console */
 	{ 0xCF8, 8 },  /* PCI configuration: every device's (SYS_PCI_READ) */
+	{ 0x510, 12 }, /* fw_cfg, with its DMA registers: the node's identity
+			  and the cluster key (SYS_NET_KEY) */
 };
 
 static int

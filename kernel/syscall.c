@@ -376,6 +376,7 @@ static const syscall_t syscalls[SYS_COUNT] = {
 	[SYS_LIMITS] = { sys_limits, "limits" },
 	[SYS_NAME_HOLDER] = { sys_name_holder, "name_holder" },
 	[SYS_PCI_READ] = { sys_pci_read, "pci_read" },
+	[SYS_NET_KEY] = { sys_net_key, "net_key" },
 };
 
 static const syscall_t *

@@ -37,5 +37,6 @@ int sys_tx_end(trap_frame_t *f);
 int sys_sq_admit(trap_frame_t *f);   /* sq_server.c */
 int sys_limits(trap_frame_t *f);     /* authority.c */
 int sys_name_holder(trap_frame_t *f);
+int sys_net_key(trap_frame_t *f);
 
 #endif

@@ -4,8 +4,13 @@
 ifndef LWIP_MK_INCLUDED
 LWIP_MK_INCLUDED := 1
 
-# scripts/fetch-lwip.sh unpacks Debian's lwIP source package here.
+# scripts/fetch-debsrc.sh unpacks Debian's lwIP source package here,
+# checked against scripts/lwip.sha256. Debian's quilt patches leave src/core
+# alone (bar one #error check in init.c) and otherwise add opt-in socket
+# options (default off), tcpip_callback_wait(), a PPP CVE fix, a POSIX port
+# under port/ and a CMake build: nothing a raw-API kernel port has to undo.
 LWIP_DIR := build/lwip
+LWIP_FETCH := scripts/fetch-debsrc.sh lwip 2.1.3 src/core/tcp_in.c
 
 # IPv4 with ARP, ICMP, raw pcbs, UDP and TCP over Ethernet: the files that
 # compile to something under net/lwipopts.h. Listed rather than globbed,
@@ -27,6 +32,6 @@ LWIP_FETCHED := $(LWIP_DIR)/.fetched
 # (Only these files: a pattern rule would let make chain guesses through
 # it, like a dependency file made from a .o made from a .c it could fetch.)
 $(LWIP_FETCHED) $(LWIP_SRCS):
-	@scripts/fetch-lwip.sh build
+	@$(LWIP_FETCH) build
 
 endif

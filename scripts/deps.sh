@@ -23,7 +23,7 @@ PACKAGES=(
     graphviz                # dot: `qsnet tree` draws a transaction's tree
     console-setup-linux     # the WM's font (Lat15-Terminus16.psf.gz): Debian's
                             # kbd ships no fonts, its console fonts are in here
-    dpkg-dev                # dpkg-source, needed by fetch-lwip.sh
+    dpkg-dev                # dpkg-source, needed by fetch-debsrc.sh
     gcc                     # host tools built during the build
     make
 )

@@ -1,4 +1,5 @@
 /* What runs before main and after it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <qs/sys.h>
 #include <qs/thread.h>
@@ -32,6 +33,13 @@ abort(void)
 {
 	qs_cons_write("abort\n", 6);
 	qs_exit(134);
+}
+
+void
+qs_assert_fail(const char *expr, const char *file, int line)
+{
+	printf("assertion failed: %s (%s:%d)\n", expr, file, line);
+	abort();
 }
 
 void

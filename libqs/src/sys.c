@@ -113,6 +113,7 @@ qs_halt(void)
 
 int qs_limits(int pid, qs_limits_t *out) { return SC2(SYS_LIMITS, pid, out); }
 int qs_name_holder(const char *name) { return SC1(SYS_NAME_HOLDER, name); }
+int qs_net_key(uint8_t key[QS_NET_KEY_LEN]) { return SC1(SYS_NET_KEY, key); }
 
 void *
 qs_mmio_map(uint32_t phys, uint32_t len)

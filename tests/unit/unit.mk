@@ -23,7 +23,7 @@ UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
 	$(UNIT_OUT)/test_msg $(UNIT_OUT)/test_wmtext \
 	$(UNIT_OUT)/test_rvm $(UNIT_OUT)/test_rvm_crash $(UNIT_OUT)/test_rvm_prep \
 	$(UNIT_OUT)/test_rvm_conc $(UNIT_OUT)/test_rvm_vista \
-	$(UNIT_OUT)/test_lwip
+	$(UNIT_OUT)/test_lwip $(UNIT_OUT)/test_seal
 
 UNIT_SRCS_test_libc := $(UNIT_DIR)/test_libc.c libqs/src/string.c \
 	libqs/src/printf.c libqs/src/stdlib.c
@@ -50,6 +50,21 @@ $(LWIP_UNIT_OBJS): UNIT_CFLAGS += $(LWIP_INC)
 $(LWIP_UNIT_OBJS): | $(LWIP_FETCHED)
 # As in the guest build, lwIP's own files do not get -Werror (net/README).
 $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(LWIP_SRCS)): UNIT_CFLAGS += -Wno-error
+
+# The CMs' packet seal over libtomcrypt, built like the guest's
+# build/libtomcrypt.a, but with its self-tests (blake2s_test,
+# blake2smac_test) compiled in: the test runs the library's own vectors.
+include crypto/tomcrypt.mk
+TOMCRYPT_TEST_SRCS := $(addprefix $(TOMCRYPT_DIR)/src/, \
+	mac/blake2/blake2smac_test.c misc/compare_testvector.c)
+SEAL_UNIT_SRCS := $(UNIT_DIR)/test_seal.c servers/cm/seal.c $(TOMCRYPT_SRCS) \
+	$(TOMCRYPT_TEST_SRCS)
+UNIT_SRCS_test_seal := $(SEAL_UNIT_SRCS) libqs/src/string.c
+SEAL_UNIT_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(SEAL_UNIT_SRCS))
+$(SEAL_UNIT_OBJS): UNIT_CFLAGS += $(filter-out -DLTC_NO_TEST,$(TOMCRYPT_INC))
+$(SEAL_UNIT_OBJS): | $(TOMCRYPT_FETCHED)
+$(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(TOMCRYPT_SRCS) $(TOMCRYPT_TEST_SRCS)): \
+	UNIT_CFLAGS += -Wno-error
 
 # RVM: the library is built like the rest. Its tests, their helpers and
 # the host platform under it (rvm_host.c) use the host's headers and libc:

@@ -64,7 +64,10 @@ them all.
 State lives in ROOT/build/nodes/N/ (override with env QSNET_STATE; a relative
 path is taken relative to the project root): console.sock, qmp.sock,
 console.log (previous run's log in console.log.1), qemu.pid, disk.img (the IDE
-disk), pmem.img (the persistent memory), incarnation (starts so far), node.json.
+disk), pmem.img (the persistent memory), incarnation (starts so far), node.json;
+and STATE/key, the cluster key every node gets (fw_cfg opt/qs/key, a file):
+made at the first `up` from the host's random source, or copied from
+`up --key FILE`. The CMs authenticate every packet with it.
 
 The console is a single-client socket: while `console` is attached, `exec`
 on that node waits and times out (exit 2), and QEMU may later still take one
@@ -104,6 +107,10 @@ def build_parser():
     c.add_argument("--icount", action="store_true",
                    help="run under -icount shift=0 (rdtsc counts "
                    "instructions)")
+    c.add_argument("--key", metavar="FILE",
+                   help="the cluster key: a file of 64 hex digits, copied "
+                   "to STATE/key (default: the one there, or a new random "
+                   "one)")
     sub.add_parser("down", help="stop all nodes (keeps disks and logs)")
     sub.add_parser("status", help="show each node's state and QEMU pid")
     c = sub.add_parser("console", help="attach to a console; Ctrl-] detaches")
@@ -185,7 +192,7 @@ def main(argv=None):
         if a.verb == "up":
             pids = cl.up(a.n, conf=a.conf, gdb=a.gdb, iso=a.iso,
                          timeout=a.timeout, args=parse_args_kv(a.arg),
-                         icount=a.icount)
+                         icount=a.icount, key=a.key)
             for i, pid in enumerate(pids):
                 state = ("waiting for gdb" if a.gdb and i == 0 else "up")
                 print("node %d %s: pid %d, log %s" % (

@@ -5,6 +5,8 @@ formed (see Cluster.wait_formed)."""
 
 import json
 import os
+import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -75,6 +77,31 @@ class Cluster:
 
     # ---- starting and stopping -------------------------------------------
 
+    def key_path(self):
+        """The cluster key's file, STATE/key: 64 hex digits, made at the
+        cluster's first start (or given with `up --key`). Every node of the
+        cluster gets it; the CMs authenticate every packet with it."""
+        return os.path.join(self.state_dir, "key")
+
+    def ensure_key(self, given=None):
+        """Makes STATE/key if there is none: a copy of GIVEN (a file of 64
+        hex digits), or 32 random bytes from the host's CSPRNG."""
+        path = self.key_path()
+        if given:
+            with open(given) as f:
+                key = f.read().strip()
+            if not re.fullmatch(r"[0-9a-fA-F]{64}", key):
+                raise QsnetError("%s: a cluster key is 64 hex digits" % given)
+        elif os.path.exists(path):
+            return path
+        else:
+            key = secrets.token_hex(32)
+        os.makedirs(self.state_dir, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
+        return path
+
     def qemu_argv(self, node, opts):
         """QEMU command line for NODE; paths are relative to the node dir."""
         boot_args = dict(opts.get("args") or {})
@@ -90,7 +117,8 @@ class Cluster:
                          boot_args=fw_cfg + sorted(boot_args.items()),
                          nic=(node, self.lan.hub(node)),
                          daemon=("qemu.pid", "qs-node-%d" % int(node)),
-                         gdb=opts.get("gdb"), icount=opts.get("icount"))
+                         gdb=opts.get("gdb"), icount=opts.get("icount"),
+                         key=opts.get("key", self.ensure_key()))
 
     def _next_incarnation(self, node):
         """Counts the node's starts in the file `incarnation`, kept with its
@@ -143,7 +171,7 @@ class Cluster:
         return self.pid(node)
 
     def up(self, n=1, conf=None, gdb=False, iso=None, timeout=120, args=None,
-           icount=False, wait=True):
+           icount=False, wait=True, key=None):
         """Start nodes 0..n-1 and wait until the cluster has formed: every
         prompt is up and every CM sees every node up (not node 0 with gdb,
         which is stopped at the first instruction; nothing without WAIT,
@@ -153,6 +181,7 @@ class Cluster:
             raise QsnetError("nodes already running: %s (use down first)"
                              % ", ".join(map(str, running)))
         iso = os.path.abspath(iso) if iso else self.iso
+        self.ensure_key(key)
         pids = []
         for i in range(n):
             opts = {"iso": iso, "conf": conf, "gdb": bool(gdb and i == 0),

@@ -38,7 +38,7 @@ def make_storage(directory, fresh=False):
 
 def qemu_argv(iso, memory=MEMORY_MB, disk=None, pmem=None, console=None,
               qmp=None, boot_args=(), nic=None, daemon=None, gdb=False,
-              icount=False):
+              icount=False, key=None):
     """The command line of one node booting ISO.
 
     disk, pmem: image files for the IDE disk and the persistent memory
@@ -47,7 +47,9 @@ def qemu_argv(iso, memory=MEMORY_MB, disk=None, pmem=None, console=None,
     QMP socket; boot_args: (KEY, VALUE) pairs, in order, for fw_cfg
     opt/qs/KEY; nic: (node id, vde switch socket) for an e1000 on the LAN;
     daemon: (pid file, name) to daemonize; gdb: wait for gdb on :1234;
-    icount: -icount shift=0 (rdtsc counts instructions)."""
+    icount: -icount shift=0 (rdtsc counts instructions); key: the cluster
+    key's file (fw_cfg opt/qs/key: a file, so the key is on no command
+    line)."""
     argv = ["qemu-system-i386", "-m", str(memory), "-cdrom", iso,
             "-boot", "d"]
     if disk:
@@ -65,9 +67,11 @@ def qemu_argv(iso, memory=MEMORY_MB, disk=None, pmem=None, console=None,
         argv += ["-serial", "stdio"]
     if qmp:
         argv += ["-qmp", "unix:%s,server=on,wait=off" % qmp]
-    for key, value in boot_args:
+    for name, value in boot_args:
         argv += ["-fw_cfg", "name=opt/qs/%s,string=%s"
-                 % (key, str(value).replace(",", ",,"))]
+                 % (name, str(value).replace(",", ",,"))]
+    if key:
+        argv += ["-fw_cfg", "name=opt/qs/key,file=%s" % key.replace(",", ",,")]
     if nic:
         node, switch = nic
         argv += ["-netdev", "vde,id=lan,sock=%s" % switch,

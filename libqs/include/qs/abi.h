@@ -107,8 +107,13 @@ enum {
 	SYS_PCI_READ = 51,   /* (vendor << 16 | device, register, uint32_t *)
 	                        -> 0: a configuration dword of a device the
 	                        caller drives (`grant pci`); QS_EPERM others */
-	SYS_COUNT = 52
+	SYS_NET_KEY = 52,    /* (uint8_t key[QS_NET_KEY_LEN]) -> QS_NET_KEY_LEN:
+	                        the cluster key qsnet gave the node; only the
+	                        process kernel.net is reserved for (the CM);
+	                        QS_ENOENT if the node was given none */
+	SYS_COUNT = 53
 };
+#define QS_NET_KEY_LEN 32 /* bytes; given as 64 hex digits (fw_cfg opt/qs/key) */
 
 /* SYS_SPAWN flags */
 #define QS_SPAWN_SUSPENDED 0x1 /* do not run until SYS_RESUME */

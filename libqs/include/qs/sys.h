@@ -37,6 +37,8 @@ int qs_halt(void);
 int qs_limits(int pid, qs_limits_t *out);
 /* The pid a queue name is reserved for (init's config), or QS_ENOENT. */
 int qs_name_holder(const char *name);
+/* The cluster key, for the CM only (SYS_NET_KEY). */
+int qs_net_key(uint8_t key[QS_NET_KEY_LEN]);
 int qs_boot_arg(const char *key, char *buf, size_t len);
 int qs_module_read(const char *name, uint32_t offset, void *buf, size_t len);
 int qs_futex_wait(volatile uint32_t *addr, uint32_t expected, int32_t timeout_ms);

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Fetch and unpack Debian's lwip source package into BUILD_DIR/lwip.
+# Fetch and unpack one of Debian's source packages into BUILD_DIR/PKG.
 #
-# Usage: scripts/fetch-lwip.sh [BUILD_DIR]     (BUILD_DIR defaults to "build")
+# Usage: scripts/fetch-debsrc.sh PKG UPSTREAM PROBE [BUILD_DIR]
+#   PKG       the source package (lwip, libtomcrypt)
+#   UPSTREAM  the upstream release we build against (2.1.3); the Debian
+#             revision is whatever scripts/PKG.sha256 names, so the two
+#             cannot drift apart unnoticed
+#   PROBE     a file the unpacked tree must have (src/core/tcp_in.c)
+#   BUILD_DIR defaults to "build"
 #
 # Why Debian's source package: the only network we can rely on is the Debian
 # mirror the machine is already configured for, and its archive is signed,
 # so apt verifies the download against the signed Sources index for free.
-# On top of that we pin the exact bytes in scripts/lwip.sha256, so a new
+# On top of that we pin the exact bytes in scripts/PKG.sha256, so a new
 # Debian revision (or a tampered mirror) is an explicit, reviewed change
 # rather than a silent one.
 #
@@ -16,33 +22,35 @@
 # BUILD_DIR/apt.
 #
 # Re-recording the checksums (after deliberately moving to a new Debian
-# revision): LWIP_RECORD_SUMS=1 scripts/fetch-lwip.sh /tmp/somewhere
+# revision): DEBSRC_RECORD_SUMS=1 scripts/fetch-debsrc.sh PKG ... /tmp/somewhere
 set -euo pipefail
 
-# Upstream release we build against; the Debian revision is whatever the
-# committed checksum file names, so the two cannot drift apart unnoticed.
-LWIP_UPSTREAM=2.1.3
-
+[ $# -ge 3 ] || { echo "usage: $0 PKG UPSTREAM PROBE [BUILD_DIR]" >&2; exit 2; }
+PKG=$1
+UPSTREAM=$2
+PROBE=$3
+BUILD_DIR=${4:-build}
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SUMS="$SCRIPT_DIR/lwip.sha256"
-BUILD_DIR=${1:-build}
+SUMS="$SCRIPT_DIR/$PKG.sha256"
+RECORD=${DEBSRC_RECORD_SUMS:-0}
 
-say() { echo "fetch-lwip: $*" >&2; }
-die() { echo "fetch-lwip: ERROR: $*" >&2; exit 1; }
+say() { echo "fetch-debsrc $PKG: $*" >&2; }
+die() { echo "fetch-debsrc $PKG: ERROR: $*" >&2; exit 1; }
 
 # Fast path first: a finished fetch costs a single stat, so build rules can
 # call this unconditionally.
-[ -e "$BUILD_DIR/lwip/.fetched" ] && exit 0
+[ -e "$BUILD_DIR/$PKG/.fetched" ] && exit 0
 
 mkdir -p "$BUILD_DIR"
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)   # apt and dpkg-source need absolute paths
 APT_DIR="$BUILD_DIR/apt"
 DL_DIR="$APT_DIR/download"
-DEST="$BUILD_DIR/lwip"
-STAGE="$BUILD_DIR/lwip.partial"
+DEST="$BUILD_DIR/$PKG"
+STAGE="$BUILD_DIR/$PKG.partial"
 
 # Parallel make may start us twice; the loser waits and then finds .fetched.
-exec 9>"$BUILD_DIR/.fetch-lwip.lock"
+# One lock for every package: they share the private apt.
+exec 9>"$BUILD_DIR/.fetch-debsrc.lock"
 flock 9
 [ -e "$DEST/.fetched" ] && exit 0
 
@@ -185,8 +193,8 @@ fi
 # ---------------------------------------------------------------------------
 # Update the private index.  A third-party repository without source
 # packages (or temporarily unreachable) makes apt-get update fail even
-# though the Debian archive was fine, so a failure is only fatal if lwip
-# then turns out to be missing.
+# though the Debian archive was fine, so a failure is only fatal if the
+# package then turns out to be missing.
 # ---------------------------------------------------------------------------
 say "updating private source index (log: $APT_DIR/update.log)"
 if ! apt-get -q update > "$APT_DIR/update.log" 2>&1; then
@@ -194,54 +202,54 @@ if ! apt-get -q update > "$APT_DIR/update.log" 2>&1; then
     grep -E '^(E|W):' "$APT_DIR/update.log" | sed 's/^/    /' >&2 || true
 fi
 
-available=$(apt-cache showsrc --only-source lwip 2>/dev/null |
+available=$(apt-cache showsrc --only-source "$PKG" 2>/dev/null |
             sed -n 's/^Version: //p' | sort -u)
 [ -n "$available" ] ||
-    die "no lwip source package visible through the machine's apt sources; see $APT_DIR/update.log"
+    die "no $PKG source package visible through the machine's apt sources; see $APT_DIR/update.log"
 have=$(printf '%s\n' "$available" | paste -sd' ')
 
 # Which Debian version: the one the committed checksums describe.  When
 # (re)recording, the newest available revision of the pinned upstream.
-if [ "${LWIP_RECORD_SUMS:-0}" = 1 ]; then
-    version=$(printf '%s\n' "$available" | grep -F "${LWIP_UPSTREAM}+" |
+if [ "$RECORD" = 1 ]; then
+    version=$(printf '%s\n' "$available" | grep -E "^(.*:)?${UPSTREAM}[+-]" |
               sort -V | tail -n1 || true)
     [ -n "$version" ] ||
-        die "no lwip ${LWIP_UPSTREAM} source available; have: $have"
+        die "no $PKG ${UPSTREAM} source available; have: $have"
 else
     [ -f "$SUMS" ] ||
-        die "$SUMS missing; record it with LWIP_RECORD_SUMS=1 (and review it)"
-    version=$(sed -n 's/^[0-9a-f]\{64\}  lwip_\(.*\)\.dsc$/\1/p' "$SUMS")
+        die "$SUMS missing; record it with DEBSRC_RECORD_SUMS=1 (and review it)"
+    version=$(sed -n "s/^[0-9a-f]\{64\}  ${PKG}_\(.*\)\.dsc\$/\1/p" "$SUMS")
     if [ -z "$version" ] || [ "$(printf '%s\n' "$version" | wc -l)" -ne 1 ]; then
-        die "$SUMS must list exactly one lwip_<version>.dsc"
+        die "$SUMS must list exactly one ${PKG}_<version>.dsc"
     fi
     case "$version" in
-        "${LWIP_UPSTREAM}"+*|"${LWIP_UPSTREAM}"-*) ;;
-        *) die "$SUMS pins lwip $version, but this script expects upstream $LWIP_UPSTREAM" ;;
+        "${UPSTREAM}"+*|"${UPSTREAM}"-*) ;;
+        *) die "$SUMS pins $PKG $version, but the build expects upstream $UPSTREAM" ;;
     esac
     printf '%s\n' "$available" | grep -qxF "$version" ||
-        die "lwip $version (pinned by $SUMS) is not available from the mirror; have: $have. If Debian moved to a new revision, re-record the checksums."
+        die "$PKG $version (pinned by $SUMS) is not available from the mirror; have: $have. If Debian moved to a new revision, re-record the checksums."
 fi
 
 # ---------------------------------------------------------------------------
 # Download.  apt-get checks every file against the hashes in the signed
 # Sources index before it reports success.
 # ---------------------------------------------------------------------------
-say "downloading lwip $version source"
+say "downloading $PKG $version source"
 # As root apt downloads as the unprivileged _apt user; give it the target
 # directory so it does not fall back to downloading as root (with a warning).
 if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then
     chown _apt "$DL_DIR"
 fi
-(cd "$DL_DIR" && apt-get -q source --download-only --only-source "lwip=$version") \
+(cd "$DL_DIR" && apt-get -q source --download-only --only-source "$PKG=$version") \
     > "$APT_DIR/download.log" 2>&1 || {
     sed 's/^/    /' "$APT_DIR/download.log" >&2
-    die "apt-get source lwip=$version failed"
+    die "apt-get source $PKG=$version failed"
 }
 
-dsc="$DL_DIR/lwip_${version#*:}.dsc"
+dsc="$DL_DIR/${PKG}_${version#*:}.dsc"
 [ -f "$dsc" ] || die "download did not produce $(basename "$dsc")"
 
-if [ "${LWIP_RECORD_SUMS:-0}" = 1 ]; then
+if [ "$RECORD" = 1 ]; then
     (cd "$DL_DIR" && sha256sum -- *) > "$SUMS"
     say "recorded checksums in $SUMS -- review and commit them"
 fi
@@ -253,7 +261,7 @@ fi
 # ---------------------------------------------------------------------------
 say "verifying checksums against $(basename "$SUMS")"
 if ! (cd "$DL_DIR" && sha256sum --check --strict --quiet "$SUMS") >&2; then
-    die "SHA-256 mismatch for the lwip source files above: the mirror's lwip $version differs from the one recorded in $SUMS. Do not use it; investigate (files kept in $DL_DIR), and re-record only if the change is expected."
+    die "SHA-256 mismatch for the $PKG source files above: the mirror's $PKG $version differs from the one recorded in $SUMS. Do not use it; investigate (files kept in $DL_DIR), and re-record only if the change is expected."
 fi
 for f in "$DL_DIR"/*; do
     name=$(basename "$f")
@@ -266,20 +274,18 @@ done
 # debian-keyring (large, not installed), and the checksums it would verify
 # are already covered by ours.  --no-copy: otherwise dpkg-source drops a
 # copy of the orig tarball into BUILD_DIR next to the tree.  Unpacking into
-# a staging directory and renaming keeps BUILD_DIR/lwip complete or absent.
-# Debian's quilt patches get applied.  They leave src/core alone (bar one
-# #error check in init.c) and otherwise add opt-in socket options (default
-# off), tcpip_callback_wait(), a PPP CVE fix, a POSIX port under port/ and
-# a CMake build -- nothing a raw-API kernel port has to undo.
+# a staging directory and renaming keeps BUILD_DIR/PKG complete or absent.
+# Debian's quilt patches get applied (what they change for each package is
+# said where the build uses it: net/lwip.mk, crypto/tomcrypt.mk).
 # ---------------------------------------------------------------------------
 say "unpacking into $DEST"
 dpkg-source --no-check --no-copy -x "$dsc" "$STAGE" > "$APT_DIR/unpack.log" 2>&1 || {
     sed 's/^/    /' "$APT_DIR/unpack.log" >&2
     die "dpkg-source failed to unpack $(basename "$dsc")"
 }
-[ -f "$STAGE/src/core/tcp_in.c" ] ||
-    die "unpacked tree lacks src/core/tcp_in.c; unexpected source layout"
+[ -f "$STAGE/$PROBE" ] ||
+    die "unpacked tree lacks $PROBE; unexpected source layout"
 
 mv "$STAGE" "$DEST"
 touch "$DEST/.fetched"
-say "done: lwip $version in $DEST"
+say "done: $PKG $version in $DEST"
