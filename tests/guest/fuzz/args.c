@@ -42,7 +42,9 @@ kid_t kids[MAX_CHILDREN];
 uint64_t txs[10];
 uint32_t made, qname_seq;
 int kfault_on, trace, reserved = -1;
+volatile int rq_qid;
 int good;
+int to_server;
 qs_sq_info_t qinfo[64];
 int nqinfo;
 uint8_t watchdog_stack[4096];
@@ -499,10 +501,15 @@ int
 pick_nr(void)
 {
 	uint32_t r = below(1000);
+	to_server = 0;
 	if (r < 20)
 		return below(2) ? (int)(SYS_COUNT + below(20)) : (int)any();
 	if (r < 21)
 		return below(2) ? SYS_EXIT : SYS_THREAD_EXIT;
+	if (r < 21 + SRV_PER_MILLE) {
+		to_server = 1;
+		return below(2) ? SYS_SQ_CALL : SYS_SQ_SEND;
+	}
 	int nr;
 	do
 		nr = 2 + (int)below(SYS_COUNT - 2);
@@ -517,12 +524,34 @@ room(uint32_t n)
 	return good ? buf(n) : ptr();
 }
 
+/* A request to a server (srv.c), called or sent: 1, or 0 if none. */
+static int
+srv_req(int nr, uint32_t a[5])
+{
+	static qs_msg_t m;
+	static uint8_t ool[QS_MSG_OOL_MAX];
+	if (!to_server && below(4))
+		return 0;
+	int qid = srv_build(&rng, &m, ool, sizeof(ool));
+	if (!qid)
+		return 0;
+	a[0] = (uint32_t)qid;
+	a[1] = U(&m);
+	if (nr == SYS_SQ_CALL) {
+		a[3] = below(4) ? sizeof(qs_msg_t) + below(QS_MSG_OOL_MAX + 1) : cap_arg();
+		a[2] = below(8) ? buf(a[3]) : ptr();
+	}
+	return 1;
+}
+
 void
 gen(int nr, uint32_t a[5])
 {
 	good = below(2);
 	for (int i = 0; i < 5; i++)
 		a[i] = below(4) || good ? 0 : any();
+	if ((nr == SYS_SQ_CALL || nr == SYS_SQ_SEND) && srv_req(nr, a))
+		return;
 	if (!good && below(16) == 0)
 		return; /* all random */
 	switch (nr) {

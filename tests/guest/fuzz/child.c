@@ -114,7 +114,7 @@ in_upcall(slot_t *s, const qs_msg_t *req)
 {
 	uint64_t tx = req->hdr.txid;
 	int qid = own_q[below_of(&s->rng, MAX_QUEUES)];
-	switch (below_of(&s->rng, 10)) {
+	switch (below_of(&s->rng, 11)) {
 	case 0: SYSCALL(SYS_TX_SET, (uint32_t)tx, (uint32_t)(tx >> 32), 0, 0, 0); break;
 	case 1: SYSCALL(SYS_TX_SET, rnd_of(&s->rng), rnd_of(&s->rng), 0, 0, 0); break;
 	case 2: SYSCALL(SYS_TX_SET, 0, 0, 0, 0, 0); break;
@@ -127,6 +127,10 @@ in_upcall(slot_t *s, const qs_msg_t *req)
 	case 5: qs_sleep(below_of(&s->rng, 3)); break;
 	case 6: qs_set_priority(0, (int)below_of(&s->rng, QS_PRIO_DEFAULT + 1)); break;
 	case 7: SYSCALL(SYS_SQ_WAIT, 0, U(s->mem->rbuf), SLOT_RBUF, 0, 0); break;
+	case 8: /* a server's request on a client's behalf, under its tx */
+		if ((qid = srv_build(&s->rng, &s->mem->reply, NULL, 0)))
+			SYSCALL(SYS_SQ_SEND, qid, U(&s->mem->reply), 0, 0, 0);
+		break;
 	default: break;
 	}
 }
@@ -141,7 +145,11 @@ handler_entry(qs_msg_t *req)
 	uint32_t k = below_of(&s->rng, 100);
 	if (k < 2 || ending)
 		slot_end(s); /* the request fails with QS_ESRVDIED */
-	if (k < 20 && (req->hdr.opcode & OP_ASYNC)) {
+	/* what we sent (not called), and the TM's notices: answered later, or
+	 * never (then the child's end fails them) */
+	if (k < 20 && ((req->hdr.opcode & OP_ASYNC) ||
+		       (rq_qid && req->hdr.qid == (uint32_t)rq_qid &&
+			req->hdr.src_pid != mypid))) {
 		defer_push(req->hdr.rid);
 		SYSCALL(SYS_SQ_DEFER, 0, 0, 0, 0, 0); /* returns on error only */
 		serve_loop(s);
@@ -297,6 +305,9 @@ after(int nr, const uint32_t a[5], int r)
 		if (r > 0)
 			recent_rid[below(16)] = (uint32_t)r;
 		break;
+	case SYS_SQ_CALL:
+		srv_answer(a[0], r, a[2], a[3]);
+		break;
 	case SYS_TX_BEGIN:
 		if (r == 0 && valid(a[0], 8, 1) == V_YES)
 			memcpy(&txs[below(10)], (const void *)a[0], 8);
@@ -352,6 +363,25 @@ maintain(void)
 	}
 	if (below(64) == 0)
 		start_thread(S_HELPER);
+	if (below(256) == 0)
+		srv_refresh(); /* a server's recovery queue comes at its first join */
+	for (uint32_t n = below(64) ? 0 : below(16); n--;) /* answers we sent for */
+		if (SYSCALL(SYS_SQ_WAIT, 0, U(arena), ARENA, 0, 0) < 0)
+			break;
+	int rq = 0;
+	for (int i = 0; rq_qid && i < MAX_QUEUES; i++)
+		rq |= own_q[i] == rq_qid;
+	if (!rq) /* destroyed: it may be made again */
+		rq_qid = 0;
+	if (!rq_qid && below(made ? 256 : 2) == 0) { /* the TM's notices come to us */
+		char name[QS_NAME_MAX];
+		snprintf(name, sizeof(name), "tx.rq.%d", mypid);
+		int qid = qs_sq_create(name, below(2) ? 1 : 0);
+		rq_qid = qid > 0 ? qid : 0;
+		for (int i = 0; qid > 0 && i < MAX_QUEUES; i++)
+			if (cas((volatile uint32_t *)&own_q[i], 0, (uint32_t)qid) == 0)
+				break;
+	}
 	if (nkids(0) >= MAX_CHILDREN) { /* reap the quiet ones */
 		int pid = qs_waitpid(-1, NULL, QS_WAIT_NOHANG);
 		int i = pid > 0 ? kid(pid) : -1;
@@ -388,6 +418,7 @@ child(uint32_t seed, uint32_t calls, int parent, int ctl)
 	for (uint32_t i = 0; i < ARENA; i++)
 		arena[i] = (uint8_t)rnd();
 	txs[0] = qs_tx_get();
+	srv_refresh();
 	watchdog_tid = SYSCALL(SYS_THREAD_CREATE, U(watchdog), 0,
 			       U(watchdog_stack) + sizeof(watchdog_stack),
 			       QS_PRIO_DEFAULT, 0);
@@ -408,6 +439,12 @@ child(uint32_t seed, uint32_t calls, int parent, int ctl)
 		after(nr, a, r);
 		if (trace)
 			printf("fz = %d\n", r);
+		if (trace && (nr == SYS_SQ_CALL || nr == SYS_SQ_SEND) && srv_queue(a[0]) &&
+		    valid(a[1], sizeof(qs_msg_hdr_t), 0) != V_NO)
+			printf("fz srv %u op %u len %u ool %u = %d\n", a[0],
+			       ((const qs_msg_hdr_t *)a[1])->opcode,
+			       ((const qs_msg_hdr_t *)a[1])->len,
+			       ((const qs_msg_hdr_t *)a[1])->ool_len, r);
 		if (made % REPORT_EVERY == 0)
 			report(made, 0);
 	}

@@ -83,6 +83,7 @@ extern kid_t kids[MAX_CHILDREN];
 extern uint64_t txs[10];
 extern uint32_t made, qname_seq;
 extern int kfault_on, trace, reserved;
+extern volatile int rq_qid; /* our recovery queue, tx.rq.PID, once made */
 extern int good; /* this call's arguments are meant to pass the checks */
 extern qs_sq_info_t qinfo[64];
 extern int nqinfo;
@@ -130,6 +131,16 @@ void pick_tx(uint32_t *a, uint32_t *b);
 int pick_nr(void);
 void gen(int nr, uint32_t a[5]);
 void tame(int nr, uint32_t a[5]);
+
+/* ---- the servers: srv.c --------------------------------------------------- */
+
+#define SRV_PER_MILLE 80 /* calls that are requests to servers, besides the
+			    SYS_SQ_CALL and SYS_SQ_SEND that pick one */
+extern int to_server;    /* pick_nr chose a request to a server */
+void srv_refresh(void);
+int srv_queue(uint32_t qid);
+void srv_answer(uint32_t qid, int32_t status, uint32_t rbuf, uint32_t cap);
+int srv_build(uint64_t *r, qs_msg_t *m, uint8_t *ool, uint32_t ool_room);
 
 /* ---- what is left out: filter.c ------------------------------------------- */
 
