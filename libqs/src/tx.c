@@ -233,7 +233,7 @@ notice(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 		node = ni.node_id;
 	if (req->hdr.src_node != node ||
 	    (req->hdr.src_pid != tm_pid(false) && req->hdr.src_pid != tm_pid(true)))
-		return QS_EPERM;
+		return qs_serve_refuse(ctx);
 	return qs_dispatch(req, reply, ctx);
 }
 
