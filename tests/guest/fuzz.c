@@ -1,6 +1,8 @@
 /*
  * A seeded syscall fuzzer: random and boundary arguments to every syscall
- * number, from child processes, so that only the kernel's survival counts.
+ * number, from child processes, so that only the kernel's survival counts;
+ * and random and malformed requests to every server on the node, whose
+ * survival and service count too.
  *
  *   fuzz SEED CALLS [CHILDREN [t]]
  *                                the run: CALLS calls in slices of at most
@@ -17,9 +19,12 @@
  * itself or ends its main thread early is credited and the rest of its slice
  * goes to a new child. The parent waits for its children (a deadline only
  * detects a hung child), then checks that the free pages and the kernel heap
- * come back to where they were. One seed gives the same calls: with
+ * come back to where they were, and that every server lives, keeps its
+ * threads, holds nothing of the run's clients, serves a well-behaved client
+ * and counted the bad requests (fuzz/health.c). One seed gives the same
+ * calls: with
  * CHILDREN 1 a failing seed reproduces; `fuzz child S N 0 0 t` replays one
- * slice with a trace.
+ * slice with a trace (with a line "fz srv" for each server request).
  *
  * A child keeps a few server threads offering on queues it made (the upcall
  * handler replies, defers, answers, sends bad replies or ends its thread), a
@@ -31,9 +36,10 @@
  * or kernel-only (fuzz/args.c has the generators; fuzz/fuzz.h lists the
  * parts).
  *
- * What the fuzz leaves out: allowed() (what only a rights model will refuse,
- * the UNGUARDED table) and harmless() (what would only make the child wait
- * for ever by its own doing).
+ * What the fuzz leaves out: allowed() (what only a quota will refuse, the
+ * UNGUARDED table) and harmless() (what would only make the child wait for
+ * ever by its own doing); requests to servers are all made (fuzz/srv.c),
+ * but disktest.pmem's three test operations.
  */
 #include <stdio.h>
 #include <stdlib.h>
