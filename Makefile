@@ -138,8 +138,12 @@ WM_SRCS := $(wildcard servers/wm/*.c) $(WM_FONT_C)
 $(eval $(call program,wm,$(WM_SRCS)))
 # Apps that use lwIP (net/README) link it and see its headers and ours.
 LWIP_APPS := lwiptest
-$(foreach src,$(APP_SRCS),$(eval $(call program,$(basename $(notdir $(src))),$(src),\
+# Programs of several files: PROG.c and the files of the folder PROG/.
+MULTI_APPS := tests/guest/fuzz.c
+$(foreach src,$(filter-out $(MULTI_APPS),$(APP_SRCS)),$(eval $(call program,$(basename $(notdir $(src))),$(src),\
 	$(if $(filter $(LWIP_APPS),$(basename $(notdir $(src)))),$(B)/liblwip.a))))
+$(foreach src,$(MULTI_APPS),$(eval $(call program,$(basename $(notdir $(src))),\
+	$(src) $(wildcard $(basename $(src))/*.c))))
 $(call obj,$(LWIP_APPS:%=tests/guest/%.c)): USER_CFLAGS += $(LWIP_INC)
 
 $(ISO): $(B)/kernel.elf $(PROGRAMS:%=$(B)/bin/%) $(CONFIGS) boot/grub.cfg.in

@@ -57,6 +57,13 @@ qs_dispatch(const qs_msg_t *req, qs_msg_t *reply, void *server)
 	return r;
 }
 
+int32_t
+qs_serve_refuse(qs_server_t *srv)
+{
+	count(&srv->stats.bad_caller);
+	return QS_EPERM;
+}
+
 int
 qs_caller_may(const qs_msg_t *req, uint32_t who)
 {

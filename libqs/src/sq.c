@@ -108,8 +108,26 @@ slot_of(qs_msg_t *req)
 	return *(serve_slot_t **)((uint8_t *)req - SLOT_HDR);
 }
 
-/* Each upcall starts here, on the slot's upcall stack. */
-static void __attribute__((noreturn))
+static void upcall_entry(qs_msg_t *req) __attribute__((noreturn));
+
+/* Offers the slot's thread on its queue: returns only on an error. */
+static int
+offer(serve_slot_t *s)
+{
+	return qs_syscall(SYS_SQ_OFFER, (uint32_t)s->qid, (uint32_t)upcall_entry,
+			  (uint32_t)(s->stack + UPCALL_STACK),
+			  (uint32_t)(s->rbuf + SLOT_HDR), QS_MSG_BUF_SIZE);
+}
+
+/*
+ * Each upcall starts here, on the slot's upcall stack. A reply the kernel
+ * refuses (too large, a bad pointer, or no memory for it while a client
+ * holds the node at its reserve) fails its request, and the thread is out
+ * of the queue: it offers again (the next upcall starts afresh on this
+ * stack), so that no client can take a server's threads away one bad
+ * answer at a time. Only a gone queue ends it.
+ */
+static void
 upcall_entry(qs_msg_t *req)
 {
 	serve_slot_t *s = slot_of(req);
@@ -118,7 +136,8 @@ upcall_entry(qs_msg_t *req)
 	int r = s->reply.hdr.flags & QS_MSG_DEFER
 			? qs_syscall(SYS_SQ_DEFER, 0, 0, 0, 0, 0)
 			: qs_syscall(SYS_SQ_REPLY, (uint32_t)&s->reply, 0, 0, 0, 0);
-	/* only a gone queue or a bad reply gets here */
+	if (r != QS_EQGONE)
+		r = offer(s);
 	qs_thread_finish(s->thread, (void *)r);
 }
 
@@ -128,10 +147,7 @@ serve_thread(void *arg)
 	serve_slot_t *s = arg;
 	qs_mutex_lock(&start_lock); /* until qs_serve has set s->thread */
 	qs_mutex_unlock(&start_lock);
-	int r = qs_syscall(SYS_SQ_OFFER, (uint32_t)s->qid, (uint32_t)upcall_entry,
-			   (uint32_t)(s->stack + UPCALL_STACK),
-			   (uint32_t)(s->rbuf + SLOT_HDR), QS_MSG_BUF_SIZE);
-	return (void *)r;
+	return (void *)offer(s);
 }
 
 static void

@@ -432,7 +432,7 @@ static int32_t
 net_handle(const qs_msg_t *req, qs_msg_t *reply, void *server)
 {
 	if (req->hdr.src_node != tm_node || !is_cm(req->hdr.src_pid))
-		return QS_EPERM;
+		return qs_serve_refuse(server);
 	return qs_dispatch(req, reply, server);
 }
 

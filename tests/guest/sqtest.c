@@ -16,7 +16,7 @@
 #include "check.h"
 
 enum { OP_INFO = 1, OP_HANG, OP_COUNT, OP_REPORT, OP_ECHO, OP_ADOPT, OP_SETTX,
-       OP_DEFER };
+       OP_DEFER, OP_BADREPLY };
 
 #define CLIENTS 3
 #define PER_CLIENT 3334 /* 10,002 requests in all */
@@ -81,6 +81,9 @@ handler(const qs_msg_t *rq, qs_msg_t *rp, void *ctx)
 	case OP_ECHO:
 		qs_msg_put(rp, rq->data, rq->hdr.len);
 		qs_msg_set_ool(rp, (const void *)rq->hdr.ool, rq->hdr.ool_len);
+		return 0;
+	case OP_BADREPLY: /* an answer the kernel cannot take (unmapped) */
+		qs_msg_set_ool(rp, (const void *)0x90000000u, 16);
 		return 0;
 	}
 	return QS_EINVAL;
@@ -526,6 +529,33 @@ test_client_dies(int qid)
 	qs_sq_destroy(q2);
 }
 
+/*
+ * A reply the kernel refuses (here out-of-line bytes unmapped; as well a
+ * reply the kernel has no memory for, when a client has driven the node to
+ * its reserve) fails its request, and the serving thread goes on serving:
+ * it is not lost to its queue.
+ */
+static void
+test_bad_reply_keeps_server(void)
+{
+	static qs_msg_t m, r;
+	int qid = qs_sq_create("sqtest.badreply", 0);
+	local_server_t s;
+	local_serve(&s, qid, 1);
+	int ready = await_offers(qid, 1, 0);
+	qs_msg_init(&m, OP_BADREPLY);
+	int bad = qs_call(qid, &m, &r, sizeof(r));
+	qs_msg_init(&m, OP_ECHO);
+	qs_msg_put(&m, "again", 6);
+	int good = ready && bad == QS_EFAULT && await_offers(qid, 1, 0)
+			   ? qs_call(qid, &m, &r, sizeof(r)) : QS_ETIMEDOUT;
+	check(bad == QS_EFAULT && good == 0 && r.hdr.len == 6 &&
+		      memcmp(r.data, "again", 6) == 0,
+	      "a reply the kernel refuses fails, and its thread serves the next");
+	qs_sq_destroy(qid);
+	qs_thread_join(s.thread);
+}
+
 static void
 test_wait_on_foreign_id(void)
 {
@@ -812,6 +842,7 @@ main(int argc, char **argv)
 	test_server_dies_before_upcall();
 	test_request_moves_to_another_server();
 	test_client_dies(qid);
+	test_bad_reply_keeps_server();
 	test_wait_on_foreign_id();
 	test_death_notice();
 	test_adopt_received_transaction();

@@ -193,6 +193,8 @@ tm_raw(uint32_t op, const void *data, size_t len)
 	return qs_call(qs_sq_lookup(TM_QUEUE), &req, &reply, sizeof(reply));
 }
 
+static const tm_stats_t *stats(void);
+
 /* Only the TM's notices count; only the TM serves death notices. */
 static void
 test_forgeries(void)
@@ -214,6 +216,21 @@ test_forgeries(void)
 		       (uint32_t)crumb, (uint32_t)(stack + sizeof(stack)),
 		       (uint32_t)&reply, sizeof(reply));
 	check(r == QS_EPERM, "nobody but the TM offers on the death queue");
+	/* and nobody but the kernel and the CM sends there and to tm.net: the
+	 * TM refuses and counts it, as any refusal (tx stats: bad-requests) */
+	const tm_stats_t *s = stats();
+	uint32_t bad = s ? s->bad : 0;
+	qs_death_notice_t death = { qs_getpid(), 0, tx, "tmtest" };
+	tm_node_event_t down = { 1, TM_NODE_DOWN, 1 };
+	qs_msg_init(&note, QS_NOTICE_DEATH);
+	qs_msg_put(&note, &death, sizeof(death));
+	int rd = qs_call(qs_sq_lookup(QS_DEATH_QUEUE), &note, &reply, sizeof(reply));
+	qs_msg_init(&note, TM_OP_NODE);
+	qs_msg_put(&note, &down, sizeof(down));
+	int rn = qs_call(qs_sq_lookup(TM_NET_QUEUE), &note, &reply, sizeof(reply));
+	s = stats();
+	check(rd == QS_EPERM && rn == QS_EPERM && s && s->bad == bad + 2,
+	      "a forged death notice or CM notice is refused and counted");
 }
 
 static void

@@ -129,6 +129,11 @@ void qs_serve_stats(const qs_server_t *srv, qs_serve_stats_t *out);
    bad_caller, for servers whose statistics have one counter for them. */
 uint32_t qs_serve_refused(const qs_server_t *srv);
 
+/* For a handler that checks who may use its whole queue before the table
+ * sees a request (the TM's tm.net takes only its CM's): the refusal, counted
+ * in srv's bad_caller like the table's own. Returns QS_EPERM. */
+int32_t qs_serve_refuse(qs_server_t *srv);
+
 /* Does the request's caller satisfy `who` (QS_WHO_*)? */
 int qs_caller_may(const qs_msg_t *req, uint32_t who);
 

@@ -1,36 +1,20 @@
 /*
- * fuzz.c's child: its state, what it knows of its own address space, and
- * the generators of syscall numbers and arguments (random, edge-case, or
- * built to pass the kernel's checks). Included once, by fuzz.c.
+ * The child's state, what it knows of its own address space, and the
+ * generators of syscall numbers and arguments: random, edge-case, or built
+ * to pass the kernel's checks (`good`).
  */
-#ifndef TESTS_GUEST_FUZZ_ARGS_H
-#define TESTS_GUEST_FUZZ_ARGS_H
-
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
-
-#define NSLOT 4             /* server and helper threads */
-#define SLOT_STACK 8192
-#define SLOT_RBUF (sizeof(qs_msg_t) + 8192)
-#define ARENA (96 * 1024)
-#define MAX_CHILDREN 8      /* spawned and not yet waited for */
-#define MAX_QUEUES 6
-#define SBRK_ROOM (8u << 20) /* how far past the arena the break may go */
-#define OP_ASYNC 0x80000000u /* in a request's opcode: sent, not called */
-#define KERNEL_ADDR 0x00100000u
-#define UNMAPPED 0x90000000u
-#define STACK_TOP 0xC0000000u
-#define STACK_LOW (STACK_TOP - 0x40000u) /* below the 128 KiB stack, margin */
-#define HEAP_MAX 0xB0000000u
+#include "fuzz.h"
 
 /* ---- the PRNG (splitmix64) ------------------------------------------- */
 
-static uint64_t rng;
+uint64_t rng;
 
-static uint32_t
+uint32_t
 rnd_of(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
@@ -39,88 +23,43 @@ rnd_of(uint64_t *s)
 	return (uint32_t)((z ^ (z >> 31)) >> 32);
 }
 
-static uint32_t rnd(void) { return rnd_of(&rng); }
-static uint32_t below(uint32_t n) { return n ? rnd() % n : 0; }
-static uint32_t below_of(uint64_t *s, uint32_t n) { return n ? rnd_of(s) % n : 0; }
+uint32_t rnd(void) { return rnd_of(&rng); }
+uint32_t below(uint32_t n) { return n ? rnd() % n : 0; }
+uint32_t below_of(uint64_t *s, uint32_t n) { return n ? rnd_of(s) % n : 0; }
 
 /* ---- the child's state ------------------------------------------------ */
 
-enum { S_FREE, S_SERVER, S_HELPER };
-
-typedef struct {
-	uint8_t stack[SLOT_STACK];
-	uint8_t rbuf[SLOT_RBUF];
-	qs_msg_t reply;
-} slot_mem_t;
-
-typedef struct {
-	volatile uint32_t state;
-	volatile int tid;
-	uint64_t rng;
-	uint32_t errors;
-	slot_mem_t *mem;
-} slot_t;
-
-static slot_t slots[NSLOT];
-static uint8_t *arena;
-static uint32_t brk_start, arena_end, brk_now; /* the break */
-static int mypid, ppid, ctl_qid, watchdog_tid, main_tid;
-static volatile uint32_t ending;
-static volatile int own_q[MAX_QUEUES];
-static volatile uint32_t deferred[32]; /* rids a handler deferred */
-static volatile uint32_t fwords[4];    /* helpers' futex words */
-static uint32_t recent_rid[16];
-static struct {
-	int pid;
-	int suspended; /* or may wait a while (a role other than exit) */
-} kids[MAX_CHILDREN];
-static uint64_t txs[10];
-static uint32_t made, qname_seq;
-static int kfault_on, trace, reserved = -1;
-static int good; /* this call's arguments are meant to pass the checks */
-static qs_sq_info_t qinfo[64];
-static int nqinfo;
-static uint8_t watchdog_stack[4096];
-static const char rodata_text[64] = "read-only text for the fuzzer";
-
-void helper_entry(uint32_t idx) __attribute__((noreturn));
-void server_entry(uint32_t idx) __attribute__((noreturn));
-void handler_entry(qs_msg_t *req) __attribute__((noreturn));
-
-#define U(x) ((uint32_t)(uintptr_t)(x))
-#define SYSCALL(n, a, b, c, d, e) \
-	qs_syscall(n, (uint32_t)(a), (uint32_t)(b), (uint32_t)(c), (uint32_t)(d), (uint32_t)(e))
-
-/* The thread gives its slot back and ends, using no stack after that. */
-static void __attribute__((noreturn))
-slot_end(slot_t *s)
-{
-	__asm__ volatile("movl %1, (%%ebx)\n"
-			 "int $0x80\n"
-			 :
-			 : "a"(SYS_THREAD_EXIT), "i"(S_FREE), "b"(&s->state)
-			 : "memory");
-	__builtin_unreachable();
-}
-
-static uint32_t
-cas(volatile uint32_t *p, uint32_t old, uint32_t new)
-{
-	return __sync_val_compare_and_swap(p, old, new);
-}
+slot_t slots[NSLOT];
+uint8_t *arena;
+uint32_t brk_start, arena_end, brk_now;
+int mypid, ppid, ctl_qid, watchdog_tid, main_tid;
+volatile uint32_t ending;
+volatile int own_q[MAX_QUEUES];
+volatile uint32_t deferred[32];
+volatile uint32_t fwords[4];
+uint32_t recent_rid[16];
+kid_t kids[MAX_CHILDREN];
+uint64_t txs[10];
+uint32_t made, qname_seq;
+int kfault_on, trace, reserved = -1;
+volatile int rq_qid;
+int good;
+int to_server;
+qs_sq_info_t qinfo[64];
+int nqinfo;
+uint8_t watchdog_stack[4096];
+const char rodata_text[64] = "read-only text for the fuzzer";
 
 /* ---- what is mapped: pointers are judged against the child's layout --- */
 
-enum { V_NO, V_YES, V_MAYBE };
-
-static uint32_t
+uint32_t
 mapped_end(void)
 {
 	return (brk_now + 4095) & ~4095u;
 }
 
 /* Would the kernel accept [p, p+len) for reading (or writing)? */
-static int
+int
 valid(uint32_t p, uint32_t len, int write)
 {
 	if (p < QS_USER_BASE || p >= QS_USER_TOP || len > QS_USER_TOP - p)
@@ -161,7 +100,7 @@ static const uint32_t edges[] = {
 	QS_USER_TOP - 4, UNMAPPED, STACK_TOP, 0xD0000000, 0xE0000000, HEAP_MAX,
 };
 
-static uint32_t
+uint32_t
 any(void)
 {
 	uint32_t v;
@@ -174,7 +113,7 @@ any(void)
 	return ours(v) ? UNMAPPED + (v & 0xFFFF) : v;
 }
 
-static uint32_t
+uint32_t
 ptr(void)
 {
 	uint32_t a = U(arena);
@@ -196,7 +135,7 @@ ptr(void)
 }
 
 /* Room for n bytes in the arena (n is small in good calls). */
-static uint32_t
+uint32_t
 buf(uint32_t n)
 {
 	n = n < ARENA ? n : ARENA;
@@ -257,7 +196,7 @@ flags(void)
 }
 
 /* A string at a random place in the arena (or cut off by its end). */
-static uint32_t
+uint32_t
 put_str(const char *s)
 {
 	uint32_t n = strlen(s) + 1;
@@ -273,7 +212,7 @@ put_str(const char *s)
 	return U(arena) + off;
 }
 
-static int
+int
 qlist(void)
 {
 	int n = qs_sq_list(qinfo, 64);
@@ -281,7 +220,7 @@ qlist(void)
 	return nqinfo;
 }
 
-static const qs_sq_info_t *
+const qs_sq_info_t *
 qfind(int qid)
 {
 	for (int i = 0; i < nqinfo; i++)
@@ -291,7 +230,7 @@ qfind(int qid)
 }
 
 /* Ours or a sibling's (same parent): "fzPPID." */
-static int
+int
 run_queue(const char *name)
 {
 	char pre[16];
@@ -403,7 +342,7 @@ pick_rid(void)
 	}
 }
 
-static void
+void
 pick_tx(uint32_t *a, uint32_t *b)
 {
 	uint64_t t = txs[below(10)];
@@ -419,7 +358,7 @@ pick_tx(uint32_t *a, uint32_t *b)
 	*b = (uint32_t)(t >> 32);
 }
 
-static uint32_t
+uint32_t
 slot_top(int i)
 {
 	return U(slots[i].mem->stack) + SLOT_STACK;
@@ -488,7 +427,7 @@ msg(int async)
 	return U(arena) + off;
 }
 
-static uint32_t
+uint32_t
 cap_arg(void)
 {
 	static const uint32_t c[] = { 0, 39, 40, 41, sizeof(qs_msg_t),
@@ -558,14 +497,19 @@ futex_arg(void)
 }
 
 /* Syscall numbers, weighted: the ends of a child come rarely. */
-static int
+int
 pick_nr(void)
 {
 	uint32_t r = below(1000);
+	to_server = 0;
 	if (r < 20)
 		return below(2) ? (int)(SYS_COUNT + below(20)) : (int)any();
 	if (r < 21)
 		return below(2) ? SYS_EXIT : SYS_THREAD_EXIT;
+	if (r < 21 + SRV_PER_MILLE) {
+		to_server = 1;
+		return below(2) ? SYS_SQ_CALL : SYS_SQ_SEND;
+	}
 	int nr;
 	do
 		nr = 2 + (int)below(SYS_COUNT - 2);
@@ -580,12 +524,34 @@ room(uint32_t n)
 	return good ? buf(n) : ptr();
 }
 
-static void
+/* A request to a server (srv.c), called or sent: 1, or 0 if none. */
+static int
+srv_req(int nr, uint32_t a[5])
+{
+	static qs_msg_t m;
+	static uint8_t ool[QS_MSG_OOL_MAX];
+	if (!to_server && below(4))
+		return 0;
+	int qid = srv_build(&rng, &m, ool, sizeof(ool));
+	if (!qid)
+		return 0;
+	a[0] = (uint32_t)qid;
+	a[1] = U(&m);
+	if (nr == SYS_SQ_CALL) {
+		a[3] = below(4) ? sizeof(qs_msg_t) + below(QS_MSG_OOL_MAX + 1) : cap_arg();
+		a[2] = below(8) ? buf(a[3]) : ptr();
+	}
+	return 1;
+}
+
+void
 gen(int nr, uint32_t a[5])
 {
 	good = below(2);
 	for (int i = 0; i < 5; i++)
 		a[i] = below(4) || good ? 0 : any();
+	if ((nr == SYS_SQ_CALL || nr == SYS_SQ_SEND) && srv_req(nr, a))
+		return;
 	if (!good && below(16) == 0)
 		return; /* all random */
 	switch (nr) {
@@ -641,7 +607,7 @@ gen(int nr, uint32_t a[5])
 }
 
 /* Blocking calls wait a little at most: a long wait is no kernel bug. */
-static void
+void
 tame(int nr, uint32_t a[5])
 {
 	int i = nr == SYS_SLEEP ? 0 : nr == SYS_CONS_READ || nr == SYS_FUTEX_WAIT ? 2
@@ -652,4 +618,3 @@ tame(int nr, uint32_t a[5])
 		a[i] = 20;
 }
 
-#endif
