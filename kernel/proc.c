@@ -310,9 +310,17 @@ proc_descends(proc_t *p, proc_t *ancestor)
 	return false;
 }
 
+/* An orphan of self's program: in its job, adopted by init, not its root. */
+static bool
+job_orphan(const proc_t *self, const proc_t *p)
+{
+	return p->job == self->job && p->parent == INIT_PID &&
+	       p->pid != p->job->id;
+}
+
 /*
- * A process may kill itself, its descendants and the processes of its own
- * job (orphans of its program included); the right to kill (the shell's)
+ * A process may kill itself, its descendants and its program's orphans
+ * (its job's processes that init adopted); the right to kill (the shell's)
  * reaches every process that is not a system server, and the right to kill
  * any process every one but init.
  */
@@ -321,7 +329,7 @@ may_kill(proc_t *self, proc_t *p)
 {
 	if (p->pid == INIT_PID)
 		return authority_refuse(self, QS_EPERM);
-	if (p->job == self->job || proc_descends(p, self) ||
+	if (proc_descends(p, self) || job_orphan(self, p) ||
 	    (self->rights & QS_RIGHT_KILL_ANY) ||
 	    ((self->rights & QS_RIGHT_KILL) && !p->system))
 		return 0;

@@ -112,6 +112,10 @@ create_ok(const uint32_t a[5])
 			return 1;
 	if (!name[0] || a[1] > QS_SQ_DEPTH_MAX)
 		return 1;
+	/* names the kernel keeps from it: a server's, kernel.*, NAME@N */
+	if (qs_name_holder(name) > 0 || strncmp(name, "kernel.", 7) == 0 ||
+	    strchr(name, '@'))
+		return 1;
 	return run_queue(name) && nqueues() < MAX_QUEUES;
 }
 
@@ -131,36 +135,43 @@ kfault_ok(const uint32_t a[5])
 }
 
 /*
- * UNGUARDED: calls that any process may make today and that take the node
- * down or break the test run, not by a kernel bug but because no rights
- * model refuses them yet (or no quota limits them). They are filtered out
- * here, and only here (allowed()). When the rights model (issue 16) makes
- * them fail with QS_EPERM (or a quota error), their line goes and the
- * fuzzer makes them too. Each ok() says whether a call is fine anyway:
- * refused for another reason first, or aimed at what the child owns.
+ * UNGUARDED: calls left out for the test run's sake, not the kernel's. The
+ * kernel refuses or bounds each of them (docs/security.md): a program and
+ * every process it starts are one job, which spawn, queues and memory are
+ * charged to (test_authority.py exhausts each), and reserved names are
+ * refused. The filter keeps the run itself sane:
+ *   - spawn: another program would run code of its own (a server, a test)
+ *     that is not this test's subject; MAX_CHILDREN is the fuzz's table;
+ *   - queue names: outside the run's own (fz<ppid>.), a name the kernel
+ *     does not keep could be one another test needs; names it keeps (a
+ *     server's, kernel.*, NAME@N) are made, and refused;
+ *   - sbrk past SBRK_ROOM: the children share their job's pages with the
+ *     parent, which must keep the memory it checks the level with.
+ * Each ok() says whether a call is fine anyway: refused for another reason
+ * first, or aimed at what the child owns.
  *
  * Not here, so fuzzed with any arguments: what the kernel keeps to its
  * holders and refuses the child (QS_EPERM, docs/security.md): SYS_HALT,
  * SYS_KILL of a process not its own, priorities above the servers'
  * (SYS_SET_PRIORITY, SYS_THREAD_CREATE), SYS_SQ_OFFER on a queue not its
- * own, SYS_GRANT (init's),
+ * own, SYS_GRANT (init's), SYS_CONS_READ (the shell's),
  * SYS_MMIO_MAP, SYS_DMA_ALLOC and SYS_IRQ_WAIT (a driver's, by grant),
  * SYS_TX_END (the TM's), SYS_SQ_PROXY and SYS_SQ_INJECT (the network
- * agent's, which the child cannot become: kernel.net is not its name);
- * and SYS_SQ_CALL and SYS_SQ_SEND to any queue, the servers' included
- * (srv.c), since every server checks what it is sent (qs/serve.h).
+ * agent's, which the child cannot become: kernel.net is not its name),
+ * SYS_NET_KEY (the CM's); and SYS_SQ_CALL and SYS_SQ_SEND to any queue, the
+ * servers' included (srv.c), since every server checks what it is sent
+ * (qs/serve.h).
  */
 static const struct {
 	int nr;
 	int (*ok)(const uint32_t a[5]);
 	const char *why;
 } UNGUARDED[] = {
-	{ SYS_SPAWN, spawn_ok, "of another program than fuzz quiet (init, a "
-			       "server...), or past MAX_CHILDREN: no quota" },
-	{ SYS_SQ_CREATE, create_ok, "of a name not its own (a server's; kernel.deaths "
-				    "makes it the TM, kernel.net the network agent), "
-				    "or past MAX_QUEUES: no quota" },
-	{ SYS_SBRK, sbrk_ok, "past SBRK_ROOM: no page quota" },
+	{ SYS_SPAWN, spawn_ok, "of another program than fuzz quiet, or past "
+			       "MAX_CHILDREN: its code is not this test's" },
+	{ SYS_SQ_CREATE, create_ok, "of a name outside the run's that the kernel "
+				    "does not keep, or past MAX_QUEUES" },
+	{ SYS_SBRK, sbrk_ok, "past SBRK_ROOM: the parent shares the job's pages" },
 	{ SYS_KERNEL_FAULT, kfault_ok, "when booted with kfault=1" },
 };
 
