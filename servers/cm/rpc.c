@@ -803,7 +803,8 @@ packet(const wire_hdr_t *h, const uint8_t *body)
 		rpc_reject(REJ_LENGTH); /* each bounded before any sum */
 		return;
 	}
-	if (h->type == PK_REQ ? !h->seq || m->status || m->flags
+	if (h->type == PK_REQ	? !h->seq || m->status ||
+				  (m->flags & ~QS_MSG_SRC_MASK)
 	    : h->type == PK_REP ? m->flags & ~WIRE_F_RECOVERABLE
 				: h->seq != 0) {
 		rpc_reject(h->type == PK_REP ? REJ_HEADER
