@@ -134,9 +134,14 @@ static int32_t
 net_handle(const qs_msg_t *req, qs_msg_t *reply, void *ctx)
 {
 	(void)ctx;
-	if ((int)req->hdr.qid == net_qid)
-		return qs_dispatch(req, reply, &agent);
-	return forward(req, reply);
+	int32_t r = (int)req->hdr.qid == net_qid
+			    ? qs_dispatch(req, reply, &agent)
+			    : forward(req, reply);
+	/* the test hook: the answer may come before the deferral, always */
+	uint32_t delay = __atomic_load_n(&rpc_defer_delay_ms, __ATOMIC_RELAXED);
+	if ((reply->hdr.flags & QS_MSG_DEFER) && delay)
+		qs_sleep(delay);
+	return r;
 }
 
 static void *
@@ -249,6 +254,28 @@ op_tx_mark(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	return 0;
 }
 
+static int32_t
+decode_delay(const qs_msg_t *req, void *args)
+{
+	const uint32_t *ms = (const uint32_t *)req->data;
+	if (*ms > CM_DEFER_DELAY_MAX)
+		return QS_EINVAL;
+	memcpy(args, ms, sizeof(*ms));
+	return 0;
+}
+
+/* The test hook for the race between an answer and its deferral. */
+static int32_t
+op_defer_delay(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+	       void *ctx)
+{
+	(void)req, (void)reply, (void)ctx;
+	int32_t was = (int32_t)rpc_defer_delay_ms;
+	__atomic_store_n(&rpc_defer_delay_ms, *(const uint32_t *)args,
+			 __ATOMIC_RELAXED);
+	return was;
+}
+
 /* A raw frame: the driver checks its length, and counts what it refuses
  * among its errors (cm_counters_t.errors), so the table does not. */
 static int32_t
@@ -290,6 +317,8 @@ static const qs_op_t cm_ops[] = {
 			    op_tx_mark },
 	[CM_OP_TX_UNMARK] = { "tx_unmark", QS_LEN(uint64_t), 0, decode_tx,
 			      op_tx_mark },
+	[CM_OP_DEFER_DELAY] = { "defer_delay", QS_LEN(uint32_t), 0, decode_delay,
+				op_defer_delay, QS_WHO_RIGHT(QS_RIGHT_ADMIN) },
 };
 static qs_server_t cm_server = QS_SERVER_LOCKED(CM_QUEUE, cm_ops, NULL,
 						&net_lock);

@@ -7,7 +7,27 @@
  *
  * A packet that is not exactly a heartbeat (short, long, wrong magic or
  * version, a node id that is not the sender's address, our own id from
- * elsewhere) is counted as bad and dropped.
+ * elsewhere, incarnation 0) is counted as bad and dropped.
+ *
+ * Incarnations (member_judge), here for heartbeats and every packet of
+ * rpc.c and names.c alike, so that one node's incarnation is only ever
+ * what membership holds for that node:
+ *  - the first one heard of a node is its incarnation;
+ *  - the same one is the node;
+ *  - a higher one, by at most INC_STEP_MAX, once the present one has been
+ *    silent CM_SUSPECT_MS, is a restart (a restarting node is silent while
+ *    it boots, for longer than that): the node's new life;
+ *  - a lower one is stale: a packet of an earlier life;
+ *  - anything else while the present one is heard (a higher one too soon,
+ *    or too far: 0xFFFFFFFF) is not plausible: counted and dropped, and
+ *    the node goes on as it was;
+ *  - once the present one has been silent CM_DOWN_MS (the node is down),
+ *    the next heartbeat, of whatever incarnation, starts its next life.
+ *    So an incarnation that was forged while the node was silent stops
+ *    mattering CM_DOWN_MS after it was last heard: the node's real one
+ *    (lower) is taken again, and nothing isolates a node for good.
+ * Only heartbeats start a new life; a packet of rpc.c or names.c must carry
+ * the incarnation membership holds (member_check).
  */
 #include <stdbool.h>
 #include <string.h>
@@ -22,6 +42,10 @@
 
 #define HB_MAGIC 0x51534842u /* "QSHB" */
 #define HB_VERSION 1
+/* A node restarts at most this many times between two of its heartbeats
+ * that we hear: qsnet counts starts one by one, and a node that boots is
+ * heard within a second of its start. */
+#define INC_STEP_MAX 16
 
 typedef struct {
 	uint32_t magic;
@@ -86,16 +110,22 @@ receive(void *arg, struct udp_pcb *upcb, struct pbuf *p, const ip_addr_t *from,
 	    node == self || qs_net_addr(node, &addr, &mask) < 0 ||
 	    !ip4_addr_cmp(&addr, ip_2_ip4(from))) {
 		bad_packets++;
+		rpc_reject(REJ_HEARTBEAT);
 		return;
 	}
 	cm_node_t *n = &peers[node];
 	uint32_t inc = lwip_ntohl(hb.incarnation);
-	if (n->state && inc < n->incarnation) {
-		bad_packets++; /* from an earlier life: stale */
+	int v = inc ? member_judge(node, inc) : INC_BOGUS;
+	if (v == INC_STALE || v == INC_BOGUS) {
+		bad_packets++; /* an earlier life, or not a plausible one */
+		rpc_reject(REJ_HEARTBEAT);
+		if (v == INC_BOGUS && inc)
+			rpc_reject(REJ_HB_INC);
 		return;
 	}
-	if (n->state && inc > n->incarnation) {
+	if (v == INC_NEW && n->state) {
 		n->restarts++;
+		n->incarnation = inc;
 		rpc_restarted(node, inc);
 		rpc_node_event(node, TM_NODE_RESTARTED, inc);
 	}
@@ -104,6 +134,34 @@ receive(void *arg, struct udp_pcb *upcb, struct pbuf *p, const ip_addr_t *from,
 	n->last_ms = qs_uptime_ms();
 	n->heartbeats++;
 	n->state = CM_NODE_UP;
+}
+
+int
+member_judge(uint32_t node, uint32_t inc)
+{
+	const cm_node_t *n = &peers[node];
+	if (!n->state)
+		return INC_NEW; /* the first we hear of it */
+	if (inc == n->incarnation)
+		return INC_SAME;
+	uint32_t quiet = qs_uptime_ms() - n->last_ms;
+	if (quiet >= CM_DOWN_MS)
+		return INC_NEW; /* its life ended: whatever it is now */
+	if (inc < n->incarnation)
+		return INC_STALE;
+	if (inc - n->incarnation <= INC_STEP_MAX && quiet >= CM_SUSPECT_MS)
+		return INC_NEW;
+	return INC_BOGUS;
+}
+
+int
+member_check(uint32_t node, uint32_t inc)
+{
+	if (node >= CM_NODES_MAX || node == self || !peers[node].state)
+		return INC_BOGUS; /* never heard of: no life of it to speak for */
+	if (inc == peers[node].incarnation)
+		return INC_SAME;
+	return inc < peers[node].incarnation ? INC_STALE : INC_BOGUS;
 }
 
 int

@@ -9,7 +9,9 @@
  * that is down or never answered).
  *
  * A node answers only for its own queues: not for its proxies (no chains)
- * and not for the kernel's ("kernel.*").
+ * and not for local-only ones (wire_local_only: "kernel.*", "tm.net").
+ * A FOUND counts only with the incarnation membership holds for its sender
+ * (a proxy to a life the node has not had would be refused at once).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +88,7 @@ names_forget_node(uint32_t node, uint32_t inc)
 {
 	for (int i = 0; i < PROXIES_MAX; i++)
 		if (proxies[i].qid && proxies[i].node == node &&
-		    proxies[i].inc < inc)
+		    proxies[i].inc != inc)
 			names_drop(proxies[i].qid);
 }
 
@@ -158,7 +160,7 @@ lookup_answer(lookup_t *l, int32_t status)
 	static qs_msg_t m;
 	qs_msg_init(&m, QS_NOTICE_LOOKUP);
 	m.hdr.status = status;
-	qs_answer(l->rid, &m);
+	rpc_answer(l->rid, &m); /* kept if the lookup is not deferred yet */
 	l->rid = 0;
 }
 
@@ -168,7 +170,7 @@ names_lookup(uint32_t rid, const char *name)
 	char base[QS_NAME_MAX];
 	uint32_t inc;
 	int node = parse_name(name, base);
-	if (node < 0 || strncmp(base, "kernel.", 7) == 0)
+	if (node < 0 || wire_local_only(base))
 		return QS_ENOENT;
 	if (node == (int)self)
 		return qs_sq_lookup(base); /* "NAME@here" is NAME */
@@ -199,8 +201,7 @@ static void
 lookup_input(const wire_hdr_t *h, const char *name)
 {
 	static uint8_t body[4 + QS_NAME_MAX];
-	int32_t qid = strncmp(name, "kernel.", 7) == 0 ? QS_ENOENT
-						       : qs_sq_lookup(name);
+	int32_t qid = wire_local_only(name) ? QS_ENOENT : qs_sq_lookup(name);
 	if (qid > 0 && proxy_by_qid(qid))
 		qid = QS_ENOENT; /* served elsewhere: they can ask there */
 	if (qid < 0 && h->dst == WIRE_ALL)
@@ -236,11 +237,15 @@ names_input(const wire_hdr_t *h, const uint8_t *body)
 	int32_t qid;
 	if (h->len < (h->type == PK_FOUND ? 6u : 2u) || n > QS_NAME_MAX ||
 	    name[n - 1] || strlen(name) != n - 1) {
-		rpc_bad_packet();
+		rpc_reject(REJ_LENGTH);
 		return;
 	}
 	if (h->type == PK_LOOKUP) {
 		lookup_input(h, name);
+		return;
+	}
+	if (member_check(h->src, h->src_inc) != INC_SAME) {
+		rpc_reject(REJ_INC);
 		return;
 	}
 	memcpy(&qid, body, 4);

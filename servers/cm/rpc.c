@@ -25,6 +25,18 @@
  * request may still have run there: QS_EUNREACH means "outcome unknown".
  * The answers we remember for a node's requests go when it goes down (see
  * in_forget), so a dead node's last answers do not stay for ever.
+ *
+ * Hostile input: every packet is parsed as if anyone could have sent it.
+ * Lengths are checked one by one before they are added (no sum can wrap);
+ * a REQ's seq must be above the floor and within the window; a floor must
+ * be below the REQ that carries it and at most a window beyond the highest
+ * seq and floor heard from that node (a sender cannot have more in flight);
+ * a REP's seq must be one we sent; incarnations are membership's
+ * (member.c); a REQ's queue must be served here and not local-only
+ * (queue_check). What fails is counted by kind (rpc_reject) and dropped,
+ * and nothing it carried (its floor included) is taken; a REQ refused for
+ * its queue is answered, once, like any other. No key yet: a well-formed
+ * packet that claims to come from a node is taken as that node's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +57,10 @@
 #define RPC_TICK_MS 50
 #define RPC_ACK_ROUNDS 3 /* idle re-sends of the floor, one per 500 ms */
 #define EDGES 32         /* transaction edges told to the TM, remembered */
-#define RECOV_MAX 64     /* transactions marked recoverable, remembered */
+#define MARKS_MAX 4096   /* transactions marked recoverable, at most */
+#define HELD_MS 10000    /* an answer waits this long for its deferral */
+#define QCACHE 64        /* queue ids checked, remembered */
+#define QLIST_MAX 1024   /* queues listed (SYS_SQ_LIST's most) */
 
 typedef struct out {
 	uint32_t rid;  /* the deferred request */
@@ -72,9 +87,22 @@ typedef struct {
 	uint32_t ack_rounds;
 	uint32_t floor;    /* its requests to us */
 	uint32_t forgot;   /* its requests up to here whose answers we dropped */
+	uint32_t max_seen; /* the highest seq of its requests taken */
 	in_t *in[RPC_WINDOW];
 	uint32_t nin;
+	/* the life before its last restart, should it come back (member.c:
+	 * an incarnation forged while it was silent) */
+	struct {
+		uint32_t inc, last_seq, floor, max_seen;
+	} prev;
 } peer_t;
+
+/* An answer that came before its request was deferred (rpc_answer). */
+typedef struct held {
+	uint32_t rid, since;
+	struct held *next;
+	qs_msg_t *msg; /* header and data; out-of-line bytes after it */
+} held_t;
 
 static struct udp_pcb *pcb;
 static uint32_t self, self_inc, ticks;
@@ -86,9 +114,26 @@ static struct {
 	uint32_t node, dir, flags;
 } edges[EDGES];
 static uint32_t edge_next;
-/* Transactions with recoverable work here or below: our answers say so. */
-static uint64_t recov[RECOV_MAX];
-static uint32_t recov_next;
+/*
+ * Transactions with recoverable work here or below: our answers say so.
+ * A mark stays until the TM takes it back: never overwritten, since a lost
+ * mark would let a tree with recoverable work below commit in one phase.
+ * The table grows to MARKS_MAX; a mark that finds no room sets `saturated`,
+ * and from then on every answer says recoverable (two phases where one
+ * would do: slower, never wrong).
+ */
+static uint64_t *marks;
+static uint32_t nmarks, marks_cap;
+static bool saturated;
+static held_t *held;
+uint32_t rpc_defer_delay_ms;
+/* Queue ids checked for REQs (queue_check): qids are never reused, so
+ * what one was found to be stays true. */
+static struct {
+	int32_t qid, verdict;
+} qcache[QCACHE];
+static int32_t qmax; /* the highest qid listed so far */
+static qs_sq_info_t qlist[QLIST_MAX];
 static struct {
 	int qid, net_qid; /* "tm" and TM_NET_QUEUE */
 	int pid;
@@ -208,30 +253,47 @@ tm_edge(uint64_t tx, uint32_t node, uint32_t dir, uint32_t flags, uint32_t inc)
 	st.edges++;
 }
 
+static int
+mark_find(uint64_t tx)
+{
+	for (uint32_t i = 0; i < nmarks; i++)
+		if (marks[i] == tx)
+			return (int)i;
+	return -1;
+}
+
 void
 rpc_mark(uint64_t tx)
 {
-	for (int i = 0; i < RECOV_MAX; i++)
-		if (recov[i] == tx)
+	if (!tx || mark_find(tx) >= 0)
+		return;
+	if (nmarks == marks_cap) {
+		uint32_t cap = marks_cap ? marks_cap * 2 : 64;
+		uint64_t *m = cap <= MARKS_MAX ? realloc(marks, cap * sizeof(*m))
+					       : NULL;
+		if (!m) {
+			saturated = true; /* safe: every answer says recoverable */
+			st.marks_full++;
 			return;
-	recov[recov_next++ % RECOV_MAX] = tx;
+		}
+		marks = m;
+		marks_cap = cap;
+	}
+	marks[nmarks++] = tx;
 }
 
 void
 rpc_unmark(uint64_t tx)
 {
-	for (int i = 0; tx && i < RECOV_MAX; i++)
-		if (recov[i] == tx)
-			recov[i] = 0;
+	int i = tx ? mark_find(tx) : -1;
+	if (i >= 0)
+		marks[i] = marks[--nmarks];
 }
 
 static bool
 marked(uint64_t tx)
 {
-	for (int i = 0; tx && i < RECOV_MAX; i++)
-		if (recov[i] == tx)
-			return true;
-	return false;
+	return tx && (saturated || mark_find(tx) >= 0);
 }
 
 bool
@@ -278,6 +340,57 @@ out_pump(uint32_t node, peer_t *p)
 	}
 }
 
+int
+rpc_answer(uint32_t rid, const qs_msg_t *m)
+{
+	int r = qs_answer(rid, m);
+	if (r != QS_ENOENT)
+		return r;
+	/* not deferred yet: kept for the tick to give (held_tick) */
+	uint32_t n = sizeof(qs_msg_hdr_t) + m->hdr.len;
+	held_t *h = malloc(sizeof(*h));
+	qs_msg_t *c = h ? malloc(n + m->hdr.ool_len) : NULL;
+	if (!c) {
+		free(h);
+		/* no room to keep it: wait here for the deferral, which needs
+		 * nothing we hold, rather than lose the answer */
+		for (uint32_t t0 = qs_uptime_ms();
+		     r == QS_ENOENT && qs_uptime_ms() - t0 < HELD_MS;
+		     r = qs_answer(rid, m))
+			qs_sleep(1);
+		return r;
+	}
+	memcpy(c, m, n);
+	memcpy((uint8_t *)c + n, (const void *)m->hdr.ool, m->hdr.ool_len);
+	*h = (held_t){ rid, qs_uptime_ms(), held, c };
+	held = h;
+	st.answers_held++;
+	return 0;
+}
+
+/* Gives the answers kept by rpc_answer whose requests are deferred now. */
+static void
+held_tick(void)
+{
+	uint32_t now = qs_uptime_ms();
+	for (held_t **hp = &held, *h; (h = *hp);) {
+		qs_msg_t *m = h->msg;
+		if (m->hdr.ool_len)
+			m->hdr.ool = (uint32_t)(uintptr_t)((uint8_t *)m +
+				sizeof(qs_msg_hdr_t) + m->hdr.len);
+		int r = qs_answer(h->rid, m);
+		if (r == QS_ENOENT && now - h->since < HELD_MS) {
+			hp = &h->next;
+			continue;
+		}
+		if (r == QS_ENOENT)
+			st.late++; /* its forwarding thread never deferred it */
+		*hp = h->next;
+		free(m);
+		free(h);
+	}
+}
+
 /* Answers a deferred request with an error and no data. */
 static void
 answer_error(uint32_t rid, int32_t err)
@@ -285,7 +398,7 @@ answer_error(uint32_t rid, int32_t err)
 	static qs_msg_t m;
 	qs_msg_init(&m, 0);
 	m.hdr.status = err;
-	qs_answer(rid, &m);
+	rpc_answer(rid, &m);
 }
 
 /* Every request to node fails with err (down, or restarted). */
@@ -364,8 +477,12 @@ rep_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 {
 	static qs_msg_t *r = (qs_msg_t *)msgbuf;
 	out_t *o = p->out[h->seq % RPC_WINDOW];
+	if (!h->seq || h->seq > p->last_seq) {
+		rpc_reject(REJ_SEQ); /* we never sent it */
+		return;
+	}
 	st.rep_rx++;
-	if (!o || o->seq != h->seq || !h->seq) {
+	if (!o || o->seq != h->seq) {
 		st.late++;
 		return;
 	}
@@ -385,7 +502,10 @@ rep_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 		r->hdr.ool_len = m->ool_len;
 		r->hdr.ool = (uint32_t)(uintptr_t)((const uint8_t *)(m + 1) + m->len);
 	}
-	qs_answer(o->rid, r);
+	/* checked in packet(): the kernel takes it; should it not, the client
+	 * still gets one answer */
+	if (rpc_answer(o->rid, r) < 0)
+		answer_error(o->rid, QS_EUNREACH);
 	p->out[h->seq % RPC_WINDOW] = NULL;
 	p->nout--;
 	free(o);
@@ -408,7 +528,9 @@ in_free(peer_t *p, uint32_t slot)
 	p->nin--;
 }
 
-/* The sender says its requests up to floor are answered: forget them. */
+/* The sender says its requests up to floor are answered: forget them. One
+ * still running here stays until its answer is sent (in_reply): no sender
+ * has that answer yet, so the floor was forged, or the sender gave up. */
 static void
 in_floor(peer_t *p, uint32_t floor)
 {
@@ -416,7 +538,7 @@ in_floor(peer_t *p, uint32_t floor)
 		return;
 	p->floor = floor;
 	for (uint32_t i = 0; i < RPC_WINDOW; i++)
-		if (p->in[i] && p->in[i]->seq <= floor)
+		if (p->in[i] && p->in[i]->seq <= floor && !p->in[i]->rid)
 			in_free(p, i);
 }
 
@@ -480,6 +602,43 @@ in_reply(uint32_t node, peer_t *p, in_t *e, const qs_msg_t *reply)
 	wire_send(node, PK_REP, p->inc, e->seq, rep, e->len);
 	if (!peer_up(node)) /* see in_forget */
 		in_forget_one(p, e->seq % RPC_WINDOW);
+	else if (e->seq <= p->floor) /* the floor passed it while it ran */
+		in_free(p, e->seq % RPC_WINDOW);
+}
+
+/*
+ * May a REQ from another node name queue qid? 0 if it is served here and
+ * its name is not local-only (wire_local_only); QS_EPERM for a local-only
+ * one or a proxy (no lookup from the wire gives either); QS_EQGONE for no
+ * queue; QS_EAGAIN if the queues cannot be listed now. One SYS_SQ_LIST for a qid not seen yet, none after: the
+ * kernel never reuses a qid, so a queue's name, and the absence of a qid
+ * at or below the highest listed, stay true.
+ */
+static int32_t
+queue_check(uint32_t qid)
+{
+	if (!qid || qid > 0x7FFFFFFF)
+		return QS_EQGONE;
+	uint32_t slot = qid % QCACHE;
+	if (qcache[slot].qid == (int32_t)qid)
+		return qcache[slot].verdict;
+	int n = qs_sq_list(qlist, QLIST_MAX);
+	if (n < 0)
+		return QS_EAGAIN;
+	int32_t verdict = QS_EQGONE;
+	for (int i = 0; i < n; i++) {
+		if (qlist[i].qid > qmax)
+			qmax = qlist[i].qid;
+		if (qlist[i].qid != (int32_t)qid)
+			continue;
+		verdict = qlist[i].node != self || wire_local_only(qlist[i].name)
+				  ? QS_EPERM
+				  : 0;
+	}
+	/* absent: gone for good if a later qid exists (and the list was all) */
+	if (verdict != QS_EQGONE || ((int32_t)qid < qmax && n < QLIST_MAX))
+		qcache[slot].qid = (int32_t)qid, qcache[slot].verdict = verdict;
+	return verdict;
 }
 
 static void
@@ -488,15 +647,17 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 	uint32_t slot = h->seq % RPC_WINDOW;
 	in_t *e = p->in[slot];
 
+	if (h->seq > p->floor + RPC_WINDOW || (e && e->seq != h->seq)) {
+		rpc_reject(REJ_SEQ); /* outside the window the sender keeps */
+		return;
+	}
 	st.req_rx++;
 	if (h->seq <= p->floor) {
 		st.duplicates++; /* answered, and the answer was received */
 		return;
 	}
-	if (h->seq > p->floor + RPC_WINDOW || (e && e->seq != h->seq)) {
-		st.bad++; /* outside the window the sender keeps: forged */
-		return;
-	}
+	if (h->seq > p->max_seen)
+		p->max_seen = h->seq;
 	if (e || h->seq <= p->forgot) {
 		st.duplicates++;
 		if (e && e->rep) { /* its REP was lost: the same answer again */
@@ -509,11 +670,23 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 		}
 		return;
 	}
-	if (!(e = calloc(1, sizeof(*e)))) { /* before it runs, not after */
-		st.busy++;
+	int32_t allowed = queue_check(m->qid);
+	if (allowed == QS_EAGAIN || !(e = calloc(1, sizeof(*e)))) {
+		st.busy++; /* before it runs, not after: it comes again */
 		return;
 	}
 	qs_msg_t *q = (qs_msg_t *)msgbuf;
+	if (allowed < 0) { /* answered as final, never injected */
+		if (allowed == QS_EPERM)
+			rpc_reject(REJ_QUEUE);
+		e->seq = h->seq;
+		p->in[slot] = e;
+		p->nin++;
+		qs_msg_init(q, m->opcode);
+		q->hdr.status = allowed;
+		in_reply(node, p, e, q);
+		return;
+	}
 	qs_msg_init(q, m->opcode);
 	q->hdr.txid = m->txid;
 	q->hdr.src_node = node;
@@ -573,14 +746,30 @@ rpc_restarted(uint32_t node, uint32_t inc)
 {
 	peer_t *p = peers[node];
 	names_forget_node(node, inc); /* whether or not we talked since */
-	if (!p || inc <= p->inc)
+	if (!p || inc == p->inc)
 		return;
 	out_fail_all(p, QS_EUNREACH);
 	for (uint32_t i = 0; i < RPC_WINDOW; i++)
 		if (p->in[i])
 			in_free(p, i);
+	uint32_t last = p->last_seq, floor = p->floor, seen = p->max_seen;
+	if (p->inc && inc == p->prev.inc) {
+		/*
+		 * Back to the life before: the one between was forged while the
+		 * node was silent (member.c). That life's seqs go on where they
+		 * were, ours past every request we failed; its requests we had
+		 * taken are answered "outcome unknown", never run again.
+		 */
+		p->last_seq = p->prev.last_seq;
+		p->floor = p->prev.floor;
+		p->max_seen = p->forgot = p->prev.max_seen;
+	} else {
+		p->last_seq = p->floor = p->forgot = p->max_seen = 0;
+	}
+	if (p->inc)
+		p->prev.inc = p->inc, p->prev.last_seq = last,
+		p->prev.floor = floor, p->prev.max_seen = seen;
 	p->inc = inc;
-	p->last_seq = p->floor = p->forgot = 0;
 	p->ack_rounds = 0;
 }
 
@@ -593,25 +782,53 @@ packet(const wire_hdr_t *h, const uint8_t *body)
 		names_input(h, body);
 		return;
 	}
-	peer_t *p = peer_get(node);
-	if (!p)
-		return;
-	if (h->dst_inc != self_inc || (p->inc && h->src_inc < p->inc)) {
+	/* the sender's incarnation is the one membership holds for it: a
+	 * new life starts with a heartbeat (member.c), never here */
+	int v = member_check(node, h->src_inc);
+	if (h->dst_inc != self_inc || v == INC_STALE) {
 		st.stale++; /* for an earlier us, or from an earlier them */
 		return;
 	}
-	if (p->inc && h->src_inc > p->inc)
-		rpc_restarted(node, h->src_inc);
-	p->inc = h->src_inc;
-	in_floor(p, h->floor);
-	const wire_msg_t *m = (const wire_msg_t *)body;
-	if (h->type == PK_ACK)
-		return;
-	if (h->len < sizeof(*m) || h->len != sizeof(*m) + m->len + m->ool_len ||
-	    m->len > QS_MSG_INLINE || m->len + m->ool_len > WIRE_PAYLOAD_MAX) {
-		st.bad++;
+	if (v != INC_SAME) {
+		rpc_reject(REJ_INC); /* unknown node, or a life it has not had */
 		return;
 	}
+	const wire_msg_t *m = (const wire_msg_t *)body;
+	if (h->type == PK_ACK ? h->len != 0
+			      : h->len < sizeof(*m) ||
+				m->len > QS_MSG_INLINE ||
+				m->ool_len > WIRE_PAYLOAD_MAX ||
+				m->len + m->ool_len > WIRE_PAYLOAD_MAX ||
+				h->len != sizeof(*m) + m->len + m->ool_len) {
+		rpc_reject(REJ_LENGTH); /* each bounded before any sum */
+		return;
+	}
+	if (h->type == PK_REQ	? !h->seq || m->status ||
+				  (m->flags & ~QS_MSG_SRC_MASK)
+	    : h->type == PK_REP ? m->flags & ~WIRE_F_RECOVERABLE
+				: h->seq != 0) {
+		rpc_reject(h->type == PK_REP ? REJ_HEADER
+			   : h->type == PK_REQ && h->seq ? REJ_HEADER : REJ_SEQ);
+		return;
+	}
+	peer_t *p = peer_get(node);
+	if (!p)
+		return;
+	if (p->inc && p->inc != h->src_inc)
+		rpc_restarted(node, h->src_inc); /* membership moved on first */
+	p->inc = h->src_inc;
+	/* a floor covers only requests the sender has sent: below the REQ
+	 * that carries it, and no further than a window (all it may have in
+	 * flight) beyond the highest seq or floor we have heard from it */
+	uint32_t heard = p->max_seen > p->floor ? p->max_seen : p->floor;
+	if ((h->type == PK_REQ && h->floor >= h->seq) ||
+	    (h->floor > heard && h->floor - heard > RPC_WINDOW)) {
+		rpc_reject(REJ_FLOOR);
+		return;
+	}
+	in_floor(p, h->floor);
+	if (h->type == PK_ACK)
+		return;
 	if (h->type == PK_REQ)
 		req_input(node, p, h, m);
 	else
@@ -636,8 +853,8 @@ receive(void *arg, struct udp_pcb *upcb, struct pbuf *b, const ip_addr_t *from,
 	    h->type > PK_FOUND || h->src >= CM_NODES_MAX || h->src == self ||
 	    (h->dst != self && !(h->dst == WIRE_ALL && h->type == PK_LOOKUP)) ||
 	    qs_net_addr(h->src, &addr, &mask) < 0 ||
-	    !ip4_addr_cmp(&addr, ip_2_ip4(from)) || !h->src_inc) {
-		st.bad++;
+	    !ip4_addr_cmp(&addr, ip_2_ip4(from)) || !h->src_inc || h->pad) {
+		rpc_reject(REJ_HEADER);
 		return;
 	}
 	packet(h, rx + sizeof(*h));
@@ -671,6 +888,7 @@ tick(void *arg)
 			wire_send(n, PK_ACK, p->inc, 0, NULL, 0);
 		}
 	}
+	held_tick();
 	names_tick();
 	sys_timeout(RPC_TICK_MS, tick, NULL);
 }
@@ -689,14 +907,21 @@ rpc_start(uint32_t node, uint32_t incarnation)
 }
 
 void
-rpc_bad_packet(void)
+rpc_reject(int kind)
 {
-	st.bad++;
+	uint32_t *const count[] = { &st.rej_header, &st.rej_length, &st.rej_seq,
+				    &st.rej_floor, &st.rej_inc, &st.rej_queue,
+				    &st.rej_heartbeat, &st.rej_inc };
+	(*count[kind])++;
+	if (kind < REJ_HEARTBEAT)
+		st.bad++; /* the CM port's refusals */
 }
 
 bool
 rpc_busy(void)
 {
+	if (held)
+		return true;
 	for (uint32_t n = 0; n < CM_NODES_MAX; n++)
 		if (peers[n] && (peers[n]->nout || peers[n]->backlog))
 			return true;
@@ -730,9 +955,7 @@ rpc_stats(cm_rpc_stats_t *s)
 			s->cached += p->nin;
 		}
 	}
-	s->marks = 0;
-	for (int i = 0; i < RECOV_MAX; i++)
-		s->marks += recov[i] != 0;
+	s->marks = nmarks;
 	s->heap = (uint32_t)qs_heap_in_use();
 	s->proxies = names_proxies();
 	s->udp_bad = lwip_stats.udp.chkerr + lwip_stats.udp.lenerr +

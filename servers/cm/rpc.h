@@ -34,7 +34,20 @@ void rpc_mark(uint64_t tx);
 void rpc_unmark(uint64_t tx);
 bool rpc_from_tm(int pid);
 void rpc_node_event(uint32_t node, uint32_t event, uint32_t inc);
-void rpc_bad_packet(void);
+/* A packet refused, by kind (cm_rpc_stats_t.rej_*); those on the CM port
+ * (before REJ_HEARTBEAT) count in `bad` too. REJ_HB_INC: a heartbeat's
+ * incarnation (counted in rej_inc, with REJ_HEARTBEAT for the packet). */
+enum { REJ_HEADER, REJ_LENGTH, REJ_SEQ, REJ_FLOOR, REJ_INC, REJ_QUEUE,
+       REJ_HEARTBEAT, REJ_HB_INC };
+void rpc_reject(int kind);
+/* qs_answer for a deferred request, which may not be deferred yet: the
+ * forwarding thread sends a request, drops net_lock and only then defers
+ * it, so its answer can come first. Such an answer is kept and given once
+ * the request is deferred (rpc.c's tick). */
+int rpc_answer(uint32_t rid, const qs_msg_t *m);
+/* The test hook CM_OP_DEFER_DELAY: how long a forwarding thread waits
+ * between sending a request and deferring it. */
+extern uint32_t rpc_defer_delay_ms;
 /* One packet to `node` (WIRE_ALL: every node). */
 int wire_send(uint32_t node, uint8_t type, uint32_t dst_inc, uint32_t seq,
 	      const void *body, uint32_t len);

@@ -8,8 +8,8 @@
  *                         garbage, a short header, wrong magic, wrong
  *                         version, a length that lies, a sequence number
  *                         far beyond the window, a forged sender, a bad
- *                         UDP checksum, an unknown type, a reply nobody
- *                         asked for
+ *                         UDP checksum, an unknown type, a reply to a
+ *                         request never sent
  *   netjunk replay NODE QID INC SEQ ID
  *                         one well-formed request for queue QID on NODE: a
  *                         counter increment (qs/counter.h) of id ID, with

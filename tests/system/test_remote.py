@@ -50,7 +50,11 @@ NET_LINES = (
                r"(?P<unreachable>\d+) udp-bad (?P<udp_bad>\d+)\n"),
     re.compile(r"net: inflight (?P<inflight>\d+) cached (?P<cached>\d+) "
                r"proxies (?P<proxies>\d+) edges (?P<edges>\d+) "
-               r"marks (?P<marks>\d+)\n"))
+               r"marks (?P<marks>\d+)\n"),
+    re.compile(r"net: refused header (?P<rej_header>\d+) length "
+               r"(?P<rej_length>\d+) seq (?P<rej_seq>\d+) floor "
+               r"(?P<rej_floor>\d+) incarnation (?P<rej_inc>\d+) queue "
+               r"(?P<rej_queue>\d+) heartbeat (?P<rej_heartbeat>\d+)\n"))
 
 
 def net(node):
@@ -187,7 +191,10 @@ def test_garbage_leaves_the_cm_serving(nodes, counterd):
     after = net(n1)
     assert after["bad"] > before["bad"]
     assert after["udp_bad"] > before["udp_bad"]
-    assert after["late"] > before["late"]
+    # by kind: magic, version, lying lengths, forged senders, unknown types;
+    # seqs beyond the window, and replies to requests never sent
+    assert after["rej_header"] > before["rej_header"]
+    assert after["rej_seq"] > before["rej_seq"]
     reset(n1)
     for n in (n0, n2):
         sent, acked, errors, _, _, errs = count(n, "500 32")

@@ -51,7 +51,14 @@ enum {
 			       (tx 0), QS_EPERM (not this node's TM) */
 	CM_OP_TX_UNMARK = 9, /* from the local TM: uint64_t tx has ended here;
 				forget its mark -> 0; as TX_MARK */
+	CM_OP_DEFER_DELAY = 10, /* a test hook, QS_RIGHT_ADMIN: uint32_t ms
+				   (0..CM_DEFER_DELAY_MAX) the forwarding
+				   threads wait between sending a request (or
+				   a lookup) and deferring it, so that its
+				   answer comes first -> the previous delay;
+				   QS_EINVAL (more), QS_EPERM */
 };
+#define CM_DEFER_DELAY_MAX 5000
 
 /*
  * UDP echo: every CM answers datagrams on CM_UDP_ECHO_PORT. CM_OP_UDP_ECHO
@@ -147,6 +154,25 @@ typedef struct {
 	uint32_t udp_bad;          /* lwIP: UDP checksum, length, port errors */
 	uint32_t marks;            /* transactions marked recoverable now */
 	uint32_t heap;             /* the CM's heap in use, bytes */
+	/* packets refused, by kind (`bad` is their sum; `stale` apart) */
+	uint32_t rej_header;       /* CM port: short, magic, version, type,
+				      length against the datagram, sender
+				      against its address, incarnation 0 */
+	uint32_t rej_length;       /* body lengths that do not add up */
+	uint32_t rej_seq;          /* REQ seq outside the window, REP for a
+				      seq never sent, ACK with a seq */
+	uint32_t rej_floor;        /* floor beyond what the sender could
+				      have sent */
+	uint32_t rej_inc;          /* incarnation not plausible (too far,
+				      too soon, unknown node), heartbeats too */
+	uint32_t rej_queue;        /* REQ for a local-only queue, a proxy or
+				      none: answered QS_EPERM / QS_EQGONE */
+	uint32_t rej_heartbeat;    /* heartbeats refused (malformed, forged,
+				      stale, implausible incarnation) */
+	uint32_t marks_full;       /* marks that found no room: then every
+				      answer says recoverable */
+	uint32_t answers_held;     /* answers that came before their request
+				      was deferred, given when it was */
 } cm_rpc_stats_t;
 
 #endif

@@ -16,11 +16,22 @@
  * floor, in every packet: all the sender's requests to the receiver up to
  * this seq have had their answers, so the receiver may forget their replies
  * and treat them as duplicates from then on.
+ *
+ * What a receiver takes (servers/cm/README.md, "Bad input"): a REQ's seq
+ * above its floor and within RPC_WINDOW of it; a floor below the REQ's seq
+ * and no more than a window beyond everything heard from the sender; a
+ * REP's seq among those sent; inline data of at most QS_MSG_INLINE bytes,
+ * out-of-line of at most WIRE_PAYLOAD_MAX, both together at most
+ * WIRE_PAYLOAD_MAX, adding up to `len` exactly; incarnations as membership
+ * has them; and a REQ's qid only for a queue served on the receiving node
+ * whose name is not local-only (wire_local_only).
  */
 #ifndef QS_CMWIRE_H
 #define QS_CMWIRE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <qs/abi.h>
 
 #define WIRE_PORT 7071
@@ -61,5 +72,18 @@ typedef struct {
 /* The TMs' piggyback on a REP: the transaction has a recoverable
  * participant on the answering node or below it in the tree. */
 #define WIRE_F_RECOVERABLE 0x1
+
+/*
+ * Queues only this node's kernel and servers may reach, never another
+ * node: the kernel's ("kernel.*": kernel.deaths, whose notices end
+ * transactions, and kernel.net, the CM's own) and the TM's notices from its
+ * CM (TM_NET_QUEUE, "tm.net"). A lookup from the wire does not find them
+ * and a REQ naming one is refused (QS_EPERM), whatever qid it guesses.
+ */
+static inline bool
+wire_local_only(const char *name)
+{
+	return strncmp(name, "kernel.", 7) == 0 || strcmp(name, "tm.net") == 0;
+}
 
 #endif
