@@ -140,8 +140,12 @@ $(eval $(call program,wm,$(WM_SRCS)))
 LWIP_APPS := lwiptest
 # Programs of several files: PROG.c and the files of the folder PROG/.
 MULTI_APPS := tests/guest/fuzz.c
-$(foreach src,$(filter-out $(MULTI_APPS),$(APP_SRCS)),$(eval $(call program,$(basename $(notdir $(src))),$(src),\
+# The wire fuzzer seals what it forges as a keyed node would (servers/cm/seal.c).
+SEAL_APPS := tests/guest/wirefuzz.c
+$(foreach src,$(filter-out $(MULTI_APPS) $(SEAL_APPS),$(APP_SRCS)),$(eval $(call program,$(basename $(notdir $(src))),$(src),\
 	$(if $(filter $(LWIP_APPS),$(basename $(notdir $(src)))),$(B)/liblwip.a))))
+$(foreach src,$(SEAL_APPS),$(eval $(call program,$(basename $(notdir $(src))),\
+	$(src) servers/cm/seal.c,$(B)/libtomcrypt.a)))
 $(foreach src,$(MULTI_APPS),$(eval $(call program,$(basename $(notdir $(src))),\
 	$(src) $(wildcard $(basename $(src))/*.c))))
 $(call obj,$(LWIP_APPS:%=tests/guest/%.c)): USER_CFLAGS += $(LWIP_INC)

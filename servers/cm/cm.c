@@ -24,6 +24,7 @@
 #include "member.h"
 #include "net.h"
 #include "rpc.h"
+#include "seal.h"
 #include "udpecho.h"
 
 /* How long the IRQ thread waits before it looks at the link anyway. */
@@ -338,6 +339,12 @@ main(void)
 	qs_node_info_t ni;
 	qs_node_info(&ni);
 	net_node = ni.node_id;
+	uint8_t key[QS_NET_KEY_LEN];
+	if ((r = qs_net_key(key)) != QS_NET_KEY_LEN || seal_init(key, r) < 0)
+		printf("cm: no cluster key (%s): packets are not authenticated, "
+		       "and nodes that have a key will not hear this one\n",
+		       qs_strerror(r < 0 ? r : QS_EINVAL));
+	memset(key, 0, sizeof(key));
 	if ((r = net_init(&nic, ni.node_id)) < 0 ||
 	    (r = member_start(ni.node_id, ni.incarnation)) < 0 ||
 	    (r = rpc_start(ni.node_id, ni.incarnation)) < 0 ||

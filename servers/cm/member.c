@@ -38,6 +38,7 @@
 #include "lwip/udp.h"
 #include "member.h"
 #include "rpc.h"
+#include "seal.h"
 #include "netif.h"
 
 #define HB_MAGIC 0x51534842u /* "QSHB" */
@@ -58,6 +59,7 @@ typedef struct {
 static struct udp_pcb *pcb;
 static uint32_t self, self_inc, hb_seq;
 static cm_node_t peers[CM_NODES_MAX];
+static uint32_t hb_last[CM_NODES_MAX]; /* the last heartbeat's sequence */
 static uint32_t bad_packets;
 
 static void
@@ -81,12 +83,15 @@ static void
 heartbeat(void *arg)
 {
 	(void)arg;
-	struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, sizeof(heartbeat_t), PBUF_RAM);
+	uint8_t pkt[sizeof(heartbeat_t) + SEAL_TAG_LEN];
+	heartbeat_t hb = { lwip_htonl(HB_MAGIC), lwip_htons(HB_VERSION),
+			   lwip_htons((uint16_t)self), lwip_htonl(self_inc),
+			   lwip_htonl(++hb_seq) };
+	memcpy(pkt, &hb, sizeof(hb));
+	uint32_t n = seal(pkt, sizeof(hb));
+	struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)n, PBUF_RAM);
 	if (p) {
-		heartbeat_t hb = { lwip_htonl(HB_MAGIC), lwip_htons(HB_VERSION),
-				   lwip_htons((uint16_t)self), lwip_htonl(self_inc),
-				   lwip_htonl(++hb_seq) };
-		memcpy(p->payload, &hb, sizeof(hb));
+		memcpy(p->payload, pkt, n);
 		udp_sendto(pcb, p, IP4_ADDR_BROADCAST, CM_PORT);
 		pbuf_free(p);
 	}
@@ -100,10 +105,21 @@ receive(void *arg, struct udp_pcb *upcb, struct pbuf *p, const ip_addr_t *from,
 {
 	(void)arg, (void)upcb, (void)port;
 	heartbeat_t hb;
+	uint8_t pkt[sizeof(hb) + SEAL_TAG_LEN];
 	ip4_addr_t addr, mask;
-	bool ok = p->tot_len == sizeof(hb) &&
-		  pbuf_copy_partial(p, &hb, sizeof(hb), 0) == sizeof(hb);
+	bool ok = p->tot_len <= sizeof(pkt) &&
+		  pbuf_copy_partial(p, pkt, p->tot_len, 0) == p->tot_len;
+	int32_t len = ok ? seal_open(pkt, p->tot_len) : -1;
 	pbuf_free(p);
+	if (ok && len < 0) {
+		bad_packets++; /* no key, or not ours: nothing is read */
+		rpc_reject(REJ_HEARTBEAT);
+		rpc_reject(REJ_HB_SEAL);
+		return;
+	}
+	ok = ok && len == (int32_t)sizeof(hb);
+	if (ok)
+		memcpy(&hb, pkt, sizeof(hb));
 	uint32_t node = ok ? lwip_ntohs(hb.node) : 0;
 	if (!ok || lwip_ntohl(hb.magic) != HB_MAGIC ||
 	    lwip_ntohs(hb.version) != HB_VERSION || node >= CM_NODES_MAX ||
@@ -123,6 +139,13 @@ receive(void *arg, struct udp_pcb *upcb, struct pbuf *p, const ip_addr_t *from,
 			rpc_reject(REJ_HB_INC);
 		return;
 	}
+	uint32_t seq = lwip_ntohl(hb.seq);
+	if (v != INC_NEW && n->state && seq <= hb_last[node]) {
+		bad_packets++; /* heard already: a replay */
+		rpc_reject(REJ_HEARTBEAT);
+		rpc_reject(REJ_HB_REPLAY);
+		return;
+	}
 	if (v == INC_NEW && n->state) {
 		n->restarts++;
 		n->incarnation = inc;
@@ -133,6 +156,7 @@ receive(void *arg, struct udp_pcb *upcb, struct pbuf *p, const ip_addr_t *from,
 	n->incarnation = inc;
 	n->last_ms = qs_uptime_ms();
 	n->heartbeats++;
+	hb_last[node] = seq;
 	n->state = CM_NODE_UP;
 }
 

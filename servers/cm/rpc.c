@@ -35,8 +35,9 @@
  * (member.c); a REQ's queue must be served here and not local-only
  * (queue_check). What fails is counted by kind (rpc_reject) and dropped,
  * and nothing it carried (its floor included) is taken; a REQ refused for
- * its queue is answered, once, like any other. No key yet: a well-formed
- * packet that claims to come from a node is taken as that node's.
+ * its queue is answered, once, like any other. Before any of that, the
+ * packet's tag must verify with the cluster key (seal.c): a packet from a
+ * host without the key is dropped unread (REJ_SEAL).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@
 #include "member.h"
 #include "netif.h"
 #include "rpc.h"
+#include "seal.h"
 
 #define RPC_WINDOW 256
 #define RPC_RTO_MS 100
@@ -169,15 +171,22 @@ wire_send(uint32_t node, uint8_t type, uint32_t dst_inc, uint32_t seq,
 		return QS_EINVAL;
 	if (p)
 		floor = out_floor(p);
+	if (len > sizeof(wire_msg_t) + WIRE_PAYLOAD_MAX)
+		return QS_E2BIG;
+	/* made whole in one buffer (PBUF_RAM is contiguous; several threads
+	 * send), so that its tag covers all of it */
+	uint32_t whole = sizeof(wire_hdr_t) + len;
 	struct pbuf *b = pbuf_alloc(PBUF_TRANSPORT,
-				    (u16_t)(sizeof(wire_hdr_t) + len), PBUF_RAM);
+				    (u16_t)(whole + (seal_on() ? SEAL_TAG_LEN : 0)),
+				    PBUF_RAM);
 	if (!b)
 		return QS_ENOMEM;
 	wire_hdr_t h = { WIRE_MAGIC, WIRE_VERSION, type, (uint16_t)self,
 			 (uint16_t)node, 0, self_inc, dst_inc, seq, floor, len };
-	pbuf_take(b, &h, sizeof(h));
+	memcpy(b->payload, &h, sizeof(h));
 	if (len)
-		pbuf_take_at(b, body, (u16_t)len, sizeof(h));
+		memcpy((uint8_t *)b->payload + sizeof(h), body, len);
+	seal(b->payload, whole);
 	err_t e = udp_sendto(pcb, b, &to, WIRE_PORT);
 	pbuf_free(b);
 	return e == ERR_OK ? 0 : QS_EUNREACH;
@@ -840,16 +849,20 @@ receive(void *arg, struct udp_pcb *upcb, struct pbuf *b, const ip_addr_t *from,
 	u16_t port)
 {
 	static uint8_t rx[sizeof(wire_hdr_t) + sizeof(wire_msg_t) +
-			  WIRE_PAYLOAD_MAX];
+			  WIRE_PAYLOAD_MAX + SEAL_TAG_LEN];
 	wire_hdr_t *h = (wire_hdr_t *)rx;
 	ip4_addr_t addr, mask;
 	(void)arg, (void)upcb, (void)port;
-	bool ok = b->tot_len >= sizeof(*h) && b->tot_len <= sizeof(rx) &&
+	bool ok = b->tot_len <= sizeof(rx) &&
 		  pbuf_copy_partial(b, rx, b->tot_len, 0) == b->tot_len;
-	uint32_t len = b->tot_len;
+	int32_t len = ok ? seal_open(rx, b->tot_len) : -1;
 	pbuf_free(b);
-	if (!ok || h->magic != WIRE_MAGIC || h->version != WIRE_VERSION ||
-	    h->len != len - sizeof(*h) || h->type < PK_REQ ||
+	if (ok && len < 0) {
+		rpc_reject(REJ_SEAL); /* no key, or not ours: nothing is read */
+		return;
+	}
+	if (!ok || (uint32_t)len < sizeof(*h) || h->magic != WIRE_MAGIC || h->version != WIRE_VERSION ||
+	    h->len != (uint32_t)len - sizeof(*h) || h->type < PK_REQ ||
 	    h->type > PK_FOUND || h->src >= CM_NODES_MAX || h->src == self ||
 	    (h->dst != self && !(h->dst == WIRE_ALL && h->type == PK_LOOKUP)) ||
 	    qs_net_addr(h->src, &addr, &mask) < 0 ||
@@ -911,7 +924,8 @@ rpc_reject(int kind)
 {
 	uint32_t *const count[] = { &st.rej_header, &st.rej_length, &st.rej_seq,
 				    &st.rej_floor, &st.rej_inc, &st.rej_queue,
-				    &st.rej_heartbeat, &st.rej_inc };
+				    &st.rej_seal, &st.rej_heartbeat, &st.rej_inc,
+				    &st.rej_seal, &st.rej_replay };
 	(*count[kind])++;
 	if (kind < REJ_HEARTBEAT)
 		st.bad++; /* the CM port's refusals */

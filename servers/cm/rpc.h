@@ -36,9 +36,10 @@ bool rpc_from_tm(int pid);
 void rpc_node_event(uint32_t node, uint32_t event, uint32_t inc);
 /* A packet refused, by kind (cm_rpc_stats_t.rej_*); those on the CM port
  * (before REJ_HEARTBEAT) count in `bad` too. REJ_HB_INC: a heartbeat's
- * incarnation (counted in rej_inc, with REJ_HEARTBEAT for the packet). */
+ * incarnation (counted in rej_inc, with REJ_HEARTBEAT for the packet), and
+ * likewise REJ_HB_SEAL (rej_seal) and REJ_HB_REPLAY (rej_replay). */
 enum { REJ_HEADER, REJ_LENGTH, REJ_SEQ, REJ_FLOOR, REJ_INC, REJ_QUEUE,
-       REJ_HEARTBEAT, REJ_HB_INC };
+       REJ_SEAL, REJ_HEARTBEAT, REJ_HB_INC, REJ_HB_SEAL, REJ_HB_REPLAY };
 void rpc_reject(int kind);
 /* qs_answer for a deferred request, which may not be deferred yet: the
  * forwarding thread sends a request, drops net_lock and only then defers

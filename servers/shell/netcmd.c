@@ -106,9 +106,9 @@ cmd_net(int argc, char **argv)
 	printf("net: inflight %u cached %u proxies %u edges %u marks %u\n",
 	       s->inflight, s->cached, s->proxies, s->edges, s->marks);
 	printf("net: refused header %u length %u seq %u floor %u incarnation "
-	       "%u queue %u heartbeat %u\n", s->rej_header, s->rej_length,
-	       s->rej_seq, s->rej_floor, s->rej_inc, s->rej_queue,
-	       s->rej_heartbeat);
+	       "%u queue %u heartbeat %u seal %u replay %u\n", s->rej_header,
+	       s->rej_length, s->rej_seq, s->rej_floor, s->rej_inc,
+	       s->rej_queue, s->rej_heartbeat, s->rej_seal, s->rej_replay);
 	printf("net: marks-full %u answers-held %u\n", s->marks_full,
 	       s->answers_held);
 }

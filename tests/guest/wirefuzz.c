@@ -7,6 +7,13 @@
  * speak for any node, a phantom one included: one this program makes up
  * and keeps alive with heartbeats.
  *
+ * Every command may start with -kKEY, KEY the cluster key's 64 hex digits
+ * (the test reads qsnet's STATE/key; one word, for the shell's 16): then
+ * every packet is sealed with it
+ * (servers/cm/seal.c), as a node of the cluster would, and reaches the
+ * parsing behind the seal. Without it, every packet but to a node that has
+ * no key is refused as seal.
+ *
  *   wirefuzz hb TARGET NODE INC [COUNT]
  *        COUNT heartbeats (1) to TARGET claiming node NODE, incarnation INC
  *   wirefuzz pkt TARGET TYPE [KEY=VALUE...]
@@ -49,6 +56,7 @@
 #include <qs/counter.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include "../../servers/cm/seal.h"
 #include "udpframe.h"
 
 #define HB_MAGIC 0x51534842u /* member.c's heartbeat */
@@ -115,11 +123,14 @@ send_udp(uint32_t target, uint32_t ip_node, uint16_t port, const void *p,
 	 uint32_t n)
 {
 	static uint8_t f[CM_FRAME_MAX];
+	static uint8_t sealed[CM_FRAME_MAX + SEAL_TAG_LEN];
 	static qs_msg_t reply;
-	if (n > CM_FRAME_MAX - UDPFRAME_HDR)
+	if (n > CM_FRAME_MAX - UDPFRAME_HDR - (seal_on() ? SEAL_TAG_LEN : 0))
 		return QS_E2BIG;
+	memcpy(sealed, p, n);
+	n = seal(sealed, n);
 	uint32_t len = udp_frame(f, stats.mac, ip_node, (uint8_t)(target + 1),
-				 port, p, n, false);
+				 port, sealed, n, false);
 	for (int tries = 0;; tries++) {
 		int r = cm_call(CM_OP_RAW_SEND, f, len, &reply);
 		if (r != QS_EAGAIN || tries == 1000)
@@ -524,6 +535,23 @@ main(int argc, char **argv)
 {
 	static qs_msg_t reply;
 	uint64_t target, a, b, c;
+	if (argc >= 2 && strncmp(argv[1], "-k", 2) == 0) {
+		uint8_t key[SEAL_KEY_LEN];
+		const char *h = argv[1] + 2;
+		bool ok = strlen(h) == 2 * SEAL_KEY_LEN;
+		for (int i = 0; ok && i < SEAL_KEY_LEN; i++) {
+			char byte[3] = { h[2 * i], h[2 * i + 1], 0 }, *end;
+			key[i] = (uint8_t)strtoul(byte, &end, 16);
+			ok = *end == 0 && byte[0] != '-' && byte[0] != '+' &&
+			     byte[0] != ' ';
+		}
+		if (!ok || seal_init(key, SEAL_KEY_LEN)) {
+			printf("wirefuzz: error: -kKEY wants 64 hex digits\n");
+			return 2;
+		}
+		argc--;
+		argv++;
+	}
 	if ((cm = qs_sq_lookup(CM_QUEUE)) < 0) {
 		printf("wirefuzz: no queue %s: %s\n", CM_QUEUE, qs_strerror(cm));
 		return 1;

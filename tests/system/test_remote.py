@@ -54,7 +54,8 @@ NET_LINES = (
     re.compile(r"net: refused header (?P<rej_header>\d+) length "
                r"(?P<rej_length>\d+) seq (?P<rej_seq>\d+) floor "
                r"(?P<rej_floor>\d+) incarnation (?P<rej_inc>\d+) queue "
-               r"(?P<rej_queue>\d+) heartbeat (?P<rej_heartbeat>\d+)\n"))
+               r"(?P<rej_queue>\d+) heartbeat (?P<rej_heartbeat>\d+) seal "
+               r"(?P<rej_seal>\d+) replay (?P<rej_replay>\d+)\n"))
 
 
 def net(node):

@@ -8,7 +8,11 @@ it is now refused, counted by kind in `net`, and does none; then the
 structure-aware fuzzer, QS_WIRE_FUZZ_PACKETS packets (10,000; make stress
 100,000) at node 1 from node 2 while node 0 increments a counter on node 1:
 the counter's value equals its successes, no increment runs twice, every
-kind of refusal moved, and the CM serves node 0 and node 2 afterwards.
+kind of refusal moved, and the CM serves node 0 and node 2 afterwards. The
+fuzzer seals what it forges with the cluster key, as an insider would, so
+that its packets reach the parsing behind the seal; run again without the
+key, its every packet is refused unread (seal). A node booted with another
+key cannot join, be heard, or reach anything.
 
 marktest (tests/guest/marktest.c) holds more transactions with recoverable
 work on node 1 than the CMs' ring of 64 marks had room for."""
@@ -30,7 +34,8 @@ TIMEOUT = 60  # TCG on a busy machine: generous, and only ever waited on
 REFUSED = re.compile(
     r"net: refused header (?P<header>\d+) length (?P<length>\d+) seq "
     r"(?P<seq>\d+) floor (?P<floor>\d+) incarnation (?P<inc>\d+) queue "
-    r"(?P<queue>\d+) heartbeat (?P<heartbeat>\d+)\n"
+    r"(?P<queue>\d+) heartbeat (?P<heartbeat>\d+) seal (?P<seal>\d+) "
+    r"replay (?P<replay>\d+)\n"
     r"net: marks-full (?P<marks_full>\d+) answers-held (?P<held>\d+)\n")
 KINDS = ("header", "length", "seq", "floor", "inc", "queue", "heartbeat")
 
@@ -65,8 +70,16 @@ def moved(before, after):
     return {k: after[k] - before[k] for k in after if after[k] != before[k]}
 
 
-def wirefuzz(node, args):
-    m, verdict, out = prog(node, "-r raw-net,admin wirefuzz " + args,
+def cluster_key(cluster):
+    with open(cluster.key_path()) as f:
+        return f.read().strip()
+
+
+def wirefuzz(node, args, key=True):
+    """wirefuzz ARGS on NODE; its packets sealed with the cluster's key
+    unless KEY is False (then they are an outsider's)."""
+    sealed = "-k%s " % cluster_key(node.cluster) if key else ""
+    m, verdict, out = prog(node, "-r raw-net,admin wirefuzz " + sealed + args,
                            r"wirefuzz: (?:sent|delay|error|usage)[^\n]*\n")
     assert "error" not in m.group(0) and "usage" not in m.group(0), out
     assert status(verdict) == 0, out
@@ -317,7 +330,8 @@ def test_wire_fuzzer_leaves_the_cm_serving(nodes, counterd):
     m, _ = members(n1)
     lives = {p: (m[p]["inc"], m[p]["restarts"]) for p in (0, 2)}
     fstart = n2.log_size()
-    fpid = n2.run("-r raw-net wirefuzz fuzz 1 %d %d %s" % (PACKETS, SEED, qids))
+    fpid = n2.run("-r raw-net wirefuzz -k%s fuzz 1 %d %d %s"
+                  % (cluster_key(n2.cluster), PACKETS, SEED, qids))
     incs = max(1000, PACKETS // 10)  # under way all through the fuzzing
     sent, acked, errors, value, st, errs = count(n0, "-q counter@1 %d 16"
                                                  % incs)
@@ -342,3 +356,44 @@ def test_wire_fuzzer_leaves_the_cm_serving(nodes, counterd):
     increments(n2, 300)
     assert state(n1) == (600, 600, 0)
     n1.alive()
+
+    # the same fuzzer without the key: every packet is refused unread
+    before = refused(n1)
+    out = wirefuzz(n2, "fuzz 1 %d %d %s" % (max(1000, PACKETS // 10), SEED + 1,
+                                            qids), key=False)
+    increments(n0, 100)
+    after = refused(n1)
+    assert after["seal"] > before["seal"], moved(before, after)
+    assert set(moved(before, after)) <= {"seal", "heartbeat", "bad"}, \
+        (out, moved(before, after))
+    assert state(n1) == (700, 700, 0)
+
+
+def test_a_node_without_the_key_cannot_join_or_be_heard(nodes, wire_cluster,
+                                                        tmp_path):
+    """A fourth node on the same LAN with another key: the cluster refuses
+    its every packet as seal and never lists it; it hears nobody; its
+    requests reach nothing; the cluster goes on as before."""
+    n0, n1, n2 = nodes
+    other = tmp_path / "other.key"
+    other.write_text("%064x\n" % (int(cluster_key(wire_cluster), 16) ^ 1))
+    before = refused(n0)
+    opts = dict(wire_cluster.options(0), key=str(other))
+    opts.pop("argv", None)
+    wire_cluster.start_node(3, opts)
+    try:
+        wire_cluster.wait_prompt(3, PROG_TIMEOUT)
+        n3 = Node(wire_cluster, 3)
+        # its heartbeats come (2 a second) and are refused, unread
+        n0.poll("node 0 to refuse node 3's heartbeats",
+                lambda: (refused(n0)["seal"] >= before["seal"] + 4,
+                         moved(before, refused(n0))), TIMEOUT)
+        assert 3 not in members(n0)[0] and 3 not in members(n1)[0]
+        assert echo(n3, "-q echo@0 hello")[1] != 0  # nothing reached
+        m3, _ = members(n3)
+        assert all(p["state"] != "up" for k, p in m3.items() if k != 3), m3
+        assert refused(n3)["seal"] > 0
+    finally:
+        wire_cluster.kill_node(3)
+    increments(n0, 50)
+    assert 3 not in members(n0)[0]

@@ -169,6 +169,12 @@ typedef struct {
 				      none: answered QS_EPERM / QS_EQGONE */
 	uint32_t rej_heartbeat;    /* heartbeats refused (malformed, forged,
 				      stale, implausible incarnation) */
+	uint32_t rej_seal;         /* packets and heartbeats whose tag (the
+				      cluster key's, servers/cm/seal.c) is
+				      missing or wrong */
+	uint32_t rej_replay;       /* heartbeats sealed rightly but seen
+				      before: a sequence not above the last
+				      of that incarnation */
 	uint32_t marks_full;       /* marks that found no room: then every
 				      answer says recoverable */
 	uint32_t answers_held;     /* answers that came before their request
