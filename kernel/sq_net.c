@@ -55,7 +55,7 @@ sq_lookup_remote(const char *name)
 		sched_block(&p->sq_done, -1);
 	int status = r->rhdr.status;
 	req_free(r);
-	if (status > 0 || status == QS_EUNREACH)
+	if (status > 0 || status == QS_EUNREACH || status == QS_ELIMIT)
 		return status;
 	return QS_ENOENT;
 }

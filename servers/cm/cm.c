@@ -88,8 +88,8 @@ completion_loop(void *arg)
 }
 
 /*
- * Both tables' invokes run holding net_lock (QS_SERVER_LOCKED); ping and
- * the UDP echo drop it while they wait.
+ * Both tables' invokes run holding net_lock (QS_SERVER_LOCKED); the UDP
+ * echo drops it while it waits; a ping defers its request (net.c).
  */
 
 /* kernel.net's own requests: the kernel's lookup notices. */
@@ -97,7 +97,7 @@ static int32_t
 op_lookup(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
 	(void)ctx;
-	int32_t r = names_lookup(req->hdr.rid, args);
+	int32_t r = names_lookup(req->hdr.rid, req->hdr.src_pid, args);
 	if (r == RPC_DEFERRED)
 		qs_defer(reply);
 	return r;
@@ -180,9 +180,12 @@ decode_ping(const qs_msg_t *req, void *args)
 static int32_t
 op_ping(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
-	(void)req, (void)reply, (void)ctx;
+	(void)ctx;
 	const cm_ping_t *p = args;
-	return net_ping(&net_lock, p->node, (uint16_t)p->seq, PING_MS);
+	int32_t r = net_ping(req->hdr.rid, req->hdr.src_pid, p->node, PING_MS);
+	if (r == RPC_DEFERRED)
+		qs_defer(reply); /* the thread goes on serving */
+	return r;
 }
 
 static int32_t

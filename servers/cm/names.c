@@ -12,6 +12,8 @@
  * and not for local-only ones (wire_local_only: "kernel.*", "tm.net").
  * A FOUND counts only with the incarnation membership holds for its sender
  * (a proxy to a life the node has not had would be refused at once).
+ * One client has at most LOOKUPS_PER_CLIENT lookups under way
+ * (QS_ELIMIT past it, counted: `net`'s lookups-limited).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,10 @@
 
 #define PROXIES_MAX 64
 #define LOOKUPS_MAX 16
+/* A quarter of the table for one process: a client that floods kernel.net
+ * with lookups (a lookup is any process's to send) cannot make every other
+ * client's remote lookups fail. */
+#define LOOKUPS_PER_CLIENT 4
 #define LOOKUP_RETRY_MS 250
 #define LOOKUP_TRIES 4
 
@@ -33,6 +39,7 @@ typedef struct {
 
 typedef struct {
 	uint32_t rid; /* the kernel's request; 0: a free slot */
+	int32_t pid;  /* the client that asked */
 	uint32_t node; /* asked of, or WIRE_ALL */
 	uint32_t nonce;
 	uint32_t sent_ms, tries;
@@ -43,6 +50,7 @@ typedef struct {
 static uint32_t self, next_nonce, started_ms;
 static proxy_t proxies[PROXIES_MAX];
 static lookup_t lookups[LOOKUPS_MAX];
+uint32_t names_limited; /* lookups refused for LOOKUPS_PER_CLIENT */
 
 void
 names_start(uint32_t node)
@@ -165,7 +173,7 @@ lookup_answer(lookup_t *l, int32_t status)
 }
 
 int32_t
-names_lookup(uint32_t rid, const char *name)
+names_lookup(uint32_t rid, int32_t pid, const char *name)
 {
 	char base[QS_NAME_MAX];
 	uint32_t inc;
@@ -183,12 +191,19 @@ names_lookup(uint32_t rid, const char *name)
 		return QS_ENOENT; /* nobody else to ask (and not just booted) */
 	}
 	lookup_t *l = NULL;
-	for (int i = 0; i < LOOKUPS_MAX && !l; i++)
-		if (!lookups[i].rid)
+	int mine = 0;
+	for (int i = 0; i < LOOKUPS_MAX; i++) {
+		if (!lookups[i].rid && !l)
 			l = &lookups[i];
+		mine += lookups[i].rid && lookups[i].pid == pid;
+	}
+	if (mine >= LOOKUPS_PER_CLIENT) {
+		names_limited++;
+		return QS_ELIMIT;
+	}
 	if (!l)
 		return QS_EAGAIN;
-	*l = (lookup_t){ rid, (uint32_t)node, next_nonce++, 0, 0,
+	*l = (lookup_t){ rid, pid, (uint32_t)node, next_nonce++, 0, 0,
 			 { 0 }, { 0 } };
 	strcpy(l->name, name);
 	strcpy(l->base, base);

@@ -4,6 +4,11 @@
  * every use of the NIC, happens under net_lock (cm.c): the IRQ thread feeds
  * received frames and timers in, the serving thread starts pings.
  *
+ * A ping does not hold the serving thread: its request is deferred, and
+ * answered by the echo reply (ping_recv) or, past its deadline, by the tick
+ * (net_ping_tick). PINGS_MAX are under way at once, PINGS_PER_CLIENT of one
+ * process's; past either the ping gets QS_EAGAIN / QS_ELIMIT at once.
+ *
  * Frames that are neither IPv4 nor ARP go to a small ring that the raw-frame
  * test hook (CM_OP_RAW_RECV) reads, so ethtest keeps working beside lwIP.
  */
@@ -20,17 +25,24 @@
 #include "lwip/timeouts.h"
 #include "netif.h"
 #include "net.h"
+#include "rpc.h"
 
 #define ETHERTYPE_IP 0x0800
 #define ETHERTYPE_ARP 0x0806
 #define RAW_RING E1000_RX_DESCS /* as many as the device holds */
 #define PING_ID 0x5153 /* "QS" */
+#define PINGS_MAX 8
+#define PINGS_PER_CLIENT 2
 
 static netif_glue_t glue;
 static struct raw_pcb *ping_pcb;
-static qs_cond_t ping_cond = QS_COND_INIT;
-static uint16_t ping_seq;  /* the echo we wait for, 0 if none */
-static bool ping_answered;
+static struct {
+	uint32_t rid;   /* the deferred request; 0: a free slot */
+	int32_t pid;    /* its client */
+	uint16_t seq;   /* the echo's, ours: never two alike under way */
+	uint32_t start_ms, timeout_ms;
+} pings[PINGS_MAX];
+static uint16_t ping_next;
 
 static struct {
 	uint32_t len[RAW_RING];
@@ -46,7 +58,17 @@ glue_send(void *drv, const void *frame, uint32_t len)
 
 static const netif_glue_ops_t glue_ops = { glue_send };
 
-/* An ICMP message for us: ours if it is the echo reply we wait for. */
+static void
+ping_done(int i, int32_t status)
+{
+	static qs_msg_t m;
+	qs_msg_init(&m, CM_OP_PING);
+	m.hdr.status = status;
+	rpc_answer(pings[i].rid, &m); /* kept if not deferred yet */
+	pings[i].rid = 0;
+}
+
+/* An ICMP message for us: ours if it is an echo reply we wait for. */
 static u8_t
 ping_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *addr)
 {
@@ -57,10 +79,11 @@ ping_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *addr)
 	    pbuf_copy_partial(p, &echo, sizeof(echo), hlen) != sizeof(echo) ||
 	    echo.type != ICMP_ER || echo.id != PP_HTONS(PING_ID))
 		return 0; /* lwIP's ICMP handles it (answers echo requests) */
-	if (ping_seq && echo.seqno == lwip_htons(ping_seq)) {
-		ping_answered = true;
-		qs_cond_broadcast(&ping_cond);
-	}
+	for (int i = 0; i < PINGS_MAX; i++)
+		if (pings[i].rid && echo.seqno == lwip_htons(pings[i].seq)) {
+			ping_done(i, (int32_t)(qs_uptime_ms() - pings[i].start_ms));
+			break;
+		}
 	pbuf_free(p);
 	return 1;
 }
@@ -124,36 +147,54 @@ net_raw_recv(void *frame, uint32_t cap)
 }
 
 int
-net_ping(qs_mutex_t *lock, uint32_t node, uint16_t seq, uint32_t timeout_ms)
+net_ping(uint32_t rid, int32_t pid, uint32_t node, uint32_t timeout_ms)
 {
 	ip4_addr_t to, mask;
-	if (seq == 0 || qs_net_addr(node, &to, &mask) < 0)
+	int slot = -1, mine = 0;
+	if (qs_net_addr(node, &to, &mask) < 0)
 		return QS_EINVAL;
+	for (int i = 0; i < PINGS_MAX; i++) {
+		if (!pings[i].rid && slot < 0)
+			slot = i;
+		mine += pings[i].rid && pings[i].pid == pid;
+	}
+	if (mine >= PINGS_PER_CLIENT)
+		return QS_ELIMIT;
+	if (slot < 0)
+		return QS_EAGAIN;
 	struct pbuf *p = pbuf_alloc(PBUF_IP, sizeof(struct icmp_echo_hdr) + 32,
 				    PBUF_RAM);
 	if (!p)
 		return QS_ENOMEM;
+	if (++ping_next == 0)
+		ping_next = 1;
 	struct icmp_echo_hdr *echo = p->payload;
 	memset(echo, 0, p->len);
 	echo->type = ICMP_ECHO;
 	echo->id = PP_HTONS(PING_ID);
-	echo->seqno = lwip_htons(seq);
+	echo->seqno = lwip_htons(ping_next);
 	memset(echo + 1, 'q', 32);
 	echo->chksum = inet_chksum(echo, p->len);
-	uint32_t start = qs_uptime_ms();
-	ping_seq = seq;
-	ping_answered = false;
 	err_t err = raw_sendto(ping_pcb, p, &to);
 	pbuf_free(p);
-	int r = 0;
-	while (err == ERR_OK && !ping_answered && r != QS_ETIMEDOUT) {
-		int32_t left = (int32_t)(start + timeout_ms - qs_uptime_ms());
-		r = left > 0 ? qs_cond_timedwait(&ping_cond, lock, left) : QS_ETIMEDOUT;
-	}
-	ping_seq = 0;
 	if (err != ERR_OK)
 		return QS_EUNREACH; /* no route, link down */
-	return ping_answered ? (int)(qs_uptime_ms() - start) : QS_ETIMEDOUT;
+	pings[slot].rid = rid;
+	pings[slot].pid = pid;
+	pings[slot].seq = ping_next;
+	pings[slot].start_ms = qs_uptime_ms();
+	pings[slot].timeout_ms = timeout_ms;
+	return RPC_DEFERRED;
+}
+
+void
+net_ping_tick(void)
+{
+	uint32_t now = qs_uptime_ms();
+	for (int i = 0; i < PINGS_MAX; i++)
+		if (pings[i].rid &&
+		    now - pings[i].start_ms >= pings[i].timeout_ms)
+			ping_done(i, QS_ETIMEDOUT);
 }
 
 void

@@ -49,6 +49,7 @@
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
 #include "member.h"
+#include "net.h"
 #include "netif.h"
 #include "rpc.h"
 #include "seal.h"
@@ -903,6 +904,7 @@ tick(void *arg)
 	}
 	held_tick();
 	names_tick();
+	net_ping_tick();
 	sys_timeout(RPC_TICK_MS, tick, NULL);
 }
 
@@ -972,6 +974,7 @@ rpc_stats(cm_rpc_stats_t *s)
 	s->marks = nmarks;
 	s->heap = (uint32_t)qs_heap_in_use();
 	s->proxies = names_proxies();
+	s->lookups_limited = names_limited;
 	s->udp_bad = lwip_stats.udp.chkerr + lwip_stats.udp.lenerr +
 		     lwip_stats.udp.proterr;
 }

@@ -57,7 +57,8 @@ int wire_send(uint32_t node, uint8_t type, uint32_t dst_inc, uint32_t seq,
 void names_start(uint32_t node);
 /* A lookup the kernel passed on (request rid; name checked, shorter than
  * QS_NAME_MAX): a queue id now, or RPC_DEFERRED. */
-int32_t names_lookup(uint32_t rid, const char *name);
+int32_t names_lookup(uint32_t rid, int32_t pid, const char *name);
+extern uint32_t names_limited;
 /* A request on a proxy: where it goes. QS_ENOENT if qid is no proxy. */
 int names_proxy(int qid, uint32_t *node, uint32_t *inc, uint32_t *rqid);
 /* The proxy qid points to a queue that is gone: forget it. */

@@ -109,6 +109,6 @@ cmd_net(int argc, char **argv)
 	       "%u queue %u heartbeat %u seal %u replay %u\n", s->rej_header,
 	       s->rej_length, s->rej_seq, s->rej_floor, s->rej_inc,
 	       s->rej_queue, s->rej_heartbeat, s->rej_seal, s->rej_replay);
-	printf("net: marks-full %u answers-held %u\n", s->marks_full,
-	       s->answers_held);
+	printf("net: marks-full %u answers-held %u lookups-limited %u\n",
+	       s->marks_full, s->answers_held, s->lookups_limited);
 }

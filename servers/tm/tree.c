@@ -110,32 +110,45 @@ tree_mark(uint64_t tx)
 
 /*
  * Marks of ended transactions, for the tree thread to take back from the
- * CM outside tm_lock (the CM calls the TM under its own lock). If more end
- * within a tick than fit, the rest stay marked until the CM's ring of
- * marks overwrites them.
+ * CM outside tm_lock (the CM calls the TM under its own lock). The CM holds
+ * at most its MARKS_MAX (4096) marks, never overwritten, so a mark not taken
+ * back would stay until its table is full: the queue has room for as many,
+ * and the tree thread takes back all of it each tick, in chunks. Should it
+ * still overflow (the tree thread starved for 4096 ends), the mark stays
+ * and the TM says so once: the CM then answers "recoverable" for it, never
+ * wrong.
  */
-#define UNMARK_MAX 64
+#define UNMARK_MAX 4096
+#define UNMARK_CHUNK 64
 static uint64_t unmarks[UNMARK_MAX];
 static uint32_t nunmarks;
+static bool unmarks_lost;
 
 void
 tree_unmark(uint64_t tx)
 {
-	if (nunmarks < UNMARK_MAX)
+	if (nunmarks < UNMARK_MAX) {
 		unmarks[nunmarks++] = tx;
+	} else if (!unmarks_lost) {
+		unmarks_lost = true;
+		printf("tm: too many marks to take back at once: some stay at "
+		       "the CM (its answers then say recoverable)\n");
+	}
 }
 
 static void
 unmark_all(void)
 {
-	uint64_t txs[UNMARK_MAX];
-	qs_mutex_lock(&tm_lock);
-	uint32_t n = nunmarks;
-	memcpy(txs, unmarks, n * sizeof(txs[0]));
-	nunmarks = 0;
-	qs_mutex_unlock(&tm_lock);
-	for (uint32_t i = 0; i < n; i++)
-		cm_tell(CM_OP_TX_UNMARK, txs[i]);
+	uint64_t txs[UNMARK_CHUNK];
+	for (uint32_t n = 1; n;) {
+		qs_mutex_lock(&tm_lock);
+		n = nunmarks < UNMARK_CHUNK ? nunmarks : UNMARK_CHUNK;
+		nunmarks -= n; /* from the end: the order does not matter */
+		memcpy(txs, unmarks + nunmarks, n * sizeof(txs[0]));
+		qs_mutex_unlock(&tm_lock);
+		for (uint32_t i = 0; i < n; i++)
+			cm_tell(CM_OP_TX_UNMARK, txs[i]);
+	}
 }
 
 /* ---- requests from other TMs (tm.c's table; lock held) ------------------ */

@@ -10,6 +10,16 @@
  *                   stay; report what the job holds, and end, leaving the
  *                   hogs as orphans (still in its job)
  *   exhaust hog QID what a hog does: pages, then a report to QID, then wait
+ *   exhaust lookups N NAME
+ *                   floods the CM with N remote lookups of names nobody has
+ *                   (kernel.net takes them from anyone), then has a child
+ *                   look NAME up while they are under way: the CM's table
+ *                   must still have room for another client
+ *   exhaust find NAME  look NAME up: exit 0 if found
+ *   exhaust pings NODE N
+ *                   N pings at once to NODE, which does not answer, then
+ *                   another request to the CM: it is answered first, since
+ *                   no ping holds the CM's thread
  *
  * One line per limit: "exhaust: LIMIT at N: ERROR"; then "exhaust: all
  * limits reached" (or "exhaust: FAIL ...") and the fault.
@@ -17,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <qs/cm.h>
 #include <qs/fs.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
@@ -266,15 +277,95 @@ job(uint32_t n)
 	return hog_err ? 1 : 0;
 }
 
+/* ---- a server's table: the CM's lookups ----------------------------------- */
+
+static int
+lookups(uint32_t n, const char *name)
+{
+	static int rid[64];
+	char nosuch[QS_NAME_MAX];
+	int net = qs_sq_lookup(QS_NET_QUEUE), status;
+	uint32_t limited = 0, other = 0;
+	if (net < 0 || n > 64) {
+		printf("exhaust: FAIL lookups: %s\n", qs_strerror(net));
+		return 1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		snprintf(nosuch, sizeof(nosuch), "nosuch.%d.%u", qs_getpid(), i);
+		qs_msg_init(&msg, QS_NOTICE_LOOKUP);
+		qs_msg_put_str(&msg, nosuch);
+		rid[i] = qs_send(net, &msg);
+	}
+	const char *args[] = { "find", name, NULL };
+	int child = qs_spawn("exhaust", args, 0);
+	int found = child > 0 && qs_waitpid(child, &status, 0) == child &&
+		    status == 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (rid[i] < 0 || qs_wait(rid[i], &msg, sizeof(msg), -1) < 0)
+			other++;
+		else if (msg.hdr.status == QS_ELIMIT)
+			limited++;
+	}
+	printf("exhaust: lookups: %u sent, %u limited; %s %s by another "
+	       "client\n", n, limited, name, found ? "found" : "not found");
+	return found ? 0 : 1;
+}
+
+static int
+pings(uint32_t node, uint32_t n)
+{
+	static int rid[64];
+	int cm = qs_sq_lookup(CM_QUEUE);
+	uint32_t limited = 0, timedout = 0;
+	if (cm < 0 || n > 64) {
+		printf("exhaust: FAIL pings: %s\n", qs_strerror(cm));
+		return 1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		cm_ping_t p = { node, i + 1 };
+		qs_msg_init(&msg, CM_OP_PING);
+		qs_msg_put(&msg, &p, sizeof(p));
+		rid[i] = qs_send(cm, &msg);
+	}
+	qs_msg_init(&msg, CM_OP_RPC_STATS);
+	int stats = qs_send(cm, &msg);
+	int first = qs_wait(0, &msg, sizeof(msg), -1);
+	/* the refused pings are answered at once too: skip them */
+	while (first > 0 && first != stats && msg.hdr.status == QS_ELIMIT) {
+		limited++;
+		first = qs_wait(0, &msg, sizeof(msg), -1);
+	}
+	int stats_first = first == stats;
+	for (uint32_t i = 0; i < n; i++) {
+		if (qs_wait(rid[i], &msg, sizeof(msg), -1) != rid[i])
+			continue; /* collected above */
+		limited += msg.hdr.status == QS_ELIMIT;
+		timedout += msg.hdr.status == QS_ETIMEDOUT;
+	}
+	if (!stats_first)
+		qs_wait(stats, &msg, sizeof(msg), -1);
+	printf("exhaust: pings: %u sent, %u limited, %u timed out; the CM "
+	       "answered another request %s\n", n, limited, timedout,
+	       stats_first ? "first" : "after them");
+	return stats_first ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "pings") == 0)
+		return pings((uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "lookups") == 0)
+		return lookups((uint32_t)atoi(argv[2]), argv[3]);
+	if (argc == 3 && strcmp(argv[1], "find") == 0)
+		return qs_sq_lookup(argv[2]) > 0 ? 0 : 1;
 	if (argc == 3 && strcmp(argv[1], "job") == 0)
 		return job((uint32_t)atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "hog") == 0)
 		return hog(atoi(argv[2]));
 	if (argc != 2) {
-		printf("usage: exhaust PATH | job N | hog QID\n");
+		printf("usage: exhaust PATH | job N | hog QID | lookups N NAME | "
+		       "find NAME | pings NODE N\n");
 		return 2;
 	}
 	uint64_t tx;

@@ -164,6 +164,20 @@ def test_ping_absent_node_and_bad_arguments(nodes):
     assert "usage: ping NODE" in n0.exec("ping 1 0")
 
 
+def test_pings_do_not_hold_the_cm(nodes):
+    """Six pings at once to a node nobody is: two are under way (the rest
+    QS_ELIMIT, one client's share), and a request to the CM sent after
+    them is answered before they time out: no ping holds its thread."""
+    n0 = nodes[0]
+    start = n0.log_size()
+    pid = n0.run("exhaust pings 7 6")
+    m = n0.wait_log(r"exhaust: pings: [^\n]*\n", start=start)
+    assert m.group(0) == ("exhaust: pings: 6 sent, 4 limited, 2 timed out; "
+                          "the CM answered another request first\n"), \
+        n0.log(start)
+    assert reap(n0, pid) == "pid %d exited with status 0" % pid
+
+
 def test_ping_stops_while_link_down(nodes, net_cluster):
     n0, n1 = nodes
     net_cluster.set_link(1, False)

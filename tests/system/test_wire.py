@@ -36,7 +36,8 @@ REFUSED = re.compile(
     r"(?P<seq>\d+) floor (?P<floor>\d+) incarnation (?P<inc>\d+) queue "
     r"(?P<queue>\d+) heartbeat (?P<heartbeat>\d+) seal (?P<seal>\d+) "
     r"replay (?P<replay>\d+)\n"
-    r"net: marks-full (?P<marks_full>\d+) answers-held (?P<held>\d+)\n")
+    r"net: marks-full (?P<marks_full>\d+) answers-held (?P<held>\d+) "
+    r"lookups-limited (?P<lookups_limited>\d+)\n")
 KINDS = ("header", "length", "seq", "floor", "inc", "queue", "heartbeat")
 
 
@@ -397,3 +398,21 @@ def test_a_node_without_the_key_cannot_join_or_be_heard(nodes, wire_cluster,
         wire_cluster.kill_node(3)
     increments(n0, 50)
     assert 3 not in members(n0)[0]
+
+
+def test_one_client_cannot_fill_the_cms_lookup_table(nodes):
+    """kernel.net takes lookups from any process: one that sends 16 remote
+    lookups at once (names nobody has, so each stays a second) gets 4 under
+    way and QS_ELIMIT for the rest, counted; meanwhile another client's
+    lookup finds its queue."""
+    n0, n1, _ = nodes
+    start = n1.log_size()
+    n1.run("counterd -q lookme")
+    n1.wait_log(r"counterd: serving queue lookme", start=start)
+    before = refused(n0)["lookups_limited"]
+    m, verdict, out = prog(n0, "exhaust lookups 16 lookme@1",
+                           r"exhaust: lookups: [^\n]*\n")
+    assert m.group(0) == ("exhaust: lookups: 16 sent, 12 limited; lookme@1 "
+                          "found by another client\n"), out
+    assert status(verdict) == 0, out
+    assert refused(n0)["lookups_limited"] == before + 12

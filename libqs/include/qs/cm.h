@@ -39,7 +39,10 @@ enum {
 	CM_OP_PING = 4,     /* cm_ping_t -> round trip in ms; QS_ETIMEDOUT
 			       (no reply in 1 s), QS_EUNREACH (no route: link
 			       down), QS_EINVAL (seq outside 1..65535, or no
-			       such node), QS_ENOMEM */
+			       such node), QS_ELIMIT (the caller has 2 pings
+			       under way), QS_EAGAIN (8 under way in all),
+			       QS_ENOMEM. The CM's thread does not wait for
+			       the echo: others are served meanwhile */
 	CM_OP_NODES = 5,    /* nothing -> cm_nodes_t */
 	CM_OP_RPC_STATS = 6, /* nothing -> cm_rpc_stats_t */
 	CM_OP_UDP_ECHO = 7, /* cm_udp_echo_t -> cm_udp_echo_result_t; QS_EINVAL
@@ -179,6 +182,8 @@ typedef struct {
 				      answer says recoverable */
 	uint32_t answers_held;     /* answers that came before their request
 				      was deferred, given when it was */
+	uint32_t lookups_limited;  /* lookups refused: their client had
+				      LOOKUPS_PER_CLIENT under way (names.c) */
 } cm_rpc_stats_t;
 
 #endif
