@@ -141,7 +141,7 @@ LWIP_APPS := lwiptest
 # Programs of several files: PROG.c and the files of the folder PROG/.
 MULTI_APPS := tests/guest/fuzz.c
 # The wire fuzzer seals what it forges as a keyed node would (servers/cm/seal.c).
-SEAL_APPS := tests/guest/wirefuzz.c
+SEAL_APPS := tests/guest/wirefuzz.c tests/guest/netjunk.c
 $(foreach src,$(filter-out $(MULTI_APPS) $(SEAL_APPS),$(APP_SRCS)),$(eval $(call program,$(basename $(notdir $(src))),$(src),\
 	$(if $(filter $(LWIP_APPS),$(basename $(notdir $(src)))),$(B)/liblwip.a))))
 $(foreach src,$(SEAL_APPS),$(eval $(call program,$(basename $(notdir $(src))),\

@@ -15,6 +15,9 @@
 
 /* Keys the seal; a node without a key (no key given) runs unsealed. */
 int seal_init(const uint8_t *key, uint32_t len);
+/* The same from KEY's 64 hex digits (as qsnet writes STATE/key): for the
+ * test programs that forge sealed packets. */
+int seal_init_hex(const char *hex);
 bool seal_on(void);
 /* Writes the tag of pkt[0..len) at pkt + len (SEAL_TAG_LEN bytes of room);
  * returns the length to send: len + SEAL_TAG_LEN, or len when unsealed. */

@@ -15,6 +15,11 @@
  *                         counter increment (qs/counter.h) of id ID, with
  *                         sequence number SEQ, claiming to come from our
  *                         incarnation INC (an old one: a stale duplicate)
+ *
+ * Either may start with -kKEY, the cluster key's 64 hex digits: then the
+ * packets are sealed with it (servers/cm/seal.c), as a node of the
+ * cluster's would be, and reach the parsing behind the seal; without it
+ * they are all refused as seal.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +30,7 @@
 #include <qs/counter.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include "../../servers/cm/seal.h"
 #include "udpframe.h"
 
 #define KINDS 10
@@ -63,11 +69,14 @@ static int
 send_udp(uint32_t node, const void *payload, uint32_t n, bool bad_sum)
 {
 	static uint8_t f[CM_FRAME_MAX];
+	static uint8_t sealed[CM_FRAME_MAX + SEAL_TAG_LEN];
 	static qs_msg_t reply;
-	if (n > CM_FRAME_MAX - UDPFRAME_HDR)
+	if (n > CM_FRAME_MAX - UDPFRAME_HDR - (seal_on() ? SEAL_TAG_LEN : 0))
 		return QS_E2BIG;
+	memcpy(sealed, payload, n);
+	n = seal(sealed, n);
 	uint32_t len = udp_frame(f, stats.mac, self.node_id, (uint8_t)(node + 1),
-				 WIRE_PORT, payload, n, bad_sum);
+				 WIRE_PORT, sealed, n, bad_sum);
 	return cm_call(CM_OP_RAW_SEND, f, len, &reply);
 }
 
@@ -133,6 +142,14 @@ main(int argc, char **argv)
 {
 	static qs_msg_t reply;
 	uint64_t node, n, qid, inc, seq, id;
+	if (argc >= 2 && strncmp(argv[1], "-k", 2) == 0) {
+		if (seal_init_hex(argv[1] + 2) < 0) {
+			printf("netjunk: error: -kKEY wants 64 hex digits\n");
+			return 2;
+		}
+		argc--;
+		argv++;
+	}
 	if ((cm = qs_sq_lookup(CM_QUEUE)) < 0) {
 		printf("netjunk: no queue %s: %s\n", CM_QUEUE, qs_strerror(cm));
 		return 1;
@@ -158,6 +175,7 @@ main(int argc, char **argv)
 		       r < 0 ? qs_strerror(r) : "");
 		return r < 0;
 	}
-	printf("usage: netjunk junk NODE N | netjunk replay NODE QID INC SEQ ID\n");
+	printf("usage: netjunk [-kKEY] junk NODE N | netjunk [-kKEY] replay NODE "
+	       "QID INC SEQ ID\n");
 	return 2;
 }

@@ -536,16 +536,7 @@ main(int argc, char **argv)
 	static qs_msg_t reply;
 	uint64_t target, a, b, c;
 	if (argc >= 2 && strncmp(argv[1], "-k", 2) == 0) {
-		uint8_t key[SEAL_KEY_LEN];
-		const char *h = argv[1] + 2;
-		bool ok = strlen(h) == 2 * SEAL_KEY_LEN;
-		for (int i = 0; ok && i < SEAL_KEY_LEN; i++) {
-			char byte[3] = { h[2 * i], h[2 * i + 1], 0 }, *end;
-			key[i] = (uint8_t)strtoul(byte, &end, 16);
-			ok = *end == 0 && byte[0] != '-' && byte[0] != '+' &&
-			     byte[0] != ' ';
-		}
-		if (!ok || seal_init(key, SEAL_KEY_LEN)) {
+		if (seal_init_hex(argv[1] + 2) < 0) {
 			printf("wirefuzz: error: -kKEY wants 64 hex digits\n");
 			return 2;
 		}

@@ -183,19 +183,39 @@ def test_link_down_for_5s_loses_nothing(nodes, counterd, remote_cluster):
             lambda: ("\n0." not in n1.exec("tx"), n1.exec("tx")))
 
 
-def test_garbage_leaves_the_cm_serving(nodes, counterd):
+def cluster_key(cluster):
+    """The cluster's key, 64 hex digits (qsnet's STATE/key)."""
+    with open(cluster.key_path()) as f:
+        return f.read().strip()
+
+
+def key(cluster):
+    """-kKEY for netjunk and wirefuzz: seal as a member would."""
+    return "-k" + cluster_key(cluster)
+
+
+def test_garbage_leaves_the_cm_serving(nodes, counterd, remote_cluster):
     n0, n1, n2 = nodes
     before = net(n1)
-    _, verdict, _ = prog(n0, "-r raw-net netjunk junk 1 200", r"netjunk: sent 200 "
-                         r"packets\n")
+    _, verdict, _ = prog(n0, "-r raw-net netjunk %s junk 1 200"
+                         % key(remote_cluster), r"netjunk: sent 200 packets\n")
     assert status(verdict) == 0
     after = net(n1)
     assert after["bad"] > before["bad"]
     assert after["udp_bad"] > before["udp_bad"]
-    # by kind: magic, version, lying lengths, forged senders, unknown types;
-    # seqs beyond the window, and replies to requests never sent
+    # sealed with the key, they reach the parsing behind the seal: by kind,
+    # magic, version, lying lengths, forged senders, unknown types; seqs
+    # beyond the window, and replies to requests never sent
     assert after["rej_header"] > before["rej_header"]
     assert after["rej_seq"] > before["rej_seq"]
+    # without it, all are refused unread
+    before = after
+    _, verdict, _ = prog(n0, "-r raw-net netjunk junk 1 200",
+                         r"netjunk: sent 200 packets\n")
+    after = net(n1)
+    assert after["rej_seal"] > before["rej_seal"]
+    assert after["rej_header"] == before["rej_header"]
+    assert after["rej_seq"] == before["rej_seq"]
     reset(n1)
     for n in (n0, n2):
         sent, acked, errors, _, _, errs = count(n, "500 32")
@@ -248,14 +268,14 @@ def test_restarted_node_is_a_new_incarnation_and_old_packets_are_refused(
     qid = sq_row(n1, "counter")["qid"]
     value = state(n1)[0]
     # a well-formed request from node 0's present life runs...
-    prog(n0, "-r raw-net netjunk replay 1 %d %d 250 777001" % (qid, inc0),
-         r"netjunk: sent\n")
+    prog(n0, "-r raw-net netjunk %s replay 1 %d %d 250 777001"
+         % (key(remote_cluster), qid, inc0), r"netjunk: sent\n")
     n1.poll("the replayed increment", lambda: (state(n1)[0] == value + 1,
                                                None))
     # ...the same from node 0's earlier life is stale: refused, not run
     stale = net(n1)["stale"]
-    prog(n0, "-r raw-net netjunk replay 1 %d %d 251 777002" % (qid, inc0 - 1),
-         r"netjunk: sent\n")
+    prog(n0, "-r raw-net netjunk %s replay 1 %d %d 251 777002"
+         % (key(remote_cluster), qid, inc0 - 1), r"netjunk: sent\n")
     n1.poll("the stale packet counted",
             lambda: (net(n1)["stale"] == stale + 1, None))
     assert state(n1) == (value + 1, value + 1, 0)

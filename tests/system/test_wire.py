@@ -25,7 +25,8 @@ import pytest
 from qsharness import PROG_TIMEOUT, Node, cluster_fixture, qsnet
 from test_counter import count, prog, reset, start_counterd, state, status
 from test_net import members, wait_member
-from test_remote import net, sq_row
+from test_remote import cluster_key, net, sq_row
+from test_remote import key as key_of
 
 wire_cluster = cluster_fixture("test-nodes-wire", n=3)
 PACKETS = int(os.environ.get("QS_WIRE_FUZZ_PACKETS", 10000))
@@ -71,15 +72,10 @@ def moved(before, after):
     return {k: after[k] - before[k] for k in after if after[k] != before[k]}
 
 
-def cluster_key(cluster):
-    with open(cluster.key_path()) as f:
-        return f.read().strip()
-
-
-def wirefuzz(node, args, key=True):
+def wirefuzz(node, args, sealed_with_key=True):
     """wirefuzz ARGS on NODE; its packets sealed with the cluster's key
     unless KEY is False (then they are an outsider's)."""
-    sealed = "-k%s " % cluster_key(node.cluster) if key else ""
+    sealed = key_of(node.cluster) + " " if sealed_with_key else ""
     m, verdict, out = prog(node, "-r raw-net,admin wirefuzz " + sealed + args,
                            r"wirefuzz: (?:sent|delay|error|usage)[^\n]*\n")
     assert "error" not in m.group(0) and "usage" not in m.group(0), out
@@ -331,8 +327,8 @@ def test_wire_fuzzer_leaves_the_cm_serving(nodes, counterd):
     m, _ = members(n1)
     lives = {p: (m[p]["inc"], m[p]["restarts"]) for p in (0, 2)}
     fstart = n2.log_size()
-    fpid = n2.run("-r raw-net wirefuzz -k%s fuzz 1 %d %d %s"
-                  % (cluster_key(n2.cluster), PACKETS, SEED, qids))
+    fpid = n2.run("-r raw-net wirefuzz %s fuzz 1 %d %d %s"
+                  % (key_of(n2.cluster), PACKETS, SEED, qids))
     incs = max(1000, PACKETS // 10)  # under way all through the fuzzing
     sent, acked, errors, value, st, errs = count(n0, "-q counter@1 %d 16"
                                                  % incs)
@@ -361,7 +357,7 @@ def test_wire_fuzzer_leaves_the_cm_serving(nodes, counterd):
     # the same fuzzer without the key: every packet is refused unread
     before = refused(n1)
     out = wirefuzz(n2, "fuzz 1 %d %d %s" % (max(1000, PACKETS // 10), SEED + 1,
-                                            qids), key=False)
+                                            qids), sealed_with_key=False)
     increments(n0, 100)
     after = refused(n1)
     assert after["seal"] > before["seal"], moved(before, after)

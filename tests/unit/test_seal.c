@@ -75,6 +75,28 @@ test_another_key_does_not_open(void)
 	CHECK(seal_init(key, 16) == -1); /* a key is 32 bytes */
 }
 
+static void
+test_a_key_from_hex(void)
+{
+	char hex[2 * SEAL_KEY_LEN + 2];
+	static const char digit[] = "0123456789abcdef";
+	for (uint32_t i = 0; i < SEAL_KEY_LEN; i++) {
+		hex[2 * i] = digit[key[i] >> 4];
+		hex[2 * i + 1] = digit[key[i] & 15];
+	}
+	hex[2 * SEAL_KEY_LEN] = 0;
+	uint32_t n = sealed(50);
+	CHECK(seal_init_hex(hex) == 0 && seal_open(pkt, n) == 50);
+	hex[5] = 'g';
+	CHECK(seal_init_hex(hex) == -1);
+	hex[5] = '0';
+	hex[2 * SEAL_KEY_LEN] = '0'; /* one digit too many */
+	hex[2 * SEAL_KEY_LEN + 1] = 0;
+	CHECK(seal_init_hex(hex) == -1);
+	CHECK(seal_init_hex("abcd") == -1);
+	CHECK(seal_init(key, sizeof(key)) == 0);
+}
+
 int
 main(void)
 {
@@ -88,5 +110,6 @@ main(void)
 	RUN(test_any_changed_byte_is_refused);
 	RUN(test_short_and_cut_packets_are_refused);
 	RUN(test_another_key_does_not_open);
+	RUN(test_a_key_from_hex);
 	return check_summary();
 }
