@@ -28,7 +28,7 @@ duplicates), and every acknowledged one ran exactly once (acknowledged
 values all different, real-time order, acked <= value <= acked + unknown).
 
 QS_JEPSEN_REQUESTS (10,000; make stress 100,000) sets how many increments
-the clients send in all, QS_JEPSEN_SECONDS (80; make stress 300) how long
+the clients send in all, QS_JEPSEN_SECONDS (60; make stress 300) how long
 they take at their pace, QS_JEPSEN_SEED (17) the nemesis's choices: the
 seed is printed, and a failure can be run again with the same faults in
 the same order, though not with the same timing."""
@@ -48,7 +48,7 @@ from test_net import wait_member
 from test_remote import net
 
 REQUESTS = int(os.environ.get("QS_JEPSEN_REQUESTS", 10000))
-SECONDS = float(os.environ.get("QS_JEPSEN_SECONDS", 80))
+SECONDS = float(os.environ.get("QS_JEPSEN_SECONDS", 60))
 SEED = int(os.environ.get("QS_JEPSEN_SEED", 17))
 SERVER = 2
 CLIENTS = (0, 1)
@@ -131,9 +131,18 @@ class Nemesis:
         if self.cl.lan.wire(node)["down"]:
             self.cl.set_link(node, True)
 
+    def hold(self, seconds):
+        """Let a fault (or the calm) last SECONDS, or until every client
+        has ended: then there is nothing left for it to do."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if all(s.ended() for s in self.slots.values() if s.running()):
+                return
+            time.sleep(min(0.5, max(0, end - time.monotonic())))
+
     def step(self):
         rng = self.rng
-        time.sleep(rng.uniform(*CALM_S))  # the workload: calm between faults
+        self.hold(rng.uniform(*CALM_S))
         if not self.deck:
             self.deck = list(KINDS)
             rng.shuffle(self.deck)
@@ -170,7 +179,7 @@ class Nemesis:
             if slot.recorded() < slot.quota:
                 slot.launch()
             return
-        time.sleep(hold)  # the fault's length: the workload, not a wait
+        self.hold(hold)
         self.heal(node)
         self.say("node %d healed" % node)
 
