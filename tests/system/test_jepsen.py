@@ -17,6 +17,9 @@ CM_DOWN_MS, 8 s, so that nodes are declared down and requests fail):
     or nothing it sends leaves): membership disagrees across the cut;
   - lossy: loss, duplication, and delay with jitter (reordering);
   - link: the cable out (QMP set_link: the guest sees its link go down);
+  - mixed: one node's wire lossy while another's (or the same's) is cut
+    one way or both: answers lost, then forgotten by a CM that declared
+    their asker down, so that its retransmissions learn "unknown";
   - restart: a client's node killed and started again (never the
     counter's: its ids live in memory only); the killed client's history
     is what it printed, what it may have sent unrecorded is unknown, and
@@ -55,7 +58,7 @@ CLIENTS = (0, 1)
 WINDOW = 64
 FAULT_S = (1.0, 12.0)  # how long a fault lasts: beyond 8 s, nodes go down
 CALM_S = (0.3, 2.0)    # between faults
-KINDS = ("partition", "oneway", "lossy", "link", "restart")
+KINDS = ("partition", "oneway", "lossy", "link", "restart", "mixed")
 
 jepsen_cluster = cluster_fixture("test-nodes-jepsen", n=3)
 
@@ -156,13 +159,23 @@ class Nemesis:
             way = rng.choice(("in", "out"))
             self.say("node %d cut %s only for %.1f s" % (node, way, hold))
             self.cl.cut(node, way)
-        elif kind == "lossy":
+        elif kind in ("lossy", "mixed"):
             loss, dup = rng.uniform(5, 40), rng.uniform(0, 30)
             delay = rng.uniform(0, 40)
             jitter = rng.uniform(0, delay)
             self.say("node %d loss %.0f%% dup %.0f%% delay %.0f+-%.0f ms for "
                      "%.1f s" % (node, loss, dup, delay, jitter, hold))
             self.cl.netem(node, loss, dup, delay, jitter)
+            if kind == "mixed":
+                other = rng.choice(range(3))
+                way = rng.choice(("in", "out", "both"))
+                self.say("and node %d cut %s" % (other, way))
+                self.cl.cut(other, way)
+                self.hold(hold)
+                self.heal(other)
+                self.heal(node)
+                self.say("nodes %d and %d healed" % (node, other))
+                return
         elif kind == "link":
             self.say("node %d link down for %.1f s" % (node, hold))
             self.cl.set_link(node, False)
