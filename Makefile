@@ -199,12 +199,15 @@ test: all $(UNIT_TESTS)
 	$(PY) tests/run.py $(UNIT_TESTS)
 
 # The exactly-once test under loss, duplication and jitter, at 10,000
-# increments (make test sends 2,000); the syscall fuzzer at 1,000,000 calls
-# over ten seeds (make test makes 150,000); the wire fuzzer at 100,000
-# packets (make test sends 10,000).
+# increments (make test sends 2,000); the Jepsen-style test at 100,000
+# increments over 300 s of faults (make test: 10,000 over 60 s); the
+# syscall fuzzer at 1,000,000 calls over ten seeds (make test makes
+# 150,000); the wire fuzzer at 100,000 packets (make test sends 10,000).
 stress: all
 	QS_STRESS_INCREMENTS=10000 $(PY) -m pytest -q tests/system/test_remote.py \
 		-k "loss or every_node"
+	QS_JEPSEN_REQUESTS=100000 QS_JEPSEN_SECONDS=300 \
+		$(PY) -m pytest -q tests/system/test_jepsen.py
 	QS_WIRE_FUZZ_PACKETS=100000 QS_WIRE_FUZZ_SEED=2 $(PY) -m pytest -q \
 		tests/system/test_wire.py -k fuzzer
 	QS_FUZZ_SEEDS=101,102,103,104,105,106,107,108,109,110 QS_FUZZ_CALLS=100000 \

@@ -29,7 +29,8 @@ def pytest_runtest_makereport(item, call):
 def restore(cl, pids):
     """Every node of CL that was running (pid in PIDS) runs again, started
     afresh with its stored options if it died or was restarted (perhaps with
-    one-start arguments such as a stall point), its cable in and plain."""
+    one-start arguments such as a stall point), its cable in, uncut and
+    plain."""
     for node, pid in pids.items():
         if cl.is_running(node) and cl.pid(node) == pid:
             continue
@@ -38,6 +39,7 @@ def restore(cl, pids):
         cl.restart_node(node, BOOT_TIMEOUT)
     for node in pids:
         cl.set_link(node, True)
+        cl.cut(node, "none")
         cl.netem(node)
     cl.wait_formed(sorted(pids), BOOT_TIMEOUT)
 

@@ -243,6 +243,21 @@ def test_link_cut_makes_a_node_down_and_heals(nodes, net_cluster):
     wait_member(n1, 0, "up")
 
 
+def test_one_way_cut_is_one_way(nodes, net_cluster):
+    """qsnet cut 1 in: node 1 hears nothing and declares node 0 down, while
+    node 0 still hears node 1's heartbeats; cut none heals it."""
+    n0, n1 = nodes
+    wait_member(n1, 0, "up")
+    net_cluster.cut(1, "in")
+    try:
+        wait_member(n1, 0, "down")
+        assert members(n0)[0][1]["state"] == "up", n0.exec("nodes")
+    finally:
+        net_cluster.cut(1, "none")
+    wait_member(n1, 0, "up")
+    wait_member(n0, 1, "up")
+
+
 def test_junk_packets_counted_and_membership_goes_on(nodes):
     n0, n1 = nodes
     _, bad0 = members(n1)

@@ -21,7 +21,7 @@ import test_tm
 from qsharness import BOOT_TIMEOUT, ISO, QSNET_PATH, ROOT, Node, qsnet
 
 VERBS = ("up", "down", "status", "console", "exec", "screenshot",
-         "kill-node", "restart-node", "wait-prompt", "tree")
+         "kill-node", "restart-node", "wait-prompt", "tree", "cut")
 
 
 def run(state, *args, timeout=60):

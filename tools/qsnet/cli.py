@@ -45,6 +45,11 @@ verbs:
                         frames lost and duplicated, delay DELAY+-JITTER ms
                         (jitter reorders); no options: a plain cable again.
                         Kept across restart-node (N/wire.json), until down.
+  cut NODE in|out|both|none
+                        cut the node's wire one way (in: nothing reaches
+                        the node; out: nothing it sends leaves) or both,
+                        at the wirefilter (the guest's link stays up);
+                        none: both ways carry again. Kept as netem's.
 
 The LAN: `up` starts one vde_switch for the cluster (ROOT/build/nodes/
 lan.sw) and gives each node a hub of its own (N/nic.sw), joined to the
@@ -85,6 +90,9 @@ from .cluster import Cluster
 from .errors import QsnetClosed, QsnetError, QsnetTimeout
 from .parsers import TXID_RE
 from .tree import build_tree, write_tree
+
+
+CUTS = ("in", "out", "both", "none")
 
 
 def build_parser():
@@ -138,6 +146,9 @@ def build_parser():
     c.add_argument("--dup", type=float, default=0, metavar="P")
     c.add_argument("--delay", type=float, default=0, metavar="MS")
     c.add_argument("--jitter", type=float, default=0, metavar="MS")
+    c = sub.add_parser("cut", help="cut a node's wire one way or both")
+    c.add_argument("node", type=int)
+    c.add_argument("direction", choices=CUTS)
     c = sub.add_parser("tree", help="draw a transaction's tree (PNG)")
     c.add_argument("txid", help="NODE.INCARNATION.COUNTER")
     c.add_argument("-o", dest="output", metavar="FILE.png",
@@ -235,6 +246,9 @@ def main(argv=None):
             cl.netem(a.node, a.loss, a.dup, a.delay, a.jitter)
             print("node %d wire: loss %g%% dup %g%% delay %g+-%g ms"
                   % (a.node, a.loss, a.dup, a.delay, a.jitter))
+        elif a.verb == "cut":
+            cl.cut(a.node, a.direction)
+            print("node %d wire cut: %s" % (a.node, a.direction))
         elif a.verb == "tree":
             return tree_verb(cl, a.txid, a.output, a.timeout)
         elif a.verb == "wait-prompt":

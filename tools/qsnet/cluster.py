@@ -329,6 +329,15 @@ class Cluster:
         """Impair NODE's wire (Lan.netem)."""
         self.lan.netem(node, loss, dup, delay, jitter)
 
+    def cut(self, node, direction):
+        """Cut NODE's wire at the wirefilter: "in" (nothing reaches the
+        node), "out" (nothing it sends leaves), "both", or "none" (Lan.
+        cut_oneway). The guest's link stays up, unlike set_link."""
+        if direction not in ("in", "out", "both", "none"):
+            raise QsnetError("cut: in, out, both or none, not %r" % direction)
+        self.lan.cut_oneway(node, inbound=direction in ("in", "both"),
+                            outbound=direction in ("out", "both"))
+
     # ---- QMP and the screen ----------------------------------------------
 
     def qmp(self, node, cmd, args=None, timeout=30):

@@ -15,7 +15,8 @@ import time
 from .errors import QsnetError
 from .host import POLL, connect_unix, pidfile_process
 
-PLAIN = {"loss": 0, "dup": 0, "delay": 0, "jitter": 0, "down": False}
+PLAIN = {"loss": 0, "dup": 0, "delay": 0, "jitter": 0, "down": False,
+         "cut_in": False, "cut_out": False}
 
 
 class Lan:
@@ -103,7 +104,8 @@ class Lan:
 
     def wire(self, node):
         """NODE's wire settings: loss, dup (percent), delay, jitter (ms),
-        down (cable out)."""
+        down (cable out), cut_in and cut_out (one direction carries
+        nothing: to the node, from the node)."""
         try:
             with open(self.path("wire.json", node)) as f:
                 return dict(PLAIN, **json.load(f))
@@ -113,14 +115,19 @@ class Lan:
     def cut(self, node):
         """NODE's wire carries nothing: cable out, or all frames lost."""
         w = self.wire(node)
-        return w["down"] or w["loss"] >= 100
+        return w["down"] or w["loss"] >= 100 or (w["cut_in"] and
+                                                 w["cut_out"])
 
     def set_wire(self, node, **changes):
         """Update NODE's wire settings (N/wire.json) and apply them all."""
         w = self.wire(node)
         w.update(changes)
+        # the wire is `wirefilter -v lan.sw:N/nic.sw`: left to right (LR)
+        # is to the node, right to left (RL) from it
         self._wirefilter(node, [
-            "loss %g" % (100 if w["down"] else w["loss"]), "dup %g" % w["dup"],
+            "loss LR%g" % (100 if w["down"] or w["cut_in"] else w["loss"]),
+            "loss RL%g" % (100 if w["down"] or w["cut_out"] else w["loss"]),
+            "dup %g" % w["dup"],
             "delay %g+%g" % (w["delay"], w["jitter"]) if w["jitter"]
             else "delay %g" % w["delay"],
             "fifo %d" % (0 if w["jitter"] else 1)])
@@ -141,6 +148,13 @@ class Lan:
                              "(wirefilter's delay is DELAY+-JITTER)"
                              % (jitter, delay))
         self.set_wire(node, loss=loss, dup=dup, delay=delay, jitter=jitter)
+
+    def cut_oneway(self, node, inbound=False, outbound=False):
+        """Cut NODE's wire in one direction or both, at the wire only (the
+        guest's link stays up): INBOUND, nothing reaches the node; OUTBOUND,
+        nothing it sends leaves. Both False: both directions carry again
+        (the other impairments stay). Kept as netem's settings are."""
+        self.set_wire(node, cut_in=bool(inbound), cut_out=bool(outbound))
 
     def _wirefilter(self, node, cmds):
         """Run management commands on NODE's wirefilter."""
