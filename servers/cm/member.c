@@ -41,20 +41,10 @@
 #include "seal.h"
 #include "netif.h"
 
-#define HB_MAGIC 0x51534842u /* "QSHB" */
-#define HB_VERSION 1
 /* A node restarts at most this many times between two of its heartbeats
  * that we hear: qsnet counts starts one by one, and a node that boots is
  * heard within a second of its start. */
 #define INC_STEP_MAX 16
-
-typedef struct {
-	uint32_t magic;
-	uint16_t version;
-	uint16_t node;
-	uint32_t incarnation;
-	uint32_t seq;
-} heartbeat_t;
 
 static struct udp_pcb *pcb;
 static uint32_t self, self_inc, hb_seq;

@@ -30,54 +30,19 @@
 #include <qs/counter.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
-#include "../../servers/cm/seal.h"
-#include "udpframe.h"
+#include "cmraw.h"
 
 #define KINDS 10
 
-static int cm;
-static cm_stats_t stats;
 static qs_node_info_t self;
 static uint32_t peer_inc;
-
-static int
-cm_call(uint32_t op, const void *data, uint32_t len, qs_msg_t *reply)
-{
-	static qs_msg_t req;
-	qs_msg_init(&req, op);
-	qs_msg_put(&req, data, len);
-	return qs_call(cm, &req, reply, sizeof(*reply));
-}
-
-/* NODE's incarnation as our CM heard it; 0 if it does not know NODE. */
-static uint32_t
-incarnation_of(uint32_t node)
-{
-	static qs_msg_t reply;
-	if (cm_call(CM_OP_NODES, NULL, 0, &reply) < 0)
-		return 0;
-	const cm_nodes_t *l = (const cm_nodes_t *)reply.data;
-	for (uint32_t i = 0; i < l->count; i++)
-		if (l->node[i].node == node)
-			return l->node[i].incarnation;
-	return 0;
-}
 
 /* One IPv4/UDP frame from us to node's WIRE_PORT; bad_sum spoils its
  * checksum. */
 static int
 send_udp(uint32_t node, const void *payload, uint32_t n, bool bad_sum)
 {
-	static uint8_t f[CM_FRAME_MAX];
-	static uint8_t sealed[CM_FRAME_MAX + SEAL_TAG_LEN];
-	static qs_msg_t reply;
-	if (n > CM_FRAME_MAX - UDPFRAME_HDR - (seal_on() ? SEAL_TAG_LEN : 0))
-		return QS_E2BIG;
-	memcpy(sealed, payload, n);
-	n = seal(sealed, n);
-	uint32_t len = udp_frame(f, stats.mac, self.node_id, (uint8_t)(node + 1),
-				 WIRE_PORT, sealed, n, bad_sum);
-	return cm_call(CM_OP_RAW_SEND, f, len, &reply);
+	return cm_send_udp(node, self.node_id, WIRE_PORT, payload, n, bad_sum);
 }
 
 static uint32_t
@@ -160,14 +125,14 @@ main(int argc, char **argv)
 	memcpy(&stats, reply.data, sizeof(stats));
 	if (argc == 4 && strcmp(argv[1], "junk") == 0 && num(argv[2], &node) &&
 	    num(argv[3], &n) && node < CM_NODES_MAX && n <= 100000) {
-		peer_inc = incarnation_of((uint32_t)node);
+		peer_inc = cm_incarnation_of((uint32_t)node);
 		return junk((uint32_t)node, (uint32_t)n);
 	}
 	if (argc == 7 && strcmp(argv[1], "replay") == 0 && num(argv[2], &node) &&
 	    num(argv[3], &qid) && num(argv[4], &inc) && num(argv[5], &seq) &&
 	    num(argv[6], &id) && node < CM_NODES_MAX) {
 		static uint8_t p[256];
-		peer_inc = incarnation_of((uint32_t)node);
+		peer_inc = cm_incarnation_of((uint32_t)node);
 		uint32_t len = request(p, (uint32_t)node, (uint32_t)inc,
 				       (uint32_t)seq, (uint32_t)qid, id);
 		int r = send_udp((uint32_t)node, p, len, false);

@@ -56,27 +56,14 @@
 #include <qs/counter.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
-#include "../../servers/cm/seal.h"
-#include "udpframe.h"
+#include "cmraw.h"
 
-#define HB_MAGIC 0x51534842u /* member.c's heartbeat */
-#define HB_VERSION 1
 #define PHANTOMS 3
 #define PHANTOM_BASE 200 /* node ids no test cluster has */
 #define PHANTOM_INC 7
 #define HB_EVERY_MS 250  /* the phantoms' heartbeats: well within 1.5 s */
 #define BODY_MAX 1400    /* one frame */
 
-typedef struct {
-	uint32_t magic;
-	uint16_t version;
-	uint16_t node;
-	uint32_t incarnation;
-	uint32_t seq;
-} heartbeat_t;
-
-static int cm;
-static cm_stats_t stats;
 static qs_node_info_t self;
 
 static uint32_t
@@ -91,52 +78,18 @@ be16(uint16_t x)
 	return (uint16_t)(x >> 8 | x << 8);
 }
 
-static int
-cm_call(uint32_t op, const void *data, uint32_t len, qs_msg_t *reply)
-{
-	static qs_msg_t req;
-	qs_msg_init(&req, op);
-	qs_msg_put(&req, data, len);
-	return qs_call(cm, &req, reply, sizeof(*reply));
-}
-
 /* A node's incarnation as our CM has it; 0 if it does not know it. */
 static uint32_t
 incarnation_of(uint32_t node)
 {
-	static qs_msg_t reply;
-	if (node == self.node_id)
-		return self.incarnation;
-	if (cm_call(CM_OP_NODES, NULL, 0, &reply) < 0)
-		return 0;
-	const cm_nodes_t *l = (const cm_nodes_t *)reply.data;
-	for (uint32_t i = 0; i < l->count; i++)
-		if (l->node[i].node == node)
-			return l->node[i].incarnation;
-	return 0;
+	return node == self.node_id ? self.incarnation : cm_incarnation_of(node);
 }
 
-/* One UDP datagram to target's port, from ip_node's address. A full
- * transmit ring is waited out. */
 static int
 send_udp(uint32_t target, uint32_t ip_node, uint16_t port, const void *p,
 	 uint32_t n)
 {
-	static uint8_t f[CM_FRAME_MAX];
-	static uint8_t sealed[CM_FRAME_MAX + SEAL_TAG_LEN];
-	static qs_msg_t reply;
-	if (n > CM_FRAME_MAX - UDPFRAME_HDR - (seal_on() ? SEAL_TAG_LEN : 0))
-		return QS_E2BIG;
-	memcpy(sealed, p, n);
-	n = seal(sealed, n);
-	uint32_t len = udp_frame(f, stats.mac, ip_node, (uint8_t)(target + 1),
-				 port, sealed, n, false);
-	for (int tries = 0;; tries++) {
-		int r = cm_call(CM_OP_RAW_SEND, f, len, &reply);
-		if (r != QS_EAGAIN || tries == 1000)
-			return r;
-		qs_yield();
-	}
+	return cm_send_udp(target, ip_node, port, p, n, false);
 }
 
 static int

@@ -26,14 +26,19 @@ LOSSY = int(os.environ.get("QS_STRESS_INCREMENTS", 2000))
 CUT_S = 5  # the scenario: how long the cable stays out
 
 
-@pytest.fixture(scope="module")
-def nodes(remote_cluster):
-    ns = [Node(remote_cluster, i) for i in range(3)]
+def formed(cluster, count=3):
+    """The cluster's first COUNT nodes, once each sees every other up."""
+    ns = [Node(cluster, i) for i in range(count)]
     for n in ns:
-        for peer in range(3):
+        for peer in range(count):
             if peer != n.id:
                 wait_member(n, peer, "up")
     return ns
+
+
+@pytest.fixture(scope="module")
+def nodes(remote_cluster):
+    return formed(remote_cluster)
 
 
 @pytest.fixture(scope="module")

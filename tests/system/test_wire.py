@@ -22,10 +22,10 @@ import re
 
 import pytest
 
-from qsharness import PROG_TIMEOUT, Node, cluster_fixture, qsnet
+from qsharness import PROG_TIMEOUT, Node, cluster_fixture
 from test_counter import count, prog, reset, start_counterd, state, status
 from test_net import members, wait_member
-from test_remote import cluster_key, net, sq_row
+from test_remote import cluster_key, formed, net, sq_row
 from test_remote import key as key_of
 
 wire_cluster = cluster_fixture("test-nodes-wire", n=3)
@@ -44,12 +44,7 @@ KINDS = ("header", "length", "seq", "floor", "inc", "queue", "heartbeat")
 
 @pytest.fixture(scope="module")
 def nodes(wire_cluster):
-    ns = [Node(wire_cluster, i) for i in range(3)]
-    for n in ns:
-        for peer in range(3):
-            if peer != n.id:
-                wait_member(n, peer, "up")
-    return ns
+    return formed(wire_cluster)
 
 
 @pytest.fixture(scope="module")

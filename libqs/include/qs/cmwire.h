@@ -86,4 +86,19 @@ wire_local_only(const char *name)
 	return strncmp(name, "kernel.", 7) == 0 || strcmp(name, "tm.net") == 0;
 }
 
+/*
+ * Heartbeats (servers/cm/member.c): UDP broadcast to CM_PORT every
+ * CM_HEARTBEAT_MS, in network byte order, sealed like every packet.
+ */
+#define HB_MAGIC 0x51534842u /* "QSHB" */
+#define HB_VERSION 1
+
+typedef struct {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t node;
+	uint32_t incarnation;
+	uint32_t seq; /* from 1 in each incarnation */
+} heartbeat_t;
+
 #endif
