@@ -59,6 +59,9 @@ TOMCRYPT_TEST_SRCS := $(addprefix $(TOMCRYPT_DIR)/src/, \
 	mac/blake2/blake2smac_test.c misc/compare_testvector.c)
 SEAL_UNIT_SRCS := $(UNIT_DIR)/test_seal.c servers/cm/seal.c $(TOMCRYPT_SRCS) \
 	$(TOMCRYPT_TEST_SRCS)
+# They come with the fetched tree, as the library's own sources do.
+$(TOMCRYPT_TEST_SRCS):
+	@$(TOMCRYPT_FETCH) build
 UNIT_SRCS_test_seal := $(SEAL_UNIT_SRCS) libqs/src/string.c
 SEAL_UNIT_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(SEAL_UNIT_SRCS))
 $(SEAL_UNIT_OBJS): UNIT_CFLAGS += $(filter-out -DLTC_NO_TEST,$(TOMCRYPT_INC))
