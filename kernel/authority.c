@@ -17,6 +17,7 @@
  *
  * A call refused for a right or a limit is counted with its process.
  */
+#include <stdlib.h>
 #include "kernel.h"
 #include "boot.h"
 #include "pmm.h"
@@ -227,9 +228,9 @@ sys_limits(trap_frame_t *f)
 		return QS_ENOENT;
 	const job_t *j = p->job;
 	memcpy(l.max, j->limit, sizeof(l.max));
-	l.used[QS_LIMIT_PAGES] = job_pages(j);
-	l.used[QS_LIMIT_THREADS] = job_threads(j);
-	l.used[QS_LIMIT_QUEUES] = job_queues(j);
+	l.used[QS_LIMIT_PAGES] = job_held(j, QS_LIMIT_PAGES);
+	l.used[QS_LIMIT_THREADS] = job_held(j, QS_LIMIT_THREADS);
+	l.used[QS_LIMIT_QUEUES] = job_held(j, QS_LIMIT_QUEUES);
 	l.used[QS_LIMIT_REQUESTS] = j->requests;
 	l.used[QS_LIMIT_KBYTES] = (j->kbytes + 1023) / 1024;
 	l.used[QS_LIMIT_PROCS] = j->live;
@@ -237,15 +238,6 @@ sys_limits(trap_frame_t *f)
 	l.rights = p->rights;
 	l.refused = p->refused;
 	return copy_to_user(f->ecx, &l, sizeof(l));
-}
-
-static int
-hex_digit(char c)
-{
-	return c >= '0' && c <= '9'   ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
-				      : -1;
 }
 
 /*
@@ -268,14 +260,8 @@ sys_net_key(trap_frame_t *f)
 		return QS_ENOENT; /* none, or not a key */
 	while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == ' '))
 		n--; /* a key file may end its line */
-	if (n != 2 * QS_NET_KEY_LEN)
+	if (n != 2 * QS_NET_KEY_LEN || qs_hex_decode(hex, key, sizeof(key)) < 0)
 		return QS_ENOENT;
-	for (i = 0; i < QS_NET_KEY_LEN; i++) {
-		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return QS_ENOENT;
-		key[i] = (uint8_t)(hi << 4 | lo);
-	}
 	int r = copy_to_user(f->ebx, key, sizeof(key));
 	memset(key, 0, sizeof(key));
 	memset(hex, 0, sizeof(hex));

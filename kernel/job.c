@@ -35,10 +35,10 @@ job_join(proc_t *p, proc_t *parent, uint32_t pages)
 		r = authority_limit(parent, QS_LIMIT_PROCS, up->live, 1);
 		if (r == 0 && !starts_job(parent))
 			r = authority_limit(parent, QS_LIMIT_PAGES,
-					    job_pages(up), pages);
+					    job_held(up, QS_LIMIT_PAGES), pages);
 		if (r == 0 && !starts_job(parent))
 			r = authority_limit(parent, QS_LIMIT_THREADS,
-					    job_threads(up), 1);
+					    job_held(up, QS_LIMIT_THREADS), 1);
 		if (r < 0)
 			return r;
 	}
@@ -75,29 +75,16 @@ job_leave(proc_t *p)
 	}
 }
 
+/* What the job's processes hold of QS_LIMIT_PAGES, _THREADS or _QUEUES. */
 uint32_t
-job_pages(const job_t *j)
+job_held(const job_t *j, int kind)
 {
 	uint32_t n = 0;
-	for (const list_t *l = j->procs.next; l != &j->procs; l = l->next)
-		n += (uint32_t)list_entry(l, proc_t, job_link)->pages;
-	return n;
-}
-
-uint32_t
-job_threads(const job_t *j)
-{
-	uint32_t n = 0;
-	for (const list_t *l = j->procs.next; l != &j->procs; l = l->next)
-		n += (uint32_t)list_entry(l, proc_t, job_link)->nthreads;
-	return n;
-}
-
-uint32_t
-job_queues(const job_t *j)
-{
-	uint32_t n = 0;
-	for (const list_t *l = j->procs.next; l != &j->procs; l = l->next)
-		n += list_entry(l, proc_t, job_link)->nqueues;
+	for (const list_t *l = j->procs.next; l != &j->procs; l = l->next) {
+		const proc_t *p = list_entry(l, proc_t, job_link);
+		n += kind == QS_LIMIT_PAGES     ? (uint32_t)p->pages
+		     : kind == QS_LIMIT_THREADS ? (uint32_t)p->nthreads
+						: p->nqueues;
+	}
 	return n;
 }

@@ -424,8 +424,9 @@ proc_sbrk(int32_t incr)
 		/* a page table for each 4 MiB, at most */
 		uint32_t tables = more / 1024 + 1;
 		if (end > mapped_end) {
-			int r = authority_limit(p, QS_LIMIT_PAGES,
-						job_pages(p->job), more + tables);
+			int r = authority_limit(
+				p, QS_LIMIT_PAGES, job_held(p->job, QS_LIMIT_PAGES),
+				more + tables);
 			if (r < 0)
 				return r;
 			if (!authority_pages_free(more + tables) ||
@@ -482,7 +483,8 @@ proc_thread_create(uint32_t entry, uint32_t arg, uint32_t stack_top,
 		return QS_EINVAL;
 	if (!user_ok(entry, 1, false) || stack_top < 8 || !user_ok(sp, 8, true))
 		return QS_EFAULT;
-	int r = authority_limit(p, QS_LIMIT_THREADS, job_threads(p->job), 1);
+	int r = authority_limit(p, QS_LIMIT_THREADS,
+				job_held(p->job, QS_LIMIT_THREADS), 1);
 	if (r == 0 && priority > QS_PRIO_SERVER)
 		r = authority_need(p, QS_RIGHT_PRIO);
 	if (r < 0)

@@ -120,9 +120,8 @@ uint32_t authority_refused(void);
 int job_join(proc_t *p, proc_t *parent, uint32_t pages);
 /* p has ended: it leaves its job, which ends with its last process. */
 void job_leave(proc_t *p);
-uint32_t job_pages(const job_t *j);
-uint32_t job_threads(const job_t *j);
-uint32_t job_queues(const job_t *j);
+/* Pages, threads or queues (QS_LIMIT_*) its processes hold, summed. */
+uint32_t job_held(const job_t *j, int kind);
 
 /* grant.c: device grants */
 int grant_give(int pid, int kind, uint32_t base, uint32_t len);

@@ -490,7 +490,8 @@ sq_make(const char *name, uint32_t depth, int owner, sq_t **out)
 		return QS_EINVAL;
 	if (sq_find_name(name))
 		return QS_EEXIST;
-	int r = authority_limit(p, QS_LIMIT_QUEUES, job_queues(p->job), 1);
+	int r = authority_limit(p, QS_LIMIT_QUEUES,
+				job_held(p->job, QS_LIMIT_QUEUES), 1);
 	if (r < 0)
 		return r;
 	sq_t *q = kzalloc(sizeof(*q));

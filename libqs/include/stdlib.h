@@ -9,6 +9,7 @@
 #define QS_STDLIB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 int atoi(const char *s);
 long strtol(const char *restrict s, char **restrict endptr, int base);
@@ -34,6 +35,13 @@ void srand(unsigned seed);
  * returns -1 and leaves *out alone.
  */
 int qs_parse_int(const char *s, long *out);
+
+/*
+ * Decodes exactly n bytes from the 2n hex digits at hex (either case) into
+ * out; 0, or -1 if one of them is not a hex digit (out is then partly
+ * written). The caller checks what follows them.
+ */
+int qs_hex_decode(const char *hex, uint8_t *out, size_t n);
 
 /* Heapsort: in place, no recursion, O(n log n) in the worst case. */
 void qsort(void *base, size_t n, size_t size,

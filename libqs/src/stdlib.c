@@ -134,6 +134,19 @@ srand(unsigned seed)
 }
 
 int
+qs_hex_decode(const char *hex, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = digit_value(hex[2 * i]);
+		int lo = hi < 16 ? digit_value(hex[2 * i + 1]) : 99;
+		if (lo >= 16)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int
 qs_parse_int(const char *s, long *out)
 {
 	const char *p = s;

@@ -7,6 +7,7 @@
  * the cached answer, a REP or heartbeat from an earlier incarnation or
  * sequence is stale), and a forged or altered one fails here.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <tomcrypt.h>
 #include "seal.h"
@@ -28,17 +29,8 @@ int
 seal_init_hex(const char *hex)
 {
 	uint8_t key[SEAL_KEY_LEN];
-	for (int i = 0; i < 2 * SEAL_KEY_LEN; i++) {
-		char c = hex[i];
-		int v = c >= '0' && c <= '9'   ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10
-					       : -1;
-		if (v < 0)
-			return -1;
-		key[i / 2] = (uint8_t)(i % 2 ? key[i / 2] << 4 | v : v);
-	}
-	if (hex[2 * SEAL_KEY_LEN])
+	if (strlen(hex) != 2 * SEAL_KEY_LEN ||
+	    qs_hex_decode(hex, key, SEAL_KEY_LEN) < 0)
 		return -1;
 	return seal_init(key, SEAL_KEY_LEN);
 }

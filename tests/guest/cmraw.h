@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <qs/cm.h>
 #include <qs/sq.h>
@@ -28,6 +29,34 @@ cm_call(uint32_t op, const void *data, uint32_t len, qs_msg_t *reply)
 	qs_msg_init(&req, op);
 	qs_msg_put(&req, data, len);
 	return qs_call(cm, &req, reply, sizeof(*reply));
+}
+
+/*
+ * What a tool does first: takes a leading -kKEY off its arguments (then it
+ * seals), finds this node's CM and reads its stats. 0, or the status to
+ * exit with, having said why ("PROG: error: ...").
+ */
+static int
+cm_open(const char *prog, int *argc, char ***argv)
+{
+	static qs_msg_t reply;
+	if (*argc >= 2 && strncmp((*argv)[1], "-k", 2) == 0) {
+		if (seal_init_hex((*argv)[1] + 2) < 0) {
+			printf("%s: error: -kKEY wants 64 hex digits\n", prog);
+			return 2;
+		}
+		(*argc)--;
+		(*argv)++;
+	}
+	int r = cm = qs_sq_lookup(CM_QUEUE);
+	if (r > 0)
+		r = cm_call(CM_OP_STATS, NULL, 0, &reply);
+	if (r < 0) {
+		printf("%s: error: the CM: %s\n", prog, qs_strerror(r));
+		return 1;
+	}
+	memcpy(&stats, reply.data, sizeof(stats));
+	return 0;
 }
 
 /* NODE's incarnation as our CM heard it; 0 if it does not know NODE. */

@@ -105,24 +105,11 @@ num(const char *s, uint64_t *out)
 int
 main(int argc, char **argv)
 {
-	static qs_msg_t reply;
 	uint64_t node, n, qid, inc, seq, id;
-	if (argc >= 2 && strncmp(argv[1], "-k", 2) == 0) {
-		if (seal_init_hex(argv[1] + 2) < 0) {
-			printf("netjunk: error: -kKEY wants 64 hex digits\n");
-			return 2;
-		}
-		argc--;
-		argv++;
-	}
-	if ((cm = qs_sq_lookup(CM_QUEUE)) < 0) {
-		printf("netjunk: no queue %s: %s\n", CM_QUEUE, qs_strerror(cm));
-		return 1;
-	}
+	int r = cm_open("netjunk", &argc, &argv);
+	if (r)
+		return r;
 	qs_node_info(&self);
-	if (cm_call(CM_OP_STATS, NULL, 0, &reply) < 0)
-		return 1;
-	memcpy(&stats, reply.data, sizeof(stats));
 	if (argc == 4 && strcmp(argv[1], "junk") == 0 && num(argv[2], &node) &&
 	    num(argv[3], &n) && node < CM_NODES_MAX && n <= 100000) {
 		peer_inc = cm_incarnation_of((uint32_t)node);
@@ -135,7 +122,7 @@ main(int argc, char **argv)
 		peer_inc = cm_incarnation_of((uint32_t)node);
 		uint32_t len = request(p, (uint32_t)node, (uint32_t)inc,
 				       (uint32_t)seq, (uint32_t)qid, id);
-		int r = send_udp((uint32_t)node, p, len, false);
+		r = send_udp((uint32_t)node, p, len, false);
 		printf(r < 0 ? "netjunk: error: %s\n" : "netjunk: sent%s\n",
 		       r < 0 ? qs_strerror(r) : "");
 		return r < 0;

@@ -488,25 +488,10 @@ main(int argc, char **argv)
 {
 	static qs_msg_t reply;
 	uint64_t target, a, b, c;
-	if (argc >= 2 && strncmp(argv[1], "-k", 2) == 0) {
-		if (seal_init_hex(argv[1] + 2) < 0) {
-			printf("wirefuzz: error: -kKEY wants 64 hex digits\n");
-			return 2;
-		}
-		argc--;
-		argv++;
-	}
-	if ((cm = qs_sq_lookup(CM_QUEUE)) < 0) {
-		printf("wirefuzz: no queue %s: %s\n", CM_QUEUE, qs_strerror(cm));
-		return 1;
-	}
+	int r = cm_open("wirefuzz", &argc, &argv);
+	if (r)
+		return r;
 	qs_node_info(&self);
-	int r = cm_call(CM_OP_STATS, NULL, 0, &reply);
-	if (r < 0) {
-		printf("wirefuzz: error: stats: %s\n", qs_strerror(r));
-		return 1;
-	}
-	memcpy(&stats, reply.data, sizeof(stats));
 	if (argc == 3 && strcmp(argv[1], "delay") == 0 && num(argv[2], &a)) {
 		uint32_t ms = (uint32_t)a;
 		r = cm_call(CM_OP_DEFER_DELAY, &ms, sizeof(ms), &reply);

@@ -443,6 +443,19 @@ rejected(const char *s)
 }
 
 static void
+test_qs_hex_decode(void)
+{
+	uint8_t b[3];
+
+	CHECK(qs_hex_decode("00aBfF", b, 3) == 0 && b[0] == 0 && b[1] == 0xab &&
+	      b[2] == 0xff);
+	CHECK(qs_hex_decode("0g", b, 1) == -1);
+	CHECK(qs_hex_decode("g0", b, 1) == -1);
+	CHECK(qs_hex_decode("1", b, 1) == -1); /* the NUL is not a digit */
+	CHECK(qs_hex_decode("", b, 0) == 0);
+}
+
+static void
 test_qs_parse_int(void)
 {
 	char buf[64];
@@ -530,6 +543,7 @@ main(void)
 	RUN(test_strtol);
 	RUN(test_strtoul_atoi_abs);
 	RUN(test_qs_parse_int);
+	RUN(test_qs_hex_decode);
 	RUN(test_qsort);
 	RUN(test_rand);
 	RUN(test_limits);

@@ -62,7 +62,7 @@ SEAL_UNIT_SRCS := $(UNIT_DIR)/test_seal.c servers/cm/seal.c $(TOMCRYPT_SRCS) \
 # They come with the fetched tree, as the library's own sources do.
 $(TOMCRYPT_TEST_SRCS):
 	@$(TOMCRYPT_FETCH) build
-UNIT_SRCS_test_seal := $(SEAL_UNIT_SRCS) libqs/src/string.c
+UNIT_SRCS_test_seal := $(SEAL_UNIT_SRCS) libqs/src/string.c libqs/src/stdlib.c
 SEAL_UNIT_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(SEAL_UNIT_SRCS))
 $(SEAL_UNIT_OBJS): UNIT_CFLAGS += $(filter-out -DLTC_NO_TEST,$(TOMCRYPT_INC))
 $(SEAL_UNIT_OBJS): | $(TOMCRYPT_FETCHED)
