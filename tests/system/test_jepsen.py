@@ -10,11 +10,14 @@ driven by a seeded RNG takes turns through the faults, in a random order
 each round of them, each on a random node for a random time (some beyond
 CM_DOWN_MS, 8 s, so that nodes are declared down and requests fail):
 
-  - partition: the node's wire cut both ways (the node alone on one side:
-    the LAN is a star of per-node wirefilters, so a pair cannot be cut
-    apart while both still reach the third);
-  - one-way: the wire cut in one direction only (the node hears nothing,
-    or nothing it sends leaves): membership disagrees across the cut;
+  - partition: the node cut off both ways (the node alone on one side);
+  - one-way: the node cut off in one direction only (it hears nothing, or
+    nothing it sends leaves): membership disagrees across the cut;
+  - bridge: the node and another cut apart both ways, while both still
+    reach the third (a partition that is not transitive: the LAN is a
+    mesh, a wirefilter per pair of nodes);
+  - pair one-way: one direction between the node and another cut, all
+    else carrying;
   - lossy: loss, duplication, and delay with jitter (reordering);
   - link: the cable out (QMP set_link: the guest sees its link go down);
   - mixed: one node's wire lossy while another's (or the same's) is cut
@@ -47,7 +50,7 @@ from history import Client, check
 from qsharness import BOOT_TIMEOUT, PROG_TIMEOUT, Node, cluster_fixture
 from test_counter import prog, reset, start_counterd
 from test_guest import reap
-from test_net import wait_member
+from test_net import members, ping, wait_member
 from test_remote import net
 
 REQUESTS = int(os.environ.get("QS_JEPSEN_REQUESTS", 10000))
@@ -58,9 +61,10 @@ CLIENTS = (0, 1)
 WINDOW = 64
 FAULT_S = (1.0, 12.0)  # how long a fault lasts: beyond 8 s, nodes go down
 CALM_S = (0.3, 2.0)    # between faults
-KINDS = ("partition", "oneway", "lossy", "link", "restart", "mixed")
+KINDS = ("partition", "oneway", "bridge", "pairway", "lossy", "link",
+         "restart", "mixed")
 
-jepsen_cluster = cluster_fixture("test-nodes-jepsen", n=3)
+jepsen_cluster = cluster_fixture("test-nodes-jepsen", n=3, lan="mesh")
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +133,9 @@ class Nemesis:
         print("nemesis: " + line)
 
     def heal(self, node):
+        for peer in range(3):
+            if peer != node:
+                self.cl.cut(node, "none", peer)
         self.cl.cut(node, "none")
         self.cl.netem(node)
         if self.cl.lan.wire(node)["down"]:
@@ -159,6 +166,15 @@ class Nemesis:
             way = rng.choice(("in", "out"))
             self.say("node %d cut %s only for %.1f s" % (node, way, hold))
             self.cl.cut(node, way)
+        elif kind in ("bridge", "pairway"):
+            peer = rng.choice([p for p in range(3) if p != node])
+            way = "both" if kind == "bridge" else rng.choice(("in", "out"))
+            self.say("nodes %d and %d cut apart %s for %.1f s (node %d "
+                     "reaches both)" % (node, peer, {
+                         "both": "both ways", "in": "%d to %d" % (peer, node),
+                         "out": "%d to %d" % (node, peer)}[way], hold,
+                         3 - node - peer))
+            self.cl.cut(node, way, peer)
         elif kind in ("lossy", "mixed"):
             loss, dup = rng.uniform(5, 40), rng.uniform(0, 30)
             delay = rng.uniform(0, 40)
@@ -195,6 +211,26 @@ class Nemesis:
         self.hold(hold)
         self.heal(node)
         self.say("node %d healed" % node)
+
+
+def test_a_bridge_cuts_one_pair_only(nodes, jepsen_cluster):
+    """qsnet cut 0 both --peer 1 on the mesh LAN: nodes 0 and 1 declare
+    each other down and cannot ping each other, while node 2 sees both up
+    and both still reach it; cut none --peer heals the pair."""
+    n0, n1, n2 = nodes
+    jepsen_cluster.cut(0, "both", 1)
+    try:
+        wait_member(n0, 1, "down")
+        wait_member(n1, 0, "down")
+        m, _ = members(n2)
+        assert m[0]["state"] == m[1]["state"] == "up", n2.exec("nodes")
+        assert ping(n0, 2)[0] > 0 and ping(n1, 2)[0] > 0
+        assert ping(n0, 1, 1)[0] == 0
+    finally:
+        jepsen_cluster.cut(0, "none", 1)
+    wait_member(n0, 1, "up")
+    wait_member(n1, 0, "up")
+    assert ping(n0, 1)[0] > 0
 
 
 def test_exactly_once_under_partitions_loss_and_restarts(nodes,

@@ -4,7 +4,7 @@ usage: qsnet VERB [ARGS]
 
 verbs:
   up [-n N] [--conf NAME] [--arg KEY=VALUE]... [--gdb] [--iso PATH] [--timeout S]
-     [--icount]
+     [--icount] [--key FILE] [--lan star|mesh]
                         start nodes 0..N-1 and wait until the cluster has
                         formed: every shell prompt is up and every node's
                         CM sees every node up (`nodes`; a configuration
@@ -12,7 +12,9 @@ verbs:
                         --arg sets a boot argument (fw_cfg opt/qs/KEY);
                         --icount runs them under -icount shift=0 (rdtsc
                         counts instructions; idle time still passes in
-                        real time), as `make bench` does
+                        real time), as `make bench` does;
+                        --key FILE: the cluster key (below);
+                        --lan: the LAN's shape (below), star by default
   down                  stop all nodes (QMP quit, then SIGKILL); keeps disks/logs
   status                one line per node: id, running/stopped, QEMU pid
   console NODE          attach to a node's serial console (detach: Ctrl-])
@@ -45,26 +47,37 @@ verbs:
                         frames lost and duplicated, delay DELAY+-JITTER ms
                         (jitter reorders); no options: a plain cable again.
                         Kept across restart-node (N/wire.json), until down.
-  cut NODE in|out|both|none
-                        cut the node's wire one way (in: nothing reaches
-                        the node; out: nothing it sends leaves) or both,
-                        at the wirefilter (the guest's link stays up);
-                        none: both ways carry again. Kept as netem's.
+  cut NODE in|out|both|none [--peer P]
+                        cut the node off one way (in: nothing reaches the
+                        node; out: nothing it sends leaves) or both, at the
+                        wirefilters (the guest's link stays up); none: both
+                        ways carry again. With --peer (mesh LAN only): only
+                        between NODE and P, both still reaching the others
+                        (in: nothing from P reaches NODE; out: nothing from
+                        NODE reaches P). Kept as netem's.
 
-The LAN: `up` starts one vde_switch for the cluster (ROOT/build/nodes/
-lan.sw) and gives each node a hub of its own (N/nic.sw), joined to the
-switch by a wirefilter (N/wire.mgmt is its management socket, which `netem`
-talks to). Node N's e1000 (MAC 52:54:00:12:34:NN, NN the id in hex) is on
-its hub through QEMU's vde netdev:
-  vde_switch -s STATE/lan.sw -d -p STATE/lan.pid
+The LAN: every node has a hub of its own (N/nic.sw), where its e1000 (MAC
+52:54:00:12:34:NN, NN the id in hex) plugs in through QEMU's vde netdev:
   vde_switch -x -s STATE/N/nic.sw -d -p STATE/N/nic.pid
-  wirefilter -v STATE/lan.sw:STATE/N/nic.sw -M STATE/N/wire.mgmt --daemon
-             --pidfile STATE/N/wire.pid
   qemu-system-i386 ... -netdev vde,id=lan,sock=STATE/N/nic.sw
              -device e1000,netdev=lan,id=nic,mac=52:54:00:12:34:NN -nic none
+`up --lan star` (the default) joins the hubs through one vde_switch, each
+by a wirefilter of its own (N/wire.mgmt is its management socket, which
+`netem`, `cut` and `link` talk to): a cut cuts a node off from all others.
+  vde_switch -s STATE/lan.sw -d -p STATE/lan.pid
+  wirefilter -v STATE/lan.sw:STATE/N/nic.sw -M STATE/N/wire.mgmt --daemon
+             --pidfile STATE/N/wire.pid
+`up --lan mesh` joins each pair of nodes A < B by a wirefilter of its own,
+between the nodes' multilinks (what a node sends goes out on each of its
+links; what comes in goes to the node only), so that one pair can be cut
+apart while both still reach the others; each frame crosses N-1 wires, so
+it is for small clusters:
+  vde_plug -d -p STATE/N/mesh.pid vde://STATE/N/nic.sw multi://STATE/N/mesh
+  wirefilter -v STATE/A/mesh:STATE/B/mesh -M STATE/wire-A-B.mgmt --daemon
+             --pidfile STATE/wire-A-B.pid
 Never QEMU's user networking, never tap. kill-node leaves the hub and the
-wire running, so restart-node plugs the node in where it was; `down` stops
-them all.
+wires running, so restart-node plugs the node in where it was; `down` stops
+them all and forgets netem's and cut's settings.
 
 State lives in ROOT/build/nodes/N/ (override with env QSNET_STATE; a relative
 path is taken relative to the project root): console.sock, qmp.sock,
@@ -119,6 +132,9 @@ def build_parser():
                    help="the cluster key: a file of 64 hex digits, copied "
                    "to STATE/key (default: the one there, or a new random "
                    "one)")
+    c.add_argument("--lan", choices=("star", "mesh"), default="star",
+                   help="the LAN: one switch (star, the default) or a "
+                   "wire per pair of nodes (mesh: pairs can be cut apart)")
     sub.add_parser("down", help="stop all nodes (keeps disks and logs)")
     sub.add_parser("status", help="show each node's state and QEMU pid")
     c = sub.add_parser("console", help="attach to a console; Ctrl-] detaches")
@@ -149,6 +165,8 @@ def build_parser():
     c = sub.add_parser("cut", help="cut a node's wire one way or both")
     c.add_argument("node", type=int)
     c.add_argument("direction", choices=CUTS)
+    c.add_argument("--peer", type=int, metavar="P",
+                   help="only between NODE and P (mesh LAN)")
     c = sub.add_parser("tree", help="draw a transaction's tree (PNG)")
     c.add_argument("txid", help="NODE.INCARNATION.COUNTER")
     c.add_argument("-o", dest="output", metavar="FILE.png",
@@ -203,7 +221,7 @@ def main(argv=None):
         if a.verb == "up":
             pids = cl.up(a.n, conf=a.conf, gdb=a.gdb, iso=a.iso,
                          timeout=a.timeout, args=parse_args_kv(a.arg),
-                         icount=a.icount, key=a.key)
+                         icount=a.icount, key=a.key, lan=a.lan)
             for i, pid in enumerate(pids):
                 state = ("waiting for gdb" if a.gdb and i == 0 else "up")
                 print("node %d %s: pid %d, log %s" % (
@@ -247,8 +265,15 @@ def main(argv=None):
             print("node %d wire: loss %g%% dup %g%% delay %g+-%g ms"
                   % (a.node, a.loss, a.dup, a.delay, a.jitter))
         elif a.verb == "cut":
-            cl.cut(a.node, a.direction)
-            print("node %d wire cut: %s" % (a.node, a.direction))
+            cl.cut(a.node, a.direction, a.peer)
+            if a.peer is None:
+                print("node %d cut: %s" % (a.node, a.direction))
+            elif a.direction == "none":
+                print("nodes %d and %d: both ways carry" % (a.node, a.peer))
+            else:
+                print("node %d cut: %s node %d only" % (a.node, {
+                    "in": "in from", "out": "out to",
+                    "both": "both ways with"}[a.direction], a.peer))
         elif a.verb == "tree":
             return tree_verb(cl, a.txid, a.output, a.timeout)
         elif a.verb == "wait-prompt":

@@ -171,17 +171,19 @@ class Cluster:
         return self.pid(node)
 
     def up(self, n=1, conf=None, gdb=False, iso=None, timeout=120, args=None,
-           icount=False, wait=True, key=None):
-        """Start nodes 0..n-1 and wait until the cluster has formed: every
-        prompt is up and every CM sees every node up (not node 0 with gdb,
-        which is stopped at the first instruction; nothing without WAIT,
-        for configurations without a shell). Returns pids."""
+           icount=False, wait=True, key=None, lan="star"):
+        """Start nodes 0..n-1 on a LAN of shape LAN (star or mesh, see
+        lan.py) and wait until the cluster has formed: every prompt is up
+        and every CM sees every node up (not node 0 with gdb, which is
+        stopped at the first instruction; nothing without WAIT, for
+        configurations without a shell). Returns pids."""
         running = [i for i in self.nodes() if self.is_running(i)]
         if running:
             raise QsnetError("nodes already running: %s (use down first)"
                              % ", ".join(map(str, running)))
         iso = os.path.abspath(iso) if iso else self.iso
         self.ensure_key(key)
+        self.lan.set_shape(lan, self.nodes())
         pids = []
         for i in range(n):
             opts = {"iso": iso, "conf": conf, "gdb": bool(gdb and i == 0),
@@ -285,8 +287,9 @@ class Cluster:
         (a node that has just started) only the pairs with FOCUS count:
         FOCUS sees the others, they see FOCUS. Left out: nodes without a CM
         (`nodes` says so; their configuration starts none), nodes whose
-        wire is cut (`link down`, `netem --loss 100`), and, as askers
-        only, nodes whose console another client holds."""
+        wire is cut (`link down`, `netem --loss 100`), pairs cut apart
+        (`cut --peer`), and, as askers only, nodes whose console another
+        client holds."""
         nodes = [n for n in nodes if not self.lan.cut(n)]
         if focus is not None and focus not in nodes:
             return
@@ -305,7 +308,8 @@ class Cluster:
             for n in sorted(askers - cmless):
                 targets = members if focus in (None, n) else \
                     [t for t in (focus,) if t in members]
-                lacking = [t for t in targets if not _sees(views[n], t, inc[t])]
+                lacking = [t for t in targets if self.lan.carries(n, t) and
+                           not _sees(views[n], t, inc[t])]
                 if lacking:
                     missing[n] = lacking
             askers = set(missing)
@@ -329,14 +333,19 @@ class Cluster:
         """Impair NODE's wire (Lan.netem)."""
         self.lan.netem(node, loss, dup, delay, jitter)
 
-    def cut(self, node, direction):
-        """Cut NODE's wire at the wirefilter: "in" (nothing reaches the
-        node), "out" (nothing it sends leaves), "both", or "none" (Lan.
-        cut_oneway). The guest's link stays up, unlike set_link."""
+    def cut(self, node, direction, peer=None):
+        """Cut NODE off at the wires: "in" (nothing reaches the node), "out"
+        (nothing it sends leaves), "both", or "none" (Lan.cut_oneway); with
+        PEER, only what passes between NODE and PEER (Lan.cut_pair, the
+        mesh LAN). The guest's link stays up, unlike set_link."""
         if direction not in ("in", "out", "both", "none"):
             raise QsnetError("cut: in, out, both or none, not %r" % direction)
-        self.lan.cut_oneway(node, inbound=direction in ("in", "both"),
-                            outbound=direction in ("out", "both"))
+        ways = dict(inbound=direction in ("in", "both"),
+                    outbound=direction in ("out", "both"))
+        if peer is None:
+            self.lan.cut_oneway(node, **ways)
+        else:
+            self.lan.cut_pair(node, peer, **ways)
 
     # ---- QMP and the screen ----------------------------------------------
 
