@@ -29,7 +29,7 @@ LIBQS_SRCS := $(filter-out libqs/src/crt0.S,$(wildcard libqs/src/*.c))
 # servers, the programs a user runs (apps/), the in-guest test programs
 # (tests/guest/) and benchmarks (bench/); and every init config, the
 # system's (servers/init/), the tests' (tests/system/) and the benchmarks'.
-SERVERS := init disk tm shell echod wm fs cm counterd
+SERVERS := init disk log tm shell echod wm fs cm counterd
 PROGRAM_DIRS := apps tests/guest bench
 APP_SRCS := $(foreach d,$(PROGRAM_DIRS),$(wildcard $(d)/*.c))
 APPS := $(basename $(notdir $(APP_SRCS)))
@@ -129,6 +129,7 @@ $(eval $(call program,shell,servers/shell/shell.c servers/shell/parse.c servers/
 $(eval $(call program,echod,servers/echo/echo.c))
 $(eval $(call program,counterd,servers/counterd/counterd.c))
 $(eval $(call program,disk,$(wildcard servers/disk/*.c)))
+$(eval $(call program,log,$(wildcard servers/log/*.c)))
 $(eval $(call program,tm,$(wildcard servers/tm/*.c)))
 $(eval $(call program,fs,$(wildcard servers/fs/*.c)))
 $(eval $(call program,cm,$(wildcard servers/cm/*.c),$(B)/liblwip.a $(B)/libtomcrypt.a))

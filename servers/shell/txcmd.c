@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <qs/log.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include <qs/tm.h>
@@ -162,4 +163,25 @@ cmd_tx(int argc, char **argv)
 		tx_outcome(argv[2]);
 	else
 		printf("usage: tx [stats|abort txid|outcome txid]\n");
+}
+
+/* `log`: the node log manager's counters (servers/log). */
+void
+cmd_log(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	log_stats_t s;
+	int r = qs_log_stats(&s);
+	if (r < 0) {
+		printf("log: %s\n", qs_strerror(r));
+		return;
+	}
+	printf("log: size %llu KiB used %llu KiB live %u owners %u "
+	       "recovered %u\n", (unsigned long long)(s.size / 1024),
+	       (unsigned long long)(s.used / 1024), s.live, s.owners,
+	       s.recovered);
+	printf("log: appends %llu bytes %llu forces %u forced %u releases %u "
+	       "carried %u full %u bad-requests %u\n",
+	       (unsigned long long)s.appends, (unsigned long long)s.bytes,
+	       s.forces, s.forced, s.releases, s.carried, s.full, s.refused);
 }

@@ -3,5 +3,6 @@
 #define SHELL_TXCMD_H
 
 void cmd_tx(int argc, char **argv);
+void cmd_log(int argc, char **argv);
 
 #endif

@@ -1,197 +1,226 @@
 /*
- * The TM's log: the two-phase commit points that must survive a crash, kept
- * with libqs's RVM on the disk server's regions tm.log (the redo log) and
- * tm.seg (a table of entries). A commit decision is forced before anyone is
- * told (the commit point), with the subordinate nodes that voted yes; the
- * entry is dropped, unforced, once every recoverable participant and those
+ * The TM's log: the two-phase commit points that must survive a crash, as
+ * records of owner "tm" in the node log (servers/log, qs/log.h), keyed by
+ * transaction id. A commit decision is forced before anyone is told (the
+ * commit point), with the subordinate nodes that voted yes; the entry is
+ * released, unforced, once every recoverable participant and those
  * subordinates have acknowledged. A subordinate's "prepared" is forced the
  * same way, with its superior (whom to ask) and its own subordinates.
  * Presumed abort: a transaction with no entry aborted, so aborts and
- * one-phase commits write nothing.
+ * one-phase commits write nothing. The node log keeps an entry until it is
+ * released, however many there are: when live entries fill it, a force
+ * fails (the commit aborts) rather than lose one.
  *
- * At start the TM reads the table: committed entries are answered as such
- * when a participant recovering from the crash asks (TM_OP_OUTCOME);
+ * One more record, key 0: the TM's starts and the node's incarnation at
+ * the last one, to warn when transaction ids could repeat.
+ *
+ * At start the TM reads its records back: committed entries are answered
+ * as such when a participant recovering from the crash asks (TM_OP_OUTCOME);
  * prepared ones stay in doubt until the superior says (tree.c), and
- * committed ones with subordinates are pushed to them again. An entry from an earlier boot is dropped when
- * the table is full: participants ask as they recover, right after boot.
+ * committed ones with subordinates are pushed to them again.
  *
- * Without a disk server (a node booted without one) the TM runs without a
- * log and says so: nothing recoverable can commit durably then.
+ * Without a log manager (a node booted without a disk) the TM runs without
+ * a log and says so: nothing recoverable can commit durably then. With one
+ * whose log is damaged, every force fails, so recoverable work aborts.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <qs/rvm.h>
+#include <qs/log.h>
 #include <qs/sys.h>
 #include <qs/tx.h>
 #include "tm.h"
 
-#define LOG_MAGIC 0x324C4D54u /* "TML2": entries with superior and subs */
-#define SLOTS 1024
+#define OWNER "tm"
+#define OPEN_TRIES 100 /* 50 ms apart: init starts the log manager first */
+
+enum { K_ENTRY = 1, K_BOOT = 2 };
 
 typedef struct {
-	uint32_t magic;
-	uint32_t boots;       /* starts of this TM on this disk */
+	uint32_t boots;       /* starts of this TM on this log */
 	uint32_t incarnation; /* the node's, at the last start */
-} log_head_t;
+} boot_rec_t;
 
-typedef struct {
-	tm_log_rec_t rec; /* rec.state 0: a free slot */
-	uint32_t boot;    /* the boot that wrote it */
-} log_entry_t;
+static enum { NO_LOG, LOG_OK, LOG_BROKEN } mode;
+static char tx_text[QS_TX_TEXT]; /* for messages, under tm_lock */
+static uint32_t owner;
+static tm_log_rec_t *entries; /* the live ones; with tm_lock (or at start) */
+static uint32_t n_entries, cap_entries;
 
-typedef struct {
-	log_head_t head;
-	uint8_t pad[RVM_SECTOR - sizeof(log_head_t)];
-	log_entry_t slot[SLOTS];
-} log_table_t;
-
-static log_table_t *table; /* NULL: no log */
+static tm_log_rec_t *
+entry(uint64_t tx)
+{
+	for (uint32_t i = 0; i < n_entries; i++)
+		if (entries[i].tx == tx)
+			return &entries[i];
+	return NULL;
+}
 
 static int
-log_write(void *p, uint32_t len, const void *value, rvm_mode_t mode)
+keep(const tm_log_rec_t *e)
 {
-	rvm_tid_t tid;
-	if (rvm_begin_transaction(&tid, RVM_NO_RESTORE) != RVM_SUCCESS)
-		return QS_ENOMEM;
-	rvm_return_t r = rvm_set_range(&tid, p, len);
-	if (r == RVM_SUCCESS) {
-		memcpy(p, value, len);
-		r = rvm_end_transaction(&tid, mode);
-	} else {
-		rvm_end_transaction(&tid, RVM_NO_FLUSH); /* nothing set */
+	tm_log_rec_t *o = entry(e->tx);
+	if (o) {
+		*o = *e;
+		return 0;
 	}
-	if (r != RVM_SUCCESS) {
-		printf("tm: log write failed: %s\n", rvm_strerror(r));
-		return QS_EIO;
+	if (n_entries == cap_entries) {
+		uint32_t cap = cap_entries ? cap_entries * 2 : 64;
+		tm_log_rec_t *b = realloc(entries, cap * sizeof(*b));
+		if (!b)
+			return QS_ENOMEM;
+		entries = b;
+		cap_entries = cap;
 	}
-	if (mode == RVM_FLUSH)
-		tm_stats.log_forces++;
+	entries[n_entries++] = *e;
+	return 0;
+}
+
+/* Reads the TM's records back; the boot record into *boot. */
+static int
+read_back(boot_rec_t *boot)
+{
+	log_rec_t rec;
+	union {
+		tm_log_rec_t e;
+		boot_rec_t b;
+	} u;
+	int r;
+	for (uint64_t after = 0;; after = rec.seq) {
+		memset(&u, 0, sizeof(u));
+		r = qs_log_read(owner, after, &rec, &u, sizeof(u));
+		if (r == QS_ENOENT)
+			return 0;
+		if (r < 0)
+			return r;
+		if (rec.kind == K_BOOT && rec.len == sizeof(u.b))
+			*boot = u.b;
+		else if (rec.kind == K_ENTRY && rec.len == sizeof(u.e) &&
+			 u.e.tx == rec.key && u.e.nsubs <= TM_SUBS_MAX)
+			r = keep(&u.e);
+		else
+			printf("tm: log: skipping a record of kind %u, %u "
+			       "bytes: not the TM's\n", rec.kind, rec.len);
+		if (r < 0)
+			return r;
+	}
+}
+
+static int
+open_log(void)
+{
+	int r = QS_ENOENT;
+	for (int i = 0; i < OPEN_TRIES && r == QS_ENOENT; i++) {
+		if ((r = qs_log_open(OWNER, &owner, NULL)) == QS_ENOENT)
+			qs_sleep(50); /* not up yet: init started it first */
+	}
+	if (r == QS_ENOENT) {
+		printf("tm: no log manager: running without a log\n");
+		return r;
+	}
+	mode = LOG_BROKEN;
+	if (r < 0) {
+		printf("tm: the node log refuses: %s; recoverable work will "
+		       "abort (see the log manager's message)\n",
+		       qs_strerror(r));
+		return r;
+	}
+	boot_rec_t boot = { 0, 0 };
+	if ((r = read_back(&boot)) < 0) {
+		printf("tm: reading the log back: %s; recoverable work will "
+		       "abort\n", qs_strerror(r));
+		return r;
+	}
+	qs_node_info_t ni;
+	qs_node_info(&ni);
+	if (boot.boots && ni.incarnation <= boot.incarnation)
+		printf("tm: warning: node incarnation %u did not advance past %u: "
+		       "transaction ids may repeat earlier ones (boot with "
+		       "tools/bin/qsnet, which counts starts)\n", ni.incarnation,
+		       boot.incarnation);
+	boot.boots++;
+	boot.incarnation = ni.incarnation;
+	if ((r = qs_log_release(owner, 0)) < 0 ||
+	    (r = qs_log_append(owner, K_BOOT, 0, &boot, sizeof(boot),
+			       LOG_F_FORCE, NULL)) < 0) {
+		printf("tm: writing the log: %s; recoverable work will abort\n",
+		       qs_strerror(r));
+		return r;
+	}
+	mode = LOG_OK;
 	return 0;
 }
 
 int
 tmlog_open(void)
 {
-	rvm_options_t opt;
-	memset(&opt, 0, sizeof(opt));
-	opt.log_dev = "tm.log";
-	rvm_return_t r = rvm_initialize("qs", &opt);
-	if (r == RVM_ELOG) {
-		rvm_dev_t *d = rvm_dev_open(opt.log_dev, 0);
-		if (!d) {
-			printf("tm: no disk region %s: running without a log\n",
-			       opt.log_dev);
-			return QS_ENOENT;
-		}
-		uint64_t len = d->size;
-		d->close(d);
-		if ((r = rvm_create_log(&opt, len)) == RVM_SUCCESS)
-			r = rvm_initialize("qs", &opt);
-	}
-	static rvm_region_t region = { "tm.seg", 0, sizeof(log_table_t), NULL };
-	if (r == RVM_SUCCESS)
-		r = rvm_map(&region, NULL);
-	if (r != RVM_SUCCESS) {
-		printf("tm: cannot open the log: %s; running without one\n",
-		       rvm_strerror(r));
-		return QS_EIO;
-	}
-	table = region.vmaddr;
-	log_head_t head = table->head;
-	if (head.magic != LOG_MAGIC) {
-		static const log_table_t empty = { .head = { LOG_MAGIC, 0 } };
-		if (log_write(table, sizeof(*table), &empty, RVM_FLUSH) < 0) {
-			table = NULL;
-			return QS_EIO;
-		}
-		head = table->head;
-	}
-	/* Transaction ids carry the incarnation: if it did not advance, new
-	 * ids may repeat ones this log holds. */
-	qs_node_info_t ni;
-	qs_node_info(&ni);
-	if (head.boots && ni.incarnation <= head.incarnation)
-		printf("tm: warning: node incarnation %u did not advance past %u: "
-		       "transaction ids may repeat earlier ones (boot with "
-		       "tools/bin/qsnet, which counts starts)\n", ni.incarnation,
-		       head.incarnation);
-	head.incarnation = ni.incarnation;
-	head.boots++;
-	if (log_write(&table->head, sizeof(head), &head, RVM_FLUSH) < 0) {
-		table = NULL;
-		return QS_EIO;
-	}
+	int r = open_log();
 	uint32_t committed = 0, prepared = 0;
-	for (int i = 0; i < SLOTS; i++) {
-		committed += table->slot[i].rec.state == TM_LOG_COMMITTED;
-		prepared += table->slot[i].rec.state == TM_LOG_PREPARED;
+	for (uint32_t i = 0; i < n_entries; i++) {
+		committed += entries[i].state == TM_LOG_COMMITTED;
+		prepared += entries[i].state == TM_LOG_PREPARED;
 	}
 	tm_stats.log_committed = committed;
 	tm_stats.log_in_doubt = prepared;
-	printf("tm: log: boot %u, %u committed and %u in-doubt transactions "
-	       "from before\n", head.boots, committed, prepared);
-	return 0;
+	if (!r)
+		printf("tm: log: %u committed and %u in-doubt transactions "
+		       "from before\n", committed, prepared);
+	return r;
 }
 
-static log_entry_t *
-entry(uint64_t tx)
-{
-	for (int i = 0; table && i < SLOTS; i++)
-		if (table->slot[i].rec.state && table->slot[i].rec.tx == tx)
-			return &table->slot[i];
-	return NULL;
-}
-
-/* A slot for a new entry: a free one, else one from an earlier boot. */
-static log_entry_t *
-free_entry(void)
-{
-	log_entry_t *old = NULL;
-	for (int i = 0; i < SLOTS; i++) {
-		if (!table->slot[i].rec.state)
-			return &table->slot[i];
-		if (table->slot[i].boot < table->head.boots && !old)
-			old = &table->slot[i];
-	}
-	return old;
-}
-
+/* With tm_lock held, which it drops while the force waits for the disk
+ * (the record is busy: nobody else changes it), so that concurrent commits
+ * share a force. */
 int
 tmlog_force(const tm_log_rec_t *rec)
 {
-	if (!table)
+	if (mode == NO_LOG)
 		return 0; /* no log: nothing can be made durable */
-	log_entry_t *e = entry(rec->tx);
-	if (!e && !(e = free_entry()))
-		return QS_ENOSPC;
-	log_entry_t v = { *rec, table->head.boots };
-	return log_write(e, sizeof(*e), &v, RVM_FLUSH);
+	if (mode == LOG_BROKEN)
+		return QS_EIO;
+	tm_log_rec_t e = *rec;
+	qs_mutex_unlock(&tm_lock);
+	int r = qs_log_append(owner, K_ENTRY, e.tx, &e, sizeof(e),
+			      LOG_F_FORCE, NULL);
+	qs_mutex_lock(&tm_lock);
+	if (r < 0) {
+		printf("tm: log: forcing %s: %s\n", qs_tx_format(e.tx, tx_text),
+		       qs_strerror(r));
+		return r;
+	}
+	tm_stats.log_forces++;
+	return keep(&e);
 }
 
 void
 tmlog_end(uint64_t tx)
 {
-	log_entry_t *e = entry(tx);
-	static const log_entry_t none;
-	if (e)
-		log_write(e, sizeof(*e), &none, RVM_NO_FLUSH);
+	tm_log_rec_t *e = entry(tx);
+	if (!e)
+		return;
+	int r = qs_log_release(owner, tx);
+	if (r < 0) /* kept: the outcome is still known, and asked again */
+		printf("tm: log: releasing %s: %s\n", qs_tx_format(tx, tx_text),
+		       qs_strerror(r));
+	else /* in order: tree.c walks them with tmlog_pending */
+		memmove(e, e + 1, (entries + --n_entries - e) * sizeof(*e));
 }
 
 uint32_t
 tmlog_state(uint64_t tx)
 {
-	log_entry_t *e = entry(tx);
-	return e ? e->rec.state : 0;
+	tm_log_rec_t *e = entry(tx);
+	return e ? e->state : 0;
 }
 
 int
 tmlog_pending(uint32_t *i, tm_log_rec_t *out)
 {
-	for (; table && *i < SLOTS; (*i)++) {
-		const log_entry_t *e = &table->slot[*i];
-		if (e->rec.state == TM_LOG_PREPARED ||
-		    (e->rec.state == TM_LOG_COMMITTED && e->rec.nsubs)) {
-			*out = e->rec;
+	for (; *i < n_entries; (*i)++) {
+		const tm_log_rec_t *e = &entries[*i];
+		if (e->state == TM_LOG_PREPARED ||
+		    (e->state == TM_LOG_COMMITTED && e->nsubs)) {
+			*out = *e;
 			(*i)++;
 			return 1;
 		}
@@ -202,8 +231,5 @@ tmlog_pending(uint32_t *i, tm_log_rec_t *out)
 uint32_t
 tmlog_entries(void)
 {
-	uint32_t n = 0;
-	for (int i = 0; table && i < SLOTS; i++)
-		n += table->slot[i].rec.state != 0;
-	return n;
+	return n_entries;
 }

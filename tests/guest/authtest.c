@@ -230,11 +230,11 @@ server_matrix(int priv)
 	check(call(CM_QUEUE, CM_OP_TX_MARK, &tx, sizeof(tx)) == QS_EPERM,
 	      "the CM's transaction marks come from the TM alone");
 
-	disk_region_t tmlog, guess = { 0, 1 }, spare;
+	disk_region_t nodelog, guess = { 0, 1 }, spare;
 	static uint8_t sector[DISK_SECTOR];
-	check(disk_open("tm.log", &tmlog) == QS_EPERM &&
+	check(disk_open("log.node", &nodelog) == QS_EPERM &&
 		      disk_read(&guess, 0, sector, 1) == QS_EPERM,
-	      "the TM's log region is the TM's alone, with or without rights");
+	      "the node log's region is the log manager's alone, with or without rights");
 	r = disk_open("spare", &spare);
 	check(r == want, "a +admin region needs the right admin");
 }

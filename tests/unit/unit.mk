@@ -23,7 +23,7 @@ UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
 	$(UNIT_OUT)/test_msg $(UNIT_OUT)/test_wmtext \
 	$(UNIT_OUT)/test_rvm $(UNIT_OUT)/test_rvm_crash $(UNIT_OUT)/test_rvm_prep \
 	$(UNIT_OUT)/test_rvm_conc $(UNIT_OUT)/test_rvm_vista \
-	$(UNIT_OUT)/test_lwip $(UNIT_OUT)/test_seal
+	$(UNIT_OUT)/test_lwip $(UNIT_OUT)/test_seal $(UNIT_OUT)/test_logstore
 
 UNIT_SRCS_test_libc := $(UNIT_DIR)/test_libc.c libqs/src/string.c \
 	libqs/src/printf.c libqs/src/stdlib.c
@@ -84,7 +84,11 @@ UNIT_SRCS_test_rvm_conc := $(UNIT_DIR)/test_rvm_conc.c $(RVM_HOST_SRCS) \
 	$(RVM_LIB_SRCS)
 UNIT_SRCS_test_rvm_vista := $(UNIT_DIR)/test_rvm_vista.c $(RVM_HOST_SRCS) \
 	$(RVM_LIB_SRCS)
-RVM_TESTS := $(filter $(UNIT_OUT)/test_rvm%,$(UNIT_TESTS))
+# The node log's store, over the same host devices.
+UNIT_SRCS_test_logstore := $(UNIT_DIR)/test_logstore.c $(RVM_HOST_SRCS) \
+	servers/log/store.c libqs/src/crc.c $(RVM_LIB_SRCS)
+RVM_TESTS := $(filter $(UNIT_OUT)/test_rvm% $(UNIT_OUT)/test_logstore,\
+	$(UNIT_TESTS))
 RVM_HOST_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(RVM_HOST_SRCS) \
 	$(foreach t,$(notdir $(RVM_TESTS)),$(UNIT_DIR)/$(t).c))
 

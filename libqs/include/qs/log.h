@@ -1,0 +1,125 @@
+/*
+ * The node's log manager: protocol of queue "log" (servers/log) and its
+ * client calls (libqs/src/log.c).
+ *
+ * As in Quicksilver, a node has one log. Its owners (the TM, recoverable
+ * servers) append records to it without forcing; a force makes every
+ * record appended before it durable, whoever appended it, and forces that
+ * arrive while one is under way share the next one (group commit). Each
+ * owner reads back only its own records, at recovery. A record stays until
+ * its owner releases its key; the log manager carries records still live
+ * forward as the log wraps, and when the live records leave no room an
+ * append is refused (LOG_FULL): the log pushes back, it never overwrites.
+ *
+ * Records: an owner (a name reserved for the caller in init's config, such
+ * as "tm" or "fs"), a kind and a key of the owner's choosing (the TM: a
+ * transaction id), and up to LOG_DATA_MAX bytes. Each has a sequence
+ * number in the log's order (the order of appends, whoever made them); a
+ * carried copy keeps it.
+ *
+ * Who may: any local process may open the owner whose name is reserved for
+ * it (qs_name_holder) and then append, read and release that owner's
+ * records only; stats are for anyone. Errors: QS_EPERM (not the owner's
+ * process, or not local), QS_EINVAL (malformed), QS_ENOSPC (LOG_FULL: no
+ * room for the record while live records fill the log; release, or try
+ * later), QS_EIO (the log's device failed: the log refuses all work after
+ * that, since what reached the disk is for recovery to judge), QS_ELIMIT
+ * (more than LOG_OWNERS_MAX owners, or LOG_WAITERS_MAX forces waiting).
+ */
+#ifndef QS_LOG_H
+#define QS_LOG_H
+
+#include <stdint.h>
+#include <qs/abi.h>
+
+#define LOG_QUEUE "log"
+#define LOG_NAME_MAX 12     /* an owner's name, NUL included */
+#define LOG_OWNERS_MAX 16
+#define LOG_DATA_MAX 3968   /* a record's data: one request's inline bytes */
+#define LOG_WAITERS_MAX 256 /* forces waiting for the disk at once */
+#define LOG_FULL QS_ENOSPC
+
+enum {
+	LOG_OP_OPEN = 1,    /* log_open_t -> log_opened_t */
+	LOG_OP_APPEND = 2,  /* log_append_t + data -> log_pos_t */
+	LOG_OP_FORCE = 3,   /* log_force_t -> log_pos_t: durable up to there */
+	LOG_OP_READ = 4,    /* log_read_t -> log_rec_t + data, or QS_ENOENT */
+	LOG_OP_RELEASE = 5, /* log_release_t -> 0 */
+	LOG_OP_STATS = 6,   /* nothing -> log_stats_t */
+};
+
+#define LOG_F_FORCE 0x1 /* append: answer once the record is durable */
+
+typedef struct {
+	char name[LOG_NAME_MAX]; /* NUL-terminated */
+} log_open_t;
+
+typedef struct {
+	uint32_t owner;   /* the handle for the calls below */
+	uint32_t records; /* the owner's live records, from before */
+} log_opened_t;
+
+typedef struct {
+	uint32_t owner;
+	uint16_t kind, flags; /* LOG_F_* */
+	uint64_t key;
+	/* then the data: the rest of the request */
+} log_append_t;
+
+typedef struct {
+	uint64_t seq; /* the record's (append), or durable up to (force) */
+} log_pos_t;
+
+typedef struct {
+	uint32_t owner, pad;
+	uint64_t seq; /* 0: everything appended so far */
+} log_force_t;
+
+typedef struct {
+	uint32_t owner, pad;
+	uint64_t after; /* the next live record of the owner after this seq */
+} log_read_t;
+
+typedef struct {
+	uint64_t seq, key;
+	uint16_t kind, pad;
+	uint32_t len; /* the data that follows */
+} log_rec_t;
+
+typedef struct {
+	uint32_t owner, pad;
+	uint64_t key; /* every live record of the owner with this key goes */
+} log_release_t;
+
+typedef struct {
+	uint64_t size, used;     /* bytes of the record area; between the head
+				    and the tail */
+	uint64_t appends, bytes; /* records and their bytes appended */
+	uint32_t forces;         /* syncs of the device */
+	uint32_t forced;         /* force requests answered (appends with
+				    LOG_F_FORCE and LOG_OP_FORCE) */
+	uint32_t live;           /* live records */
+	uint32_t carried;        /* records copied forward as the log wrapped */
+	uint32_t releases, full; /* keys released; appends refused, no room */
+	uint32_t owners, refused; /* open owners; bad requests, by the table */
+	uint32_t recovered;      /* records found live at start */
+} log_stats_t;
+
+/* Client calls. Each returns 0 or more, or a negative error (above). */
+int qs_log_open(const char *owner, uint32_t *handle, uint32_t *records);
+/* Appends a record; with LOG_F_FORCE returns once it is durable. *seq (if
+ * not NULL) gets its sequence number. */
+int qs_log_append(uint32_t handle, uint16_t kind, uint64_t key,
+		  const void *data, uint32_t len, uint32_t flags,
+		  uint64_t *seq);
+/* Returns once every record appended up to seq (0: all) is durable. */
+int qs_log_force(uint32_t handle, uint64_t seq);
+/* The owner's next live record after seq `after` (0: the first): its
+ * header into *rec and up to cap bytes of data into data; QS_ENOENT when
+ * there is none. */
+int qs_log_read(uint32_t handle, uint64_t after, log_rec_t *rec, void *data,
+		uint32_t cap);
+int qs_log_release(uint32_t handle, uint64_t key);
+int qs_log_stats(log_stats_t *out);
+
+#endif

@@ -1,0 +1,322 @@
+/*
+ * log: the node's log manager (protocol: qs/log.h; design: README.md).
+ *
+ * The store (store.c) on the disk server's region log.node; a table on
+ * queue "log" served by several threads, all under one lock; and the
+ * writer thread, which answers the forces: it flushes whatever has been
+ * appended when it wakes, so every force that came meanwhile shares that
+ * one sync (group commit). Appends move the head on when the log is three
+ * quarters full (store.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qs/log.h>
+#include <qs/serve.h>
+#include <qs/sq.h>
+#include <qs/sys.h>
+#include <qs/thread.h>
+#include "store.h"
+
+#define REGION "log.node"
+#define THREADS 8
+
+static qs_mutex_t lock = QS_MUTEX_INIT;
+static qs_cond_t work = QS_COND_INIT;
+static store_t st;
+static int pids[LOG_OWNERS_MAX]; /* the process each owner is open for */
+
+typedef struct {
+	uint32_t rid;
+	uint64_t pseq; /* answered once records below pseq + 1 are durable */
+} waiter_t;
+static waiter_t waiters[LOG_WAITERS_MAX];
+static uint32_t n_waiters;
+
+/* ---- the writer --------------------------------------------------------- */
+
+static void
+answer(uint32_t rid, int32_t status, uint64_t seq)
+{
+	static qs_msg_t reply; /* the writer's own */
+	log_pos_t pos = { seq };
+	qs_msg_init(&reply, 0);
+	reply.hdr.status = status;
+	if (status >= 0)
+		qs_msg_put(&reply, &pos, sizeof(pos));
+	qs_answer(rid, &reply);
+}
+
+/* With the lock: answers the forces the last flush (or failure) ended. */
+static void
+answer_waiters(int err)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n_waiters; i++) {
+		if (!err && waiters[i].pseq >= st.durable) {
+			waiters[k++] = waiters[i];
+			continue;
+		}
+		answer(waiters[i].rid, err, waiters[i].pseq);
+		if (!err)
+			st.stats.forced++;
+	}
+	n_waiters = k;
+}
+
+static void *
+writer(void *arg)
+{
+	(void)arg;
+	qs_mutex_lock(&lock);
+	for (;;) {
+		while (!n_waiters)
+			qs_cond_wait(&work, &lock);
+		answer_waiters(store_flush(&st));
+	}
+	return NULL;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* The owner a request names, if the caller is the process it is open for. */
+static int
+owner_of(const qs_msg_t *req, uint32_t handle)
+{
+	if (handle >= st.n_owners || pids[handle] != req->hdr.src_pid)
+		return QS_EPERM;
+	return (int)handle;
+}
+
+static int32_t
+decode_open(const qs_msg_t *req, void *args)
+{
+	const log_open_t *o = (const void *)req->data;
+	if (!memchr(o->name, '\0', sizeof(o->name)) || !o->name[0])
+		return QS_EINVAL;
+	memcpy(args, o, sizeof(*o));
+	return 0;
+}
+
+static int32_t
+op_open(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)ctx;
+	const log_open_t *o = args;
+	if (qs_name_holder(o->name) != req->hdr.src_pid)
+		return QS_EPERM; /* the name is not reserved for the caller */
+	int owner = store_owner(&st, o->name);
+	if (owner < 0)
+		return QS_ELIMIT;
+	pids[owner] = req->hdr.src_pid;
+	log_opened_t out = { (uint32_t)owner, 0 };
+	for (uint32_t i = st.first; i < st.n; i++)
+		out.records += st.idx[i].live && st.idx[i].owner == owner;
+	st.stats.owners = 0;
+	for (uint32_t i = 0; i < st.n_owners; i++)
+		st.stats.owners += pids[i] != 0;
+	qs_msg_put(reply, &out, sizeof(out));
+	return 0;
+}
+
+/* With the lock: defers the request until records up to pseq are durable. */
+static int32_t
+await_durable(const qs_msg_t *req, qs_msg_t *reply, uint64_t pseq)
+{
+	log_pos_t pos = { pseq };
+	if (pseq < st.durable) {
+		st.stats.forced++;
+		qs_msg_put(reply, &pos, sizeof(pos));
+		return 0;
+	}
+	if (n_waiters == LOG_WAITERS_MAX)
+		return QS_ELIMIT;
+	waiters[n_waiters++] = (waiter_t){ req->hdr.rid, pseq };
+	qs_cond_signal(&work);
+	qs_defer(reply);
+	return 0;
+}
+
+static int32_t
+op_append(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)ctx;
+	const log_append_t *a = args;
+	int owner = owner_of(req, a->owner);
+	uint64_t seq;
+	if (owner < 0)
+		return owner;
+	if (a->flags & ~LOG_F_FORCE)
+		return QS_EINVAL;
+	int r = store_append(&st, owner, a->kind, a->key, a + 1,
+			     req->hdr.len - sizeof(*a), &seq);
+	if (r)
+		return r;
+	if (a->flags & LOG_F_FORCE)
+		return await_durable(req, reply, seq);
+	log_pos_t pos = { seq };
+	qs_msg_put(reply, &pos, sizeof(pos));
+	return 0;
+}
+
+static int32_t
+op_force(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)ctx;
+	const log_force_t *f = args;
+	int owner = owner_of(req, f->owner);
+	if (owner < 0)
+		return owner;
+	uint64_t last = st.next_pseq - 1;
+	return await_durable(req, reply, f->seq && f->seq < last ? f->seq
+								  : last);
+}
+
+static int32_t
+op_read(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)ctx;
+	static uint8_t data[LOG_DATA_MAX]; /* under the lock */
+	const log_read_t *rd = args;
+	int owner = owner_of(req, rd->owner);
+	if (owner < 0)
+		return owner;
+	const lrec_t *r = store_next(&st, owner, rd->after);
+	if (!r)
+		return QS_ENOENT;
+	lrec_t copy = *r;
+	int n = store_read(&st, &copy, data, sizeof(data));
+	if (n < 0)
+		return n;
+	log_rec_t out = { copy.seq, copy.key, copy.kind, 0, (uint32_t)n };
+	qs_msg_put(reply, &out, sizeof(out));
+	qs_msg_put(reply, data, n);
+	return 0;
+}
+
+static int32_t
+op_release(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+	   void *ctx)
+{
+	(void)ctx, (void)reply;
+	const log_release_t *rl = args;
+	int owner = owner_of(req, rl->owner);
+	if (owner < 0)
+		return owner;
+	return store_release(&st, owner, rl->key);
+}
+
+static int32_t
+op_stats(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)req, (void)args;
+	log_stats_t out = st.stats;
+	out.size = st.area;
+	out.used = store_used(&st);
+	out.refused = qs_serve_refused(ctx); /* the table it came through */
+	qs_msg_put(reply, &out, sizeof(out));
+	return 0;
+}
+
+static int32_t
+op_refused(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+	   void *ctx)
+{
+	(void)req, (void)args, (void)reply, (void)ctx;
+	return QS_EIO;
+}
+
+#define L QS_WHO_LOCAL
+static const qs_op_t ops[] = {
+	[LOG_OP_OPEN] = { "open", QS_LEN(log_open_t), 0, decode_open,
+			  op_open, L },
+	[LOG_OP_APPEND] = { "append", sizeof(log_append_t),
+			    sizeof(log_append_t) + LOG_DATA_MAX, 0, NULL,
+			    op_append, L },
+	[LOG_OP_FORCE] = { "force", QS_LEN(log_force_t), 0, NULL, op_force,
+			   L },
+	[LOG_OP_READ] = { "read", QS_LEN(log_read_t), 0, NULL, op_read, L },
+	[LOG_OP_RELEASE] = { "release", QS_LEN(log_release_t), 0, NULL,
+			     op_release, L },
+	[LOG_OP_STATS] = { "stats", 0, 0, 0, NULL, op_stats, 0 },
+};
+static qs_server_t server = QS_SERVER_LOCKED("log", ops, &server, &lock);
+
+/* When the log cannot be used: every owner's request gets QS_EIO. */
+static const qs_op_t broken_ops[] = {
+	[LOG_OP_OPEN] = { "open", 0, QS_MSG_INLINE, 0, NULL, op_refused, L },
+	[LOG_OP_STATS] = { "stats", 0, 0, 0, NULL, op_stats, 0 },
+};
+static qs_server_t broken =
+	QS_SERVER_LOCKED("log", broken_ops, &broken, &lock);
+
+/* ---- start ---------------------------------------------------------- */
+
+/* Whether the boot argument `format` names the region (a comma list). */
+static int
+format_asked(void)
+{
+	char arg[128];
+	size_t n = strlen(REGION);
+	if (qs_boot_arg("format", arg, sizeof(arg)) <= 0)
+		return 0;
+	for (const char *p = arg; p; p = strchr(p, ','), p = p ? p + 1 : p)
+		if (!strncmp(p, REGION, n) && (p[n] == ',' || !p[n]))
+			return 1;
+	return 0;
+}
+
+static int
+open_log(rvm_dev_t *dev)
+{
+	store_damage_t d = { 0 };
+	int r = format_asked() ? STORE_NEW : store_open(&st, dev, &d);
+	if (r == STORE_NEW) {
+		printf("log: formatting %s (%u KiB)\n", REGION,
+		       (unsigned)(dev->size / 1024));
+		if ((r = store_format(dev)) == 0)
+			r = store_open(&st, dev, &d);
+	}
+	if (r == STORE_BAD_STATUS)
+		printf("log: %s: neither status copy is readable; refusing to "
+		       "guess. To start an empty log (losing what it held), "
+		       "boot once with the argument format=%s\n", REGION, REGION);
+	else if (r == STORE_DAMAGED)
+		printf("log: %s: damaged record at position %llu (seq %llu); "
+		       "the log goes on at position %llu (seq %llu): records "
+		       "%llu to %llu are lost. Refusing to recover around them; "
+		       "boot with format=%s to start an empty log\n", REGION,
+		       (unsigned long long)d.pos, (unsigned long long)d.pseq,
+		       (unsigned long long)d.next_pos,
+		       (unsigned long long)d.next_pseq,
+		       (unsigned long long)d.pseq,
+		       (unsigned long long)d.next_pseq - 1, REGION);
+	else if (r)
+		printf("log: %s: %s\n", REGION, qs_strerror(r));
+	return r;
+}
+
+int
+main(void)
+{
+	rvm_dev_t *dev = rvm_dev_open(REGION, 0);
+	if (!dev) {
+		printf("log: no disk region %s: no node log\n", REGION);
+		return 1;
+	}
+	int qid = qs_sq_create(LOG_QUEUE, 0);
+	if (qid < 0) {
+		printf("log: cannot create queue %s: %s\n", LOG_QUEUE,
+		       qs_strerror(qid));
+		return 1;
+	}
+	if (open_log(dev) != 0)
+		return qs_serve_table(qid, &broken, 1) < 0;
+	printf("log: %s: %llu KiB, %u live records from before\n", REGION,
+	       (unsigned long long)(st.area / 1024), st.stats.recovered);
+	if (!qs_thread_create(writer, NULL)) {
+		printf("log: cannot start the writer\n");
+		return 1;
+	}
+	return qs_serve_table(qid, &server, THREADS) < 0;
+}
