@@ -2,18 +2,19 @@
  * The node log's client side (qs/log.h): one synchronous request per call
  * on queue "log", looked up on every call so that a restarted log manager
  * is found again. Messages are allocated per call, so that the threads of
- * one owner wait for their forces together (group commit).
+ * one owner wait for their forces together (group commit). A record's data
+ * goes out of line, and comes back in pieces.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <qs/log.h>
 #include <qs/sq.h>
 
-/* Sends op with data (len bytes, then extra); the answer's data, up to
- * cap bytes, into out. */
+/* Sends op with data (len bytes inline) and ool (out of line); the
+ * answer's inline data, up to cap bytes, into out (the rest zeroed). */
 static int
-log_call(uint32_t op, const void *data, size_t len, const void *extra,
-	 size_t extra_len, void *out, size_t cap)
+log_call(uint32_t op, const void *data, size_t len, const void *ool,
+	 size_t ool_len, void *out, size_t cap)
 {
 	int qid = qs_sq_lookup(LOG_QUEUE);
 	if (qid < 0)
@@ -24,16 +25,14 @@ log_call(uint32_t op, const void *data, size_t len, const void *extra,
 	if (req && reply) {
 		qs_msg_init(req, op);
 		r = qs_msg_put(req, data, len);
-		if (r >= 0 && extra_len)
-			r = qs_msg_put(req, extra, extra_len);
+		qs_msg_set_ool(req, ool, ool_len);
 		if (r >= 0)
 			r = qs_call(qid, req, reply, sizeof(*reply));
-		if (r >= 0 && out)
-			memcpy(out, reply->data,
-			       reply->hdr.len < cap ? reply->hdr.len : cap);
-		if (r >= 0 && out && reply->hdr.len < cap)
-			memset((char *)out + reply->hdr.len, 0,
-			       cap - reply->hdr.len);
+		if (r >= 0 && out) {
+			size_t n = reply->hdr.len < cap ? reply->hdr.len : cap;
+			memcpy(out, reply->data, n);
+			memset((char *)out + n, 0, cap - n);
+		}
 	}
 	free(req);
 	free(reply);
@@ -81,32 +80,47 @@ qs_log_force(uint32_t handle, uint64_t seq)
 	return log_call(LOG_OP_FORCE, &f, sizeof(f), NULL, 0, NULL, 0);
 }
 
+/* The record in pieces of LOG_READ_MAX, each a request. */
 int
 qs_log_read(uint32_t handle, uint64_t after, log_rec_t *rec, void *data,
 	    uint32_t cap)
 {
-	log_read_t rd = { handle, 0, after };
-	static const size_t most = sizeof(log_rec_t) + LOG_DATA_MAX;
+	static const size_t most = sizeof(log_rec_t) + LOG_READ_MAX;
 	uint8_t *buf = malloc(most);
 	if (!buf)
 		return QS_ENOMEM;
-	int r = log_call(LOG_OP_READ, &rd, sizeof(rd), NULL, 0, buf, most);
-	if (r >= 0) {
-		memcpy(rec, buf, sizeof(*rec));
-		if (rec->len > LOG_DATA_MAX)
+	log_read_t rd = { handle, 0, after };
+	int r;
+	do {
+		r = log_call(LOG_OP_READ, &rd, sizeof(rd), NULL, 0, buf, most);
+		if (r < 0)
+			break;
+		log_rec_t got;
+		memcpy(&got, buf, sizeof(got));
+		if (rd.offset && (got.seq != rec->seq || got.len != rec->len)) {
+			r = QS_EIO; /* released or moved meanwhile */
+			break;
+		}
+		*rec = got;
+		uint32_t n = rec->len - rd.offset;
+		n = n < LOG_READ_MAX ? n : LOG_READ_MAX;
+		if (rec->len > LOG_DATA_MAX) {
 			r = QS_EIO;
-		else
-			memcpy(data, buf + sizeof(*rec),
-			       rec->len < cap ? rec->len : cap);
-	}
+			break;
+		}
+		if (rd.offset < cap)
+			memcpy((uint8_t *)data + rd.offset, buf + sizeof(got),
+			       n < cap - rd.offset ? n : cap - rd.offset);
+		rd.offset += n;
+	} while (rd.offset < rec->len && rd.offset < cap);
 	free(buf);
 	return r;
 }
 
 int
-qs_log_release(uint32_t handle, uint64_t key)
+qs_log_release(uint32_t handle, uint64_t key, uint64_t last)
 {
-	log_release_t rl = { handle, 0, key };
+	log_release_t rl = { handle, 0, key, last };
 	return log_call(LOG_OP_RELEASE, &rl, sizeof(rl), NULL, 0, NULL, 0);
 }
 

@@ -148,8 +148,8 @@ op_append(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 		return owner;
 	if (a->flags & ~LOG_F_FORCE)
 		return QS_EINVAL;
-	int r = store_append(&st, owner, a->kind, a->key, a + 1,
-			     req->hdr.len - sizeof(*a), &seq);
+	int r = store_append(&st, owner, a->kind, a->key,
+			     (const void *)req->hdr.ool, req->hdr.ool_len, &seq);
 	if (r)
 		return r;
 	if (a->flags & LOG_F_FORCE)
@@ -172,11 +172,17 @@ op_force(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 								  : last);
 }
 
+/* The last record read, for the reads of its next pieces; with the lock. */
+static struct {
+	uint8_t data[LOG_DATA_MAX];
+	lrec_t rec;
+	int len; /* 0: none */
+} last;
+
 static int32_t
 op_read(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
 	(void)ctx;
-	static uint8_t data[LOG_DATA_MAX]; /* under the lock */
 	const log_read_t *rd = args;
 	int owner = owner_of(req, rd->owner);
 	if (owner < 0)
@@ -184,13 +190,23 @@ op_read(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	const lrec_t *r = store_next(&st, owner, rd->after);
 	if (!r)
 		return QS_ENOENT;
-	lrec_t copy = *r;
-	int n = store_read(&st, &copy, data, sizeof(data));
-	if (n < 0)
-		return n;
-	log_rec_t out = { copy.seq, copy.key, copy.kind, 0, (uint32_t)n };
+	if (!last.len || last.rec.pseq != r->pseq) {
+		last.rec = *r;
+		last.len = 0;
+		int n = store_read(&st, &last.rec, last.data, sizeof(last.data));
+		if (n < 0)
+			return n;
+		if (n > (int)sizeof(last.data))
+			return QS_EIO;
+		last.len = n;
+	}
+	if (rd->offset > (uint32_t)last.len)
+		return QS_EINVAL;
+	uint32_t n = last.len - rd->offset;
+	log_rec_t out = { r->seq, r->key, r->kind, 0, (uint32_t)last.len };
 	qs_msg_put(reply, &out, sizeof(out));
-	qs_msg_put(reply, data, n);
+	qs_msg_put(reply, last.data + rd->offset,
+		   n < LOG_READ_MAX ? n : LOG_READ_MAX);
 	return 0;
 }
 
@@ -203,7 +219,9 @@ op_release(const qs_msg_t *req, const void *args, qs_msg_t *reply,
 	int owner = owner_of(req, rl->owner);
 	if (owner < 0)
 		return owner;
-	return store_release(&st, owner, rl->key);
+	if (rl->last < rl->key)
+		return QS_EINVAL;
+	return store_release(&st, owner, rl->key, rl->last);
 }
 
 static int32_t
@@ -230,8 +248,7 @@ op_refused(const qs_msg_t *req, const void *args, qs_msg_t *reply,
 static const qs_op_t ops[] = {
 	[LOG_OP_OPEN] = { "open", QS_LEN(log_open_t), 0, decode_open,
 			  op_open, L },
-	[LOG_OP_APPEND] = { "append", sizeof(log_append_t),
-			    sizeof(log_append_t) + LOG_DATA_MAX, 0, NULL,
+	[LOG_OP_APPEND] = { "append", QS_LEN(log_append_t), LOG_DATA_MAX, NULL,
 			    op_append, L },
 	[LOG_OP_FORCE] = { "force", QS_LEN(log_force_t), 0, NULL, op_force,
 			   L },
@@ -278,9 +295,10 @@ open_log(rvm_dev_t *dev)
 			r = store_open(&st, dev, &d);
 	}
 	if (r == STORE_BAD_STATUS)
-		printf("log: %s: neither status copy is readable; refusing to "
-		       "guess. To start an empty log (losing what it held), "
-		       "boot once with the argument format=%s\n", REGION, REGION);
+		printf("log: %s: neither status copy is readable (or of this "
+		       "version); refusing to guess. To start an empty log "
+		       "(losing what it held), boot once with the argument "
+		       "format=%s\n", REGION, REGION);
 	else if (r == STORE_DAMAGED)
 		printf("log: %s: damaged record at position %llu (seq %llu); "
 		       "the log goes on at position %llu (seq %llu): records "

@@ -36,7 +36,7 @@
 #include "store.h"
 
 #define STATUS_MAGIC 0x474c5351u /* "QSLG" */
-#define STATUS_VERSION 1
+#define STATUS_VERSION 2
 #define REC_MAGIC 0x524c5351u    /* "QSLR" */
 #define END_MAGIC 0x454c5351u    /* "QSLE" */
 #define AREA_START (2 * RVM_SECTOR)
@@ -263,9 +263,29 @@ store_owner(store_t *s, const char *name)
 	return s->n_owners++;
 }
 
+static int
+keyed(const lrec_t *o, int owner, uint64_t key, uint64_t last)
+{
+	return o->live && o->owner == owner && o->key >= key && o->key <= last;
+}
+
+/* Kills the owner's live records with keys key..last (only those before
+ * pseq `before`: a release kills what came before it). */
+static uint32_t
+kill_keys(store_t *s, int owner, uint64_t key, uint64_t last, uint64_t before)
+{
+	uint32_t n = 0;
+	for (uint32_t i = s->first; i < s->n && s->idx[i].pseq < before; i++)
+		if (keyed(&s->idx[i], owner, key, last)) {
+			s->idx[i].live = 0;
+			n++;
+		}
+	return n;
+}
+
 /* The effect of a record read back at start on the index. */
 static int
-replay(store_t *s, const rec_hdr_t *h, uint64_t pos)
+replay(store_t *s, const rec_hdr_t *h, const uint8_t *data, uint64_t pos)
 {
 	int owner = store_owner(s, h->owner);
 	if (owner < 0)
@@ -273,13 +293,17 @@ replay(store_t *s, const rec_hdr_t *h, uint64_t pos)
 	lrec_t r = { .pos = pos, .pseq = h->pseq, .seq = h->seq, .key = h->key,
 		     .len = h->len, .kind = h->kind, .owner = owner,
 		     .live = h->type == T_DATA };
-	for (uint32_t i = s->first; i < s->n; i++) {
+	if (h->type == T_RELEASE) {
+		uint64_t last;
+		if (h->dlen != sizeof(last))
+			return QS_EINVAL;
+		memcpy(&last, data, sizeof(last));
+		kill_keys(s, owner, h->key, last, h->pseq);
+	}
+	for (uint32_t i = s->first; h->type == T_DATA && i < s->n; i++) {
 		lrec_t *o = &s->idx[i];
-		if (!o->live || o->owner != owner)
-			continue;
-		if ((h->type == T_RELEASE && o->key == h->key) ||
-		    (h->type == T_DATA && o->seq == h->seq))
-			o->live = 0; /* released, or an older copy */
+		if (o->live && o->owner == owner && o->seq == h->seq)
+			o->live = 0; /* an older copy */
 	}
 	return idx_push(s, &r);
 }
@@ -323,8 +347,12 @@ scan(store_t *s, uint64_t durable, store_damage_t *d)
 			}
 			break;
 		}
-		if ((r = replay(s, &h, pos)) < 0)
+		if ((r = replay(s, &h, p + sizeof(h), pos)) < 0) {
+			/* whole and checked, but not a record this reads */
+			*d = (store_damage_t){ pos, pseq, pos + h.len, pseq + 1 };
+			r = r == QS_ENOMEM ? r : STORE_DAMAGED;
 			break;
+		}
 		crc = rec_crc(p, h.len);
 		first = 0;
 		pos += h.len;
@@ -502,30 +530,21 @@ store_append(store_t *s, int owner, uint16_t kind, uint64_t key,
 	return 0;
 }
 
-static int
-keyed(const lrec_t *o, int owner, uint64_t key)
-{
-	return o->live && o->owner == owner && o->key == key;
-}
-
 /* The release record first: a release that is not logged did not happen. */
 int
-store_release(store_t *s, int owner, uint64_t key)
+store_release(store_t *s, int owner, uint64_t key, uint64_t last)
 {
 	uint32_t i = s->first, end = s->n;
-	while (i < end && !keyed(&s->idx[i], owner, key))
+	while (i < end && !keyed(&s->idx[i], owner, key, last))
 		i++;
 	if (i == end)
 		return 0;
-	make_room(s, 0);
-	int r = put(s, owner, T_RELEASE, 0, key, 0, NULL, 0);
+	make_room(s, sizeof(uint64_t));
+	uint64_t before = s->next_pseq;
+	int r = put(s, owner, T_RELEASE, 0, key, 0, &last, sizeof(last));
 	if (r)
 		return r;
-	for (i = s->first; i < s->n; i++)
-		if (keyed(&s->idx[i], owner, key)) {
-			s->idx[i].live = 0;
-			s->stats.live--;
-		}
+	s->stats.live -= kill_keys(s, owner, key, last, before);
 	s->stats.releases++;
 	return 0;
 }

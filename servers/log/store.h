@@ -70,9 +70,9 @@ int store_owner(store_t *s, const char *name);
  * the log. */
 int store_append(store_t *s, int owner, uint16_t kind, uint64_t key,
 		 const void *data, uint32_t len, uint64_t *seq);
-/* Marks every live record of OWNER with KEY released, and appends a
- * release record so that recovery knows. */
-int store_release(store_t *s, int owner, uint64_t key);
+/* Marks every live record of OWNER with a key from KEY to LAST released,
+ * and appends a release record so that recovery knows. */
+int store_release(store_t *s, int owner, uint64_t key, uint64_t last);
 /* The owner's live record with the smallest seq after AFTER, or NULL. */
 const lrec_t *store_next(const store_t *s, int owner, uint64_t after);
 /* Reads record r's data (up to cap bytes) into data: its length, or a

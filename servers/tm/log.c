@@ -140,7 +140,7 @@ open_log(void)
 		       boot.incarnation);
 	boot.boots++;
 	boot.incarnation = ni.incarnation;
-	if ((r = qs_log_release(owner, 0)) < 0 ||
+	if ((r = qs_log_release(owner, 0, 0)) < 0 ||
 	    (r = qs_log_append(owner, K_BOOT, 0, &boot, sizeof(boot),
 			       LOG_F_FORCE, NULL)) < 0) {
 		printf("tm: writing the log: %s; recoverable work will abort\n",
@@ -198,7 +198,7 @@ tmlog_end(uint64_t tx)
 	tm_log_rec_t *e = entry(tx);
 	if (!e)
 		return;
-	int r = qs_log_release(owner, tx);
+	int r = qs_log_release(owner, tx, tx);
 	if (r < 0) /* kept: the outcome is still known, and asked again */
 		printf("tm: log: releasing %s: %s\n", qs_tx_format(tx, tx_text),
 		       qs_strerror(r));

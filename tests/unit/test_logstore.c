@@ -43,7 +43,7 @@ reopen(store_damage_t *dmg)
 static int
 put(int owner, uint32_t i, uint32_t len)
 {
-	char data[LOG_DATA_MAX];
+	static char data[LOG_DATA_MAX];
 	memset(data, 'a' + i % 26, sizeof(data));
 	snprintf(data, sizeof(data), "record %u", i);
 	return store_append(&st, owner, 7, i, data, len, NULL);
@@ -65,7 +65,7 @@ live_keys(int owner, uint64_t *keys, int max)
 static int
 reads_back(int owner, uint64_t i, uint32_t len)
 {
-	char want[LOG_DATA_MAX], got[LOG_DATA_MAX];
+	static char want[LOG_DATA_MAX], got[LOG_DATA_MAX];
 	memset(want, 'a' + i % 26, sizeof(want));
 	snprintf(want, sizeof(want), "record %u", (unsigned)i);
 	for (const lrec_t *r = store_next(&st, owner, 0); r;
@@ -103,13 +103,31 @@ test_unflushed_records_are_lost_released_ones_stay_gone(void)
 	int o = store_owner(&st, "tm");
 	for (uint32_t i = 1; i <= 4; i++)
 		CHECK(put(o, i, 100) == 0);
-	CHECK(store_release(&st, o, 2) == 0 && store_flush(&st) == 0);
+	CHECK(store_release(&st, o, 2, 2) == 0 && store_flush(&st) == 0);
 	CHECK(put(o, 5, 100) == 0); /* never flushed */
 	CHECK(reopen(NULL) == 0);
 	uint64_t keys[8];
 	o = store_owner(&st, "tm");
 	CHECK(live_keys(o, keys, 8) == 3 && keys[0] == 1 && keys[1] == 3 &&
 	      keys[2] == 4);
+}
+
+static void
+test_a_range_of_keys_goes_at_once_and_long_records_stay_whole(void)
+{
+	CHECK(fresh() == 0 && reopen(NULL) == 0);
+	int o = store_owner(&st, "fs"), tm = store_owner(&st, "tm");
+	for (uint32_t i = 1; i <= 8; i++)
+		CHECK(put(i == 4 ? tm : o, i, i == 8 ? LOG_DATA_MAX / 2 : 64) == 0);
+	CHECK(store_release(&st, o, 2, 6) == 0 && store_flush(&st) == 0);
+	CHECK(reopen(NULL) == 0);
+	o = store_owner(&st, "fs");
+	tm = store_owner(&st, "tm");
+	uint64_t keys[8];
+	CHECK(live_keys(o, keys, 8) == 3 && keys[0] == 1 && keys[1] == 7 &&
+	      keys[2] == 8);
+	CHECK(live_keys(tm, keys, 8) == 1 && keys[0] == 4); /* not fs's */
+	CHECK(reads_back(o, 8, LOG_DATA_MAX / 2));
 }
 
 static void
@@ -123,7 +141,7 @@ test_head_moves_on_carrying_live_records(void)
 		if (!CHECK(put(o, i, 200) == 0))
 			return;
 		if (i % 10)
-			CHECK(store_release(&st, o, i) == 0);
+			CHECK(store_release(&st, o, i, i) == 0);
 	}
 	CHECK(store_flush(&st) == 0 && st.stats.carried > 0);
 	CHECK(reopen(NULL) == 0);
@@ -154,7 +172,7 @@ test_a_full_log_pushes_back_and_loses_nothing(void)
 	CHECK(reads_back(o, 1, 500) && reads_back(o, kept, 500));
 	/* released, there is room again */
 	for (uint32_t k = 1; k <= kept; k++)
-		store_release(&st, o, k);
+		store_release(&st, o, k, k);
 	CHECK(put(o, 5000, 500) == 0);
 }
 
@@ -236,7 +254,7 @@ workload(void *arg)
 			uint32_t i = g * 5 + k + 1;
 			put(o, i, 300);
 			if (i % 5 != 1)
-				store_release(&st, o, i);
+				store_release(&st, o, i, i);
 		}
 		if (store_flush(&st) || rt_crash.crashed)
 			break;
@@ -282,6 +300,7 @@ main(void)
 	rt_scratch();
 	RUN(test_records_come_back_in_order);
 	RUN(test_unflushed_records_are_lost_released_ones_stay_gone);
+	RUN(test_a_range_of_keys_goes_at_once_and_long_records_stay_whole);
 	RUN(test_head_moves_on_carrying_live_records);
 	RUN(test_a_full_log_pushes_back_and_loses_nothing);
 	RUN(test_a_bit_flip_in_any_record_is_reported);

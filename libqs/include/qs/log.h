@@ -13,7 +13,8 @@
  *
  * Records: an owner (a name reserved for the caller in init's config, such
  * as "tm" or "fs"), a kind and a key of the owner's choosing (the TM: a
- * transaction id), and up to LOG_DATA_MAX bytes. Each has a sequence
+ * transaction id), and up to LOG_DATA_MAX bytes, appended out of line and
+ * read back in pieces of LOG_READ_MAX. Each has a sequence
  * number in the log's order (the order of appends, whoever made them); a
  * carried copy keeps it.
  *
@@ -35,15 +36,18 @@
 #define LOG_QUEUE "log"
 #define LOG_NAME_MAX 12     /* an owner's name, NUL included */
 #define LOG_OWNERS_MAX 16
-#define LOG_DATA_MAX 3968   /* a record's data: one request's inline bytes */
+#define LOG_DATA_MAX (60 * 1024) /* a record's data (out of line) */
+#define LOG_READ_MAX 4000        /* data bytes one read answers with */
 #define LOG_WAITERS_MAX 256 /* forces waiting for the disk at once */
 #define LOG_FULL QS_ENOSPC
 
 enum {
 	LOG_OP_OPEN = 1,    /* log_open_t -> log_opened_t */
-	LOG_OP_APPEND = 2,  /* log_append_t + data -> log_pos_t */
+	LOG_OP_APPEND = 2,  /* log_append_t, the data out of line -> log_pos_t */
 	LOG_OP_FORCE = 3,   /* log_force_t -> log_pos_t: durable up to there */
-	LOG_OP_READ = 4,    /* log_read_t -> log_rec_t + data, or QS_ENOENT */
+	LOG_OP_READ = 4,    /* log_read_t -> log_rec_t + up to LOG_READ_MAX
+			       bytes of its data from the offset asked, or
+			       QS_ENOENT */
 	LOG_OP_RELEASE = 5, /* log_release_t -> 0 */
 	LOG_OP_STATS = 6,   /* nothing -> log_stats_t */
 };
@@ -63,7 +67,6 @@ typedef struct {
 	uint32_t owner;
 	uint16_t kind, flags; /* LOG_F_* */
 	uint64_t key;
-	/* then the data: the rest of the request */
 } log_append_t;
 
 typedef struct {
@@ -76,19 +79,21 @@ typedef struct {
 } log_force_t;
 
 typedef struct {
-	uint32_t owner, pad;
-	uint64_t after; /* the next live record of the owner after this seq */
+	uint32_t owner;
+	uint32_t offset; /* of the record's data, for a long one */
+	uint64_t after;  /* the next live record of the owner after this seq */
 } log_read_t;
 
 typedef struct {
 	uint64_t seq, key;
 	uint16_t kind, pad;
-	uint32_t len; /* the data that follows */
+	uint32_t len; /* the record's data; what follows is from offset on */
 } log_rec_t;
 
 typedef struct {
 	uint32_t owner, pad;
-	uint64_t key; /* every live record of the owner with this key goes */
+	uint64_t key, last; /* the live records of the owner with keys from
+			       key to last go */
 } log_release_t;
 
 typedef struct {
@@ -119,7 +124,8 @@ int qs_log_force(uint32_t handle, uint64_t seq);
  * there is none. */
 int qs_log_read(uint32_t handle, uint64_t after, log_rec_t *rec, void *data,
 		uint32_t cap);
-int qs_log_release(uint32_t handle, uint64_t key);
+/* Releases the owner's live records with keys key..last. */
+int qs_log_release(uint32_t handle, uint64_t key, uint64_t last);
 int qs_log_stats(log_stats_t *out);
 
 #endif
