@@ -83,8 +83,9 @@ writer(void *arg)
 static int
 owner_of(const qs_msg_t *req, uint32_t handle)
 {
-	if (handle >= st.n_owners || pids[handle] != req->hdr.src_pid)
-		return QS_EPERM;
+	if (handle >= st.n_owners || !pids[handle] ||
+	    pids[handle] != req->hdr.src_pid)
+		return QS_EPERM; /* not opened, or by another process */
 	return (int)handle;
 }
 

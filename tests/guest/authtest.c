@@ -18,6 +18,7 @@
 #include <qs/cm.h>
 #include <qs/counter.h>
 #include <qs/disk.h>
+#include <qs/log.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
 #include <qs/thread.h>
@@ -237,6 +238,21 @@ server_matrix(int priv)
 	      "the node log's region is the log manager's alone, with or without rights");
 	r = disk_open("spare", &spare);
 	check(r == want, "a +admin region needs the right admin");
+
+	/* the node log: the TM's records are the TM's (owner 0, as the TM
+	   opened first), with or without rights */
+	uint32_t h;
+	log_rec_t rec;
+	uint8_t data[16];
+	check(qs_log_open("tm", &h, NULL) == QS_EPERM &&
+		      qs_log_open("authtest", &h, NULL) == QS_EPERM,
+	      "a log owner is the process its name is reserved for");
+	check(qs_log_append(0, 1, 7, data, sizeof(data), LOG_F_FORCE, NULL) ==
+			      QS_EPERM &&
+		      qs_log_read(0, 0, &rec, data, sizeof(data)) == QS_EPERM &&
+		      qs_log_release(0, 0, ~0ull) == QS_EPERM &&
+		      qs_log_force(0, 0) == QS_EPERM,
+	      "another owner's records are not to append, read or release");
 }
 
 int

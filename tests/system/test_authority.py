@@ -8,7 +8,7 @@ import re
 from qsharness import Node, cluster_fixture
 from test_guest import reap, wait_summary, failures
 
-CHECKS = 28
+CHECKS = 30
 
 
 def matrix(node, rights, mode):
