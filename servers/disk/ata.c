@@ -10,7 +10,8 @@
  * device then moves up to `mult` sectors per data request (DRQ block)
  * instead of one. QEMU's IDE disk goes to the host file once per block,
  * and the driver waits for each of those trips, so a 64 KiB request costs
- * 8 waits instead of 128.
+ * 8 waits instead of 128. Sector data moves 32 bits per port access (the
+ * PIIX IDE controller takes them), half the accesses of 16-bit PIO.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -194,7 +195,7 @@ ata_read(uint32_t lba, uint32_t count, void *buf)
 	for (uint32_t i = 0; r == 0 && i < count; i += mult) {
 		uint32_t n = block(i, count);
 		if ((r = wait_drq()) == 0)
-			qs_insw(ATA_DATA, p, n * WORDS);
+			qs_insl(ATA_DATA, p, n * WORDS / 2);
 		p += n * 2 * WORDS;
 	}
 	if (r == 0)
@@ -210,7 +211,7 @@ ata_write(uint32_t lba, uint32_t count, const void *buf)
 	for (uint32_t i = 0; r == 0 && i < count; i += mult) {
 		uint32_t n = block(i, count);
 		if ((r = wait_drq()) == 0)
-			qs_outsw(ATA_DATA, p, n * WORDS);
+			qs_outsl(ATA_DATA, p, n * WORDS / 2);
 		p += n * 2 * WORDS;
 	}
 	if (r == 0)
