@@ -252,16 +252,19 @@ epoch_apply(const epoch_t *e, scache_t *c)
  * and from the log for the busy sectors; from the log alone when full.
  */
 static rvm_return_t
-epoch_run(const epoch_t *e, int full, scache_t *c)
+epoch_run(const epoch_t *e, int full, uint64_t *writes)
 {
+	scache_t c = { 0 };
 	rvm_sects_t busy = { 0 };
-	rvm_return_t r = full ? RVM_SUCCESS : mem_write(&busy, &c->writes);
+	rvm_return_t r = full ? RVM_SUCCESS : mem_write(&busy, writes);
 	if (!r && (full || busy.n)) {
-		c->only = full ? NULL : &busy;
-		r = epoch_apply(e, c);
+		c.only = full ? NULL : &busy;
+		r = epoch_apply(e, &c);
 	}
 	if (!r)
 		r = segs_sync();
+	*writes += c.writes;
+	scache_free(&c);
 	free(busy.v);
 	return r;
 }
@@ -301,6 +304,31 @@ prep_carry(const epoch_t *e, uint64_t *head, uint64_t *head_seq)
 	return log_force();
 }
 
+/* The epoch's outcome (r), where the head goes if it succeeded, and its
+ * segment writes, for the record; takes rvm_lock. */
+static void
+epoch_end(const epoch_t *e, rvm_return_t r, uint64_t head,
+	  uint64_t head_seq, uint64_t writes)
+{
+	rvm_log_t *l = &rvm.log;
+	qs_mutex_lock(&rvm_lock);
+	if (!r) {
+		l->head = head;
+		l->head_seq = head_seq;
+		l->untracked = 0; /* it was at most e->end */
+		rvm.stats.truncations++;
+		rvm.stats.trunc_bytes += e->end - e->start;
+		rvm.stats.log_writes++;
+		rvm.stats.log_forces++;
+	} else if (l->untracked < e->end) {
+		/* Its taken bits are lost: the next epoch applies the log. */
+		l->untracked = e->end;
+	}
+	rvm.stats.seg_writes += writes;
+	l->truncating = 0;
+	qs_mutex_unlock(&rvm_lock);
+}
+
 /*
  * One truncation epoch; the caller holds rvm_trunc_lock, not rvm_lock.
  * force_status: write the status block even with nothing to truncate
@@ -310,8 +338,7 @@ rvm_return_t
 log_truncate_locked(int force_status)
 {
 	rvm_log_t *l = &rvm.log;
-	scache_t c = { 0 };
-	uint64_t head, head_seq;
+	uint64_t head = 0, head_seq = 0, writes = 0;
 	qs_mutex_lock(&rvm_lock);
 	rvm_return_t r = log_force();
 	if (r || (!force_status && !log_has_work())) {
@@ -325,7 +352,7 @@ log_truncate_locked(int force_status)
 	l->truncating = 1;
 	qs_mutex_unlock(&rvm_lock);
 
-	r = epoch_run(&e, full, &c);
+	r = epoch_run(&e, full, &writes);
 
 	qs_mutex_lock(&rvm_lock);
 	if (!r)
@@ -333,24 +360,7 @@ log_truncate_locked(int force_status)
 	qs_mutex_unlock(&rvm_lock);
 	if (!r)
 		r = log_write_status(head, head_seq);
-
-	qs_mutex_lock(&rvm_lock);
-	if (!r) {
-		l->head = head;
-		l->head_seq = head_seq;
-		l->untracked = 0; /* it was at most e.end */
-		rvm.stats.truncations++;
-		rvm.stats.trunc_bytes += e.end - e.start;
-		rvm.stats.log_writes++;
-		rvm.stats.log_forces++;
-	} else if (l->untracked < e.end) {
-		/* Its taken bits are lost: the next epoch applies the log. */
-		l->untracked = e.end;
-	}
-	rvm.stats.seg_writes += c.writes;
-	l->truncating = 0;
-	qs_mutex_unlock(&rvm_lock);
-	scache_free(&c);
+	epoch_end(&e, r, head, head_seq, writes);
 	return r;
 }
 
