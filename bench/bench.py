@@ -127,6 +127,9 @@ def run_rvm(iso):
         results["rvm.%s.disk_writes_per_tx" % mode] = \
             rvm["rvm.%s.disk_writes_per_tx_x100" % mode] / 100
     results["rvm.truncate.instr_per_kb"] = rvm["rvm.truncate.instr_per_kb"]
+    for what in ("disk_ios", "sectors"):
+        results["rvm.truncate.%s_per_kb" % what] = \
+            rvm["rvm.truncate.%s_per_kb_x100" % what] / 100
     results["rvm.flush_over_vista.ratio"] = round(
         rvm["rvm.flush.instr_per_tx"] / rvm["rvm.vista.instr_per_tx"], 1)
     return results
@@ -186,8 +189,12 @@ def main():
          "instructions/tx"),
         ("rvm.vista.disk_writes_per_tx", "  disk writes per transaction",
          "writes/tx"),
-        ("rvm.truncate.instr_per_kb", "truncation, per KiB of log applied",
+        ("rvm.truncate.instr_per_kb", "truncation, per KiB of log (disk waits)",
          "instructions/KiB"),
+        ("rvm.truncate.disk_ios_per_kb", "  disk requests per KiB of log",
+         "requests/KiB"),
+        ("rvm.truncate.sectors_per_kb", "  sectors read and written per KiB",
+         "sectors/KiB"),
         ("rvm.flush_over_vista.ratio", "flush commit cost over Vista's",
          "ratio"),
         ("net.remote_rtt.instr", "remote null round trip, echo@1 (median)",

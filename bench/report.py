@@ -61,7 +61,13 @@ METRICS = [
      "instructions per transaction"),
     ("rvm.vista.disk_writes_per_tx", "disk writes per Vista transaction"),
     ("rvm.truncate.instr_per_kb",
-     "truncation, instructions per KiB of log applied"),
+     "truncation of the no-flush run's log, instructions per KiB of it "
+     "(with the disk server polling during QEMU's host I/O)"),
+    ("rvm.truncate.disk_ios_per_kb",
+     "disk requests (reads, writes, cache flushes) of that truncation, "
+     "per KiB of log"),
+    ("rvm.truncate.sectors_per_kb",
+     "sectors it read and wrote, per KiB of log"),
     ("rvm.flush_over_vista.ratio",
      "flush commit over Vista, instructions per transaction"),
     ("net.remote_rtt.instr",

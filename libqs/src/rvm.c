@@ -135,6 +135,7 @@ state_free(void)
 		rvm.maps = m->next;
 		if (!rvm.vista)
 			free(m->mem);
+		map_bits_free(m);
 		free(m);
 	}
 	while (rvm.segs) {
@@ -265,13 +266,15 @@ map_lrvm(rvm_region_t *region)
 	m = calloc(1, sizeof(*m));
 	if (!m || !(m->mem = malloc(region->length)))
 		goto out;
+	m->seg = seg;
+	m->offset = region->offset;
+	m->length = region->length;
+	if ((r = map_bits_alloc(m)) != RVM_SUCCESS)
+		goto out;
 	r = RVM_EIO;
 	if (seg->dev->read(seg->dev, region->offset, m->mem,
 			   region->length) < 0)
 		goto out;
-	m->seg = seg;
-	m->offset = region->offset;
-	m->length = region->length;
 	qs_mutex_lock(&rvm_lock);
 	m->next = rvm.maps;
 	rvm.maps = m;
@@ -281,8 +284,10 @@ map_lrvm(rvm_region_t *region)
 	r = RVM_SUCCESS;
 out:
 	trunc_unlock();
-	if (m)
+	if (m) {
 		free(m->mem);
+		map_bits_free(m);
+	}
 	free(m);
 	return r;
 }
@@ -310,6 +315,11 @@ map_busy(const rvm_map_t *m)
 	return 0;
 }
 
+/*
+ * Waits for an epoch under way, which may be writing from the region's
+ * memory. Commits the region had since the last epoch are left to the
+ * log: the next epoch applies it all (rvm_mem.c).
+ */
 rvm_return_t
 rvm_unmap(rvm_region_t *region)
 {
@@ -317,6 +327,7 @@ rvm_unmap(rvm_region_t *region)
 		return RVM_EINIT;
 	if (!region)
 		return RVM_EREGION;
+	qs_mutex_lock(&rvm_trunc_lock);
 	qs_mutex_lock(&rvm_lock);
 	rvm_map_t **pp = &rvm.maps;
 	while (*pp && (*pp)->mem != region->vmaddr)
@@ -324,12 +335,17 @@ rvm_unmap(rvm_region_t *region)
 	rvm_map_t *m = *pp;
 	rvm_return_t r = !m ? RVM_EREGION
 			    : map_busy(m) ? RVM_EUNCOMMITTED : RVM_SUCCESS;
-	if (!r)
+	if (!r) {
 		*pp = m->next;
+		if (m->n_dirty)
+			rvm.log.untracked = rvm.log.tail;
+	}
 	qs_mutex_unlock(&rvm_lock);
+	trunc_unlock();
 	if (!r) {
 		if (!rvm.vista)
 			free(m->mem);
+		map_bits_free(m);
 		free(m);
 	}
 	return r;

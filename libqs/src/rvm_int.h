@@ -93,18 +93,33 @@ typedef struct {
 typedef struct rvm_seg {
 	char *name;
 	rvm_dev_t *dev;
-	int dirty; /* written by the current epoch (truncation only) */
+	int dirty; /* written by the current epoch, to sync (truncation only) */
 	struct rvm_seg *next;
 } rvm_seg_t;
 
-/* A mapped region. */
+/*
+ * A mapped region. LRVM keeps three bitmaps of its sectors (rvm_mem.c):
+ * dirty, those commits changed since the last epoch began; taken, the
+ * dirty ones of the epoch under way; busy, scratch for that epoch.
+ */
 typedef struct rvm_map {
 	rvm_seg_t *seg; /* NULL in Vista mode */
 	uint64_t offset;
 	uint32_t length;
 	uint8_t *mem;
+	uint32_t *dirty, *taken, *busy; /* NULL in Vista mode */
+	uint32_t n_dirty;               /* bits set in dirty */
 	struct rvm_map *next;
 } rvm_map_t;
+
+/* Segment sectors, sorted (truncation applies the log to these only). */
+typedef struct {
+	struct rvm_sect {
+		const rvm_seg_t *seg;
+		uint64_t sector;
+	} *v;
+	uint32_t n, cap;
+} rvm_sects_t;
 
 /* A set range of an LRVM transaction; old is NULL for no-restore. */
 typedef struct {
@@ -152,6 +167,9 @@ typedef struct {
 	uint64_t written;        /* records below this are on the device */
 	uint32_t inc, gen;       /* incarnation; last status block generation */
 	uint32_t last_crc;       /* crc of the record just before tail */
+	uint64_t untracked;      /* records below it may be missing from the
+				    maps' dirty bits: the next epoch applies
+				    them from the log (0: none) */
 	int unsynced;            /* written since the last sync */
 	int truncating;          /* an epoch is being applied */
 	rvm_return_t broken;     /* a log write or sync failed: refuse work */
@@ -228,6 +246,14 @@ void trunc_unlock(void);
 
 /* rvm_txn.c */
 int txn_touches(const rvm_txn_t *t, const rvm_map_t *m);
+
+/* rvm_mem.c */
+rvm_return_t map_bits_alloc(rvm_map_t *m);
+void map_bits_free(rvm_map_t *m);
+void map_mark(rvm_map_t *m, uint32_t off, uint32_t len);
+void mem_take(void);
+rvm_return_t mem_write(rvm_sects_t *busy, uint64_t *writes);
+int sects_has(const rvm_sects_t *s, const rvm_seg_t *seg, uint64_t sector);
 
 /* rvm_vista.c */
 extern void (*rvm_vista_hook)(void);

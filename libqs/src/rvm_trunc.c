@@ -3,13 +3,17 @@
  *
  * Truncation works in epochs beside forward processing. Under rvm_lock it
  * forces the log and takes the tail as the epoch's end; then, without the
- * lock, it reads the records of the epoch back from the log device (never
- * from mapped memory, which may hold uncommitted changes), applies the
- * committed ones to the segment devices through a sector cache and syncs
- * them; then it writes the new head to the status block. Commits append
- * past the epoch's end meanwhile. A crash anywhere leaves the old head in
- * the status block and the epoch's records in the log, so applying them
- * again later gives the same segments: truncation is idempotent.
+ * lock, it brings the segments up to that end and syncs them; then it
+ * writes the new head to the status block. Commits append past the
+ * epoch's end meanwhile. The segment sectors that commits changed are
+ * written from the mapped regions (rvm_mem.c); the records are read back
+ * from the log device and applied through a sector cache only to the
+ * sectors that memory cannot give (under open transactions' ranges, whose
+ * uncommitted bytes memory holds), or to all of them when the maps do not
+ * know what changed (recovery, or after a failed epoch or an unmap). A
+ * crash anywhere leaves the old head in the status block and the epoch's
+ * records in the log, so applying them again later gives the same
+ * segments: truncation is idempotent.
  *
  * Recovery scans from the head for the valid records, rebuilds the list of
  * undecided PREPAREs, and then truncates everything it found: so it is
@@ -38,9 +42,8 @@ typedef struct {
 typedef struct {
 	csec_t **v;
 	uint32_t n, cap;
-	rvm_seg_t **dirty; /* segments written, to sync at the end */
-	uint32_t n_dirty, dirty_cap;
-	uint64_t writes;   /* segment writes, for the stats */
+	const rvm_sects_t *only; /* apply records to these sectors; NULL: all */
+	uint64_t writes;         /* segment writes, for the stats */
 } scache_t;
 
 typedef struct {
@@ -100,24 +103,6 @@ scache_get(scache_t *c, rvm_seg_t *seg, uint64_t sector, int whole,
 	return RVM_SUCCESS;
 }
 
-static rvm_return_t
-mark_dirty(scache_t *c, rvm_seg_t *seg)
-{
-	if (seg->dirty)
-		return RVM_SUCCESS;
-	if (c->n_dirty == c->dirty_cap) {
-		uint32_t cap = c->dirty_cap ? 2 * c->dirty_cap : 8;
-		rvm_seg_t **d = realloc(c->dirty, cap * sizeof(*d));
-		if (!d)
-			return RVM_ENO_MEMORY;
-		c->dirty = d;
-		c->dirty_cap = cap;
-	}
-	c->dirty[c->n_dirty++] = seg;
-	seg->dirty = 1;
-	return RVM_SUCCESS;
-}
-
 /* Writes the cached sectors out in runs of adjacent ones and empties the
  * cache. */
 static rvm_return_t
@@ -137,9 +122,9 @@ scache_write(scache_t *c)
 			k++;
 		}
 		rvm_dev_t *d = first->seg->dev;
-		r = mark_dirty(c, first->seg);
-		if (!r && d->write(d, first->sector * RVM_SECTOR, run,
-				   k * RVM_SECTOR) < 0)
+		first->seg->dirty = 1;
+		if (d->write(d, first->sector * RVM_SECTOR, run,
+			     k * RVM_SECTOR) < 0)
 			r = RVM_EIO;
 		c->writes++;
 		i += k;
@@ -150,17 +135,17 @@ scache_write(scache_t *c)
 	return r;
 }
 
+/* Syncs the segments the epoch wrote. Only epochs (under rvm_trunc_lock)
+ * and rvm_map (which takes it) add to rvm.segs, so the list holds still. */
 static rvm_return_t
-scache_sync(scache_t *c)
+segs_sync(void)
 {
 	rvm_return_t r = RVM_SUCCESS;
-	for (uint32_t i = 0; i < c->n_dirty; i++) {
-		rvm_seg_t *s = c->dirty[i];
-		if (s->dev->sync(s->dev) < 0)
+	for (rvm_seg_t *s = rvm.segs; s; s = s->next) {
+		if (s->dirty && s->dev->sync(s->dev) < 0)
 			r = RVM_EIO;
 		s->dirty = 0;
 	}
-	c->n_dirty = 0;
 	return r;
 }
 
@@ -169,10 +154,26 @@ scache_free(scache_t *c)
 {
 	for (uint32_t i = 0; i < c->n; i++)
 		free(c->v[i]);
-	for (uint32_t i = 0; i < c->n_dirty; i++)
-		c->dirty[i]->dirty = 0;
 	free(c->v);
-	free(c->dirty);
+}
+
+/* Puts k bytes at segment offset off, all in one sector, unless the epoch
+ * applies records to other sectors only. */
+static rvm_return_t
+scache_put(scache_t *c, rvm_seg_t *seg, uint64_t off, const uint8_t *data,
+	   uint32_t k)
+{
+	csec_t *s;
+	rvm_return_t r = RVM_SUCCESS;
+	if (c->only && !sects_has(c->only, seg, off / RVM_SECTOR))
+		return RVM_SUCCESS;
+	if (c->n >= CACHE_MAX)
+		r = scache_write(c);
+	if (!r)
+		r = scache_get(c, seg, off / RVM_SECTOR, k == RVM_SECTOR, &s);
+	if (!r)
+		memcpy(s->data + off % RVM_SECTOR, data, k);
+	return r;
 }
 
 static rvm_return_t
@@ -184,16 +185,9 @@ scache_apply(scache_t *c, rvm_seg_t *seg, uint64_t off, const uint8_t *data,
 	while (len) {
 		uint32_t in = off % RVM_SECTOR;
 		uint32_t k = RVM_SECTOR - in < len ? RVM_SECTOR - in : len;
-		csec_t *s;
-		rvm_return_t r = RVM_SUCCESS;
-		if (c->n >= CACHE_MAX)
-			r = scache_write(c);
-		if (!r)
-			r = scache_get(c, seg, off / RVM_SECTOR, k == RVM_SECTOR,
-				       &s);
+		rvm_return_t r = scache_put(c, seg, off, data, k);
 		if (r)
 			return r;
-		memcpy(s->data + in, data, k);
 		off += k;
 		data += k;
 		len -= k;
@@ -221,9 +215,10 @@ apply_record(scache_t *c, const uint8_t *rec, uint32_t len)
 	return k < 0 ? RVM_ELOG : RVM_SUCCESS;
 }
 
-/* Applies the epoch's committed records to the segments and syncs them. */
+/* Applies the epoch's committed records to the segments (to c->only's
+ * sectors, if given) and writes them out. */
 static rvm_return_t
-epoch_apply(const epoch_t *e, scache_t *c, uint64_t *bytes)
+epoch_apply(const epoch_t *e, scache_t *c)
 {
 	log_reader_t rd = { 0 };
 	uint64_t pos = e->start, seq = e->start_seq;
@@ -243,15 +238,34 @@ epoch_apply(const epoch_t *e, scache_t *c, uint64_t *bytes)
 			r = apply_record(c, rec, len);
 		pos += len;
 		seq++;
-		*bytes += len;
 	}
 	free(rd.buf);
 	if (!r && (pos != e->end || seq != e->end_seq))
 		r = RVM_ELOG;
 	if (!r)
 		r = scache_write(c);
+	return r;
+}
+
+/*
+ * Brings the segments up to the epoch's end and syncs them: from memory,
+ * and from the log for the busy sectors; from the log alone when full.
+ */
+static rvm_return_t
+epoch_run(const epoch_t *e, int full, uint64_t *writes)
+{
+	scache_t c = { 0 };
+	rvm_sects_t busy = { 0 };
+	rvm_return_t r = full ? RVM_SUCCESS : mem_write(&busy, writes);
+	if (!r && (full || busy.n)) {
+		c.only = full ? NULL : &busy;
+		r = epoch_apply(e, &c);
+	}
 	if (!r)
-		r = scache_sync(c);
+		r = segs_sync();
+	*writes += c.writes;
+	scache_free(&c);
+	free(busy.v);
 	return r;
 }
 
@@ -290,6 +304,31 @@ prep_carry(const epoch_t *e, uint64_t *head, uint64_t *head_seq)
 	return log_force();
 }
 
+/* The epoch's outcome (r), where the head goes if it succeeded, and its
+ * segment writes, for the record; takes rvm_lock. */
+static void
+epoch_end(const epoch_t *e, rvm_return_t r, uint64_t head,
+	  uint64_t head_seq, uint64_t writes)
+{
+	rvm_log_t *l = &rvm.log;
+	qs_mutex_lock(&rvm_lock);
+	if (!r) {
+		l->head = head;
+		l->head_seq = head_seq;
+		l->untracked = 0; /* it was at most e->end */
+		rvm.stats.truncations++;
+		rvm.stats.trunc_bytes += e->end - e->start;
+		rvm.stats.log_writes++;
+		rvm.stats.log_forces++;
+	} else if (l->untracked < e->end) {
+		/* Its taken bits are lost: the next epoch applies the log. */
+		l->untracked = e->end;
+	}
+	rvm.stats.seg_writes += writes;
+	l->truncating = 0;
+	qs_mutex_unlock(&rvm_lock);
+}
+
 /*
  * One truncation epoch; the caller holds rvm_trunc_lock, not rvm_lock.
  * force_status: write the status block even with nothing to truncate
@@ -299,8 +338,7 @@ rvm_return_t
 log_truncate_locked(int force_status)
 {
 	rvm_log_t *l = &rvm.log;
-	scache_t c = { 0 };
-	uint64_t bytes = 0, head, head_seq;
+	uint64_t head = 0, head_seq = 0, writes = 0;
 	qs_mutex_lock(&rvm_lock);
 	rvm_return_t r = log_force();
 	if (r || (!force_status && !log_has_work())) {
@@ -308,10 +346,13 @@ log_truncate_locked(int force_status)
 		return r;
 	}
 	epoch_t e = { l->head, l->head_seq, l->tail, l->next_seq };
+	/* Recovery's records are in no map's dirty bits. */
+	int full = force_status || l->untracked > l->head;
+	mem_take();
 	l->truncating = 1;
 	qs_mutex_unlock(&rvm_lock);
 
-	r = epoch_apply(&e, &c, &bytes);
+	r = epoch_run(&e, full, &writes);
 
 	qs_mutex_lock(&rvm_lock);
 	if (!r)
@@ -319,20 +360,7 @@ log_truncate_locked(int force_status)
 	qs_mutex_unlock(&rvm_lock);
 	if (!r)
 		r = log_write_status(head, head_seq);
-
-	qs_mutex_lock(&rvm_lock);
-	if (!r) {
-		l->head = head;
-		l->head_seq = head_seq;
-		rvm.stats.truncations++;
-		rvm.stats.trunc_bytes += bytes;
-		rvm.stats.log_writes++;
-		rvm.stats.log_forces++;
-	}
-	rvm.stats.seg_writes += c.writes;
-	l->truncating = 0;
-	qs_mutex_unlock(&rvm_lock);
-	scache_free(&c);
+	epoch_end(&e, r, head, head_seq, writes);
 	return r;
 }
 

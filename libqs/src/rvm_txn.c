@@ -220,6 +220,16 @@ rvm_set_range(rvm_tid_t *tid, void *dest, uint32_t length)
 	return r;
 }
 
+/* t committed: truncation writes its ranges' sectors from memory. */
+static void
+txn_mark(const rvm_txn_t *t)
+{
+	for (uint32_t i = 0; i < t->n_ranges; i++) {
+		const rvm_range_t *rg = &t->ranges[i];
+		map_mark(rg->map, rg->addr - rg->map->mem, rg->len);
+	}
+}
+
 /* Logs t's commit; rvm_lock held (dropped while making room). */
 static rvm_return_t
 lrvm_commit(rvm_txn_t *t, rvm_mode_t mode)
@@ -237,18 +247,20 @@ lrvm_commit(rvm_txn_t *t, rvm_mode_t mode)
 			rec_set_kind(p->rec, REC_PREPARE);
 		else
 			prep_remove(p);
-		return r;
+	} else if (t->n_ranges) {
+		uint8_t *rec;
+		r = rec_build(REC_COMMIT, t, 0, &rec, &len);
+		if (r)
+			return r;
+		r = make_room(len);
+		if (!r)
+			r = log_append(rec, len, mode == RVM_FLUSH, NULL, NULL);
+		free(rec);
+	} else {
+		r = RVM_SUCCESS;
 	}
-	if (!t->n_ranges)
-		return RVM_SUCCESS;
-	uint8_t *rec;
-	r = rec_build(REC_COMMIT, t, 0, &rec, &len);
-	if (r)
-		return r;
-	r = make_room(len);
 	if (!r)
-		r = log_append(rec, len, mode == RVM_FLUSH, NULL, NULL);
-	free(rec);
+		txn_mark(t);
 	return r;
 }
 
@@ -389,22 +401,22 @@ rvm_prepare_transaction(rvm_tid_t *tid, uint64_t gtid)
 	return r;
 }
 
-/* Where a record's range is mapped, or NULL. */
-static uint8_t *
-item_addr(const rec_item_t *item)
+/* The region a record's range is mapped in, or NULL. */
+static rvm_map_t *
+item_map(const rec_item_t *item)
 {
 	rvm_seg_t *s = rvm.segs;
 	while (s && (strlen(s->name) != item->name_len ||
 		     memcmp(s->name, item->name, item->name_len)))
 		s = s->next;
-	rvm_map_t *m = s ? map_find(s, item->off, item->len) : NULL;
-	return m ? m->mem + (item->off - m->offset) : NULL;
+	return s ? map_find(s, item->off, item->len) : NULL;
 }
 
 /*
  * Walks an in-doubt record's ranges: checks that they are all mapped,
- * copies their new values in (apply), and lists them in spans (at most
- * max; *n says how many there are).
+ * copies their new values in (apply: it committed, so truncation writes
+ * them from memory), and lists them in spans (at most max; *n says how
+ * many there are).
  */
 static rvm_return_t
 prep_walk(const rvm_prep_t *p, int apply, rvm_span_t *spans, uint32_t max,
@@ -417,11 +429,14 @@ prep_walk(const rvm_prep_t *p, int apply, rvm_span_t *spans, uint32_t max,
 	if (rec_iter_init(&it, p->rec, p->len))
 		return RVM_ELOG;
 	while ((k = rec_next(&it, &item)) > 0) {
-		uint8_t *addr = item_addr(&item);
-		if (!addr)
+		rvm_map_t *m = item_map(&item);
+		if (!m)
 			return RVM_EREGION;
-		if (apply)
+		uint8_t *addr = m->mem + (item.off - m->offset);
+		if (apply) {
 			memcpy(addr, item.data, item.len);
+			map_mark(m, item.off - m->offset, item.len);
+		}
 		if (*n < max)
 			spans[*n] = (rvm_span_t){ addr, item.len };
 		(*n)++;

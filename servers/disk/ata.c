@@ -5,6 +5,13 @@
  * register, which does not disturb the device, yielding the CPU meanwhile.
  * Every wait has a deadline, so a disk that stays busy costs one request
  * QS_EIO (and a channel reset), never a hung server.
+ *
+ * Reads and writes use READ/WRITE MULTIPLE when the disk offers them: the
+ * device then moves up to `mult` sectors per data request (DRQ block)
+ * instead of one. QEMU's IDE disk goes to the host file once per block,
+ * and the driver waits for each of those trips, so a 64 KiB request costs
+ * 8 waits instead of 128. Sector data moves 32 bits per port access (the
+ * PIIX IDE controller takes them), half the accesses of 16-bit PIO.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,9 +32,14 @@
 
 enum { ST_ERR = 0x01, ST_DRQ = 0x08, ST_DF = 0x20, ST_BSY = 0x80 };
 enum { CTL_NIEN = 0x02, CTL_SRST = 0x04 };
-enum { CMD_READ = 0x20, CMD_WRITE = 0x30, CMD_FLUSH = 0xE7, CMD_IDENTIFY = 0xEC };
+enum {
+	CMD_READ = 0x20, CMD_WRITE = 0x30, CMD_READ_MULT = 0xC4,
+	CMD_WRITE_MULT = 0xC5, CMD_SET_MULT = 0xC6, CMD_FLUSH = 0xE7,
+	CMD_IDENTIFY = 0xEC
+};
 #define DEV_LBA_MASTER 0xE0 /* LBA addressing, device 0; bits 0-3: LBA 24-27 */
-#define ID_CAPS 49          /* IDENTIFY words */
+#define ID_MULT_MAX 47      /* IDENTIFY words; bits 0-7: sectors per block */
+#define ID_CAPS 49
 #define ID_CAPS_LBA 0x0200
 #define ID_MODEL 27
 #define ID_MODEL_WORDS 20
@@ -35,6 +47,10 @@ enum { CMD_READ = 0x20, CMD_WRITE = 0x30, CMD_FLUSH = 0xE7, CMD_IDENTIFY = 0xEC 
 #define WORDS 256           /* 16-bit words in a sector */
 /* Generous: a flush is an fsync on the host, and TCG hosts are busy. */
 #define TIMEOUT_MS 10000
+
+/* Sectors per DRQ block: 1 (READ/WRITE SECTORS), or what SET MULTIPLE MODE
+ * took (READ/WRITE MULTIPLE). */
+static uint32_t mult = 1;
 
 /* The spec's 400 ns for the status to become valid: four port reads. */
 static void
@@ -87,23 +103,6 @@ reset(void)
 	return st < 0 ? st : 0;
 }
 
-/* Reports a failed command (r: QS_ETIMEDOUT, or QS_EIO for an error the
- * status register still shows); QS_EIO for the request. */
-static int
-failed(const char *what, uint32_t lba, int r)
-{
-	if (r == QS_ETIMEDOUT) {
-		printf("disk: %s at sector %u: the disk stayed busy for %d ms; "
-		       "resetting the channel\n", what, lba, TIMEOUT_MS);
-		if (reset() < 0)
-			printf("disk: the channel is still busy after the reset\n");
-	} else {
-		printf("disk: %s at sector %u: device error (status %#x, error %#x)\n",
-		       what, lba, qs_inb(ATA_CONTROL), qs_inb(ATA_ERROR));
-	}
-	return QS_EIO;
-}
-
 /* Issues a command once the device is idle; count 256 is written as 0. */
 static int
 command(uint8_t cmd, uint32_t lba, uint32_t count)
@@ -124,7 +123,7 @@ command(uint8_t cmd, uint32_t lba, uint32_t count)
 	return 0;
 }
 
-/* Waits until the device wants the next sector moved (DRQ). */
+/* Waits until the device wants the next block moved (DRQ). */
 static int
 wait_drq(void)
 {
@@ -148,14 +147,57 @@ finish(void)
 	return st & (ST_ERR | ST_DF | ST_DRQ) ? QS_EIO : 0;
 }
 
+/*
+ * Asks for n sectors per DRQ block (a power of two the disk offers: 0 for
+ * none, or IDENTIFY's maximum); falls back to one if the disk refuses. A
+ * reset may restore the disk's default, so it is asked again after one.
+ */
+static void
+set_multiple(uint32_t n)
+{
+	mult = 1;
+	if (n > 1 && command(CMD_SET_MULT, 0, n) == 0 && finish() == 0)
+		mult = n;
+}
+
+/* Reports a failed command (r: QS_ETIMEDOUT, or QS_EIO for an error the
+ * status register still shows); QS_EIO for the request. */
+static int
+failed(const char *what, uint32_t lba, int r)
+{
+	if (r == QS_ETIMEDOUT) {
+		printf("disk: %s at sector %u: the disk stayed busy for %d ms; "
+		       "resetting the channel\n", what, lba, TIMEOUT_MS);
+		uint32_t m = mult;
+		if (reset() < 0)
+			printf("disk: the channel is still busy after the reset\n");
+		else
+			set_multiple(m);
+	} else {
+		printf("disk: %s at sector %u: device error (status %#x, error %#x)\n",
+		       what, lba, qs_inb(ATA_CONTROL), qs_inb(ATA_ERROR));
+	}
+	return QS_EIO;
+}
+
+/* Sectors in the DRQ block that starts at sector i of count. */
+static uint32_t
+block(uint32_t i, uint32_t count)
+{
+	return count - i < mult ? count - i : mult;
+}
+
 int
 ata_read(uint32_t lba, uint32_t count, void *buf)
 {
 	uint8_t *p = buf;
-	int r = command(CMD_READ, lba, count);
-	for (uint32_t i = 0; r == 0 && i < count; i++, p += 2 * WORDS)
+	int r = command(mult > 1 ? CMD_READ_MULT : CMD_READ, lba, count);
+	for (uint32_t i = 0; r == 0 && i < count; i += mult) {
+		uint32_t n = block(i, count);
 		if ((r = wait_drq()) == 0)
-			qs_insw(ATA_DATA, p, WORDS);
+			qs_insl(ATA_DATA, p, n * WORDS / 2);
+		p += n * 2 * WORDS;
+	}
 	if (r == 0)
 		r = finish();
 	return r < 0 ? failed("read", lba, r) : 0;
@@ -165,10 +207,13 @@ int
 ata_write(uint32_t lba, uint32_t count, const void *buf)
 {
 	const uint8_t *p = buf;
-	int r = command(CMD_WRITE, lba, count);
-	for (uint32_t i = 0; r == 0 && i < count; i++, p += 2 * WORDS)
+	int r = command(mult > 1 ? CMD_WRITE_MULT : CMD_WRITE, lba, count);
+	for (uint32_t i = 0; r == 0 && i < count; i += mult) {
+		uint32_t n = block(i, count);
 		if ((r = wait_drq()) == 0)
-			qs_outsw(ATA_DATA, p, WORDS);
+			qs_outsl(ATA_DATA, p, n * WORDS / 2);
+		p += n * 2 * WORDS;
+	}
 	if (r == 0)
 		r = finish();
 	return r < 0 ? failed("write", lba, r) : 0;
@@ -232,5 +277,6 @@ ata_init(uint32_t *sectors)
 	if (*sectors >= ATA_LBA28_MAX) /* only a broken disk says so */
 		*sectors = ATA_LBA28_MAX - 1;
 	print_model(id, *sectors);
+	set_multiple(id[ID_MULT_MAX] & 0xFF);
 	return 0;
 }

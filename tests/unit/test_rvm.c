@@ -422,46 +422,79 @@ test_stale_record_behind_lost_one(void)
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 }
 
+#define BIG_SEG (4 * 1024 * 1024)
+#define BIG_LOG (1024 * 1024)
+
+/* 2000 ranges a commit, 1000 sectors apart by k: commits 0 and 2 share
+ * their sectors, so do 1 and 3. */
+static int
+big_commits(uint8_t *p)
+{
+	int bad = 0;
+	for (int k = 0; k < 4; k++) {
+		rvm_tid_t t;
+		bad |= rvm_begin_transaction(&t, RVM_NO_RESTORE);
+		for (uint32_t i = 0; i < 2000; i++) {
+			uint32_t off = (i * 4 + k % 2 * 2) * RVM_SECTOR + k * 8;
+			bad |= rvm_set_range(&t, p + off, 8);
+			memset(p + off, 0x40 + k, 8);
+		}
+		bad |= rvm_end_transaction(&t, RVM_NO_FLUSH);
+	}
+	return bad;
+}
+
+static int
+child_big(void *arg)
+{
+	(void)arg;
+	rvm_options_t o = opts();
+	rvm_region_t r = { .data_dev = SEG, .length = BIG_SEG };
+	if (rvm_initialize(NULL, &o) || rvm_map(&r, NULL))
+		return 2;
+	return big_commits(r.vmaddr) || rvm_flush() ? 3 : 0;
+}
+
 /*
- * An epoch touching more sectors than truncation caches (1024) writes them
- * out as it goes; later records touch some of them again.
+ * An epoch touching more sectors than a round of truncation from memory
+ * copies (256), and than truncation from the log caches (1024, in the
+ * recovery below): both write them out as they go; later records touch
+ * some of them again.
  */
 static void
 test_big_epoch(void)
 {
 	rvm_options_t o = opts(), q;
-	const uint32_t seg = 4 * 1024 * 1024, log = 1024 * 1024;
-	rt_file(LOG, log);
-	rt_file(SEG, seg);
-	CHECK(rvm_create_log(&o, log) == RVM_SUCCESS);
+	rt_file(LOG, BIG_LOG);
+	rt_file(SEG, BIG_SEG);
+	CHECK(rvm_create_log(&o, BIG_LOG) == RVM_SUCCESS);
 	CHECK(rvm_initialize(NULL, &o) == RVM_SUCCESS);
-	rvm_region_t r = { .data_dev = SEG, .length = seg };
+	rvm_region_t r = { .data_dev = SEG, .length = BIG_SEG };
 	if (!CHECK(rvm_map(&r, NULL) == RVM_SUCCESS))
 		return;
-	uint8_t *p = r.vmaddr;
-	for (int k = 0; k < 4; k++) {
-		rvm_tid_t t;
-		CHECK(rvm_begin_transaction(&t, RVM_NO_RESTORE) == RVM_SUCCESS);
-		/* 2000 ranges, 1000 sectors apart by k: commits 0 and 2 share
-		 * their sectors, so do 1 and 3. */
-		for (uint32_t i = 0; i < 2000; i++) {
-			uint32_t off = (i * 4 + k % 2 * 2) * RVM_SECTOR + k * 8;
-			CHECK(rvm_set_range(&t, p + off, 8) == RVM_SUCCESS);
-			memset(p + off, 0x40 + k, 8);
-		}
-		CHECK(rvm_end_transaction(&t, RVM_NO_FLUSH) == RVM_SUCCESS);
-	}
+	CHECK(big_commits(r.vmaddr) == 0);
 	CHECK(rvm_truncate() == RVM_SUCCESS);
 	/* One epoch for all four (the other was recovery's). */
 	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.log_used == 0 &&
 	      q.stats.truncations == 2 && q.stats.seg_writes > 1);
-	uint8_t *want = malloc(seg);
-	memcpy(want, p, seg);
+	uint8_t *want = malloc(BIG_SEG);
+	memcpy(want, r.vmaddr, BIG_SEG);
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 	CHECK(rvm_initialize(NULL, &o) == RVM_SUCCESS);
 	CHECK(rvm_map(&r, NULL) == RVM_SUCCESS);
-	CHECK(memcmp(r.vmaddr, want, seg) == 0);
+	CHECK(memcmp(r.vmaddr, want, BIG_SEG) == 0);
 	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.stats.recovered == 0);
+	CHECK(rvm_terminate() == RVM_SUCCESS);
+
+	/* The same commits left in the log by a crash: recovery applies them. */
+	rt_file(LOG, BIG_LOG);
+	rt_file(SEG, BIG_SEG);
+	CHECK(rvm_create_log(&o, BIG_LOG) == RVM_SUCCESS);
+	CHECK(rt_child(child_big, NULL) == 0);
+	CHECK(rvm_initialize(NULL, &o) == RVM_SUCCESS);
+	CHECK(rvm_map(&r, NULL) == RVM_SUCCESS);
+	CHECK(memcmp(r.vmaddr, want, BIG_SEG) == 0);
+	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.stats.recovered == 4);
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 	free(want);
 }

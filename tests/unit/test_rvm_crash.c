@@ -2,9 +2,10 @@
  * LRVM crash consistency: a workload of transactions (flush and no-flush
  * commits, aborts, no-restore, overlapping ranges, flushes, explicit and
  * automatic truncations, a log that wraps, and two prepared transactions
- * left open across truncations, one committed and one aborted later) is
- * crashed at every device write it makes, in several ways (see
- * rvm_test.h). Each time, recovery must give exactly a committed state:
+ * left open across truncations, one committed and one aborted later, the
+ * first sharing a sector with committed changes) is crashed at every
+ * device write it makes, in several ways (see rvm_test.h). Each time,
+ * recovery must give exactly a committed state:
  * at least every commit that a force had made durable before the crash, at
  * most the one in flight, only whole transactions in commit order, and the
  * prepared transactions in doubt exactly while they were undecided. Then
@@ -27,7 +28,10 @@
 #define LOG_LEN (12 * 1024)
 #define SEG_SIZE (64 * 1024)
 #define STRIPE 2048 /* the prepared transactions' own, at the end */
-#define SPAN (SEG_SIZE - 2 * STRIPE - 600)
+/* The stripes begin mid-sector, after the others' span: truncation finds
+ * that sector changed by commits and under an open prepared transaction. */
+#define STRIPES (SEG_SIZE - 2 * STRIPE - RVM_SECTOR / 2)
+#define SPAN STRIPES
 #define N_TXNS 40
 #define MAX_EVENTS 512
 #define MAX_STATES (N_TXNS + 1)
@@ -89,7 +93,7 @@ snapshot(const uint8_t *p, uint8_t *out)
 {
 	memcpy(out, p, SEG_SIZE);
 	for (int s = 0; s < 2; s++)
-		memcpy(out + SPAN + 600 + s * STRIPE, stripe_done[s], STRIPE);
+		memcpy(out + STRIPES + s * STRIPE, stripe_done[s], STRIPE);
 }
 
 static void
@@ -133,14 +137,19 @@ fill(rvm_tid_t *t, uint8_t *base, uint32_t span, int n, uint64_t *seed)
 	return RVM_SUCCESS;
 }
 
-/* One ordinary transaction: committed (flush or not) or aborted. */
+/* One ordinary transaction: committed (flush or not) or aborted. An edge
+ * one also changes the span's last bytes, next to the first stripe. */
 static int
-one_txn(uint8_t *p, uint64_t *seed)
+one_txn(uint8_t *p, int edge, uint64_t *seed)
 {
 	rvm_tid_t t;
 	int restore = rt_rand(seed) % 4 != 0;
 	CALL(rvm_begin_transaction(&t, restore ? RVM_RESTORE : RVM_NO_RESTORE),
 	     0, 0);
+	if (edge) {
+		CALL(rvm_set_range(&t, p + SPAN - 8, 8), 0, 0);
+		memset(p + SPAN - 8, rt_rand(seed), 8);
+	}
 	CALL(fill(&t, p, SPAN, 1 + rt_rand(seed) % 4, seed), 0, 0);
 	int how = rt_rand(seed) % 10;
 	if (restore && how < 2) {
@@ -169,16 +178,18 @@ workload(void)
 	rvm_tid_t pt[2];
 	CALL(rvm_initialize(NULL, &o), 0, 0);
 	CALL(rvm_map(&reg, NULL), 0, 0);
-	uint8_t *p = reg.vmaddr, *stripe = p + SPAN + 600;
+	uint8_t *p = reg.vmaddr, *stripe = p + STRIPES;
 	for (int i = 0; i < N_TXNS; i++) {
-		int r = one_txn(p, &seed);
+		int r = one_txn(p, i % 4 == 0, &seed);
 		if (r)
 			return r;
 		if (i == 12 || i == 20) { /* prepare one, leave it open */
 			int s = i == 20;
+			uint8_t *mine = stripe + s * STRIPE;
 			CALL(rvm_begin_transaction(&pt[s], RVM_RESTORE), 0, 0);
-			CALL(fill(&pt[s], stripe + s * STRIPE, STRIPE, 3, &seed),
-			     0, 0);
+			CALL(rvm_set_range(&pt[s], mine, 8), 0, 0);
+			memset(mine, rt_rand(&seed), 8);
+			CALL(fill(&pt[s], mine, STRIPE, 3, &seed), 0, 0);
 			CALL(rvm_prepare_transaction(&pt[s], 100 + s), 0, 1);
 			doubt += recording;
 		}

@@ -15,11 +15,15 @@
  * commits become durable in commit order (a flush commit makes every
  * earlier no-flush one durable too; a crash never keeps a later commit and
  * loses an earlier one). Recovery (in rvm_initialize) replays complete
- * records and ignores a torn tail. Truncation applies the log to the
- * segments in epochs, beside forward processing; a commit that finds the
- * log more than truncate_pct full runs one in the committing thread, after
- * its record is logged. Recovery and truncation are idempotent, so a crash
- * during either is harmless.
+ * records and ignores a torn tail. Truncation brings the segments up to
+ * date in epochs, beside forward processing; a commit that finds the log
+ * more than truncate_pct full runs one in the committing thread, after its
+ * record is logged. As LRVM's incremental truncation, an epoch writes the
+ * sectors that commits changed from the mapped regions, and applies the
+ * log's records only to sectors under open transactions' ranges (and to
+ * all after recovery, a failed epoch, or the unmap of a changed region).
+ * Recovery and truncation are idempotent, so a crash during either is
+ * harmless.
  *
  * Vista mode (RVM_VISTA): the log device and the data segments are one
  * persistent-memory device (dev->mem != NULL). Segments are mapped in
@@ -47,7 +51,10 @@
  * rvm_initialize (recovery) decide what survived.
  *
  * The library is thread-safe. The caller keeps concurrent transactions'
- * ranges disjoint (RVM does no concurrency control, as in LRVM).
+ * ranges disjoint (RVM does no concurrency control, as in LRVM), and
+ * changes mapped memory only within the set ranges of its open
+ * transactions (set_range first, as LRVM requires: truncation may write
+ * any other byte of a region to its segment as memory holds it).
  * The same code builds for the host (tests/unit) with a file backend.
  */
 #ifndef QS_RVM_H
@@ -163,7 +170,7 @@ rvm_return_t rvm_create_log(rvm_options_t *options, uint64_t log_len);
  * Vista: in place, at an offset past the undo area). Devices open with the
  * open_dev given to rvm_initialize; options may be NULL. */
 rvm_return_t rvm_map(rvm_region_t *region, rvm_options_t *options);
-/* Finds the region by vmaddr. */
+/* Finds the region by vmaddr; waits for a truncation epoch under way. */
 rvm_return_t rvm_unmap(rvm_region_t *region);
 rvm_return_t rvm_begin_transaction(rvm_tid_t *tid, rvm_mode_t mode);
 /* The range must lie within one mapped region; length 0 does nothing.
