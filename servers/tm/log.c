@@ -110,6 +110,8 @@ static int
 open_log(void)
 {
 	int r = QS_ENOENT;
+	n_entries = 0;
+	mode = NO_LOG;
 	for (int i = 0; i < OPEN_TRIES && r == QS_ENOENT; i++) {
 		if ((r = qs_log_open(OWNER, &owner, NULL)) == QS_ENOENT)
 			qs_sleep(50); /* not up yet: init started it first */
@@ -140,14 +142,12 @@ open_log(void)
 		       boot.incarnation);
 	boot.boots++;
 	boot.incarnation = ni.incarnation;
+	mode = LOG_OK;
+	/* only for the warning above: a full log does not stop the TM */
 	if ((r = qs_log_release(owner, 0, 0)) < 0 ||
 	    (r = qs_log_append(owner, K_BOOT, 0, &boot, sizeof(boot),
-			       LOG_F_FORCE, NULL)) < 0) {
-		printf("tm: writing the log: %s; recoverable work will abort\n",
-		       qs_strerror(r));
-		return r;
-	}
-	mode = LOG_OK;
+			       LOG_F_FORCE, NULL)) < 0)
+		printf("tm: log: recording this start: %s\n", qs_strerror(r));
 	return 0;
 }
 

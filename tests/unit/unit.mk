@@ -24,7 +24,8 @@ UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
 	$(UNIT_OUT)/test_rvm $(UNIT_OUT)/test_rvm_crash $(UNIT_OUT)/test_rvm_prep \
 	$(UNIT_OUT)/test_rvm_conc $(UNIT_OUT)/test_rvm_vista \
 	$(UNIT_OUT)/test_rvm_trunc \
-	$(UNIT_OUT)/test_lwip $(UNIT_OUT)/test_seal $(UNIT_OUT)/test_logstore
+	$(UNIT_OUT)/test_lwip $(UNIT_OUT)/test_seal $(UNIT_OUT)/test_logstore \
+	$(UNIT_OUT)/test_tmlog
 
 UNIT_SRCS_test_libc := $(UNIT_DIR)/test_libc.c libqs/src/string.c \
 	libqs/src/printf.c libqs/src/stdlib.c
@@ -91,8 +92,13 @@ UNIT_SRCS_test_rvm_trunc := $(UNIT_DIR)/test_rvm_trunc.c $(RVM_HOST_SRCS) \
 # The node log's store, over the same host devices.
 UNIT_SRCS_test_logstore := $(UNIT_DIR)/test_logstore.c $(RVM_HOST_SRCS) \
 	servers/log/store.c libqs/src/crc.c $(RVM_LIB_SRCS)
-RVM_TESTS := $(filter $(UNIT_OUT)/test_rvm% $(UNIT_OUT)/test_logstore,\
-	$(UNIT_TESTS))
+# The TM's log over that store in the test's process (log_local.c).
+UNIT_SRCS_test_tmlog := $(UNIT_DIR)/test_tmlog.c $(RVM_HOST_SRCS) \
+	$(UNIT_DIR)/log_local.c $(UNIT_DIR)/tm_stubs.c servers/tm/log.c \
+	servers/log/store.c libqs/src/crc.c libqs/src/printf.c \
+	$(RVM_LIB_SRCS)
+RVM_TESTS := $(filter $(UNIT_OUT)/test_rvm% $(UNIT_OUT)/test_logstore \
+	$(UNIT_OUT)/test_tmlog,$(UNIT_TESTS))
 RVM_HOST_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(RVM_HOST_SRCS) \
 	$(foreach t,$(notdir $(RVM_TESTS)),$(UNIT_DIR)/$(t).c))
 

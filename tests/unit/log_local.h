@@ -1,0 +1,10 @@
+/* The node log in the test's process (log_local.c). */
+#ifndef QS_TEST_LOG_LOCAL_H
+#define QS_TEST_LOG_LOCAL_H
+
+#define LOG_LOCAL_DEV "log.node"
+
+/* Forgets the open store, as a restarted log manager would. */
+void log_local_reset(void);
+
+#endif

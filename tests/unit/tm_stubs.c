@@ -1,0 +1,44 @@
+/*
+ * What the TM's log (servers/tm/log.c) takes from the rest of the TM and
+ * from the kernel, for test_tmlog: its lock and counters, the node's
+ * incarnation (tm_stub_incarnation), a sleep that returns at once, error
+ * names.
+ */
+#include <stdio.h>
+#include <qs/sys.h>
+#include <qs/tx.h>
+#include "../../servers/tm/tm.h"
+
+qs_mutex_t tm_lock = QS_MUTEX_INIT;
+tm_stats_t tm_stats;
+uint32_t tm_stub_incarnation = 1;
+
+int
+qs_node_info(qs_node_info_t *out)
+{
+	*out = (qs_node_info_t){ .node_id = 0,
+				 .incarnation = tm_stub_incarnation };
+	return 0;
+}
+
+int
+qs_sleep(uint32_t ms)
+{
+	(void)ms;
+	return 0;
+}
+
+char *
+qs_tx_format(uint64_t tx, char buf[QS_TX_TEXT])
+{
+	snprintf(buf, QS_TX_TEXT, "%llx", (unsigned long long)tx);
+	return buf;
+}
+
+const char *
+qs_strerror(int err)
+{
+	static char b[16];
+	snprintf(b, sizeof(b), "error %d", err);
+	return b;
+}
