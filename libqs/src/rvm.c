@@ -27,6 +27,7 @@ static const char *const errors[] = {
 	[RVM_EOPTIONS] = "bad options",
 	[RVM_EUNCOMMITTED] = "uncommitted transactions on the region",
 	[RVM_ENOT_FOUND] = "no such in-doubt transaction",
+	[RVM_ECORRUPT] = "the log is damaged",
 };
 
 const char *
@@ -164,6 +165,7 @@ rvm_initialize(const char *version, rvm_options_t *options)
 		return RVM_EOPTIONS;
 	rvm_crc_init();
 	memset(&rvm, 0, sizeof(rvm));
+	memset(&options->damage, 0, sizeof(options->damage));
 	rvm.vista = (options->flags & RVM_VISTA) != 0;
 	rvm.open_dev = options->open_dev;
 	rvm.truncate_pct = options->truncate_pct ? options->truncate_pct
@@ -183,6 +185,7 @@ rvm_initialize(const char *version, rvm_options_t *options)
 	else if (rvm.dev && (r = log_open(rvm.dev)) == RVM_SUCCESS)
 		r = log_recover();
 	if (r) {
+		options->damage = rvm.damage;
 		state_free();
 		return r;
 	}
@@ -446,6 +449,10 @@ rvm_terminate(void)
 		       : rvm.vista ? RVM_SUCCESS : log_force();
 	int stop = r != RVM_EUNCOMMITTED;
 	qs_mutex_unlock(&rvm_lock);
+	/* The durable end into the status block: damage to the last records
+	 * is then found, though no later record says they were forced. */
+	if (!r && !rvm.vista)
+		r = log_write_status(rvm.log.head, rvm.log.head_seq);
 	trunc_unlock();
 	if (stop)
 		state_free();

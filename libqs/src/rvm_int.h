@@ -1,8 +1,8 @@
 /*
  * RVM internals shared by rvm.c (state, options, regions), rvm_txn.c
  * (transactions), rvm_log.c (the redo log's format and I/O), rvm_trunc.c
- * (recovery and truncation) and rvm_vista.c (the undo log in persistent
- * memory). Internal to libqs; the host unit tests include it for the Vista
+ * (recovery and truncation), rvm_damage.c (telling the log's end from
+ * damage) and rvm_vista.c (the undo log in persistent memory). Internal to libqs; the host unit tests include it for the Vista
  * store hook.
  *
  * Locking: rvm_lock guards everything in `rvm` and is held for short
@@ -33,8 +33,8 @@
  * Redo record on the log device: header, the segment names the ranges
  * refer to (each a u32 length and the bytes, padded to 8), the ranges
  * (rec_range_t and the new bytes, padded to 8), then the end mark. All
- * little-endian, every part 8-aligned. The crc covers everything before
- * the end mark.
+ * little-endian, every part 8-aligned. The crc (CRC32C) covers everything
+ * before the end mark.
  */
 enum {
 	REC_COMMIT = 1,          /* new values of a transaction */
@@ -57,6 +57,7 @@ typedef struct {
 	uint32_t inc;      /* the log's incarnation (bumped by each recovery) */
 	uint32_t prev_crc; /* crc of the record before it in the log */
 	uint32_t pad;
+	uint64_t forced;   /* the highest seq known forced when it was sealed */
 } rec_hdr_t;
 
 typedef struct {
@@ -170,6 +171,9 @@ typedef struct {
 	uint64_t untracked;      /* records below it may be missing from the
 				    maps' dirty bits: the next epoch applies
 				    them from the log (0: none) */
+	/* The last record known forced: its seq and the position past it
+	 * (from the status block until recovery has found the end). */
+	uint64_t forced_seq, forced_pos;
 	int unsynced;            /* written since the last sync */
 	int truncating;          /* an epoch is being applied */
 	rvm_return_t broken;     /* a log write or sync failed: refuse work */
@@ -194,6 +198,7 @@ struct rvm_state {
 	rvm_log_t log;
 	uint64_t vista_len; /* Vista: bytes of the undo area */
 	rvm_stats_t stats;
+	rvm_damage_t damage; /* what rvm_initialize found damaged */
 };
 
 extern struct rvm_state rvm;
@@ -210,9 +215,11 @@ void prep_remove(rvm_prep_t *p);
 
 /* rvm_log.c */
 void rvm_crc_init(void);
-uint32_t rvm_crc32(uint32_t crc, const void *p, size_t n);
+uint32_t rvm_crc32c(uint32_t crc, const void *p, size_t n);
 rvm_return_t log_create(rvm_dev_t *dev, uint64_t len);
 rvm_return_t log_open(rvm_dev_t *dev);
+/* Also records the durable end (forced_seq); takes rvm_lock to read it,
+ * so never called with rvm_lock held. */
 rvm_return_t log_write_status(uint64_t head, uint64_t head_seq);
 rvm_return_t log_io(int write, uint64_t pos, void *buf, uint32_t n);
 int log_fits(uint64_t len);
@@ -237,6 +244,12 @@ const uint8_t *log_read(log_reader_t *r, uint64_t pos, uint32_t n);
 rvm_return_t log_record_at(log_reader_t *r, uint64_t pos, uint64_t seq,
 			   const uint32_t *prev_crc, const uint8_t **rec,
 			   uint32_t *len, uint32_t *crc);
+rvm_return_t log_record_check(log_reader_t *r, uint64_t pos, rec_hdr_t *h,
+			      const uint8_t **rec);
+
+/* rvm_damage.c */
+rvm_return_t log_end_check(log_reader_t *r, uint64_t pos, uint64_t seq);
+void damage_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* rvm_trunc.c */
 rvm_return_t log_recover(void);

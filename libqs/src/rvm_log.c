@@ -9,20 +9,29 @@
  * already holds, plus the new ones, zero-padded to the sector.
  *
  * A record is valid at a position when its header and end mark carry the
- * expected sequence number, its crc matches, and it names the crc of the
- * record before it. The sequence number rejects records left over from an
- * earlier lap of the circle; the crc rejects torn writes; the chain of
- * crcs rejects a stale record that sits just where the next record would
- * go, behind a record that was lost and rewritten differently (the
- * incarnation in the header makes a rewrite after recovery differ even
- * when the transaction is the same).
+ * expected sequence number, its crc (CRC32C) matches, and it names the crc
+ * of the record before it. The sequence number rejects records left over
+ * from an earlier lap of the circle; the crc rejects torn writes and
+ * damage; the chain of crcs rejects a stale record that sits just where
+ * the next record would go, behind a record that was lost and rewritten
+ * differently (the incarnation in the header makes a rewrite after
+ * recovery differ even when the transaction is the same).
+ *
+ * Every record also says which records were known forced when it was
+ * sealed (rec_hdr_t.forced), and the status block says which were when it
+ * was written (durable_seq, at truncation, recovery and rvm_terminate):
+ * with them recovery tells damage from a torn tail (rvm_damage.c).
+ *
+ * Status blocks: both copies all zero is a device never formatted
+ * (RVM_ELOG); neither copy valid otherwise is damage (RVM_ECORRUPT), never
+ * taken for "no log", so a server does not format over it.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "rvm_int.h"
 
 #define STATUS_MAGIC 0x4c4d5652u /* "RVML" */
-#define LOG_VERSION 1
+#define LOG_VERSION 2 /* 2: CRC32C, forced seqs in records and status */
 #define LOG_MIN (8 * RVM_SECTOR)
 #define ZERO_CHUNK (64 * 1024)
 #define READ_CHUNK (64 * 1024)
@@ -31,26 +40,32 @@ typedef struct {
 	uint32_t magic, version;
 	uint64_t log_len;
 	uint64_t head, head_seq;
+	uint64_t durable, durable_seq; /* records up to durable_seq, which
+					* ends at durable, were forced */
 	uint32_t inc, gen;
 	uint32_t crc, pad;
 } log_status_t;
 
 static uint32_t crc_table[256];
 
+/* CRC32C (Castagnoli, reflected polynomial 0x82F63B78): a checksum
+ * against torn writes and media damage, not against an adversary. It
+ * catches every burst of up to 32 bits and any 3 flipped bits in a record
+ * (Hamming distance 4 up to 2^31 bits, by Koopman's tables). */
 void
 rvm_crc_init(void)
 {
 	for (uint32_t i = 0; i < 256; i++) {
 		uint32_t c = i;
 		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+			c = (c & 1) ? 0x82f63b78u ^ (c >> 1) : c >> 1;
 		crc_table[i] = c;
 	}
 }
 
-/* CRC-32 (IEEE); pass 0 to start, or a previous result to continue. */
+/* Pass 0 to start, or a previous result to continue. */
 uint32_t
-rvm_crc32(uint32_t crc, const void *p, size_t n)
+rvm_crc32c(uint32_t crc, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	crc = ~crc;
@@ -67,7 +82,7 @@ status_put(rvm_dev_t *dev, log_status_t *st)
 	st->version = LOG_VERSION;
 	st->pad = 0;
 	st->crc = 0;
-	st->crc = rvm_crc32(0, st, sizeof(*st));
+	st->crc = rvm_crc32c(0, st, sizeof(*st));
 	memset(sect, 0, sizeof(sect));
 	memcpy(sect, st, sizeof(*st));
 	if (dev->write(dev, (uint64_t)(st->gen & 1) * RVM_SECTOR, sect,
@@ -105,9 +120,37 @@ status_valid(const log_status_t *st, const rvm_dev_t *dev)
 	log_status_t c = *st;
 	c.crc = 0;
 	return st->magic == STATUS_MAGIC && st->version == LOG_VERSION &&
-	       st->crc == rvm_crc32(0, &c, sizeof(c)) &&
+	       st->crc == rvm_crc32c(0, &c, sizeof(c)) &&
 	       st->log_len >= LOG_MIN && st->log_len % RVM_SECTOR == 0 &&
 	       st->log_len <= dev->size && st->head_seq != 0;
+}
+
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+	while (n && !*p)
+		p++, n--;
+	return n == 0;
+}
+
+/* Neither status copy is valid: a device never formatted, or damage. */
+static rvm_return_t
+status_refused(const uint8_t *sect, const log_status_t *st)
+{
+	if (all_zero(sect, 2 * RVM_SECTOR))
+		return RVM_ELOG;
+	for (int i = 0; i < 2; i++) {
+		if (st[i].magic == STATUS_MAGIC && st[i].version != LOG_VERSION) {
+			rvm.damage.kind = RVM_DAMAGE_VERSION;
+			damage_say("a log of format version %u, this library's "
+				   "is %u", st[i].version, LOG_VERSION);
+			return RVM_ECORRUPT;
+		}
+	}
+	rvm.damage.kind = RVM_DAMAGE_STATUS;
+	damage_say("neither copy of the status block (sectors 0 and 1) is "
+		   "valid, and they are not blank");
+	return RVM_ECORRUPT;
 }
 
 /* Reads the newer valid status copy into rvm.log; recovery comes next. */
@@ -117,12 +160,12 @@ log_open(rvm_dev_t *dev)
 	uint8_t sect[2 * RVM_SECTOR];
 	log_status_t st[2];
 	if (dev->read(dev, 0, sect, sizeof(sect)) < 0)
-		return RVM_ELOG;
+		return RVM_EIO;
 	memcpy(&st[0], sect, sizeof(st[0]));
 	memcpy(&st[1], sect + RVM_SECTOR, sizeof(st[1]));
 	int ok0 = status_valid(&st[0], dev), ok1 = status_valid(&st[1], dev);
 	if (!ok0 && !ok1)
-		return RVM_ELOG;
+		return status_refused(sect, st);
 	const log_status_t *s = &st[ok0 ? 0 : 1];
 	if (ok0 && ok1 && (int32_t)(st[1].gen - st[0].gen) > 0)
 		s = &st[1];
@@ -130,6 +173,8 @@ log_open(rvm_dev_t *dev)
 	l->area = s->log_len - LOG_AREA_START;
 	l->head = s->head;
 	l->head_seq = s->head_seq;
+	l->forced_seq = s->durable_seq;
+	l->forced_pos = s->durable;
 	l->inc = s->inc;
 	l->gen = s->gen;
 	l->buf_cap = rvm.log_buf_size + 2 * RVM_SECTOR;
@@ -137,7 +182,8 @@ log_open(rvm_dev_t *dev)
 	return l->buf ? RVM_SUCCESS : RVM_ENO_MEMORY;
 }
 
-/* Truncation (serialised) and recovery only; the caller counts the I/O. */
+/* Truncation, recovery and rvm_terminate, serialised by rvm_trunc_lock;
+ * the caller counts the I/O. */
 rvm_return_t
 log_write_status(uint64_t head, uint64_t head_seq)
 {
@@ -145,6 +191,11 @@ log_write_status(uint64_t head, uint64_t head_seq)
 	log_status_t st = { .log_len = l->area + LOG_AREA_START, .head = head,
 			    .head_seq = head_seq, .inc = l->inc,
 			    .gen = l->gen + 1 };
+	/* Commits force beside an epoch: read their progress under the lock. */
+	qs_mutex_lock(&rvm_lock);
+	st.durable = l->forced_pos;
+	st.durable_seq = l->forced_seq;
+	qs_mutex_unlock(&rvm_lock);
 	/* The generation moves on only once written, so a failed write is
 	 * retried on the same copy and the other one stays good. */
 	rvm_return_t r = status_put(rvm.dev, &st);
@@ -186,19 +237,20 @@ log_has_work(void)
 }
 
 static uint32_t
-rec_seal(uint8_t *rec, uint32_t len, uint64_t seq, uint32_t inc,
-	 uint32_t prev_crc)
+rec_seal(uint8_t *rec, uint32_t len, const rvm_log_t *l)
 {
 	rec_hdr_t h;
 	rec_end_t e;
 	memcpy(&h, rec, sizeof(h));
-	h.seq = seq;
-	h.inc = inc;
-	h.prev_crc = prev_crc;
+	h.seq = l->next_seq;
+	h.inc = l->inc;
+	h.prev_crc = l->last_crc;
+	h.pad = 0;
+	h.forced = l->forced_seq;
 	memcpy(rec, &h, sizeof(h));
 	e.magic = END_MAGIC;
-	e.seq = seq;
-	e.crc = rvm_crc32(0, rec, len - sizeof(e));
+	e.seq = h.seq;
+	e.crc = rvm_crc32c(0, rec, len - sizeof(e));
 	memcpy(rec + len - sizeof(e), &e, sizeof(e));
 	return e.crc;
 }
@@ -249,6 +301,9 @@ log_force(void)
 		return RVM_EIO;
 	}
 	l->unsynced = 0;
+	/* Every record appended so far is durable: the next one says so. */
+	l->forced_seq = l->next_seq - 1;
+	l->forced_pos = l->tail;
 	rvm.stats.log_forces++;
 	return RVM_SUCCESS;
 }
@@ -277,7 +332,7 @@ log_append(uint8_t *rec, uint32_t len, int force, uint64_t *pos,
 		l->buf = b;
 		l->buf_cap = need;
 	}
-	l->last_crc = rec_seal(rec, len, l->next_seq, l->inc, l->last_crc);
+	l->last_crc = rec_seal(rec, len, l);
 	memcpy(l->buf + l->buf_len, rec, len);
 	if (pos)
 		*pos = l->tail;
@@ -476,9 +531,40 @@ log_read(log_reader_t *r, uint64_t pos, uint32_t n)
 }
 
 /*
- * Checks the record at pos. RVM_SUCCESS: *rec points at it (valid until
- * the next read), *len and *crc describe it. RVM_ELOG: no valid record
- * there (the end of the log). RVM_EIO: the device failed.
+ * Checks the record at pos on its own: its magic, a length that fits the
+ * log, its end mark and its crc. RVM_SUCCESS: *h holds its header and
+ * *rec points at it (valid until the next read). RVM_ELOG: no record
+ * there. RVM_EIO: the device failed.
+ */
+rvm_return_t
+log_record_check(log_reader_t *r, uint64_t pos, rec_hdr_t *h,
+		 const uint8_t **rec)
+{
+	rec_end_t e;
+	const uint8_t *p = log_read(r, pos, sizeof(*h));
+	if (!p)
+		return RVM_EIO;
+	memcpy(h, p, sizeof(*h));
+	if (h->magic != REC_MAGIC || h->len < REC_MIN || h->len % 8 ||
+	    h->len > rvm.log.area - 2 * RVM_SECTOR)
+		return RVM_ELOG;
+	p = log_read(r, pos, h->len);
+	if (!p)
+		return RVM_EIO;
+	memcpy(&e, p + h->len - sizeof(e), sizeof(e));
+	if (e.magic != END_MAGIC || e.seq != h->seq ||
+	    e.crc != rvm_crc32c(0, p, h->len - sizeof(e)))
+		return RVM_ELOG;
+	*rec = p;
+	return RVM_SUCCESS;
+}
+
+/*
+ * Checks the record at pos as the log's record seq, following the record
+ * whose crc is *prev_crc (NULL: the first one). RVM_SUCCESS: *rec points
+ * at it (valid until the next read), *len and *crc describe it. RVM_ELOG:
+ * no such record there (the end of the log, or damage: rvm_damage.c
+ * tells). RVM_EIO: the device failed.
  */
 rvm_return_t
 log_record_at(log_reader_t *r, uint64_t pos, uint64_t seq,
@@ -487,21 +573,13 @@ log_record_at(log_reader_t *r, uint64_t pos, uint64_t seq,
 {
 	rec_hdr_t h;
 	rec_end_t e;
-	const uint8_t *p = log_read(r, pos, sizeof(h));
-	if (!p)
-		return RVM_EIO;
-	memcpy(&h, p, sizeof(h));
-	if (h.magic != REC_MAGIC || h.seq != seq || h.len < REC_MIN ||
-	    h.len % 8 || h.len > rvm.log.area - 2 * RVM_SECTOR ||
-	    (prev_crc && h.prev_crc != *prev_crc))
+	const uint8_t *p;
+	rvm_return_t ret = log_record_check(r, pos, &h, &p);
+	if (ret)
+		return ret;
+	if (h.seq != seq || (prev_crc && h.prev_crc != *prev_crc))
 		return RVM_ELOG;
-	p = log_read(r, pos, h.len);
-	if (!p)
-		return RVM_EIO;
 	memcpy(&e, p + h.len - sizeof(e), sizeof(e));
-	if (e.magic != END_MAGIC || e.seq != seq ||
-	    e.crc != rvm_crc32(0, p, h.len - sizeof(e)))
-		return RVM_ELOG;
 	*rec = p;
 	*len = h.len;
 	*crc = e.crc;

@@ -436,9 +436,10 @@ scan_record(const uint8_t *rec, uint32_t len, uint64_t pos, uint64_t seq)
 }
 
 /*
- * Finds the log's valid records from the head (the first torn, stale or
- * garbage record ends the log), then truncates all of them. log_open has
- * read the status block.
+ * Finds the log's valid records from the head, then truncates all of them.
+ * The first record that is not valid ends the log if it is a torn tail,
+ * and fails recovery with RVM_ECORRUPT if it was forced (damage:
+ * rvm_damage.c). log_open has read the status block.
  */
 rvm_return_t
 log_recover(void)
@@ -454,8 +455,12 @@ log_recover(void)
 		r = log_record_at(&rd, pos, seq, pos == l->head ? NULL : &crc,
 				  &rec, &len, &crc);
 		if (r == RVM_ELOG ||
-		    (!r && SECT_UP(pos + len) > SECT_DOWN(l->head) + l->area))
+		    (!r && SECT_UP(pos + len) > SECT_DOWN(l->head) + l->area)) {
+			r = log_end_check(&rd, pos, seq);
+			if (r)
+				goto out;
 			break;
+		}
 		if (!r)
 			r = scan_record(rec, len, pos, seq);
 		if (r)
@@ -466,6 +471,15 @@ log_recover(void)
 	l->tail = l->written = pos;
 	l->next_seq = seq;
 	l->last_crc = pos == l->head ? 0 : crc;
+	/* What was found may be only in a cache (a crashed process, not a
+	 * crashed machine): sync it before the records sealed from now on,
+	 * and the status block, say it was forced. */
+	if (rvm.dev->sync(rvm.dev) < 0) {
+		r = RVM_EIO;
+		goto out;
+	}
+	l->forced_seq = seq - 1;
+	l->forced_pos = pos;
 	l->buf_len = pos % RVM_SECTOR;
 	if (l->buf_len) {
 		const uint8_t *part = log_read(&rd, SECT_DOWN(pos), l->buf_len);
@@ -479,6 +493,14 @@ log_recover(void)
 	qs_mutex_lock(&rvm_trunc_lock);
 	r = log_truncate_locked(1);
 	qs_mutex_unlock(&rvm_trunc_lock);
+	if (r == RVM_ELOG) { /* never "no log": damage (epoch_apply) */
+		rvm.damage.kind = RVM_DAMAGE_APPLY;
+		damage_say("a record between positions %llu and %llu cannot be "
+			   "read back or applied (malformed, or past its "
+			   "segment's end)", (unsigned long long)l->head,
+			   (unsigned long long)pos);
+		r = RVM_ECORRUPT;
+	}
 out:
 	free(rd.buf);
 	return r;

@@ -288,9 +288,11 @@ poke(const char *name, uint64_t off, const void *buf, size_t n)
 }
 
 /*
- * Three flushed commits, then damage after them: garbage past the last
- * record is ignored; a last record with a changed byte, or a changed
- * checksum, is dropped and the others kept.
+ * Three flushed commits, then a crash (the status write of rvm_terminate
+ * is lost), then damage after them: garbage past the last record is
+ * ignored; a last record with a changed byte, or a changed checksum, is
+ * dropped as a torn write and the others kept (nothing sealed after it
+ * says it was forced: test_rvm_damage has the case where something does).
  */
 static void
 test_torn_tail(void)
@@ -302,16 +304,20 @@ test_torn_tail(void)
 		junk[i] = rt_rand(&seed);
 	for (int corrupt = 0; corrupt < 3; corrupt++) {
 		uint64_t used[3];
+		rvm_options_t o = { .log_dev = LOG, .open_dev = rt_crash_open };
+		rvm_region_t r = { .data_dev = SEG, .length = 8192 };
 		CHECK(fresh() == RVM_SUCCESS);
-		uint8_t *p = start(8192);
-		if (!CHECK(p != NULL))
+		if (!CHECK(rvm_initialize(NULL, &o) == 0 && rvm_map(&r, 0) == 0))
 			return;
+		uint8_t *p = r.vmaddr;
 		for (int i = 0; i < 3; i++) {
 			CHECK(put(p, 1000 * i, 200, 0x10 + i, RVM_FLUSH) == 0);
 			CHECK(rvm_query(&q, NULL) == RVM_SUCCESS);
 			used[i] = q.log_used;
 		}
-		CHECK(rvm_terminate() == RVM_SUCCESS);
+		rt_crash_reset(1); /* the next write: the status block's */
+		CHECK(rvm_terminate() == RVM_SUCCESS && rt_crash.crashed);
+		rt_crash_reset(0);
 		/* Nothing truncated the log: records start at the area. */
 		uint64_t area = 2 * RVM_SECTOR;
 		poke(LOG, area + used[2], junk, sizeof(junk));
@@ -371,7 +377,8 @@ test_segments(void)
  * B and C are written one after the other, unsynced; the crash (at D's
  * write) loses B's write and keeps C's, so C sits past the end of the log.
  * B ends on a sector boundary, so rewriting it later leaves C's sector
- * alone (a record of one 1240-byte range of "rvm.seg" is 1336 bytes).
+ * alone (A's record is 208 bytes, and one of a 1224-byte range of
+ * "rvm.seg" 1328).
  */
 static int
 child_lost_middle(void *arg)
@@ -387,7 +394,7 @@ child_lost_middle(void *arg)
 		return 3;
 	rt_crash_reset(3);
 	rt_crash.unsynced = RT_LOSE_SOME;
-	put(p, 1000, 1240, 0xb1, RVM_NO_FLUSH);
+	put(p, 1000, 1224, 0xb1, RVM_NO_FLUSH);
 	if (rvm_query(&o, NULL) || o.log_used % RVM_SECTOR)
 		return 5;
 	put(p, 3000, 10, 0xc1, RVM_NO_FLUSH);
@@ -402,10 +409,10 @@ child_rewrite(void *arg)
 {
 	(void)arg;
 	uint8_t *p = start(8192);
-	if (!p || !all(p, 0xa1, 100) || !all(p + 1000, 0, 1240) ||
+	if (!p || !all(p, 0xa1, 100) || !all(p + 1000, 0, 1224) ||
 	    !all(p + 3000, 0, 10))
 		return 2;
-	return put(p, 1000, 1240, 0xb2, RVM_FLUSH) ? 3 : 0;
+	return put(p, 1000, 1224, 0xb2, RVM_FLUSH) ? 3 : 0;
 }
 
 static void
@@ -417,7 +424,7 @@ test_stale_record_behind_lost_one(void)
 	uint8_t *p = start(8192);
 	if (!CHECK(p != NULL))
 		return;
-	CHECK(all(p, 0xa1, 100) && all(p + 1000, 0xb2, 1240));
+	CHECK(all(p, 0xa1, 100) && all(p + 1000, 0xb2, 1224));
 	CHECK(all(p + 3000, 0, 10) && all(p + 4000, 0, 10));
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 }

@@ -15,15 +15,17 @@
  * commits become durable in commit order (a flush commit makes every
  * earlier no-flush one durable too; a crash never keeps a later commit and
  * loses an earlier one). Recovery (in rvm_initialize) replays complete
- * records and ignores a torn tail. Truncation brings the segments up to
- * date in epochs, beside forward processing; a commit that finds the log
- * more than truncate_pct full runs one in the committing thread, after its
- * record is logged. As LRVM's incremental truncation, an epoch writes the
- * sectors that commits changed from the mapped regions, and applies the
- * log's records only to sectors under open transactions' ranges (and to
- * all after recovery, a failed epoch, or the unmap of a changed region).
- * Recovery and truncation are idempotent, so a crash during either is
- * harmless.
+ * records and ignores a torn tail, but refuses a log damaged before its
+ * durable end (RVM_ECORRUPT): every record carries a CRC32C checksum, and
+ * damage is reported, never taken for the end of the log. Truncation
+ * brings the segments up to date in epochs, beside forward processing; a
+ * commit that finds the log more than truncate_pct full runs one in the
+ * committing thread, after its record is logged. As LRVM's incremental
+ * truncation, an epoch writes the sectors that commits changed from the
+ * mapped regions, and applies the log's records only to sectors under
+ * open transactions' ranges (and to all after recovery, a failed epoch,
+ * or the unmap of a changed region). Recovery and truncation are
+ * idempotent, so a crash during either is harmless.
  *
  * Vista mode (RVM_VISTA): the log device and the data segments are one
  * persistent-memory device (dev->mem != NULL). Segments are mapped in
@@ -76,6 +78,7 @@ typedef enum {
 	RVM_EOPTIONS,     /* bad options */
 	RVM_EUNCOMMITTED, /* unmap with uncommitted transactions on the region */
 	RVM_ENOT_FOUND,   /* rvm_resolve: no such in-doubt transaction */
+	RVM_ECORRUPT,     /* the log is damaged: recovery refuses to guess */
 	RVM_ERR_MAX
 } rvm_return_t;
 
@@ -131,6 +134,30 @@ typedef struct {
 	uint64_t recovered;     /* records replayed (LRVM) or undone (Vista) at init */
 } rvm_stats_t;
 
+/* What rvm_initialize found damaged when it returned RVM_ECORRUPT (it
+ * also prints it). */
+typedef enum {
+	RVM_DAMAGE_NONE = 0,
+	RVM_DAMAGE_STATUS,  /* neither status copy is valid (Vista: the undo
+			     * log's header): a log, but not a usable one */
+	RVM_DAMAGE_VERSION, /* a log of another format version */
+	RVM_DAMAGE_RECORD,  /* a redo record before the log's durable end */
+	RVM_DAMAGE_APPLY,   /* a checked record that cannot be applied */
+	RVM_DAMAGE_UNDO,    /* a Vista undo record breaks the rules */
+} rvm_damage_kind_t;
+
+typedef struct {
+	uint32_t kind;   /* rvm_damage_kind_t */
+	uint64_t pos;    /* RECORD: the damaged record's log position;
+			  * UNDO: the record's offset in the device */
+	uint64_t seq;    /* RECORD: its sequence number */
+	uint64_t dev_off; /* RECORD: pos as an offset in the log device */
+	uint64_t durable_seq; /* RECORD: records up to this one were forced */
+	/* RECORD: the first valid record found past the damage (next_seq 0:
+	 * none); records seq..next_seq-1 are lost */
+	uint64_t next_pos, next_seq;
+} rvm_damage_t;
+
 typedef struct {
 	/* in: rvm_initialize, rvm_create_log, rvm_set_options */
 	const char *log_dev;     /* the log device's name */
@@ -144,6 +171,7 @@ typedef struct {
 	uint32_t n_in_doubt;         /* may exceed RVM_IN_DOUBT_MAX */
 	uint64_t in_doubt[RVM_IN_DOUBT_MAX]; /* their gtids (the first ones) */
 	rvm_stats_t stats;
+	rvm_damage_t damage; /* out: rvm_initialize, with RVM_ECORRUPT */
 } rvm_options_t;
 
 typedef struct {
@@ -159,7 +187,10 @@ typedef struct {
 
 /* Opens the log and recovers (replays, or undoes in Vista mode). version
  * is not checked (NULL is fine). LRVM recovery needs every segment device
- * the log names. */
+ * the log names. RVM_ELOG: no device, or one never formatted (LRVM: both
+ * status sectors all zero; Vista: the undo log's header all zero);
+ * RVM_ECORRUPT: a damaged log (options->damage says what); RVM_EIO: the
+ * device failed. */
 rvm_return_t rvm_initialize(const char *version, rvm_options_t *options);
 /* Writes an empty log of log_len bytes on options->log_dev (Vista: the
  * undo area at the start of the persistent memory). Before rvm_initialize.
@@ -210,7 +241,9 @@ typedef struct {
  * transaction: RVM_ENOT_FOUND. */
 rvm_return_t rvm_in_doubt_ranges(uint64_t gtid, rvm_span_t *spans,
 				 uint32_t max, uint32_t *n);
-/* Closes the log and the devices (unmaps everything; no open transaction). */
+/* Closes the log and the devices (unmaps everything; no open transaction).
+ * LRVM: the status block then records the log's durable end, so that
+ * damage to its last records is found too. */
 rvm_return_t rvm_terminate(void);
 
 #endif
