@@ -27,6 +27,11 @@
  *
  * Tids of new transactions are above every tid in the log, so a dead
  * record never comes back to life when its slot is reused.
+ *
+ * Recovery trusts nothing it reads: the header, every record's slot,
+ * range, length and link are checked before anything is undone, and an
+ * undo log that breaks the rules is refused (RVM_ECORRUPT), never applied
+ * out of bounds (vista_scan).
  */
 #include <string.h>
 #include "rvm_int.h"
@@ -159,40 +164,97 @@ slot_free(int s)
 	trim();
 }
 
+/* Whether the record at off, read into r, keeps the rules: inside the
+ * log below end, old bytes of a segment past the undo area, linked to the
+ * record before it of the same transaction (prev, which the scan knows). */
+static int
+rec_ok(const vista_hdr_t *h, uint32_t off, const vista_rec_t *r,
+       uint32_t prev)
+{
+	return r->slot < VISTA_SLOTS && r->off >= h->log_len &&
+	       r->off <= rvm.dev->size && r->len <= rvm.dev->size - r->off &&
+	       ALIGN8((uint64_t)r->len) <= h->end - off - sizeof(*r) &&
+	       r->prev == prev;
+}
+
+/* Says what is wrong with the undo log at offset off, and refuses. */
+static rvm_return_t
+undo_damaged(uint32_t off, const char *what)
+{
+	rvm.damage.kind = off ? RVM_DAMAGE_UNDO : RVM_DAMAGE_STATUS;
+	rvm.damage.pos = off;
+	damage_say("%s at offset %u: the undo log is not ours to apply", what,
+		   (unsigned)off);
+	return RVM_ECORRUPT;
+}
+
 /*
- * Checks every record below end and finds each live slot's newest one.
- * A record that breaks the rules was not written by us: the log is not
- * usable. Returns the largest tid seen, or 0 on damage.
+ * Checks every record below end and finds each live slot's newest one,
+ * and the largest tid. A record that breaks the rules was not written by
+ * us, and following its links or lengths could copy anywhere: the log is
+ * refused (RVM_ECORRUPT) before anything is undone. Links are checked
+ * exactly: a record's prev is the newest earlier record of its slot with
+ * its tid (a slot holds one transaction at a time and tids are never
+ * reused), so undo only ever visits records this scan checked.
  */
-static uint32_t
-vista_scan(void)
+static rvm_return_t
+vista_scan(uint32_t *max_tid)
 {
 	vista_hdr_t *h = hdr();
-	uint32_t max_tid = 1;
+	uint32_t seen[VISTA_SLOTS], seen_tid[VISTA_SLOTS];
+	*max_tid = 1;
 	for (int s = 0; s < VISTA_SLOTS; s++) {
-		last[s] = 0;
+		last[s] = seen[s] = seen_tid[s] = 0;
 		owner[s] = NULL;
-		if (h->slot[s].tid > max_tid)
-			max_tid = h->slot[s].tid;
+		if (h->slot[s].tid > *max_tid)
+			*max_tid = h->slot[s].tid;
 	}
 	uint32_t off = REC_START;
 	while (off < h->end) {
 		vista_rec_t r;
 		if (h->end - off < sizeof(r))
-			return 0;
+			return undo_damaged(off, "a record cut short by end");
 		rec_get(off, &r);
-		if (r.slot >= VISTA_SLOTS || r.off < h->log_len ||
-		    r.off > rvm.dev->size || r.len > rvm.dev->size - r.off ||
-		    ALIGN8((uint64_t)r.len) > h->end - off - sizeof(r) ||
-		    r.prev >= off || (r.prev && r.prev < REC_START))
-			return 0;
-		if (r.tid > max_tid)
-			max_tid = r.tid;
-		if (r.tid && h->slot[r.slot].tid == r.tid)
-			last[r.slot] = off;
+		uint32_t k = r.slot < VISTA_SLOTS ? r.slot : 0;
+		uint32_t prev = seen_tid[k] == r.tid ? seen[k] : 0;
+		if (!r.tid || !rec_ok(h, off, &r, prev))
+			return undo_damaged(off, "a record with a bad slot, "
+					    "range, length or link");
+		if (r.tid > *max_tid)
+			*max_tid = r.tid;
+		seen[k] = off;
+		seen_tid[k] = r.tid;
+		if (h->slot[k].tid == r.tid)
+			last[k] = off;
 		off += sizeof(r) + ALIGN8(r.len);
 	}
-	return max_tid;
+	return RVM_SUCCESS;
+}
+
+/* The header: all zero is a log never made (RVM_ELOG); anything else that
+ * is not a header of ours is damage. */
+static rvm_return_t
+header_check(const rvm_dev_t *d, const vista_hdr_t *h)
+{
+	if (!h || d->size < VISTA_MIN)
+		return RVM_ELOG;
+	const uint8_t *b = (const uint8_t *)h;
+	uint32_t i = 0;
+	while (i < sizeof(*h) && !b[i])
+		i++;
+	if (i == sizeof(*h))
+		return RVM_ELOG;
+	if (h->magic == VISTA_MAGIC && h->version != VISTA_VERSION) {
+		rvm.damage.kind = RVM_DAMAGE_VERSION;
+		damage_say("an undo log of format version %u, this library's is "
+			   "%u", h->version, VISTA_VERSION);
+		return RVM_ECORRUPT;
+	}
+	if (h->magic != VISTA_MAGIC || h->log_len < VISTA_MIN ||
+	    h->log_len > d->size || h->log_len > UINT32_MAX ||
+	    h->end < REC_START || h->end > h->log_len)
+		return undo_damaged(0, "a bad header");
+	return RVM_SUCCESS;
 }
 
 /* Opens the undo log and recovers: live unprepared transactions are
@@ -202,13 +264,12 @@ vista_open(void)
 {
 	rvm_dev_t *d = rvm.dev;
 	vista_hdr_t *h = d->mem;
-	if (!h || d->size < VISTA_MIN || h->magic != VISTA_MAGIC ||
-	    h->version != VISTA_VERSION || h->log_len < VISTA_MIN ||
-	    h->log_len > d->size || h->end < REC_START || h->end > h->log_len)
-		return RVM_ELOG;
-	uint32_t max_tid = vista_scan();
-	if (!max_tid)
-		return RVM_ELOG;
+	uint32_t max_tid;
+	rvm_return_t r = header_check(d, h);
+	if (!r)
+		r = vista_scan(&max_tid);
+	if (r)
+		return r;
 	rvm.vista_len = h->log_len;
 	rvm.next_tid = max_tid + 1;
 	for (int s = 0; s < VISTA_SLOTS; s++) {

@@ -24,6 +24,7 @@ UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
 	$(UNIT_OUT)/test_rvm $(UNIT_OUT)/test_rvm_crash $(UNIT_OUT)/test_rvm_prep \
 	$(UNIT_OUT)/test_rvm_conc $(UNIT_OUT)/test_rvm_vista \
 	$(UNIT_OUT)/test_rvm_trunc $(UNIT_OUT)/test_rvm_damage \
+	$(UNIT_OUT)/test_rvm_undo \
 	$(UNIT_OUT)/test_lwip $(UNIT_OUT)/test_seal $(UNIT_OUT)/test_logstore \
 	$(UNIT_OUT)/test_tmlog
 
@@ -90,6 +91,8 @@ UNIT_SRCS_test_rvm_vista := $(UNIT_DIR)/test_rvm_vista.c $(RVM_HOST_SRCS) \
 UNIT_SRCS_test_rvm_trunc := $(UNIT_DIR)/test_rvm_trunc.c $(RVM_HOST_SRCS) \
 	$(RVM_LIB_SRCS)
 UNIT_SRCS_test_rvm_damage := $(UNIT_DIR)/test_rvm_damage.c $(RVM_HOST_SRCS) \
+	$(RVM_LIB_SRCS)
+UNIT_SRCS_test_rvm_undo := $(UNIT_DIR)/test_rvm_undo.c $(RVM_HOST_SRCS) \
 	$(RVM_LIB_SRCS)
 # The node log's store, over the same host devices.
 UNIT_SRCS_test_logstore := $(UNIT_DIR)/test_logstore.c $(RVM_HOST_SRCS) \
