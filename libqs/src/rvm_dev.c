@@ -10,6 +10,9 @@
  *
  * Any other name is a region of the disk server; requests are cut into
  * DISK_IO_MAX sectors, and sync is a disk flush.
+ *
+ * rvm_open_log_boot, the servers' start, is here too: it reads a boot
+ * argument, which only the guest has (rvm_open.c has the rest).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,4 +217,15 @@ rvm_dev_open(const char *name, int vista)
 		if (strcmp(name, pmem_parts[i].name) == 0)
 			return pmem_open(pmem_parts[i].half);
 	return disk_dev_open(name);
+}
+
+/* rvm_open_log with the boot argument format= (a comma-separated list of
+ * the logs that may be formatted if they cannot be opened). */
+rvm_return_t
+rvm_open_log_boot(const char *who, rvm_options_t *o, uint64_t log_len)
+{
+	char format[128];
+	if (qs_boot_arg("format", format, sizeof(format)) < 0)
+		format[0] = '\0';
+	return rvm_open_log(who, o, log_len, format);
 }

@@ -43,22 +43,13 @@ open_rvm(uint32_t size)
 	memset(&opt, 0, sizeof(opt));
 	opt.log_dev = fs_vista ? PMEM_DEV : LOG_DEV;
 	opt.flags = fs_vista ? RVM_VISTA : 0;
-	rvm_return_t r = rvm_initialize("qs", &opt);
-	if (r == RVM_ELOG) { /* a new node: no log yet */
-		rvm_dev_t *d = rvm_dev_open(opt.log_dev, fs_vista);
-		if (!d) {
-			printf("fs: no device %s\n", opt.log_dev);
-			return QS_ENOENT;
-		}
-		uint64_t len = fs_vista ? VISTA_UNDO : d->size;
-		d->close(d);
-		if ((r = rvm_create_log(&opt, len)) == RVM_SUCCESS)
-			r = rvm_initialize("qs", &opt);
-	}
-	if (r != RVM_SUCCESS) {
-		printf("fs: cannot open the log %s: %s\n", opt.log_dev, rvm_strerror(r));
+	/* Creates the log on a new node; refuses a damaged one (and says how
+	 * to format it) unless the boot argument format= names it. */
+	rvm_return_t r = rvm_open_log_boot("fs", &opt, fs_vista ? VISTA_UNDO : 0);
+	if (r == RVM_ELOG)
+		return QS_ENOENT;
+	if (r != RVM_SUCCESS)
 		return QS_EIO;
-	}
 	static rvm_region_t region;
 	region.data_dev = fs_vista ? PMEM_DEV : SEG_DEV;
 	region.offset = fs_vista ? VISTA_UNDO : 0;

@@ -24,7 +24,7 @@ UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
 	$(UNIT_OUT)/test_rvm $(UNIT_OUT)/test_rvm_crash $(UNIT_OUT)/test_rvm_prep \
 	$(UNIT_OUT)/test_rvm_conc $(UNIT_OUT)/test_rvm_vista \
 	$(UNIT_OUT)/test_rvm_trunc $(UNIT_OUT)/test_rvm_damage \
-	$(UNIT_OUT)/test_rvm_undo \
+	$(UNIT_OUT)/test_rvm_undo $(UNIT_OUT)/test_rvm_open \
 	$(UNIT_OUT)/test_lwip $(UNIT_OUT)/test_seal $(UNIT_OUT)/test_logstore \
 	$(UNIT_OUT)/test_tmlog
 
@@ -76,7 +76,7 @@ $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(TOMCRYPT_SRCS) $(TOMCRYPT_TEST_SRCS)): \
 # the host platform under it (rvm_host.c) use the host's headers and libc:
 # they need files, mmap, fork and pthreads (see README).
 RVM_LIB_SRCS := libqs/src/rvm.c libqs/src/rvm_log.c libqs/src/rvm_trunc.c \
-	libqs/src/rvm_mem.c libqs/src/rvm_damage.c \
+	libqs/src/rvm_mem.c libqs/src/rvm_damage.c libqs/src/rvm_open.c \
 	libqs/src/rvm_txn.c libqs/src/rvm_vista.c libqs/src/string.c
 RVM_HOST_SRCS := $(UNIT_DIR)/rvm_host.c $(UNIT_DIR)/rvm_testdev.c
 UNIT_SRCS_test_rvm := $(UNIT_DIR)/test_rvm.c $(RVM_HOST_SRCS) $(RVM_LIB_SRCS)
@@ -93,6 +93,8 @@ UNIT_SRCS_test_rvm_trunc := $(UNIT_DIR)/test_rvm_trunc.c $(RVM_HOST_SRCS) \
 UNIT_SRCS_test_rvm_damage := $(UNIT_DIR)/test_rvm_damage.c $(RVM_HOST_SRCS) \
 	$(RVM_LIB_SRCS)
 UNIT_SRCS_test_rvm_undo := $(UNIT_DIR)/test_rvm_undo.c $(RVM_HOST_SRCS) \
+	$(RVM_LIB_SRCS)
+UNIT_SRCS_test_rvm_open := $(UNIT_DIR)/test_rvm_open.c $(RVM_HOST_SRCS) \
 	$(RVM_LIB_SRCS)
 # The node log's store, over the same host devices.
 UNIT_SRCS_test_logstore := $(UNIT_DIR)/test_logstore.c $(RVM_HOST_SRCS) \

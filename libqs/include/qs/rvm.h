@@ -246,4 +246,19 @@ rvm_return_t rvm_in_doubt_ranges(uint64_t gtid, rvm_span_t *spans,
  * damage to its last records is found too. */
 rvm_return_t rvm_terminate(void);
 
+/*
+ * A server's start (libqs/src/rvm_open.c): rvm_initialize on o->log_dev,
+ * creating the log (log_len bytes; 0: the whole device) on a device never
+ * formatted. A log that cannot be opened (RVM_ECORRUPT, RVM_EIO) is never
+ * formatted unless format, a comma-separated list of log device names
+ * (the boot argument format=), names it; else the server's refusal and
+ * how to format are printed (prefixed with who) and the error returned.
+ * RVM_ELOG: there is no such device.
+ */
+rvm_return_t rvm_open_log(const char *who, rvm_options_t *o, uint64_t log_len,
+			  const char *format);
+/* The same with format from the boot argument format= (guest only). */
+rvm_return_t rvm_open_log_boot(const char *who, rvm_options_t *o,
+			       uint64_t log_len);
+
 #endif

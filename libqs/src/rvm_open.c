@@ -1,0 +1,86 @@
+/*
+ * A recoverable server's start: open its RVM log, create it on a new
+ * node, refuse it when it is damaged (rvm_open_log in qs/rvm.h). The file
+ * server starts this way; so should any server that keeps an RVM log.
+ *
+ * A device never formatted (RVM_ELOG from rvm_initialize: its status
+ * sectors, or Vista header, are all zero) gets a new log, as a new node
+ * needs. Anything else that fails is never formatted on a guess: a
+ * damaged log still holds commits that a person may want back, and a
+ * read error may pass. The server says which log, why, and how to format
+ * it, and stops. Formatting is explicit: the boot argument format= names
+ * the logs that may be formatted when they cannot be opened. An intact
+ * log is recovered as usual even when named, so the argument does no harm
+ * if it stays set while a server restarts.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <qs/rvm.h>
+
+/* Whether the comma-separated list names name. */
+static int
+listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	while (list && *list) {
+		const char *end = strchr(list, ',');
+		size_t k = end ? (size_t)(end - list) : strlen(list);
+		if (k == n && !strncmp(list, name, n))
+			return 1;
+		list = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+static void
+refuse(const char *who, const char *dev, rvm_return_t r)
+{
+	printf("%s: refusing the log %s: %s; nothing was changed\n", who, dev,
+	       rvm_strerror(r));
+	printf("%s: to start over with an empty log, start with the boot "
+	       "argument format=%s (tools/bin/qsnet restart-node N --arg "
+	       "format=%s); what the log holds is lost: commits not yet in "
+	       "the segments (LRVM), the undo of transactions a crash "
+	       "interrupted (Vista)\n", who, dev, dev);
+}
+
+rvm_return_t
+rvm_open_log(const char *who, rvm_options_t *o, uint64_t log_len,
+	     const char *format)
+{
+	rvm_return_t r = rvm_initialize("qs", o);
+	if (r == RVM_SUCCESS)
+		return r;
+	if (r != RVM_ELOG && r != RVM_ECORRUPT && r != RVM_EIO) {
+		printf("%s: cannot open the log %s: %s\n", who, o->log_dev,
+		       rvm_strerror(r));
+		return r;
+	}
+	int vista = (o->flags & RVM_VISTA) != 0;
+	rvm_dev_t *d = o->open_dev ? o->open_dev(o->log_dev)
+				   : rvm_dev_open(o->log_dev, vista);
+	if (!d) {
+		printf("%s: no device %s\n", who, o->log_dev);
+		return RVM_ELOG;
+	}
+	uint64_t len = log_len ? log_len : d->size;
+	d->close(d);
+	if (r == RVM_ELOG) {
+		printf("%s: %s holds no log yet: creating one\n", who,
+		       o->log_dev);
+	} else if ((r == RVM_ECORRUPT || r == RVM_EIO) &&
+		   listed(format, o->log_dev)) {
+		printf("%s: %s: %s; formatting it, as format=%s asks\n", who,
+		       o->log_dev, rvm_strerror(r), format);
+	} else {
+		refuse(who, o->log_dev, r);
+		return r;
+	}
+	r = rvm_create_log(o, len);
+	if (r == RVM_SUCCESS)
+		r = rvm_initialize("qs", o);
+	if (r != RVM_SUCCESS)
+		printf("%s: cannot create the log %s: %s\n", who, o->log_dev,
+		       rvm_strerror(r));
+	return r;
+}
