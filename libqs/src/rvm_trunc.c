@@ -436,6 +436,55 @@ scan_record(const uint8_t *rec, uint32_t len, uint64_t pos, uint64_t seq)
 }
 
 /*
+ * The log ends at pos, before record seq, after the record whose crc is
+ * crc: appends go on from there.
+ */
+static rvm_return_t
+recover_end(log_reader_t *rd, uint64_t pos, uint64_t seq, uint32_t crc)
+{
+	rvm_log_t *l = &rvm.log;
+	l->tail = l->written = pos;
+	l->next_seq = seq;
+	l->last_crc = pos == l->head ? 0 : crc;
+	/* What was found may be only in a cache (a crashed process, not a
+	 * crashed machine): sync it before the records sealed from now on,
+	 * and the status block, say it was forced. */
+	if (rvm.dev->sync(rvm.dev) < 0)
+		return RVM_EIO;
+	l->forced_seq = seq - 1;
+	l->forced_pos = pos;
+	l->buf_len = pos % RVM_SECTOR;
+	if (l->buf_len) {
+		const uint8_t *part = log_read(rd, SECT_DOWN(pos), l->buf_len);
+		if (!part)
+			return RVM_EIO;
+		memcpy(l->buf, part, l->buf_len);
+	}
+	return RVM_SUCCESS;
+}
+
+/* Truncates everything recovery found, in a new incarnation. */
+static rvm_return_t
+recover_truncate(void)
+{
+	rvm_log_t *l = &rvm.log;
+	uint64_t head = l->head;
+	l->inc++;
+	qs_mutex_lock(&rvm_trunc_lock);
+	rvm_return_t r = log_truncate_locked(1);
+	qs_mutex_unlock(&rvm_trunc_lock);
+	if (r == RVM_ELOG) { /* never "no log": damage (epoch_apply) */
+		rvm.damage.kind = RVM_DAMAGE_APPLY;
+		damage_say("a record between positions %llu and %llu cannot be "
+			   "read back or applied (malformed, or past its "
+			   "segment's end)", (unsigned long long)head,
+			   (unsigned long long)l->tail);
+		r = RVM_ECORRUPT;
+	}
+	return r;
+}
+
+/*
  * Finds the log's valid records from the head, then truncates all of them.
  * The first record that is not valid ends the log if it is a torn tail,
  * and fails recovery with RVM_ECORRUPT if it was forced (damage:
@@ -457,51 +506,17 @@ log_recover(void)
 		if (r == RVM_ELOG ||
 		    (!r && SECT_UP(pos + len) > SECT_DOWN(l->head) + l->area)) {
 			r = log_end_check(&rd, pos, seq);
-			if (r)
-				goto out;
 			break;
 		}
 		if (!r)
 			r = scan_record(rec, len, pos, seq);
 		if (r)
-			goto out;
+			break;
 		pos += len;
 		seq++;
 	}
-	l->tail = l->written = pos;
-	l->next_seq = seq;
-	l->last_crc = pos == l->head ? 0 : crc;
-	/* What was found may be only in a cache (a crashed process, not a
-	 * crashed machine): sync it before the records sealed from now on,
-	 * and the status block, say it was forced. */
-	if (rvm.dev->sync(rvm.dev) < 0) {
-		r = RVM_EIO;
-		goto out;
-	}
-	l->forced_seq = seq - 1;
-	l->forced_pos = pos;
-	l->buf_len = pos % RVM_SECTOR;
-	if (l->buf_len) {
-		const uint8_t *part = log_read(&rd, SECT_DOWN(pos), l->buf_len);
-		if (!part) {
-			r = RVM_EIO;
-			goto out;
-		}
-		memcpy(l->buf, part, l->buf_len);
-	}
-	l->inc++;
-	qs_mutex_lock(&rvm_trunc_lock);
-	r = log_truncate_locked(1);
-	qs_mutex_unlock(&rvm_trunc_lock);
-	if (r == RVM_ELOG) { /* never "no log": damage (epoch_apply) */
-		rvm.damage.kind = RVM_DAMAGE_APPLY;
-		damage_say("a record between positions %llu and %llu cannot be "
-			   "read back or applied (malformed, or past its "
-			   "segment's end)", (unsigned long long)l->head,
-			   (unsigned long long)pos);
-		r = RVM_ECORRUPT;
-	}
-out:
+	if (!r)
+		r = recover_end(&rd, pos, seq, crc);
 	free(rd.buf);
-	return r;
+	return r ? r : recover_truncate();
 }
