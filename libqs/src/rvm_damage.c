@@ -28,21 +28,28 @@
  * decide, by formatting the log. Otherwise s is a torn tail and the log
  * ends there, as before.
  *
- * No stale record can pass for a proof: a record from an earlier lap has a
- * lower sequence number than s; one left past the end by an earlier
- * incarnation (written, never forced, before a crash) has forced below
- * that recovery's end, and s lies at or past it, since everything before
- * that end was found valid then and anything still live from before it
- * would have to be valid now. A record's forced only counts syncs that
- * succeeded, so a torn write is never taken for damage.
+ * No stale record can pass for a proof. One from an earlier lap has a
+ * lower sequence number than s. One left past the end by an earlier run
+ * (written, never forced, before a crash) says forced below the point
+ * where that run's recovery ended the log, since every record it knew
+ * forced was found valid there: if s lies before that point, s was found
+ * valid then and is still live, so it was durable and this is damage
+ * indeed; if s lies at or past it, the stale record does not count for s.
+ * A record's forced only counts syncs that succeeded (and recovery syncs
+ * what it found before saying so), so a torn write is never taken for
+ * damage. As the appends already do, this assumes a sector rewritten with
+ * the bytes it holds keeps them, whatever becomes of the write.
  *
  * What cannot be told apart: a record forced last before a crash, with
  * nothing sealed after it reaching the device and the status block older,
  * and then damaged, looks exactly like a torn write, and is dropped as
  * one (that commit is lost; the log stays consistent). A damaged record
- * whose proof was itself lost in an unforced write is the same case. The
- * scan also finds nothing where a device read fails: recovery then fails
- * with RVM_EIO rather than guess.
+ * whose proof was itself lost in an unforced write is the same case.
+ * Records never forced (no-flush commits in their window of
+ * vulnerability) are not promised: damage to one drops it and the records
+ * after it, as a crash before the force would have. The scan cannot look
+ * where a device read fails: recovery then fails with RVM_EIO rather than
+ * guess.
  *
  * Cost: the scan reads the rest of the lap on every recovery (at most the
  * log's size, once), unless the status block has proved the damage.
