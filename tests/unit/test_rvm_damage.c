@@ -261,6 +261,19 @@ test_damage_stays_refused(void)
 	}
 }
 
+/* A valid record that cannot be applied (its segment has shrunk) is
+ * damage too, never RVM_ELOG, which would read as "no log: create one". */
+static void
+test_unappliable_record(void)
+{
+	rvm_options_t o = opts();
+	if (!CHECK(commits(N) && crash()))
+		return;
+	rt_file(SEG, 2 * RVM_SECTOR); /* commit 1 lies past it */
+	CHECK(rvm_initialize(NULL, &o) == RVM_ECORRUPT &&
+	      o.damage.kind == RVM_DAMAGE_APPLY);
+}
+
 int
 main(void)
 {
@@ -270,5 +283,6 @@ main(void)
 	RUN(test_damage_after_terminate);
 	RUN(test_torn_last_record);
 	RUN(test_damage_stays_refused);
+	RUN(test_unappliable_record);
 	return check_summary();
 }
