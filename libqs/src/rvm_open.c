@@ -44,6 +44,21 @@ refuse(const char *who, const char *dev, rvm_return_t r)
 	       "interrupted (Vista)\n", who, dev, dev);
 }
 
+/* Whether the device's first two sectors are all zero: rvm_initialize's
+ * RVM_ELOG also covers a device it failed to open, and a device that then
+ * opens fine must still look new before it is formatted. */
+static int
+blank(rvm_dev_t *d)
+{
+	uint8_t b[2 * RVM_SECTOR];
+	if (d->size < sizeof(b) || d->read(d, 0, b, sizeof(b)) < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(b); i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
 rvm_return_t
 rvm_open_log(const char *who, rvm_options_t *o, uint64_t log_len,
 	     const char *format)
@@ -64,6 +79,8 @@ rvm_open_log(const char *who, rvm_options_t *o, uint64_t log_len,
 		return RVM_ELOG;
 	}
 	uint64_t len = log_len ? log_len : d->size;
+	if (r == RVM_ELOG && !blank(d))
+		r = RVM_ECORRUPT; /* not new after all: never format it */
 	d->close(d);
 	if (r == RVM_ELOG) {
 		printf("%s: %s holds no log yet: creating one\n", who,

@@ -3,7 +3,7 @@
  * log; a damaged one (status copies, a record, another format version, a
  * Vista header) or an unreadable one is refused and left as it was,
  * unless the format list names it; an intact log is recovered, named or
- * not.
+ * not, and one whose device failed to open once is not taken for new.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,6 +248,37 @@ test_unreadable_refused(void)
 	rt_image_free(&img);
 }
 
+/* The log device fails to open once, then opens: rvm_initialize's
+ * RVM_ELOG must not get an existing log formatted. */
+static int fails_left;
+
+static rvm_dev_t *
+flaky_open(const char *name)
+{
+	if (!strcmp(name, LOG) && fails_left > 0) {
+		fails_left--;
+		return NULL;
+	}
+	return rvm_dev_open(name, 0);
+}
+
+static void
+test_flaky_open_not_formatted(void)
+{
+	rt_image_t img;
+	if (!CHECK(with_commits(1)))
+		return;
+	rt_save(&img, files, 2);
+	rvm_options_t o = opts();
+	o.open_dev = flaky_open;
+	fails_left = 1;
+	rvm_return_t r = rvm_open_log("test", &o, 0, NULL);
+	CHECK(r == RVM_ECORRUPT && unchanged(&img));
+	if (r == RVM_SUCCESS)
+		rvm_terminate();
+	rt_image_free(&img);
+}
+
 static void
 test_vista_header(void)
 {
@@ -278,6 +309,7 @@ main(void)
 	RUN(test_one_status_copy_damaged);
 	RUN(test_intact_log_not_formatted);
 	RUN(test_unreadable_refused);
+	RUN(test_flaky_open_not_formatted);
 	RUN(test_vista_header);
 	return check_summary();
 }
