@@ -163,7 +163,6 @@ rvm_initialize(const char *version, rvm_options_t *options)
 		return RVM_EINIT;
 	if (options_bad(options) || !options->log_dev)
 		return RVM_EOPTIONS;
-	rvm_crc_init();
 	memset(&rvm, 0, sizeof(rvm));
 	memset(&options->damage, 0, sizeof(options->damage));
 	rvm.vista = (options->flags & RVM_VISTA) != 0;
@@ -204,7 +203,6 @@ rvm_create_log(rvm_options_t *options, uint64_t log_len)
 	rvm_dev_t *dev = open_with(options->open_dev, options->log_dev, vista);
 	if (!dev)
 		return RVM_ELOG;
-	rvm_crc_init();
 	rvm_return_t r = vista ? vista_create(dev, log_len)
 			       : log_create(dev, log_len);
 	dev->close(dev);

@@ -214,8 +214,6 @@ rvm_txn_t *txn_find(uint32_t id);
 void prep_remove(rvm_prep_t *p);
 
 /* rvm_log.c */
-void rvm_crc_init(void);
-uint32_t rvm_crc32c(uint32_t crc, const void *p, size_t n);
 rvm_return_t log_create(rvm_dev_t *dev, uint64_t len);
 rvm_return_t log_open(rvm_dev_t *dev);
 /* Also records the durable end (forced_seq); takes rvm_lock to read it,

@@ -9,13 +9,16 @@
  * already holds, plus the new ones, zero-padded to the sector.
  *
  * A record is valid at a position when its header and end mark carry the
- * expected sequence number, its crc (CRC32C) matches, and it names the crc
- * of the record before it. The sequence number rejects records left over
- * from an earlier lap of the circle; the crc rejects torn writes and
- * damage; the chain of crcs rejects a stale record that sits just where
- * the next record would go, behind a record that was lost and rewritten
- * differently (the incarnation in the header makes a rewrite after
- * recovery differ even when the transaction is the same).
+ * expected sequence number, its crc matches, and it names the crc of the
+ * record before it. The crc is CRC32C (qs/crc.h, the node log's too): it
+ * catches any burst of up to 32 bits and any 3 flipped bits in a record
+ * (Hamming distance 4 up to 2^31 bits, by Koopman's tables). The sequence
+ * number rejects records left over from an earlier lap of the circle; the
+ * crc rejects torn writes and damage; the chain of crcs rejects a stale
+ * record that sits just where the next record would go, behind a record
+ * that was lost and rewritten differently (the incarnation in the header
+ * makes a rewrite after recovery differ even when the transaction is the
+ * same).
  *
  * Every record also says which records were known forced when it was
  * sealed (rec_hdr_t.forced), and the status block says which were when it
@@ -28,6 +31,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <qs/crc.h>
 #include "rvm_int.h"
 
 #define STATUS_MAGIC 0x4c4d5652u /* "RVML" */
@@ -46,34 +50,6 @@ typedef struct {
 	uint32_t crc, pad;
 } log_status_t;
 
-static uint32_t crc_table[256];
-
-/* CRC32C (Castagnoli, reflected polynomial 0x82F63B78): a checksum
- * against torn writes and media damage, not against an adversary. It
- * catches every burst of up to 32 bits and any 3 flipped bits in a record
- * (Hamming distance 4 up to 2^31 bits, by Koopman's tables). */
-void
-rvm_crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? 0x82f63b78u ^ (c >> 1) : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
-/* Pass 0 to start, or a previous result to continue. */
-uint32_t
-rvm_crc32c(uint32_t crc, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	crc = ~crc;
-	while (n--)
-		crc = crc_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
 static rvm_return_t
 status_put(rvm_dev_t *dev, log_status_t *st)
 {
@@ -82,7 +58,7 @@ status_put(rvm_dev_t *dev, log_status_t *st)
 	st->version = LOG_VERSION;
 	st->pad = 0;
 	st->crc = 0;
-	st->crc = rvm_crc32c(0, st, sizeof(*st));
+	st->crc = qs_crc32c(0, st, sizeof(*st));
 	memset(sect, 0, sizeof(sect));
 	memcpy(sect, st, sizeof(*st));
 	if (dev->write(dev, (uint64_t)(st->gen & 1) * RVM_SECTOR, sect,
@@ -120,7 +96,7 @@ status_valid(const log_status_t *st, const rvm_dev_t *dev)
 	log_status_t c = *st;
 	c.crc = 0;
 	return st->magic == STATUS_MAGIC && st->version == LOG_VERSION &&
-	       st->crc == rvm_crc32c(0, &c, sizeof(c)) &&
+	       st->crc == qs_crc32c(0, &c, sizeof(c)) &&
 	       st->log_len >= LOG_MIN && st->log_len % RVM_SECTOR == 0 &&
 	       st->log_len <= dev->size && st->head_seq != 0;
 }
@@ -250,7 +226,7 @@ rec_seal(uint8_t *rec, uint32_t len, const rvm_log_t *l)
 	memcpy(rec, &h, sizeof(h));
 	e.magic = END_MAGIC;
 	e.seq = h.seq;
-	e.crc = rvm_crc32c(0, rec, len - sizeof(e));
+	e.crc = qs_crc32c(0, rec, len - sizeof(e));
 	memcpy(rec + len - sizeof(e), &e, sizeof(e));
 	return e.crc;
 }
@@ -553,7 +529,7 @@ log_record_check(log_reader_t *r, uint64_t pos, rec_hdr_t *h,
 		return RVM_EIO;
 	memcpy(&e, p + h->len - sizeof(e), sizeof(e));
 	if (e.magic != END_MAGIC || e.seq != h->seq ||
-	    e.crc != rvm_crc32c(0, p, h->len - sizeof(e)))
+	    e.crc != qs_crc32c(0, p, h->len - sizeof(e)))
 		return RVM_ELOG;
 	*rec = p;
 	return RVM_SUCCESS;
