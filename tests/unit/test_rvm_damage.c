@@ -255,9 +255,12 @@ test_damage_stays_refused(void)
 	CHECK(crash());
 	flip(2 * RVM_SECTOR + pos[11] + 30, 3);
 	for (int k = 0; k < 2; k++) {
-		CHECK(rvm_initialize(NULL, &o) == RVM_ECORRUPT &&
-		      o.damage.seq == 12 && o.damage.pos == pos[11] &&
-		      o.damage.next_seq == 13 && o.damage.next_pos == pos[12]);
+		rvm_return_t r = rvm_initialize(NULL, &o);
+		CHECK(r == RVM_ECORRUPT && o.damage.seq == 12 &&
+		      o.damage.pos == pos[11] && o.damage.next_seq == 13 &&
+		      o.damage.next_pos == pos[12]);
+		if (r == RVM_SUCCESS)
+			rvm_terminate();
 	}
 }
 
