@@ -2,8 +2,8 @@
  * RVM internals shared by rvm.c (state, options, regions), rvm_txn.c
  * (transactions), rvm_log.c (the redo log's format and I/O), rvm_trunc.c
  * (recovery and truncation), rvm_damage.c (telling the log's end from
- * damage) and rvm_vista.c (the undo log in persistent memory). Internal to libqs; the host unit tests include it for the Vista
- * store hook.
+ * damage) and rvm_vista.c (the undo log in persistent memory). Internal
+ * to libqs; the host unit tests include it for the Vista store hook.
  *
  * Locking: rvm_lock guards everything in `rvm` and is held for short
  * stretches, including the log appends and forces of commits.
