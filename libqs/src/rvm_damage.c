@@ -43,7 +43,9 @@
  * What cannot be told apart: a record forced last before a crash, with
  * nothing sealed after it reaching the device and the status block older,
  * and then damaged, looks exactly like a torn write, and is dropped as
- * one (that commit is lost; the log stays consistent). A damaged record
+ * one: that commit is lost, and since an epoch may have written some of
+ * its sectors from memory already (rvm_mem.c), the segment may keep part
+ * of it. A damaged record
  * whose proof was itself lost in an unforced write is the same case.
  * Records never forced (no-flush commits in their window of
  * vulnerability) are not promised: damage to one drops it and the records

@@ -40,8 +40,9 @@ refuse(const char *who, const char *dev, rvm_return_t r)
 	printf("%s: to start over with an empty log, start with the boot "
 	       "argument format=%s (tools/bin/qsnet restart-node N --arg "
 	       "format=%s); what the log holds is lost: commits not yet in "
-	       "the segments (LRVM), the undo of transactions a crash "
-	       "interrupted (Vista)\n", who, dev, dev);
+	       "the segments, which may hold parts of them (LRVM), the undo "
+	       "of transactions a crash interrupted (Vista)\n", who, dev,
+	       dev);
 }
 
 /* Whether the device's first two sectors are all zero: rvm_initialize's
