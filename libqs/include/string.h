@@ -21,6 +21,8 @@ char *strcpy(char *restrict dst, const char *restrict src);
 char *strncpy(char *restrict dst, const char *restrict src, size_t n);
 /* Copies at most size-1 chars, always terminates if size > 0; returns strlen(src). */
 size_t strlcpy(char *restrict dst, const char *restrict src, size_t size);
+/* Not C: whether the comma-separated list names name (a whole item). */
+int qs_list_has(const char *list, const char *name);
 char *strchr(const char *s, int c);
 char *strrchr(const char *s, int c);
 char *strstr(const char *haystack, const char *needle);

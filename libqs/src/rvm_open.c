@@ -17,21 +17,6 @@
 #include <string.h>
 #include <qs/rvm.h>
 
-/* Whether the comma-separated list names name. */
-static int
-listed(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	while (list && *list) {
-		const char *end = strchr(list, ',');
-		size_t k = end ? (size_t)(end - list) : strlen(list);
-		if (k == n && !strncmp(list, name, n))
-			return 1;
-		list = end ? end + 1 : NULL;
-	}
-	return 0;
-}
-
 static void
 refuse(const char *who, const char *dev, rvm_return_t r)
 {
@@ -87,7 +72,7 @@ rvm_open_log(const char *who, rvm_options_t *o, uint64_t log_len,
 		printf("%s: %s holds no log yet: creating one\n", who,
 		       o->log_dev);
 	} else if ((r == RVM_ECORRUPT || r == RVM_EIO) &&
-		   listed(format, o->log_dev)) {
+		   qs_list_has(format, o->log_dev)) {
 		printf("%s: %s: %s; formatting it, as format=%s asks\n", who,
 		       o->log_dev, rvm_strerror(r), format);
 	} else {

@@ -299,3 +299,17 @@ strtok_r(char *restrict str, const char *restrict delim,
 	*saveptr = str;
 	return tok;
 }
+
+int
+qs_list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	while (list && *list) {
+		const char *end = strchr(list, ',');
+		size_t k = end ? (size_t)(end - list) : strlen(list);
+		if (k == n && !strncmp(list, name, n))
+			return 1;
+		list = end ? end + 1 : NULL;
+	}
+	return 0;
+}

@@ -270,25 +270,33 @@ static qs_server_t broken =
 
 /* ---- start ---------------------------------------------------------- */
 
-/* Whether the boot argument `format` names the region (a comma list). */
+/* Whether the boot argument format= (a comma list) names the region. */
 static int
 format_asked(void)
 {
 	char arg[128];
-	size_t n = strlen(REGION);
-	if (qs_boot_arg("format", arg, sizeof(arg)) <= 0)
-		return 0;
-	for (const char *p = arg; p; p = strchr(p, ','), p = p ? p + 1 : p)
-		if (!strncmp(p, REGION, n) && (p[n] == ',' || !p[n]))
-			return 1;
-	return 0;
+	return qs_boot_arg("format", arg, sizeof(arg)) > 0 &&
+	       qs_list_has(arg, REGION);
 }
 
+/*
+ * Opens the log; a new region gets an empty one. One that cannot be
+ * opened is formatted only when format= names it (as RVM's logs are,
+ * rvm_open_log): an intact log is kept even then, so the argument does no
+ * harm if it stays set.
+ */
 static int
 open_log(rvm_dev_t *dev)
 {
 	store_damage_t d = { 0 };
-	int r = format_asked() ? STORE_NEW : store_open(&st, dev, &d);
+	int r = store_open(&st, dev, &d);
+	if ((r == STORE_BAD_STATUS || r == STORE_DAMAGED) && format_asked()) {
+		printf("log: %s cannot be opened; formatting it, as format= "
+		       "asks\n", REGION);
+		st.dev = NULL;
+		store_close(&st);
+		r = STORE_NEW;
+	}
 	if (r == STORE_NEW) {
 		printf("log: formatting %s (%u KiB)\n", REGION,
 		       (unsigned)(dev->size / 1024));
