@@ -32,7 +32,6 @@
 #include "tm.h"
 
 #define OWNER "tm"
-#define OPEN_TRIES 100 /* 50 ms apart: init starts the log manager first */
 
 enum { K_ENTRY = 1, K_BOOT = 2 };
 
@@ -109,13 +108,10 @@ read_back(boot_rec_t *boot)
 static int
 open_log(void)
 {
-	int r = QS_ENOENT;
 	n_entries = 0;
 	mode = NO_LOG;
-	for (int i = 0; i < OPEN_TRIES && r == QS_ENOENT; i++) {
-		if ((r = qs_log_open(OWNER, &owner, NULL)) == QS_ENOENT)
-			qs_sleep(50); /* not up yet: init started it first */
-	}
+	/* init's config starts the log manager and awaits its queue first */
+	int r = qs_log_open(OWNER, &owner, NULL);
 	if (r == QS_ENOENT) {
 		printf("tm: no log manager: running without a log\n");
 		return r;

@@ -1,8 +1,7 @@
 /*
  * What the TM's log (servers/tm/log.c) takes from the rest of the TM and
  * from the kernel, for test_tmlog: its lock and counters, the node's
- * incarnation (tm_stub_incarnation), a sleep that returns at once, error
- * names.
+ * incarnation (tm_stub_incarnation), error names.
  */
 #include <stdio.h>
 #include <qs/sys.h>
@@ -18,13 +17,6 @@ qs_node_info(qs_node_info_t *out)
 {
 	*out = (qs_node_info_t){ .node_id = 0,
 				 .incarnation = tm_stub_incarnation };
-	return 0;
-}
-
-int
-qs_sleep(uint32_t ms)
-{
-	(void)ms;
 	return 0;
 }
 
