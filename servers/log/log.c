@@ -149,6 +149,8 @@ op_append(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 		return owner;
 	if (a->flags & ~LOG_F_FORCE)
 		return QS_EINVAL;
+	if ((a->flags & LOG_F_FORCE) && n_waiters == LOG_WAITERS_MAX)
+		return QS_ELIMIT; /* before the append: refused means not logged */
 	int r = store_append(&st, owner, a->kind, a->key,
 			     (const void *)req->hdr.ool, req->hdr.ool_len, &seq);
 	if (r)
@@ -261,8 +263,13 @@ static const qs_op_t ops[] = {
 static qs_server_t server = QS_SERVER_LOCKED("log", ops, &server, &lock);
 
 /* When the log cannot be used: every owner's request gets QS_EIO. */
+#define REFUSED(name) { name, 0, QS_MSG_INLINE, LOG_DATA_MAX, NULL, op_refused, L }
 static const qs_op_t broken_ops[] = {
-	[LOG_OP_OPEN] = { "open", 0, QS_MSG_INLINE, 0, NULL, op_refused, L },
+	[LOG_OP_OPEN] = REFUSED("open"),
+	[LOG_OP_APPEND] = REFUSED("append"),
+	[LOG_OP_FORCE] = REFUSED("force"),
+	[LOG_OP_READ] = REFUSED("read"),
+	[LOG_OP_RELEASE] = REFUSED("release"),
 	[LOG_OP_STATS] = { "stats", 0, 0, 0, NULL, op_stats, 0 },
 };
 static qs_server_t broken =
@@ -277,6 +284,25 @@ format_asked(void)
 	char arg[128];
 	return qs_boot_arg("format", arg, sizeof(arg)) > 0 &&
 	       qs_list_has(arg, REGION);
+}
+
+static void
+say_damage(const store_damage_t *d)
+{
+	printf("log: %s: damaged record at position %llu (seq %llu), which "
+	       "had been forced; ", REGION, (unsigned long long)d->pos,
+	       (unsigned long long)d->pseq);
+	if (d->next_pseq)
+		printf("the log goes on at position %llu (seq %llu): records "
+		       "%llu to %llu are lost. ",
+		       (unsigned long long)d->next_pos,
+		       (unsigned long long)d->next_pseq,
+		       (unsigned long long)d->pseq,
+		       (unsigned long long)d->next_pseq - 1);
+	else
+		printf("the status says so; no later record reads back. ");
+	printf("Refusing to recover around it; boot with format=%s to start "
+	       "an empty log\n", REGION);
 }
 
 /*
@@ -309,15 +335,7 @@ open_log(rvm_dev_t *dev)
 		       "(losing what it held), boot once with the argument "
 		       "format=%s\n", REGION, REGION);
 	else if (r == STORE_DAMAGED)
-		printf("log: %s: damaged record at position %llu (seq %llu); "
-		       "the log goes on at position %llu (seq %llu): records "
-		       "%llu to %llu are lost. Refusing to recover around them; "
-		       "boot with format=%s to start an empty log\n", REGION,
-		       (unsigned long long)d.pos, (unsigned long long)d.pseq,
-		       (unsigned long long)d.next_pos,
-		       (unsigned long long)d.next_pseq,
-		       (unsigned long long)d.pseq,
-		       (unsigned long long)d.next_pseq - 1, REGION);
+		say_damage(&d);
 	else if (r)
 		printf("log: %s: %s\n", REGION, qs_strerror(r));
 	return r;

@@ -104,7 +104,8 @@ status_valid(const status_t *st, const rvm_dev_t *dev)
 	return st->magic == STATUS_MAGIC && st->version == STATUS_VERSION &&
 	       st->crc == status_crc(st) && st->log_len >= LOG_MIN &&
 	       st->log_len % RVM_SECTOR == 0 && st->log_len <= dev->size &&
-	       st->head_pseq != 0 && st->head % 8 == 0;
+	       st->head_pseq != 0 && st->head % 8 == 0 &&
+	       st->head < UINT64_MAX / 2 && st->head_pseq < UINT64_MAX / 2;
 }
 
 /* The status as it stands now; the generation moves on only once written,
@@ -174,7 +175,8 @@ typedef struct {
 static const uint8_t *
 reader_get(store_t *s, reader_t *r, uint64_t pos, uint32_t n)
 {
-	if (r->buf && pos >= r->pos && pos + n <= r->pos + r->len)
+	if (r->buf && pos >= r->pos && pos - r->pos <= r->len &&
+	    n <= r->len - (pos - r->pos)) /* no sum to wrap */
 		return r->buf + (pos - r->pos);
 	uint64_t start = SECT_DOWN(pos), want = SECT_UP(pos + n) - start;
 	if (want > s->area)
@@ -567,7 +569,8 @@ store_read(store_t *s, const lrec_t *r, void *data, uint32_t cap)
 {
 	reader_t rd = { 0 };
 	rec_hdr_t h;
-	int rc = store_flush(s); /* the record may still be in the buffer */
+	/* a record still in the buffer is written first */
+	int rc = r->pos + r->len > s->written ? store_flush(s) : 0;
 	const uint8_t *p = rc ? NULL : rec_whole(s, &rd, r->pos, &h);
 	if (!p || h.pseq != r->pseq) {
 		free(rd.buf);

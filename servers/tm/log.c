@@ -55,6 +55,21 @@ entry(uint64_t tx)
 	return NULL;
 }
 
+/* Room for one more entry in the table. */
+static int
+room(void)
+{
+	if (n_entries < cap_entries)
+		return 0;
+	uint32_t cap = cap_entries ? cap_entries * 2 : 64;
+	tm_log_rec_t *b = realloc(entries, cap * sizeof(*b));
+	if (!b)
+		return QS_ENOMEM;
+	entries = b;
+	cap_entries = cap;
+	return 0;
+}
+
 static int
 keep(const tm_log_rec_t *e)
 {
@@ -63,16 +78,19 @@ keep(const tm_log_rec_t *e)
 		*o = *e;
 		return 0;
 	}
-	if (n_entries == cap_entries) {
-		uint32_t cap = cap_entries ? cap_entries * 2 : 64;
-		tm_log_rec_t *b = realloc(entries, cap * sizeof(*b));
-		if (!b)
-			return QS_ENOMEM;
-		entries = b;
-		cap_entries = cap;
-	}
-	entries[n_entries++] = *e;
-	return 0;
+	int r = room();
+	if (!r)
+		entries[n_entries++] = *e;
+	return r;
+}
+
+/* Errors of a force that say the record was not appended, so that the
+ * transaction may be aborted; any other leaves it unknown. */
+static int
+not_logged(int r)
+{
+	return r == LOG_FULL || r == QS_ELIMIT || r == QS_EPERM ||
+	       r == QS_EINVAL || r == QS_ENOMEM || r == QS_ENOENT;
 }
 
 /* Reads the TM's records back; the boot record into *boot. */
@@ -166,7 +184,9 @@ tmlog_open(void)
 
 /* With tm_lock held, which it drops while the force waits for the disk
  * (the record is busy: nobody else changes it), so that concurrent commits
- * share a force. */
+ * share a force. An error means the entry was not logged; a force whose
+ * fate is unknown (the log's device failed, or the log manager died) stops
+ * the TM: telling anyone either outcome could contradict the log. */
 int
 tmlog_force(const tm_log_rec_t *rec)
 {
@@ -175,14 +195,25 @@ tmlog_force(const tm_log_rec_t *rec)
 	if (mode == LOG_BROKEN)
 		return QS_EIO;
 	tm_log_rec_t e = *rec;
+	int r = room(); /* so that a durable entry is never left out */
+	if (r < 0)
+		return r;
 	qs_mutex_unlock(&tm_lock);
-	int r = qs_log_append(owner, K_ENTRY, e.tx, &e, sizeof(e),
-			      LOG_F_FORCE, NULL);
+	r = qs_log_append(owner, K_ENTRY, e.tx, &e, sizeof(e), LOG_F_FORCE,
+			  NULL);
 	qs_mutex_lock(&tm_lock);
-	if (r < 0) {
+	if (r < 0 && not_logged(r)) {
 		printf("tm: log: forcing %s: %s\n", qs_tx_format(e.tx, tx_text),
 		       qs_strerror(r));
 		return r;
+	}
+	if (r < 0) { /* fail-stop: neither outcome may be told */
+		printf("tm: the node log failed while forcing %s (%s): whether "
+		       "it is logged is unknown, so the TM stops rather than "
+		       "guess; restart the node, whose TM reads the log and "
+		       "finishes what it holds\n",
+		       qs_tx_format(e.tx, tx_text), qs_strerror(r));
+		qs_exit(3);
 	}
 	tm_stats.log_forces++;
 	return keep(&e);

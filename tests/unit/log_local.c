@@ -12,6 +12,13 @@
 
 static store_t st;
 static int open_ok;
+static int fail_next; /* the next forced append's answer, after it */
+
+void
+log_local_fail_force(int err)
+{
+	fail_next = err;
+}
 
 void
 log_local_reset(void)
@@ -52,6 +59,10 @@ qs_log_append(uint32_t handle, uint16_t kind, uint64_t key, const void *data,
 	int r = store_append(&st, (int)handle, kind, key, data, len, seq);
 	if (!r && (flags & LOG_F_FORCE))
 		r = store_flush(&st);
+	if (!r && (flags & LOG_F_FORCE) && fail_next) {
+		r = fail_next; /* appended and durable, yet the answer fails */
+		fail_next = 0;
+	}
 	return r;
 }
 

@@ -6,5 +6,8 @@
 
 /* Forgets the open store, as a restarted log manager would. */
 void log_local_reset(void);
+/* The next forced append is made, but answers err: as a device error
+ * after the write, or a log manager that died, would. */
+void log_local_fail_force(int err);
 
 #endif

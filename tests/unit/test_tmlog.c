@@ -111,12 +111,39 @@ test_a_full_log_refuses_the_force_and_keeps_the_rest(void)
 	CHECK(kept && tmlog_state(tx) == 0);
 }
 
+/* A force whose answer is lost after it reached the disk. */
+static int
+lost_answer(void *arg)
+{
+	(void)arg;
+	if (tmlog_open() != 0)
+		return -1;
+	tm_log_rec_t e = entry_of(2); /* committed */
+	log_local_fail_force(QS_EIO);
+	qs_mutex_lock(&tm_lock);
+	int r = tmlog_force(&e); /* must not return: either answer is a guess */
+	qs_mutex_unlock(&tm_lock);
+	return r == 0 ? 10 : 11;
+}
+
+static void
+test_a_force_of_unknown_fate_stops_the_tm(void)
+{
+	rt_file(LOG_LOCAL_DEV, 64 * 1024);
+	log_local_reset();
+	CHECK(rt_child(lost_answer, NULL) == 3); /* the TM's fail-stop */
+	tm_stub_incarnation = 5;
+	log_local_reset();
+	CHECK(tmlog_open() == 0 && tmlog_state(2) == TM_LOG_COMMITTED);
+}
+
 int
 main(void)
 {
 	rt_scratch();
 	RUN(test_1100_entries_survive_a_crash);
 	RUN(test_a_full_log_refuses_the_force_and_keeps_the_rest);
+	RUN(test_a_force_of_unknown_fate_stops_the_tm);
 	log_local_reset();
 	return check_summary();
 }

@@ -1,7 +1,7 @@
 /*
  * What the TM's log (servers/tm/log.c) takes from the rest of the TM and
  * from the kernel, for test_tmlog: its lock and counters, the node's
- * incarnation (tm_stub_incarnation), error names.
+ * incarnation (tm_stub_incarnation), error names, and exit.
  */
 #include <stdio.h>
 #include <qs/sys.h>
@@ -33,4 +33,14 @@ qs_strerror(int err)
 	static char b[16];
 	snprintf(b, sizeof(b), "error %d", err);
 	return b;
+}
+
+void _exit(int status) __attribute__((noreturn)); /* the host's */
+
+/* The TM's fail-stop ends the test's process (a child, in the tests) at
+ * once, as the TM's would: no exit handlers (the scratch directory's). */
+void
+qs_exit(int status)
+{
+	_exit(status);
 }
