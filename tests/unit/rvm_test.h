@@ -15,6 +15,8 @@
 void rt_scratch(void);
 /* Creates (or empties) a zero-filled device file of size bytes. */
 void rt_file(const char *name, uint64_t size);
+/* Writes n bytes at offset off of a device file: 0, or -1. */
+int rt_poke(const char *name, uint64_t off, const void *buf, size_t n);
 
 /* Device file contents, saved and put back to restart from one state. */
 typedef struct {

@@ -277,16 +277,6 @@ test_noflush_window(void)
 	}
 }
 
-/* Writes n bytes at a device offset of a file. */
-static void
-poke(const char *name, uint64_t off, const void *buf, size_t n)
-{
-	FILE *f = fopen(name, "r+");
-	CHECK(f && fseek(f, off, SEEK_SET) == 0 && fwrite(buf, 1, n, f) == n);
-	if (f)
-		fclose(f);
-}
-
 /*
  * Three flushed commits, then a crash (the status write of rvm_terminate
  * is lost), then damage after them: garbage past the last record is
@@ -320,11 +310,11 @@ test_torn_tail(void)
 		rt_crash_reset(0);
 		/* Nothing truncated the log: records start at the area. */
 		uint64_t area = 2 * RVM_SECTOR;
-		poke(LOG, area + used[2], junk, sizeof(junk));
+		CHECK(rt_poke(LOG, area + used[2], junk, sizeof(junk)) == 0);
 		if (corrupt == 1) /* a byte of the last record's new values */
-			poke(LOG, area + used[1] + 100, "\xee", 1);
+			CHECK(rt_poke(LOG, area + used[1] + 100, "\xee", 1) == 0);
 		if (corrupt == 2) /* its crc, in the end mark's second word */
-			poke(LOG, area + used[2] - 12, "\xee", 1);
+			CHECK(rt_poke(LOG, area + used[2] - 12, "\xee", 1) == 0);
 		p = start(8192);
 		if (!CHECK(p != NULL))
 			return;

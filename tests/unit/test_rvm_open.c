@@ -27,15 +27,6 @@ opts(void)
 	return o;
 }
 
-static void
-poke(const char *name, uint64_t off, const void *buf, size_t n)
-{
-	FILE *f = fopen(name, "r+");
-	CHECK(f && fseek(f, off, SEEK_SET) == 0 && fwrite(buf, 1, n, f) == n);
-	if (f)
-		fclose(f);
-}
-
 /* A log holding *n commits not yet truncated (0x5a over the first 100
  * bytes of the segment, then 0x5b over the next 100): the process ends
  * without rvm_terminate. */
@@ -147,22 +138,22 @@ garble_status(void)
 	uint64_t seed = 5;
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = rt_rand(&seed);
-	poke(LOG, 0, junk, sizeof(junk));
+	CHECK(rt_poke(LOG, 0, junk, sizeof(junk)) == 0);
 }
 
 static void
 flip_one_status_bit(void) /* in each copy: neither is valid */
 {
-	poke(LOG, 17, "\x01", 1);
-	poke(LOG, RVM_SECTOR + 17, "\x01", 1);
+	CHECK(rt_poke(LOG, 17, "\x01", 1) == 0);
+	CHECK(rt_poke(LOG, RVM_SECTOR + 17, "\x01", 1) == 0);
 }
 
 static void
 old_version(void)
 {
 	uint32_t v = 1;
-	poke(LOG, 4, &v, 4);
-	poke(LOG, RVM_SECTOR + 4, &v, 4);
+	CHECK(rt_poke(LOG, 4, &v, 4) == 0);
+	CHECK(rt_poke(LOG, RVM_SECTOR + 4, &v, 4) == 0);
 }
 
 static void
@@ -182,7 +173,7 @@ test_damaged_record_refused(void)
 	if (!CHECK(with_commits(2)))
 		return;
 	rt_image_t img;
-	poke(LOG, 2 * RVM_SECTOR + 8, "\xff", 1); /* its n_ranges */
+	CHECK(rt_poke(LOG, 2 * RVM_SECTOR + 8, "\xff", 1) == 0); /* its n_ranges */
 	rt_save(&img, files, 2);
 	CHECK(open_check(NULL, &r, &o) < 0 && r == RVM_ECORRUPT &&
 	      o.damage.kind == RVM_DAMAGE_RECORD && o.damage.seq == 1 &&
@@ -201,7 +192,7 @@ test_one_status_copy_damaged(void)
 	rvm_options_t o;
 	if (!CHECK(with_commits(1)))
 		return;
-	poke(LOG, 1, "\x77", 1);
+	CHECK(rt_poke(LOG, 1, "\x77", 1) == 0);
 	CHECK(open_check(NULL, &r, &o) == 1);
 }
 
@@ -288,13 +279,13 @@ test_vista_header(void)
 	CHECK(rvm_query(&q, NULL) == 0 && q.log_size < UNDO_LEN &&
 	      q.log_size > UNDO_LEN - 1024);
 	CHECK(rvm_terminate() == RVM_SUCCESS);
-	poke(PM, 0, "\x13", 1); /* the magic */
+	CHECK(rt_poke(PM, 0, "\x13", 1) == 0); /* the magic */
 	CHECK(rvm_open_log("test", &o, UNDO_LEN, NULL) == RVM_ECORRUPT &&
 	      o.damage.kind == RVM_DAMAGE_STATUS);
 	CHECK(rvm_open_log("test", &o, UNDO_LEN, PM) == RVM_SUCCESS);
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 	uint32_t v = 9;
-	poke(PM, 4, &v, 4);
+	CHECK(rt_poke(PM, 4, &v, 4) == 0);
 	CHECK(rvm_open_log("test", &o, UNDO_LEN, NULL) == RVM_ECORRUPT &&
 	      o.damage.kind == RVM_DAMAGE_VERSION);
 }
