@@ -17,6 +17,9 @@
  * pseq expected there, the CRC matches and it names the CRC of the record
  * before it (which, with the incarnation bumped by every recovery, rejects
  * a stale record from before a torn tail that sits where a new one goes).
+ * The status names the CRC that the head's record names (head_crc), so
+ * the first record read is chained too: a stale one where the head moved,
+ * past records all released, is not taken.
  *
  * Damage versus a torn tail. Reading from the head, the first invalid
  * record ends the log if it is a torn write: a record of the last flush,
@@ -36,7 +39,7 @@
 #include "store.h"
 
 #define STATUS_MAGIC 0x474c5351u /* "QSLG" */
-#define STATUS_VERSION 2
+#define STATUS_VERSION 3
 #define REC_MAGIC 0x524c5351u    /* "QSLR" */
 #define END_MAGIC 0x454c5351u    /* "QSLE" */
 #define AREA_START (2 * RVM_SECTOR)
@@ -54,7 +57,8 @@ typedef struct {
 	uint64_t log_len, head, head_pseq;
 	uint64_t durable; /* every pseq below was synced when written */
 	uint32_t inc, gen;
-	uint32_t crc, pad;
+	uint32_t crc;
+	uint32_t head_crc; /* the CRC the head's record names as before it */
 } status_t;
 
 typedef struct {
@@ -88,7 +92,6 @@ status_put(rvm_dev_t *dev, status_t *st)
 	uint8_t sect[RVM_SECTOR];
 	st->magic = STATUS_MAGIC;
 	st->version = STATUS_VERSION;
-	st->pad = 0;
 	st->crc = status_crc(st);
 	memset(sect, 0, sizeof(sect));
 	memcpy(sect, st, sizeof(*st));
@@ -115,7 +118,8 @@ status_write(store_t *s)
 {
 	status_t st = { .log_len = s->area + AREA_START, .head = s->head,
 			.head_pseq = s->head_pseq, .durable = s->durable,
-			.inc = s->inc, .gen = s->gen + 1 };
+			.inc = s->inc, .gen = s->gen + 1,
+			.head_crc = s->head_crc };
 	int r = status_put(s->dev, &st);
 	if (!r) {
 		s->gen = st.gen;
@@ -335,13 +339,13 @@ scan(store_t *s, uint64_t durable, store_damage_t *d)
 {
 	reader_t rd = { 0 };
 	uint64_t pos = s->head, pseq = s->head_pseq;
-	uint32_t crc = 0;
-	int first = 1, r = 0;
+	uint32_t crc = s->head_crc; /* the head's record too is chained */
+	int r = 0;
 	for (;;) {
 		rec_hdr_t h;
 		const uint8_t *p = rec_whole(s, &rd, pos, &h);
 		if (!p || h.pseq != pseq || pos + h.len > s->head + s->area ||
-		    (!first && h.prev_crc != crc)) {
+		    h.prev_crc != crc) {
 			if (pseq < durable || vouched(s, &rd, pos, pseq, d)) {
 				d->pos = pos;
 				d->pseq = pseq;
@@ -356,7 +360,7 @@ scan(store_t *s, uint64_t durable, store_damage_t *d)
 			break;
 		}
 		crc = rec_crc(p, h.len);
-		first = 0;
+		s->idx[s->n - 1].crc = crc;
 		pos += h.len;
 		pseq++;
 	}
@@ -411,6 +415,7 @@ store_open(store_t *s, rvm_dev_t *dev, store_damage_t *damage)
 	s->area = v->log_len - AREA_START;
 	s->head = s->disk_head = v->head;
 	s->head_pseq = v->head_pseq;
+	s->head_crc = v->head_crc;
 	s->gen = v->gen;
 	int r = scan(s, v->durable, damage);
 	if (r)
@@ -491,7 +496,7 @@ put(store_t *s, int owner, int type, uint16_t kind, uint64_t key,
 	memcpy(p + len - sizeof(e), &e, sizeof(e));
 	lrec_t r = { .pos = s->tail, .pseq = h.pseq, .seq = h.seq, .key = key,
 		     .len = len, .kind = kind, .owner = owner,
-		     .live = type == T_DATA };
+		     .live = type == T_DATA, .crc = e.crc };
 	int rc = idx_push(s, &r);
 	if (rc)
 		return rc;
@@ -638,11 +643,13 @@ store_compact(store_t *s, uint64_t target)
 		h = &s->idx[s->first];
 		s->head = h->pos + h->len;
 		s->head_pseq = h->pseq + 1;
+		s->head_crc = h->crc;
 		s->first++;
 	}
 	if (s->first == s->n) {
 		s->head = s->tail;
 		s->head_pseq = s->next_pseq;
+		s->head_crc = s->last_crc;
 	}
 	/* the new head only once the copies are durable */
 	int f = store_flush(s);

@@ -20,6 +20,7 @@ typedef struct {
 	uint16_t kind;
 	uint8_t owner;  /* index into the store's owner names */
 	uint8_t live;   /* 0: released, carried, or a release record */
+	uint32_t crc;   /* its own: what the record after it names */
 } lrec_t;
 
 typedef struct {
@@ -27,6 +28,7 @@ typedef struct {
 	uint64_t area;            /* bytes of the circular record area */
 	uint64_t head, head_pseq; /* the oldest record kept */
 	uint64_t disk_head;       /* the head the status names */
+	uint32_t head_crc;        /* the CRC the head's record names before it */
 	uint64_t tail, next_pseq; /* where the next record goes */
 	uint64_t written;         /* bytes below this are on the device */
 	uint64_t durable;         /* records with pseq below this are synced */

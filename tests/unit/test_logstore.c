@@ -227,6 +227,50 @@ test_a_bit_flip_in_any_record_is_reported(void)
 	rt_image_free(&img);
 }
 
+/* Copies n bytes at offset off of file from into file to. */
+static void
+copy_bytes(const char *from, const char *to, uint64_t off, uint32_t n)
+{
+	static uint8_t b[8192];
+	FILE *f = fopen(from, "rb");
+	CHECK(f && n <= sizeof(b) && !fseek(f, off, SEEK_SET) &&
+	      fread(b, 1, n, f) == n);
+	if (f)
+		fclose(f);
+	CHECK(rt_poke(to, off, b, n) == 0);
+}
+
+/*
+ * Two histories from one empty log. In one, X, W (as long as a release
+ * record) and Y. In the other, Z (as long as X), released, and the head
+ * moved past Z and its release: to where Y is in the first. Y copied
+ * there is whole and valid, with the pseq the head expects, but it names
+ * W's CRC: it must not come back as a live record (nor as damage).
+ */
+static void
+test_a_stale_record_at_the_head_is_not_taken(void)
+{
+	CHECK(fresh() == 0 && reopen(NULL) == 0);
+	int o = store_owner(&st, "tm");
+	CHECK(put(o, 1, 100) == 0 && put(o, 2, 8) == 0 && put(o, 3, 100) == 0 &&
+	      store_flush(&st) == 0);
+	uint64_t y_pos = st.idx[st.first + 2].pos;
+	uint32_t y_len = st.idx[st.first + 2].len;
+	store_close(&st);
+	CHECK(rename(LOG, "other.log") == 0);
+	CHECK(fresh() == 0 && reopen(NULL) == 0);
+	o = store_owner(&st, "tm");
+	CHECK(put(o, 4, 100) == 0 && store_release(&st, o, 4, 4) == 0 &&
+	      store_compact(&st, 0) == 0);
+	CHECK(st.head == y_pos && st.head_pseq == 3);
+	store_close(&st);
+	copy_bytes("other.log", LOG, 2 * RVM_SECTOR + y_pos, y_len);
+	store_damage_t d;
+	CHECK(reopen(&d) == 0);
+	uint64_t keys[4];
+	CHECK(live_keys(store_owner(&st, "tm"), keys, 4) == 0);
+}
+
 static void
 test_status_damage_is_refused_and_a_new_device_is_new(void)
 {
@@ -304,6 +348,7 @@ main(void)
 	RUN(test_head_moves_on_carrying_live_records);
 	RUN(test_a_full_log_pushes_back_and_loses_nothing);
 	RUN(test_a_bit_flip_in_any_record_is_reported);
+	RUN(test_a_stale_record_at_the_head_is_not_taken);
 	RUN(test_status_damage_is_refused_and_a_new_device_is_new);
 	RUN(test_a_crash_at_any_write_loses_no_forced_record);
 	store_close(&st);
