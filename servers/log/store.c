@@ -46,6 +46,7 @@
 #define LOG_MIN (16 * RVM_SECTOR)
 #define CHUNK (64 * 1024)
 #define RESERVE(s) ((s)->area / 8)
+#define SHARE(s) ((s)->area / 2) /* the most one owner's live records hold */
 #define ALIGN8(x) (((x) + 7) / 8 * 8)
 #define SECT_DOWN(x) ((x) & ~(uint64_t)(RVM_SECTOR - 1))
 #define SECT_UP(x) SECT_DOWN((x) + RVM_SECTOR - 1)
@@ -284,6 +285,7 @@ kill_keys(store_t *s, int owner, uint64_t key, uint64_t last, uint64_t before)
 	for (uint32_t i = s->first; i < s->n && s->idx[i].pseq < before; i++)
 		if (keyed(&s->idx[i], owner, key, last)) {
 			s->idx[i].live = 0;
+			s->owner_live[owner] -= s->idx[i].len;
 			n++;
 		}
 	return n;
@@ -306,10 +308,14 @@ replay(store_t *s, const rec_hdr_t *h, const uint8_t *data, uint64_t pos)
 		memcpy(&last, data, sizeof(last));
 		kill_keys(s, owner, h->key, last, h->pseq);
 	}
+	if (h->type == T_DATA)
+		s->owner_live[owner] += h->len;
 	for (uint32_t i = s->first; h->type == T_DATA && i < s->n; i++) {
 		lrec_t *o = &s->idx[i];
-		if (o->live && o->owner == owner && o->seq == h->seq)
+		if (o->live && o->owner == owner && o->seq == h->seq) {
 			o->live = 0; /* an older copy */
+			s->owner_live[owner] -= o->len;
+		}
 	}
 	return idx_push(s, &r);
 }
@@ -501,6 +507,8 @@ put(store_t *s, int owner, int type, uint16_t kind, uint64_t key,
 	if (rc)
 		return rc;
 	s->last_crc = e.crc;
+	if (type == T_DATA)
+		s->owner_live[owner] += len;
 	s->buf_len += len;
 	s->tail += len;
 	s->next_pseq++;
@@ -523,6 +531,11 @@ int
 store_append(store_t *s, int owner, uint16_t kind, uint64_t key,
 	     const void *data, uint32_t len, uint64_t *seq)
 {
+	uint32_t need = ALIGN8(sizeof(rec_hdr_t) + len) + sizeof(rec_end_t);
+	if (s->owner_live[owner] + need > SHARE(s)) {
+		s->stats.full++; /* its share is full: the others keep theirs */
+		return LOG_FULL;
+	}
 	make_room(s, len);
 	int r = put(s, owner, T_DATA, kind, key, 0, data, len);
 	if (r == LOG_FULL)
@@ -626,6 +639,7 @@ carry(store_t *s, lrec_t *r)
 	if (rc)
 		return rc;
 	s->idx[s->first].live = 0; /* r may have moved as the index grew */
+	s->owner_live[copy.owner] -= copy.len;
 	s->stats.carried++;
 	return 0;
 }

@@ -40,6 +40,7 @@ typedef struct {
 	lrec_t *idx;              /* records [first, n) are those kept */
 	uint32_t first, n, cap;
 	char owners[LOG_OWNERS_MAX][LOG_NAME_MAX];
+	uint64_t owner_live[LOG_OWNERS_MAX]; /* bytes of each one's live records */
 	uint32_t n_owners;
 	log_stats_t stats;
 } store_t;

@@ -176,6 +176,23 @@ test_a_full_log_pushes_back_and_loses_nothing(void)
 	CHECK(put(o, 5000, 500) == 0);
 }
 
+static void
+test_one_owner_cannot_fill_the_log_for_the_others(void)
+{
+	CHECK(fresh() == 0 && reopen(NULL) == 0);
+	int fs = store_owner(&st, "fs"), tm = store_owner(&st, "tm");
+	uint32_t i = 1;
+	while (i < 1000 && put(fs, i, 500) == 0)
+		i++;
+	CHECK(i < 1000 && st.owner_live[fs] <= st.area / 2);
+	for (uint32_t k = 0; k < 20; k++) /* the TM's share is whole */
+		CHECK(put(tm, 5000 + k, 200) == 0);
+	CHECK(store_flush(&st) == 0 && reopen(NULL) == 0);
+	fs = store_owner(&st, "fs");
+	CHECK(put(fs, 9999, 500) == LOG_FULL); /* its share, after a restart */
+	CHECK(store_release(&st, fs, 1, 10) == 0 && put(fs, 9999, 500) == 0);
+}
+
 /* Flips one bit in byte `at` of the log file. */
 static void
 flip(uint64_t at)
@@ -347,6 +364,7 @@ main(void)
 	RUN(test_a_range_of_keys_goes_at_once_and_long_records_stay_whole);
 	RUN(test_head_moves_on_carrying_live_records);
 	RUN(test_a_full_log_pushes_back_and_loses_nothing);
+	RUN(test_one_owner_cannot_fill_the_log_for_the_others);
 	RUN(test_a_bit_flip_in_any_record_is_reported);
 	RUN(test_a_stale_record_at_the_head_is_not_taken);
 	RUN(test_status_damage_is_refused_and_a_new_device_is_new);
