@@ -22,6 +22,7 @@ import time
 import pytest
 
 from qsharness import BOOT_TIMEOUT, PROG_TIMEOUT, Node, cluster_fixture, qsnet
+from test_tm import tm_stats
 
 dtx_cluster = cluster_fixture("test-nodes-dtx", n=3)
 DIR = "/c"
@@ -43,11 +44,6 @@ def restart(cluster, node, **once_args):
     if cluster.is_running(node):
         cluster.kill_node(node)
     cluster.restart_node(node, BOOT_TIMEOUT, once_args or None)  # formed
-
-
-def tx_stats(node):
-    out = node.exec("tx stats")
-    return {k: int(v) for k, v in re.findall(r"([a-z-]+) (\d+)", out)}
 
 
 def records(node):
@@ -125,7 +121,7 @@ def test_commit_across_three_nodes(nodes):
     n0, n1, n2 = nodes
     chain(n0, "-r 1")  # makes DIR (its own transaction) and warms the names
     no_breadcrumbs(nodes)
-    before = [tx_stats(n) for n in nodes]
+    before = [tm_stats(n) for n in nodes]
     _, m, text = chain(n0, "-r 1")
     assert m.groups() == ("1", "0", "0"), text
     tx = tx_of(text)
@@ -133,7 +129,7 @@ def test_commit_across_three_nodes(nodes):
     assert n1.exec("cat %s/%s" % (DIR, tx)).count("tx %s op" % tx) == 3
     assert [outcome(n, tx) for n in nodes] == ["committed"] * 3
     no_breadcrumbs(nodes)
-    after = [tx_stats(n) for n in nodes]
+    after = [tm_stats(n) for n in nodes]
     d = [{k: a[k] - b[k] for k in a} for a, b in zip(after, before)]
     # the root: two phases, one force (its commit point); a prepare and an
     # end to node 1; before them chain's mkdir transaction (the directory
@@ -179,7 +175,7 @@ def test_tree_seen_then_client_killed(nodes, dtx_cluster, tmp_path):
 
 def test_client_node_killed_orphans_abort(nodes, dtx_cluster):
     n0, n1, n2 = nodes
-    orphans = tx_stats(n1)["orphans"]
+    orphans = tm_stats(n1)["orphans"]
     before = [heaps(n) for n in nodes[1:]]
     _, _, text = chain(n0, "-hold", r"chain: holding tx \S+\n")
     tx = tx_of(text)
@@ -187,7 +183,7 @@ def test_client_node_killed_orphans_abort(nodes, dtx_cluster):
     dtx_cluster.kill_node(0)
     # CM_DOWN_MS later node 1 finds its superior gone: abort, and down to 2
     no_breadcrumbs(nodes[1:], before)
-    assert tx_stats(n1)["orphans"] == orphans + 1
+    assert tm_stats(n1)["orphans"] == orphans + 1
     assert tx not in files(n1)
     restart(dtx_cluster, 0)
     no_breadcrumbs(nodes)
@@ -211,11 +207,11 @@ def test_silent_subordinate_aborts_and_resolves_after_restart(
     restart(dtx_cluster, 1)
     # (entries the crash kept are in doubt too: their unforced ends were
     # lost with it, and they resolve the same way)
-    s = tx_stats(n1)
+    s = tm_stats(n1)
     assert s["recovered-in-doubt"] >= 1, s
     n1.wait_log(r"tm: in-doubt %s aborted \(node 0 said\)" % re.escape(tx))
     no_breadcrumbs(nodes)
-    assert tx_stats(n1)["resolved"] >= 1
+    assert tm_stats(n1)["resolved"] >= 1
     assert tx not in files(n1)
     assert "fs: in-doubt transaction %s aborted" % tx in n1.log()
 
@@ -250,7 +246,7 @@ def test_crash_during_recovery_is_harmless(nodes, dtx_cluster):
     # acknowledged yet, the commit was forced before the crash); the file
     # server has nothing left to do
     restart(dtx_cluster, 1)
-    s = tx_stats(n1)
+    s = tm_stats(n1)
     assert s["recovered-in-doubt"] + s["recovered-committed"] >= 1, s
     no_breadcrumbs(nodes)
     assert "fs: in-doubt transaction" not in n1.log()
@@ -299,12 +295,12 @@ def test_link_cut_in_phase_two_commits_after_heal(nodes, dtx_cluster):
 
 def test_delegated_coordinator_commits(nodes):
     n0, n1, _ = nodes
-    before = [tx_stats(n) for n in nodes]
+    before = [tm_stats(n) for n in nodes]
     _, m, text = chain(n0, "-r 1 -delegate 1")
     assert m.groups() == ("1", "0", "0"), text
     assert tx_of(text) in files(n1)
     no_breadcrumbs(nodes)
-    after = [tx_stats(n) for n in nodes]
+    after = [tm_stats(n) for n in nodes]
     assert after[0]["delegated"] == before[0]["delegated"] + 1
     assert after[1]["two-phase"] == before[1]["two-phase"] + 1
     assert after[0]["forces"] == before[0]["forces"]  # read-only there
