@@ -177,9 +177,14 @@ rvm_initialize(const char *version, rvm_options_t *options)
 	if (!rvm.log_name)
 		return RVM_ENO_MEMORY;
 	memcpy(rvm.log_name, options->log_dev, n + 1);
-	rvm.dev = rvm_open_dev(options->log_dev);
+	const char *owner = node_owner(options->log_dev);
+	rvm.dev = owner ? NULL : rvm_open_dev(options->log_dev);
 	rvm_return_t r = RVM_ELOG;
-	if (rvm.dev && rvm.vista)
+	if (owner && rvm.vista)
+		r = RVM_EOPTIONS; /* Vista has no redo log */
+	else if (owner && (r = node_open(owner)) == RVM_SUCCESS)
+		r = log_recover();
+	else if (rvm.dev && rvm.vista)
 		r = vista_open();
 	else if (rvm.dev && (r = log_open(rvm.dev)) == RVM_SUCCESS)
 		r = log_recover();
@@ -200,6 +205,8 @@ rvm_create_log(rvm_options_t *options, uint64_t log_len)
 	if (options_bad(options) || !options->log_dev)
 		return RVM_EOPTIONS;
 	int vista = (options->flags & RVM_VISTA) != 0;
+	if (node_owner(options->log_dev)) /* its log manager makes it */
+		return vista ? RVM_EOPTIONS : RVM_SUCCESS;
 	rvm_dev_t *dev = open_with(options->open_dev, options->log_dev, vista);
 	if (!dev)
 		return RVM_ELOG;

@@ -185,6 +185,7 @@ typedef struct {
 
 struct rvm_state {
 	int up, vista;
+	int node;         /* the log is the node's (rvm_node.c) */
 	rvm_dev_open_fn open_dev;
 	uint32_t truncate_pct, log_buf_size;
 	rvm_dev_t *dev;   /* the log device */
@@ -265,6 +266,19 @@ void map_mark(rvm_map_t *m, uint32_t off, uint32_t len);
 void mem_take(void);
 rvm_return_t mem_write(rvm_sects_t *busy, uint64_t *writes);
 int sects_has(const rvm_sects_t *s, const rvm_seg_t *seg, uint64_t sector);
+
+/* rvm_node.c */
+const char *node_owner(const char *log_dev); /* NULL: not the node log */
+rvm_return_t node_open(const char *owner);
+rvm_return_t node_append(uint8_t *rec, uint32_t len, int force,
+			 uint64_t *pos, uint64_t *seq);
+rvm_return_t node_force(void);
+rvm_return_t node_release(uint64_t head);
+rvm_return_t node_release_key(uint64_t key);
+typedef rvm_return_t (*node_fn)(const uint8_t *rec, uint32_t len,
+				uint64_t key, uint64_t seq, void *arg);
+rvm_return_t node_scan(node_fn fn, void *arg, uint64_t *torn);
+void node_saw_prep(uint64_t key);
 
 /* rvm_vista.c */
 extern void (*rvm_vista_hook)(void);

@@ -164,6 +164,8 @@ rvm_return_t
 log_write_status(uint64_t head, uint64_t head_seq)
 {
 	rvm_log_t *l = &rvm.log;
+	if (rvm.node)
+		return node_release(head);
 	log_status_t st = { .log_len = l->area + LOG_AREA_START, .head = head,
 			    .head_seq = head_seq, .inc = l->inc,
 			    .gen = l->gen + 1 };
@@ -209,6 +211,8 @@ log_fits(uint64_t len)
 int
 log_has_work(void)
 {
+	if (rvm.node) /* PREPAREs are not in the range: the node log keeps them */
+		return rvm.log.tail > rvm.log.head;
 	return rvm.log.next_seq - rvm.log.head_seq > rvm.n_preps;
 }
 
@@ -267,6 +271,8 @@ rvm_return_t
 log_force(void)
 {
 	rvm_log_t *l = &rvm.log;
+	if (rvm.node)
+		return node_force();
 	if (l->broken)
 		return l->broken;
 	rvm_return_t r = log_write_buf();
@@ -296,6 +302,8 @@ log_append(uint8_t *rec, uint32_t len, int force, uint64_t *pos,
 	   uint64_t *seq)
 {
 	rvm_log_t *l = &rvm.log;
+	if (rvm.node)
+		return node_append(rec, len, force, pos, seq);
 	if (l->broken)
 		return l->broken;
 	if (!log_fits(len))

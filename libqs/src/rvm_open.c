@@ -52,6 +52,12 @@ rvm_open_log(const char *who, rvm_options_t *o, uint64_t log_len,
 	rvm_return_t r = rvm_initialize("qs", o);
 	if (r == RVM_SUCCESS)
 		return r;
+	if (!strncmp(o->log_dev, RVM_NODE_LOG, strlen(RVM_NODE_LOG))) {
+		/* the node log's manager formats it, and says why it cannot */
+		printf("%s: cannot use the node log as %s: %s\n", who,
+		       o->log_dev, rvm_strerror(r));
+		return r;
+	}
 	if (r != RVM_ELOG && r != RVM_ECORRUPT && r != RVM_EIO) {
 		printf("%s: cannot open the log %s: %s\n", who, o->log_dev,
 		       rvm_strerror(r));

@@ -215,11 +215,38 @@ apply_record(scache_t *c, const uint8_t *rec, uint32_t len)
 	return k < 0 ? RVM_ELOG : RVM_SUCCESS;
 }
 
+typedef struct {
+	const epoch_t *e;
+	scache_t *c;
+} node_epoch_t;
+
+/* One of the node log's records, for an epoch: applied if it is a
+ * commit within it. */
+static rvm_return_t
+node_apply(const uint8_t *rec, uint32_t len, uint64_t key, uint64_t seq,
+	   void *arg)
+{
+	const node_epoch_t *a = arg;
+	rec_hdr_t h;
+	(void)seq;
+	rec_header(rec, &h);
+	if (h.kind == REC_PREPARE || key < a->e->start || key >= a->e->end)
+		return RVM_SUCCESS;
+	if (h.kind == REC_COMMIT || h.kind == REC_COMMIT_PREPARED)
+		return apply_record(a->c, rec, len);
+	return RVM_SUCCESS;
+}
+
 /* Applies the epoch's committed records to the segments (to c->only's
  * sectors, if given) and writes them out. */
 static rvm_return_t
 epoch_apply(const epoch_t *e, scache_t *c)
 {
+	if (rvm.node) {
+		node_epoch_t a = { e, c };
+		rvm_return_t r = node_scan(node_apply, &a, NULL);
+		return r ? r : scache_write(c);
+	}
 	log_reader_t rd = { 0 };
 	uint64_t pos = e->start, seq = e->start_seq;
 	uint32_t crc = 0;
@@ -287,7 +314,7 @@ prep_carry(const epoch_t *e, uint64_t *head, uint64_t *head_seq)
 	}
 	*head = e->end;
 	*head_seq = e->end_seq;
-	if (!low)
+	if (!low || rvm.node) /* the node log keeps them, released one by one */
 		return RVM_SUCCESS;
 	if (!log_fits(need)) {
 		*head = low->pos;
@@ -484,6 +511,56 @@ recover_truncate(void)
 	return r;
 }
 
+/* Recovery's view of one of the node log's records. The outcome of a
+ * PREPARE lets it go (the record itself goes with its epoch). */
+static rvm_return_t
+node_found(const uint8_t *rec, uint32_t len, uint64_t key, uint64_t seq,
+	   void *arg)
+{
+	rvm_log_t *l = &rvm.log;
+	int *any = arg;
+	rec_hdr_t h;
+	rec_header(rec, &h);
+	if (h.kind == REC_PREPARE) {
+		node_saw_prep(key);
+	} else {
+		if (h.kind == REC_COMMIT_PREPARED || h.kind == REC_ABORT_PREPARED) {
+			rvm_prep_t *p = prep_find(h.gtid);
+			rvm_return_t r = p ? node_release_key(p->pos) : RVM_SUCCESS;
+			if (r)
+				return r;
+		}
+		if (!*any || key < l->head)
+			l->head = key;
+		if (key + len > l->tail)
+			l->tail = key + len;
+		*any = 1;
+	}
+	l->next_seq++;
+	return scan_record(rec, len, key, seq);
+}
+
+/*
+ * The node log's records of this owner: PREPAREs to the list, then every
+ * commit applied and released, in a new epoch. A record torn at the end
+ * (its last part missing: node_scan finds one anywhere else) is
+ * released.
+ */
+static rvm_return_t
+node_recover(void)
+{
+	rvm_log_t *l = &rvm.log;
+	uint64_t torn;
+	int any = 0;
+	rvm_return_t r = node_scan(node_found, &any, &torn);
+	if (!r && torn != ~0ull)
+		r = node_release_key(torn);
+	if (!any)
+		l->head = l->tail;
+	l->head_seq = 0;
+	return r ? r : recover_truncate();
+}
+
 /*
  * Finds the log's valid records from the head, then truncates all of them.
  * The first record that is not valid ends the log if it is a torn tail,
@@ -493,6 +570,8 @@ recover_truncate(void)
 rvm_return_t
 log_recover(void)
 {
+	if (rvm.node)
+		return node_recover();
 	rvm_log_t *l = &rvm.log;
 	log_reader_t rd = { 0 };
 	uint64_t pos = l->head, seq = l->head_seq;

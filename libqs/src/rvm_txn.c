@@ -9,8 +9,11 @@
  * contents, i.e. their final values.
  *
  * A prepared transaction keeps its PREPARE record in memory (rvm_prep_t)
- * until the outcome is logged; the outcome record is always forced, so a
- * PREPARE never leaves the log before its outcome is durable. The commit
+ * until the outcome is logged; on a device the PREPARE and the outcome
+ * record are forced, so a PREPARE never leaves the log before its outcome
+ * is durable. Over the node log (rvm_node.c) they are not: the TM forces
+ * the same log after them, and the PREPARE is released only after its
+ * outcome is appended (the node log is durable in order). The commit
  * record of a prepared transaction carries the new values again, so it
  * stands alone whatever truncation has done with the PREPARE.
  */
@@ -38,6 +41,17 @@ txn_unlink(rvm_txn_t *t)
 		free(t->ranges[i].old);
 	free(t->ranges);
 	free(t);
+}
+
+/* p's outcome is logged: over the node log, its PREPARE record goes too
+ * (rvm_node.c). A failed release leaves it live, and recovery then finds
+ * the outcome after it. */
+static void
+prep_done(rvm_prep_t *p)
+{
+	if (rvm.node)
+		node_release_key(p->pos);
+	prep_remove(p);
 }
 
 void
@@ -241,12 +255,13 @@ lrvm_commit(rvm_txn_t *t, rvm_mode_t mode)
 		r = make_room(p->len);
 		if (r)
 			return r;
+		/* Over the node log, the TM's force covers it (rvm_node.c). */
 		rec_set_kind(p->rec, REC_COMMIT_PREPARED);
-		r = log_append(p->rec, p->len, 1, NULL, NULL);
+		r = log_append(p->rec, p->len, !rvm.node, NULL, NULL);
 		if (r)
 			rec_set_kind(p->rec, REC_PREPARE);
 		else
-			prep_remove(p);
+			prep_done(p);
 	} else if (t->n_ranges) {
 		uint8_t *rec;
 		r = rec_build(REC_COMMIT, t, 0, &rec, &len);
@@ -313,11 +328,11 @@ log_abort_prepared(rvm_prep_t *p)
 	if (r)
 		return r;
 	r = make_room(len);
-	if (!r)
-		r = log_append(rec, len, 1, NULL, NULL);
+	if (!r) /* presumed abort: over the node log, no force */
+		r = log_append(rec, len, !rvm.node, NULL, NULL);
 	free(rec);
 	if (!r)
-		prep_remove(p);
+		prep_done(p);
 	return r;
 }
 
@@ -358,8 +373,8 @@ lrvm_prepare(rvm_txn_t *t, uint64_t gtid)
 		return r;
 	rvm_prep_t *p = calloc(1, sizeof(*p));
 	r = p ? make_room(len) : RVM_ENO_MEMORY;
-	if (!r)
-		r = log_append(rec, len, 1, &p->pos, &p->seq);
+	if (!r) /* over the node log, the TM's force covers it */
+		r = log_append(rec, len, !rvm.node, &p->pos, &p->seq);
 	if (r) {
 		free(rec);
 		free(p);
@@ -470,7 +485,7 @@ lrvm_resolve(rvm_prep_t *p, int commit)
 		return r;
 	}
 	prep_walk(p, 1, NULL, 0, &n);
-	prep_remove(p);
+	prep_done(p);
 	return RVM_SUCCESS;
 }
 

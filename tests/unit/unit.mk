@@ -25,6 +25,7 @@ UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
 	$(UNIT_OUT)/test_rvm_conc $(UNIT_OUT)/test_rvm_vista \
 	$(UNIT_OUT)/test_rvm_trunc $(UNIT_OUT)/test_rvm_damage \
 	$(UNIT_OUT)/test_rvm_undo $(UNIT_OUT)/test_rvm_open \
+	$(UNIT_OUT)/test_rvm_node \
 	$(UNIT_OUT)/test_lwip $(UNIT_OUT)/test_seal $(UNIT_OUT)/test_logstore \
 	$(UNIT_OUT)/test_tmlog
 
@@ -72,13 +73,15 @@ $(SEAL_UNIT_OBJS): | $(TOMCRYPT_FETCHED)
 $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(TOMCRYPT_SRCS) $(TOMCRYPT_TEST_SRCS)): \
 	UNIT_CFLAGS += -Wno-error
 
-# RVM: the library is built like the rest. Its tests, their helpers and
+# RVM: the library is built like the rest (with the node log in the
+# test's process: log_local.c over the log manager's store). Its tests, their helpers and
 # the host platform under it (rvm_host.c) use the host's headers and libc:
 # they need files, mmap, fork and pthreads (see README).
 RVM_LIB_SRCS := libqs/src/rvm.c libqs/src/rvm_log.c libqs/src/rvm_trunc.c \
 	libqs/src/rvm_mem.c libqs/src/rvm_damage.c libqs/src/rvm_open.c \
-	libqs/src/rvm_txn.c libqs/src/rvm_vista.c libqs/src/crc.c \
-	libqs/src/string.c
+	libqs/src/rvm_txn.c libqs/src/rvm_vista.c libqs/src/rvm_node.c \
+	libqs/src/crc.c libqs/src/string.c \
+	$(UNIT_DIR)/log_local.c servers/log/store.c
 RVM_HOST_SRCS := $(UNIT_DIR)/rvm_host.c $(UNIT_DIR)/rvm_testdev.c
 UNIT_SRCS_test_rvm := $(UNIT_DIR)/test_rvm.c $(RVM_HOST_SRCS) $(RVM_LIB_SRCS)
 UNIT_SRCS_test_rvm_crash := $(UNIT_DIR)/test_rvm_crash.c $(RVM_HOST_SRCS) \
@@ -97,13 +100,14 @@ UNIT_SRCS_test_rvm_undo := $(UNIT_DIR)/test_rvm_undo.c $(RVM_HOST_SRCS) \
 	$(RVM_LIB_SRCS)
 UNIT_SRCS_test_rvm_open := $(UNIT_DIR)/test_rvm_open.c $(RVM_HOST_SRCS) \
 	$(RVM_LIB_SRCS)
+UNIT_SRCS_test_rvm_node := $(UNIT_DIR)/test_rvm_node.c $(RVM_HOST_SRCS) \
+	$(RVM_LIB_SRCS)
 # The node log's store, over the same host devices.
 UNIT_SRCS_test_logstore := $(UNIT_DIR)/test_logstore.c $(RVM_HOST_SRCS) \
-	servers/log/store.c $(RVM_LIB_SRCS)
+	$(RVM_LIB_SRCS)
 # The TM's log over that store in the test's process (log_local.c).
 UNIT_SRCS_test_tmlog := $(UNIT_DIR)/test_tmlog.c $(RVM_HOST_SRCS) \
-	$(UNIT_DIR)/log_local.c $(UNIT_DIR)/tm_stubs.c servers/tm/log.c \
-	servers/log/store.c libqs/src/printf.c \
+	$(UNIT_DIR)/tm_stubs.c servers/tm/log.c libqs/src/printf.c \
 	$(RVM_LIB_SRCS)
 RVM_TESTS := $(filter $(UNIT_OUT)/test_rvm% $(UNIT_OUT)/test_logstore \
 	$(UNIT_OUT)/test_tmlog,$(UNIT_TESTS))

@@ -120,6 +120,18 @@ typedef rvm_dev_t *(*rvm_dev_open_fn)(const char *name);
 rvm_dev_t *rvm_dev_open(const char *name, int vista);
 
 #define RVM_VISTA 0x1 /* options.flags: Vista mode */
+
+/*
+ * A log_dev of "node:OWNER" (LRVM mode, in the guest) is the node's log
+ * (qs/log.h): the redo records go there as records of OWNER, a name
+ * reserved for the server in init's config, beside the TM's and other
+ * servers' (libqs/src/rvm_node.c). Then the PREPARE of a two-phase commit
+ * and the outcome of a prepared transaction are appended unforced: the
+ * TM forces the same log after them. A top-level RVM_FLUSH commit still
+ * forces. The node log's manager formats and checks the log; RVM's part
+ * of it (options.log_size) is 37% of it.
+ */
+#define RVM_NODE_LOG "node:"
 #define RVM_IN_DOUBT_MAX 16
 
 typedef struct {
