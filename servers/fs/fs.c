@@ -19,7 +19,7 @@
 #include <qs/sys.h>
 #include "fs.h"
 
-#define LOG_DEV "fs.log"
+#define LOG_DEV RVM_NODE_LOG "fs" /* the node log: servers/log */
 #define SEG_DEV "fs.seg"
 #define PMEM_DEV "pmem.fs"
 #define VISTA_UNDO (1u << 20) /* the undo log's share of persistent memory */

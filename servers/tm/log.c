@@ -219,6 +219,29 @@ tmlog_force(const tm_log_rec_t *rec)
 	return keep(&e);
 }
 
+/* Makes every record appended to the node log so far durable, whoever
+ * appended it: the commits that the participants here logged unforced. A
+ * failure is fail-stop, as in tmlog_force. */
+int
+tmlog_sync(uint64_t tx)
+{
+	if (mode != LOG_OK)
+		return mode == NO_LOG ? 0 : QS_EIO;
+	qs_mutex_unlock(&tm_lock);
+	int r = qs_log_force(owner, 0);
+	qs_mutex_lock(&tm_lock);
+	if (r < 0) {
+		printf("tm: the node log failed while forcing the commit of %s "
+		       "(%s): whether its participants' records are durable is "
+		       "unknown, so the TM stops rather than acknowledge it; "
+		       "restart the node\n", qs_tx_format(tx, tx_text),
+		       qs_strerror(r));
+		qs_exit(3);
+	}
+	tm_stats.log_forces++;
+	return 0;
+}
+
 void
 tmlog_end(uint64_t tx)
 {

@@ -81,6 +81,7 @@ typedef struct {
 } tm_log_rec_t;
 int tmlog_open(void);
 int tmlog_force(const tm_log_rec_t *e); /* durable when it returns */
+int tmlog_sync(uint64_t tx);            /* all appended so far durable */
 void tmlog_end(uint64_t tx);            /* forget it (not forced) */
 uint32_t tmlog_state(uint64_t tx);      /* TM_LOG_*, or 0 */
 uint32_t tmlog_entries(void);
