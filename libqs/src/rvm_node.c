@@ -248,6 +248,10 @@ node_scan(node_fn fn, void *arg, uint64_t *torn)
 			kind = k;
 			first_seq = lr.seq;
 		}
+		if (lr.len > rvm.log.area - have) { /* longer than rec_build's */
+			r = damaged(first_seq, key, "is longer than any record");
+			break;
+		}
 		if (have + lr.len > cap) {
 			uint32_t c = have + lr.len;
 			uint8_t *b = realloc(rec, c);

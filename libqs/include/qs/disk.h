@@ -1,8 +1,8 @@
 /*
  * The disk server's protocol (servers/disk): the primary IDE disk, cut into
  * named regions, served to the file server and the TM. The regions are the
- * disk server's arguments (`start disk tm.log=2048 tm.seg=128 fs.log=8192
- * fs.seg=8192 spare=*`: sizes in sectors, `*` the rest), laid out in that
+ * disk server's arguments (`start disk log.node=10368:log
+ * fs.seg=8192:fs spare=*:+admin`: sizes in sectors, `*` the rest), laid out in that
  * order from sector 1; sector 0 is left alone. A client opens a region by
  * name and addresses it from sector 0; the server checks every request
  * against the region's size. Sector data travels out of line (a WRITE's

@@ -345,7 +345,7 @@ wm_body(uint64_t *r, uint32_t op, uint8_t *d)
 static uint32_t
 disk_body(uint64_t *r, uint32_t op, uint8_t *d, uint32_t *ool_len)
 {
-	static const char *const regions[] = { "log.node", "tm.log", "fs.log",
+	static const char *const regions[] = { "log.node", "tm.log", "fs.log" /* gone */,
 		"fs.seg", "rvm.log", "rvm.seg", "spare", "nosuch", "",
 		"fifteen-chars-x", "sixteen-chars-xy" };
 	disk_io_t io = { B(2) ? B(8) : id_field(r), B(2) ? B(4096) : edge32(r),
