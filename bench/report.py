@@ -94,8 +94,9 @@ for _shape, _what in (
         ("dtx.%s.msgs" % _shape,
          "TM-to-TM requests and their replies per commit, all nodes"),
         ("dtx.%s.forces" % _shape,
-         "forced log writes per commit, all nodes (TMs and file servers)"),
-        ("dtx.%s.tm_forces" % _shape, "of them, the TMs' own"),
+         "forced log writes per commit, all nodes: syncs of each node's "
+         "log (log manager) and of its file server's own RVM log"),
+        ("dtx.%s.tm_forces" % _shape, "force requests of the TMs"),
     ]
 METRICS.append(
     ("dtx.cleanup_3node.instr",
