@@ -94,13 +94,23 @@ for _shape, _what in (
         ("dtx.%s.msgs" % _shape,
          "TM-to-TM requests and their replies per commit, all nodes"),
         ("dtx.%s.forces" % _shape,
-         "forced log writes per commit, all nodes (TMs and file servers)"),
-        ("dtx.%s.tm_forces" % _shape, "of them, the TMs' own"),
+         "forced log writes per commit, all nodes: syncs of each node's "
+         "log (log manager) and of its file server's own RVM log"),
+        ("dtx.%s.tm_forces" % _shape, "force requests of the TMs"),
     ]
-METRICS.append(
+METRICS += [
     ("dtx.cleanup_3node.instr",
      "from the kill of a `chain -hold` to `fs@1` and `wm@2` clean, "
-     "polls included (median of 5)"))
+     "polls included (median of 5)"),
+    ("dtx.group.forces_per_commit_node",
+     "group commit: 8 clients on each of 3 nodes, each commit writing on "
+     "its own node's fs and one other's; for each node, its forced log "
+     "writes over the commits it took part in: the worst node's "
+     "(target: 0.5 or fewer)"),
+    ("dtx.group.commits_per_s",
+     "commits per second of all three nodes' clients in that run "
+     "(node 0's clock, which runs on in real time while it waits)"),
+]
 WHAT = dict(METRICS)
 assert len(WHAT) == len(METRICS), "a metric described twice"
 

@@ -1,7 +1,7 @@
 /*
  * The node log's client side (qs/log.h): one synchronous request per call
- * on queue "log", looked up on every call so that a restarted log manager
- * is found again. Messages are allocated per call, so that the threads of
+ * on queue "log" (qs_log_stats_at: any node's), looked up on every call so
+ * that a restarted log manager is found again. Messages are allocated per call, so that the threads of
  * one owner wait for their forces together (group commit). A record's data
  * goes out of line, and comes back in pieces.
  */
@@ -10,13 +10,13 @@
 #include <qs/log.h>
 #include <qs/sq.h>
 
-/* Sends op with data (len bytes inline) and ool (out of line); the
- * answer's inline data, up to cap bytes, into out (the rest zeroed). */
+/* Sends op with data (len bytes inline) and ool (out of line) to queue;
+ * the answer's inline data, up to cap bytes, into out (the rest zeroed). */
 static int
-log_call(uint32_t op, const void *data, size_t len, const void *ool,
-	 size_t ool_len, void *out, size_t cap)
+log_call_at(const char *queue, uint32_t op, const void *data, size_t len,
+	    const void *ool, size_t ool_len, void *out, size_t cap)
 {
-	int qid = qs_sq_lookup(LOG_QUEUE);
+	int qid = qs_sq_lookup(queue);
 	if (qid < 0)
 		return qid;
 	qs_msg_t *req = malloc(sizeof(qs_msg_t));
@@ -37,6 +37,14 @@ log_call(uint32_t op, const void *data, size_t len, const void *ool,
 	free(req);
 	free(reply);
 	return r;
+}
+
+/* The same, on this node's log manager. */
+static int
+log_call(uint32_t op, const void *data, size_t len, const void *ool,
+	 size_t ool_len, void *out, size_t cap)
+{
+	return log_call_at(LOG_QUEUE, op, data, len, ool, ool_len, out, cap);
 }
 
 int
@@ -124,8 +132,16 @@ qs_log_release(uint32_t handle, uint64_t key, uint64_t last)
 	return log_call(LOG_OP_RELEASE, &rl, sizeof(rl), NULL, 0, NULL, 0);
 }
 
+/* Stats are anyone's, a remote caller's too (the CM forwards "log@N"). */
+int
+qs_log_stats_at(const char *queue, log_stats_t *out)
+{
+	return log_call_at(queue, LOG_OP_STATS, NULL, 0, NULL, 0, out,
+			   sizeof(*out));
+}
+
 int
 qs_log_stats(log_stats_t *out)
 {
-	return log_call(LOG_OP_STATS, NULL, 0, NULL, 0, out, sizeof(*out));
+	return qs_log_stats_at(LOG_QUEUE, out);
 }

@@ -22,6 +22,8 @@ SAMPLE = {
     "dtx.recov3.msgs": 8.0,
     "dtx.readonly.forces": 4.5,
     "dtx.cleanup_3node.instr": 6000000,
+    "dtx.group.forces_per_commit_node": 0.42,
+    "dtx.group.commits_per_s": 1234,
     "zz.new_metric": 7,
 }
 DOC = ("# Benchmarks\n\nText before, kept.\n\n%s\nold table\n| x | y |\n%s\n\n"
@@ -62,6 +64,11 @@ def test_table_from_results(tmp_path):
     assert got["dtx.recov3.msgs"][1] == "8"
     assert got["dtx.readonly.forces"][1] == "4.5"
     assert got["dtx.cleanup_3node.instr"][1] == "6,000,000"
+    assert got["dtx.group.forces_per_commit_node"][1] == "0.42"
+    assert got["dtx.group.commits_per_s"][1] == "1,234"
+    assert "group commit" in got["dtx.group.forces_per_commit_node"][0]
+    assert "0.5" in got["dtx.group.forces_per_commit_node"][0]
+    assert "per second" in got["dtx.group.commits_per_s"][0]
     # every metric bench.py writes is described; others are shown, flagged
     assert "round trip" in got["ipc.null_rtt.instr"][0]
     assert "not described" in got["zz.new_metric"][0]
@@ -117,3 +124,20 @@ def test_docs_bench_md_has_the_markers():
         lines = f.read().split("\n")
     assert lines.count(BEGIN) == lines.count(END) == 1
     assert lines.index(BEGIN) < lines.index(END)
+
+
+def test_group_commit_rows():
+    """The group-commit figures: bench.py asks for them (and fails
+    without them), report.py describes them."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("report", REPORT)
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    with open(os.path.join(ROOT, "bench", "bench.py")) as f:
+        bench = f.read()
+    for key in ("dtx.group.forces_per_commit_node",
+                "dtx.group.commits_per_s"):
+        assert key in report.WHAT, key
+        assert '"%s"' % key in bench, key
+    # dtxbench prints the forces x100, bench.py divides them back
+    assert "dtx.group.forces_per_commit_node_x100" in bench

@@ -127,5 +127,8 @@ int qs_log_read(uint32_t handle, uint64_t after, log_rec_t *rec, void *data,
 /* Releases the owner's live records with keys key..last. */
 int qs_log_release(uint32_t handle, uint64_t key, uint64_t last);
 int qs_log_stats(log_stats_t *out);
+/* The stats of the log manager on queue `queue`: LOG_QUEUE, or another
+ * node's ("log@1"), whose CM forwards the request. */
+int qs_log_stats_at(const char *queue, log_stats_t *out);
 
 #endif
