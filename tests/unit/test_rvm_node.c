@@ -245,13 +245,13 @@ crash_prepared(void *arg)
 	rvm_tid_t t;
 	if (!p || change(&t, p, 5000, 300, 'P'))
 		return 1;
-	rvm_options_t q;
-	if (rvm_query(&q, NULL))
+	log_stats_t st;
+	if (qs_log_stats(&st))
 		return 2;
-	uint64_t forces = q.stats.log_forces; /* recovery's */
+	uint32_t syncs = st.forces; /* recovery's */
 	if (rvm_prepare_transaction(&t, 0x1234))
 		return 1;
-	if (rvm_query(&q, NULL) || q.stats.log_forces != forces)
+	if (qs_log_stats(&st) || st.forces != syncs)
 		return 2; /* the PREPARE is not forced: the TM's force is */
 	if (qs_log_open("tm", &h, NULL))
 		return 3;
@@ -259,7 +259,7 @@ crash_prepared(void *arg)
 		return 4;
 	if (how == ABORT_THEN_FORCE && rvm_abort_transaction(&t))
 		return 5;
-	if (rvm_query(&q, NULL) || q.stats.log_forces != forces)
+	if (qs_log_stats(&st) || st.forces != syncs)
 		return 6; /* nor its outcome */
 	if (how != NO_FORCE && qs_log_force(h, 0)) /* the TM's */
 		return 7;

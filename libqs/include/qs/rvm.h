@@ -136,8 +136,8 @@ rvm_dev_t *rvm_dev_open(const char *name, int vista);
 
 typedef struct {
 	uint64_t commits_flush, commits_noflush, aborts, prepares;
-	uint64_t log_forces;    /* syncs of the log device */
-	uint64_t log_writes;    /* writes to the log device */
+	uint64_t log_forces;    /* syncs of the log device (the node log: 0) */
+	uint64_t log_writes;    /* writes to the log device (the node log: 0) */
 	uint64_t log_bytes;     /* bytes of records appended */
 	uint64_t seg_writes;    /* writes to segment devices (truncation) */
 	uint64_t truncations;   /* epochs applied */
