@@ -355,10 +355,11 @@ tm_end_sub(tm_rec_t *r, int outcome)
 	if (outcome == QS_TX_COMMITTED && unacked && r->logged &&
 	    tmlog_state(r->tx) != TM_LOG_COMMITTED)
 		log_force(r, TM_LOG_COMMITTED);
-	else if (outcome == QS_TX_COMMITTED && r->logged)
-		/* The participants here appended their commits to the node
-		 * log unforced (RVM over it): durable before we answer (R*'s
-		 * subordinate commit force). Nothing new costs no sync. */
+	else if (outcome == QS_TX_COMMITTED && r->logged &&
+		 tmlog_state(r->tx) == TM_LOG_PREPARED)
+		/* A subordinate: the participants here appended their commits
+		 * to the node log unforced (RVM over it): durable before we
+		 * answer (R*'s subordinate commit force). */
 		tmlog_sync(r->tx);
 	if (r->logged)
 		tm_stall("resolved", r);

@@ -5,7 +5,7 @@ node 2's window manager, all under the client's transaction. The tree is
 0 -> 1 -> 2; termination runs down it.
 
 Covered: a two-phase commit across the tree (forces only at the root's
-commit point and node 1's prepare; node 2, volatile, forces nothing); each
+commit point and node 1's prepare and commit; node 2, volatile, forces nothing); each
 node's part of the tree in `tx` and `qsnet tree`'s picture; the client
 killed (the abort flows down: the window on node 2 closes, the file on node
 1 rolls back); the client's node killed (nodes 1 and 2 find the orphan and
@@ -137,8 +137,9 @@ def test_commit_across_three_nodes(nodes):
     # message, no force
     assert d[0]["two-phase"] == 1 and d[0]["forces"] == 1, d[0]
     assert d[0]["read-only"] == 1 and d[0]["msgs-out"] == 3, d[0]
-    # node 1: prepared (forced), and relayed both rounds to node 2
-    assert d[1]["forces"] == 1 and d[1]["msgs-in"] == 3, d[1]
+    # node 1: prepared (forced), relayed both rounds to node 2, and forced
+    # its file server's commit (in the node log) before it acknowledged
+    assert d[1]["forces"] == 2 and d[1]["msgs-in"] == 3, d[1]
     assert d[1]["msgs-out"] == 2, d[1]
     # node 2: only a volatile participant: no force
     assert d[2]["forces"] == 0 and d[2]["msgs-in"] == 2, d[2]
