@@ -122,8 +122,10 @@ UNIT_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror $(UNIT_SAN) \
 	-isystem $(shell $(HOSTCC) -print-file-name=include) \
 	-I libqs/include -include $(UNIT_DIR)/rename.h -MMD -MP
 UNIT_LDFLAGS := $(UNIT_SAN)
+# -MD, not -MMD: libqs's headers come through -idirafter, a system
+# directory, whose headers -MMD leaves out of the dependencies.
 $(RVM_HOST_OBJS): UNIT_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror \
-	$(UNIT_SAN) -pthread -idirafter libqs/include -iquote libqs/src -MMD -MP
+	$(UNIT_SAN) -pthread -idirafter libqs/include -iquote libqs/src -MD -MP
 $(RVM_TESTS): UNIT_LDFLAGS += -pthread
 
 $(UNIT_OUT)/obj/%.o: %.c $(UNIT_DIR)/rename.h
