@@ -22,7 +22,8 @@
 #define THREADS 8
 
 static qs_mutex_t lock = QS_MUTEX_INIT;
-static qs_cond_t work = QS_COND_INIT;
+static qs_cond_t work = QS_COND_INIT;    /* a force is waiting */
+static qs_cond_t flushed = QS_COND_INIT; /* the writer's flush ended */
 static store_t st;
 static int pids[LOG_OWNERS_MAX]; /* the process each owner is open for */
 
@@ -64,17 +65,40 @@ answer_waiters(int err)
 	n_waiters = k;
 }
 
+/*
+ * Flushes without the lock, so that appends and forces go on meanwhile:
+ * the forces that arrive during a flush share the next one (group
+ * commit).
+ */
 static void *
 writer(void *arg)
 {
+	static store_io_t io;
 	(void)arg;
 	qs_mutex_lock(&lock);
 	for (;;) {
 		while (!n_waiters)
 			qs_cond_wait(&work, &lock);
-		answer_waiters(store_flush(&st));
+		int err = store_flush_take(&st, &io);
+		if (!err && st.flushing) {
+			qs_mutex_unlock(&lock);
+			err = store_flush_io(&st, &io);
+			qs_mutex_lock(&lock);
+			err = store_flush_done(&st, &io, err);
+			qs_cond_broadcast(&flushed);
+		}
+		answer_waiters(err);
 	}
 	return NULL;
+}
+
+/* With the lock: until no flush of the writer's is under way, before a
+ * store call that may flush itself (store_wants_flush). */
+static void
+await_flushed(void)
+{
+	while (st.flushing)
+		qs_cond_wait(&flushed, &lock);
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -149,6 +173,8 @@ op_append(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 		return owner;
 	if (a->flags & ~LOG_F_FORCE)
 		return QS_EINVAL;
+	if (store_wants_flush(&st, req->hdr.ool_len, NULL))
+		await_flushed(); /* it compacts first */
 	if ((a->flags & LOG_F_FORCE) && n_waiters == LOG_WAITERS_MAX)
 		return QS_ELIMIT; /* before the append: refused means not logged */
 	int r = store_append(&st, owner, a->kind, a->key,
@@ -190,7 +216,10 @@ op_read(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	int owner = owner_of(req, rd->owner);
 	if (owner < 0)
 		return owner;
-	const lrec_t *r = store_next(&st, owner, rd->after);
+	const lrec_t *r;
+	while ((r = store_next(&st, owner, rd->after)) && st.flushing &&
+	       store_wants_flush(&st, 0, r))
+		await_flushed(); /* then look again: the index may have moved */
 	if (!r)
 		return QS_ENOENT;
 	if (!last.len || last.rec.pseq != r->pseq) {
@@ -224,6 +253,8 @@ op_release(const qs_msg_t *req, const void *args, qs_msg_t *reply,
 		return owner;
 	if (rl->last < rl->key)
 		return QS_EINVAL;
+	if (store_wants_flush(&st, sizeof(uint64_t), NULL))
+		await_flushed();
 	return store_release(&st, owner, rl->key, rl->last);
 }
 

@@ -522,8 +522,7 @@ put(store_t *s, int owner, int type, uint16_t kind, uint64_t key,
 static void
 make_room(store_t *s, uint32_t dlen)
 {
-	if (store_used(s) > s->area / 4 * 3 ||
-	    !fits(s, ALIGN8(sizeof(rec_hdr_t) + dlen) + sizeof(rec_end_t)))
+	if (store_wants_flush(s, dlen, NULL))
 		store_compact(s, s->area / 2);
 }
 
@@ -601,26 +600,76 @@ store_read(store_t *s, const lrec_t *r, void *data, uint32_t cap)
 }
 
 int
-store_flush(store_t *s)
+store_flush_take(store_t *s, store_io_t *io)
 {
 	if (s->broken)
 		return s->broken;
+	io->start = SECT_DOWN(s->written);
+	io->n = SECT_UP(s->buf_len);
+	io->tail = s->tail;
+	io->pseq = s->next_pseq;
 	if (s->tail == s->written)
 		return 0;
-	uint64_t start = SECT_DOWN(s->written);
-	uint32_t n = SECT_UP(s->buf_len);
-	memset(s->buf + s->buf_len, 0, n - s->buf_len);
-	if (area_io(s, 1, start, s->buf, n) || s->dev->sync(s->dev) < 0) {
+	if (io->n > io->cap) {
+		uint8_t *b = realloc(io->buf, io->n);
+		if (!b)
+			return QS_ENOMEM;
+		io->buf = b;
+		io->cap = io->n;
+	}
+	memcpy(io->buf, s->buf, s->buf_len);
+	memset(io->buf + s->buf_len, 0, io->n - s->buf_len);
+	s->flushing = 1;
+	return 0;
+}
+
+int
+store_flush_io(store_t *s, const store_io_t *io)
+{
+	if (area_io(s, 1, io->start, io->buf, io->n) || s->dev->sync(s->dev) < 0)
+		return QS_EIO;
+	return 0;
+}
+
+int
+store_flush_done(store_t *s, const store_io_t *io, int err)
+{
+	if (!s->flushing)
+		return err;
+	s->flushing = 0;
+	if (err) {
 		s->broken = QS_EIO;
 		return QS_EIO;
 	}
 	s->stats.forces++;
-	s->written = s->tail;
-	s->durable = s->next_pseq;
-	s->buf_len = s->tail % RVM_SECTOR;
-	if (s->buf_len)
-		memmove(s->buf, s->buf + n - RVM_SECTOR, s->buf_len);
+	/* the buffer holds [SECT_DOWN(written), tail): from the new written's
+	 * sector on, it stays */
+	uint32_t gone = (uint32_t)(SECT_DOWN(io->tail) - io->start);
+	memmove(s->buf, s->buf + gone, s->buf_len - gone);
+	s->buf_len -= gone;
+	s->written = io->tail;
+	s->durable = io->pseq;
 	return 0;
+}
+
+int
+store_flush(store_t *s)
+{
+	store_io_t io = { 0 };
+	int r = store_flush_take(s, &io);
+	if (!r && s->flushing)
+		r = store_flush_done(s, &io, store_flush_io(s, &io));
+	free(io.buf);
+	return r;
+}
+
+int
+store_wants_flush(const store_t *s, uint32_t dlen, const lrec_t *read)
+{
+	if (read) /* store_read writes a record still in the buffer first */
+		return read->pos + read->len > s->written;
+	return store_used(s) > s->area / 4 * 3 || /* make_room compacts */
+	       !fits(s, ALIGN8(sizeof(rec_hdr_t) + dlen) + sizeof(rec_end_t));
 }
 
 /* Copies live record r to the tail (it keeps its seq) and retires it. */

@@ -35,6 +35,7 @@ typedef struct {
 	uint32_t inc, gen;        /* recoveries; status block generation */
 	uint32_t last_crc;        /* of the record just before the tail */
 	int broken;               /* a write or sync failed: refuse work */
+	int flushing;             /* store_flush_take: the I/O is under way */
 	uint8_t *buf;             /* bytes [SECT_DOWN(written), tail) */
 	uint32_t buf_len, buf_cap;
 	lrec_t *idx;              /* records [first, n) are those kept */
@@ -85,6 +86,30 @@ int store_read(store_t *s, const lrec_t *r, void *data, uint32_t cap);
 /* Writes what is buffered and syncs: every record appended so far is
  * durable when it returns 0. */
 int store_flush(store_t *s);
+
+/*
+ * The same in three steps, so that the device I/O runs without the
+ * caller's lock and appends go on meanwhile (group commit: they share the
+ * next flush). take (with the lock) copies what is buffered into io and
+ * sets flushing, unless nothing is (flushing stays 0: done is not
+ * needed); io (without the lock) writes and syncs io's copy; done (with
+ * the lock) makes what io held durable, or the store broken. While
+ * flushing, nothing else may flush: a caller first asks
+ * store_wants_flush.
+ */
+typedef struct {
+	uint8_t *buf;     /* the caller's: reused, freed by it */
+	uint32_t n, cap;  /* bytes to write; allocated */
+	uint64_t start;   /* their position (a sector's) */
+	uint64_t tail, pseq; /* durable up to there once written */
+} store_io_t;
+int store_flush_take(store_t *s, store_io_t *io);
+int store_flush_io(store_t *s, const store_io_t *io);
+int store_flush_done(store_t *s, const store_io_t *io, int err);
+/* Whether an append of dlen data bytes (or a release: 8), or a read of
+ * record read (not NULL), may flush first: then the caller waits until
+ * no flush is under way. */
+int store_wants_flush(const store_t *s, uint32_t dlen, const lrec_t *read);
 /* Bytes between the head and the tail. */
 uint64_t store_used(const store_t *s);
 /* Moves the head past released records and carries live ones at the head
