@@ -203,8 +203,10 @@ test: all $(UNIT_TESTS)
 # increments (make test sends 2,000); the Jepsen-style test at 100,000
 # increments over 300 s of faults (make test: 10,000 over 60 s); the
 # syscall fuzzer at 1,000,000 calls over ten seeds (make test makes
-# 150,000); the wire fuzzer at 100,000 packets (make test sends 10,000).
+# 150,000); the wire fuzzer at 100,000 packets (make test sends 10,000);
+# the node log's crash points torn too.
 stress: all
+	QS_STRESS=1 $(PY) -m pytest -q tests/system/test_crashpoints.py
 	QS_STRESS_INCREMENTS=10000 $(PY) -m pytest -q tests/system/test_remote.py \
 		-k "loss or every_node"
 	QS_JEPSEN_REQUESTS=100000 QS_JEPSEN_SECONDS=300 \

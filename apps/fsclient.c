@@ -2,7 +2,10 @@
  * fsclient: the file server's scenarios, for users and the tests
  * (its in-guest test suite is tests/guest/fstest.c).
  *
- *   fsclient commit FILE TEXT   write FILE in a transaction and commit it
+ *   fsclient commit FILE TEXT [QUEUE...]
+ *                               write FILE in a transaction and commit it;
+ *                               on each file server named (fs, fs@1, ...),
+ *                               else on fs
  *   fsclient abort FILE TEXT    write FILE in a transaction, then abort it
  *   fsclient hold FILE TEXT     write FILE under the default transaction,
  *                               keep it open and wait for ever (kill it: the
@@ -54,12 +57,39 @@ fill(const char *prefix)
 	return r == QS_ENOSPC ? 0 : 1;
 }
 
+/* FILE written on each of the n file servers, in one transaction. */
+static int
+commit_on(const char *file, const char *text, char **queues, int n)
+{
+	uint64_t tx;
+	char b[QS_TX_TEXT];
+	int r = qs_tx_begin(&tx);
+	for (int i = 0; i < n && r == 0; i++) {
+		fs_use_queue(queues[i]);
+		if ((r = fs_put(file, text)) < 0)
+			printf("fsclient: write %s on %s: %s\n", file, queues[i],
+			       qs_strerror(r));
+	}
+	if (r < 0) {
+		qs_tx_abort(tx);
+		return 1;
+	}
+	printf("fsclient: wrote %s on %d file servers under %s, committing\n",
+	       file, n, qs_tx_format(tx, b));
+	r = qs_tx_commit(tx);
+	printf("fsclient: commit %s: %s\n", qs_tx_format(tx, b), qs_strerror(r));
+	return r < 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *usage = "usage: fsclient commit|abort|hold FILE TEXT | fill PREFIX\n";
+	const char *usage = "usage: fsclient commit|abort|hold FILE TEXT | "
+			    "commit FILE TEXT QUEUE... | fill PREFIX\n";
 	if (argc == 3 && strcmp(argv[1], "fill") == 0)
 		return fill(argv[2]);
+	if (argc > 4 && strcmp(argv[1], "commit") == 0)
+		return commit_on(argv[2], argv[3], argv + 4, argc - 4);
 	if (argc != 4) {
 		printf("%s", usage);
 		return 2;

@@ -145,3 +145,10 @@ qs_log_stats(log_stats_t *out)
 {
 	return qs_log_stats_at(LOG_QUEUE, out);
 }
+
+int
+qs_log_crash_at(uint32_t flush, uint32_t how)
+{
+	log_crash_t c = { flush, how };
+	return log_call(LOG_OP_CRASH, &c, sizeof(c), NULL, 0, NULL, 0);
+}

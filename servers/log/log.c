@@ -33,6 +33,7 @@ typedef struct {
 } waiter_t;
 static waiter_t waiters[LOG_WAITERS_MAX];
 static uint32_t n_waiters;
+static log_crash_t crash; /* the crash tests' point (LOG_OP_CRASH) */
 
 /* ---- the writer --------------------------------------------------------- */
 
@@ -65,6 +66,28 @@ answer_waiters(int err)
 	n_waiters = k;
 }
 
+/* The crash point: what `how` says reaches the disk, then nothing more.
+ * With the lock; the node is about to be killed. */
+static void
+crash_here(const store_io_t *io)
+{
+	static const char *const what[] = { "", "before the flush",
+					    "half of the flush, unsynced",
+					    "after the flush's sync" };
+	qs_mutex_unlock(&lock);
+	if (crash.how == LOG_CRASH_TORN)
+		store_flush_io_torn(&st, io);
+	else if (crash.how == LOG_CRASH_AFTER)
+		store_flush_io(&st, io);
+	qs_mutex_lock(&lock);
+	st.broken = QS_EIO; /* no other write either */
+	printf("log: crash point reached: %s of records up to %llu\n",
+	       what[crash.how], (unsigned long long)io->pseq - 1);
+	qs_mutex_unlock(&lock);
+	for (;;)
+		qs_sleep(60000);
+}
+
 /*
  * Flushes without the lock, so that appends and forces go on meanwhile:
  * the forces that arrive during a flush share the next one (group
@@ -80,6 +103,8 @@ writer(void *arg)
 		while (!n_waiters)
 			qs_cond_wait(&work, &lock);
 		int err = store_flush_take(&st, &io);
+		if (!err && st.flushing && crash.flush && !--crash.flush)
+			crash_here(&io); /* never returns */
 		if (!err && st.flushing) {
 			qs_mutex_unlock(&lock);
 			err = store_flush_io(&st, &io);
@@ -271,6 +296,27 @@ op_stats(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 }
 
 static int32_t
+decode_crash(const qs_msg_t *req, void *args)
+{
+	const log_crash_t *c = (const void *)req->data;
+	if (!c->flush || c->how < LOG_CRASH_BEFORE || c->how > LOG_CRASH_AFTER)
+		return QS_EINVAL;
+	memcpy(args, c, sizeof(*c));
+	return 0;
+}
+
+static int32_t
+op_crash(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)req, (void)reply, (void)ctx;
+	crash = *(const log_crash_t *)args;
+	printf("log: crash point armed: flush %u from now, %s\n", crash.flush,
+	       crash.how == LOG_CRASH_BEFORE ? "before it"
+	       : crash.how == LOG_CRASH_TORN ? "torn" : "after it");
+	return 0;
+}
+
+static int32_t
 op_refused(const qs_msg_t *req, const void *args, qs_msg_t *reply,
 	   void *ctx)
 {
@@ -290,6 +336,8 @@ static const qs_op_t ops[] = {
 	[LOG_OP_RELEASE] = { "release", QS_LEN(log_release_t), 0, NULL,
 			     op_release, L },
 	[LOG_OP_STATS] = { "stats", 0, 0, 0, NULL, op_stats, 0 },
+	[LOG_OP_CRASH] = { "crash", QS_LEN(log_crash_t), 0, decode_crash,
+			   op_crash, L | QS_WHO_RIGHT(QS_RIGHT_ADMIN) },
 };
 static qs_server_t server = QS_SERVER_LOCKED("log", ops, &server, &lock);
 

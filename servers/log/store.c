@@ -632,6 +632,14 @@ store_flush_io(store_t *s, const store_io_t *io)
 }
 
 int
+store_flush_io_torn(store_t *s, const store_io_t *io)
+{
+	uint32_t sectors = io->n / RVM_SECTOR;
+	return area_io(s, 1, io->start, io->buf,
+		       (sectors + 1) / 2 * RVM_SECTOR);
+}
+
+int
 store_flush_done(store_t *s, const store_io_t *io, int err)
 {
 	if (!s->flushing)

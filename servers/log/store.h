@@ -106,6 +106,9 @@ typedef struct {
 int store_flush_take(store_t *s, store_io_t *io);
 int store_flush_io(store_t *s, const store_io_t *io);
 int store_flush_done(store_t *s, const store_io_t *io, int err);
+/* The crash tests' torn flush: the first half of io's sectors (rounded
+ * up), no sync. */
+int store_flush_io_torn(store_t *s, const store_io_t *io);
 /* Whether an append of dlen data bytes (or a release: 8), or a read of
  * record read (not NULL), may flush first: then the caller waits until
  * no flush is under way. */

@@ -169,8 +169,26 @@ cmd_tx(int argc, char **argv)
 void
 cmd_log(int argc, char **argv)
 {
-	(void)argc, (void)argv;
+	static const char *const hows[] = { "before", "torn", "after" };
 	log_stats_t s;
+	if (argc == 4 && strcmp(argv[1], "crash") == 0) {
+		long n;
+		int how = 0;
+		for (int i = 0; i < 3; i++)
+			if (strcmp(argv[3], hows[i]) == 0)
+				how = LOG_CRASH_BEFORE + i;
+		if (qs_parse_int(argv[2], &n) < 0 || n < 1 || !how) {
+			printf("usage: log [crash flush before|torn|after]\n");
+			return;
+		}
+		int e = qs_log_crash_at((uint32_t)n, (uint32_t)how);
+		printf("log: crash point: %s\n", e < 0 ? qs_strerror(e) : "armed");
+		return;
+	}
+	if (argc != 1) {
+		printf("usage: log [crash flush before|torn|after]\n");
+		return;
+	}
 	int r = qs_log_stats(&s);
 	if (r < 0) {
 		printf("log: %s\n", qs_strerror(r));

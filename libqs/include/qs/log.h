@@ -50,6 +50,7 @@ enum {
 			       QS_ENOENT */
 	LOG_OP_RELEASE = 5, /* log_release_t -> 0 */
 	LOG_OP_STATS = 6,   /* nothing -> log_stats_t */
+	LOG_OP_CRASH = 7,   /* log_crash_t -> 0: the crash tests' hook */
 };
 
 #define LOG_F_FORCE 0x1 /* append: answer once the record is durable */
@@ -110,6 +111,20 @@ typedef struct {
 	uint32_t recovered;      /* records found live at start */
 } log_stats_t;
 
+/*
+ * The crash-point tests' hook (LOG_OP_CRASH; a local caller with
+ * QS_RIGHT_ADMIN): the writer stops at its `flush`-th flush from now (1:
+ * the next one), `how`: before writing anything of it, after writing the
+ * first half of its sectors (torn, not synced), or after its sync and
+ * before answering anyone. It prints "log: crash point reached: ..." and
+ * writes nothing more: every request then fails with QS_EIO. The test
+ * kills the node there, as a power cut would, and restarts it.
+ */
+enum { LOG_CRASH_BEFORE = 1, LOG_CRASH_TORN = 2, LOG_CRASH_AFTER = 3 };
+typedef struct {
+	uint32_t flush, how;
+} log_crash_t;
+
 /* Client calls. Each returns 0 or more, or a negative error (above). */
 int qs_log_open(const char *owner, uint32_t *handle, uint32_t *records);
 /* Appends a record; with LOG_F_FORCE returns once it is durable. *seq (if
@@ -127,6 +142,7 @@ int qs_log_read(uint32_t handle, uint64_t after, log_rec_t *rec, void *data,
 /* Releases the owner's live records with keys key..last. */
 int qs_log_release(uint32_t handle, uint64_t key, uint64_t last);
 int qs_log_stats(log_stats_t *out);
+int qs_log_crash_at(uint32_t flush, uint32_t how);
 /* The stats of the log manager on queue `queue`: LOG_QUEUE, or another
  * node's ("log@1"), whose CM forwards the request. */
 int qs_log_stats_at(const char *queue, log_stats_t *out);
