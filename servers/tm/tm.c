@@ -447,7 +447,7 @@ serve_deaths(void *arg)
 static void *
 serve_net(void *arg)
 {
-	qs_serve((int)arg, net_handle, &net_server, 2);
+	qs_serve((int)arg, net_handle, &net_server, SERVE_THREADS);
 	return NULL;
 }
 
