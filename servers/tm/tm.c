@@ -16,7 +16,12 @@
 
 #define VOTE_MS_DEFAULT 3000
 #define PROCS_MAX 256
-#define SERVE_THREADS 8
+/* A commit holds its thread through both phases (and the log's forces),
+ * so the table has room for a process's 8 transactions committing at once
+ * (QS_TX_OPEN_MAX) and as many joins, outcomes and notices beside them:
+ * joins never wait behind commits that wait for those joins' votes. */
+#define SERVE_THREADS 16
+#define NET_THREADS 8 /* tm.net: subordinates' prepares and commits */
 
 qs_mutex_t tm_lock = QS_MUTEX_INIT;
 tm_stats_t tm_stats;
@@ -447,7 +452,7 @@ serve_deaths(void *arg)
 static void *
 serve_net(void *arg)
 {
-	qs_serve((int)arg, net_handle, &net_server, SERVE_THREADS);
+	qs_serve((int)arg, net_handle, &net_server, NET_THREADS);
 	return NULL;
 }
 

@@ -33,23 +33,40 @@
 
 static int peer_qid[NODES_MAX]; /* tm@NODE proxies, 0: not looked up */
 static qs_mutex_t peer_lock = QS_MUTEX_INIT;
+/* One lookup at a time, whose answer the others waiting take: the CM lets
+ * a client have only a few lookups under way (QS_ELIMIT past them), and
+ * the first commits after a start would all look the same node up. */
+static qs_mutex_t lookup_lock = QS_MUTEX_INIT;
 
 static int
-peer(uint32_t node, bool again)
+known_peer(uint32_t node, int stale)
+{
+	qs_mutex_lock(&peer_lock);
+	int qid = peer_qid[node];
+	qs_mutex_unlock(&peer_lock);
+	return qid > 0 && qid != stale ? qid : 0;
+}
+
+/* The proxy of node's TM; stale: one that failed (its node restarted),
+ * to look up again unless another thread has already. */
+static int
+peer(uint32_t node, int stale)
 {
 	if (node >= NODES_MAX)
 		return QS_EINVAL;
-	qs_mutex_lock(&peer_lock);
-	int qid = again ? 0 : peer_qid[node];
-	qs_mutex_unlock(&peer_lock);
-	if (qid > 0)
+	int qid = known_peer(node, stale);
+	if (qid)
 		return qid;
-	char name[QS_NAME_MAX];
-	snprintf(name, sizeof(name), "%s@%u", TM_QUEUE, node);
-	qid = qs_sq_lookup(name); /* may ask the network: no lock held */
-	qs_mutex_lock(&peer_lock);
-	peer_qid[node] = qid > 0 ? qid : 0;
-	qs_mutex_unlock(&peer_lock);
+	qs_mutex_lock(&lookup_lock);
+	if (!(qid = known_peer(node, stale))) {
+		char name[QS_NAME_MAX];
+		snprintf(name, sizeof(name), "%s@%u", TM_QUEUE, node);
+		qid = qs_sq_lookup(name); /* may ask the network */
+		qs_mutex_lock(&peer_lock);
+		peer_qid[node] = qid > 0 ? qid : 0;
+		qs_mutex_unlock(&peer_lock);
+	}
+	qs_mutex_unlock(&lookup_lock);
 	return qid;
 }
 
@@ -59,10 +76,11 @@ tree_send(uint32_t node, uint64_t tx, uint32_t op, const void *data,
 {
 	static qs_mutex_t buf_lock = QS_MUTEX_INIT;
 	static qs_msg_t m;
-	int rid = QS_ENOENT;
+	int rid = QS_ENOENT, qid = 0;
 	for (int tries = 0; tries < 2 && (rid == QS_ENOENT || rid == QS_EQGONE);
 	     tries++) {
-		int qid = peer(node, tries > 0); /* a proxy goes when its node restarts */
+		/* a proxy goes when its node restarts: then another */
+		qid = peer(node, tries > 0 ? qid : 0);
 		if (qid < 0)
 			return qid;
 		qs_mutex_lock(&buf_lock);
