@@ -175,6 +175,7 @@ typedef struct {
 	uint8_t *buf;
 	uint32_t cap, len;
 	uint64_t pos;
+	uint32_t chunk; /* the least it reads at once (0: CHUNK) */
 } reader_t;
 
 static const uint8_t *
@@ -186,8 +187,9 @@ reader_get(store_t *s, reader_t *r, uint64_t pos, uint32_t n)
 	uint64_t start = SECT_DOWN(pos), want = SECT_UP(pos + n) - start;
 	if (want > s->area)
 		return NULL;
-	if (want < CHUNK)
-		want = CHUNK < s->area ? CHUNK : s->area;
+	uint32_t chunk = r->chunk ? r->chunk : CHUNK;
+	if (want < chunk)
+		want = chunk < s->area ? chunk : s->area;
 	if (want > r->cap) {
 		uint8_t *b = realloc(r->buf, want);
 		if (!b)
@@ -584,11 +586,12 @@ store_next(const store_t *s, int owner, uint64_t after)
 int
 store_read(store_t *s, const lrec_t *r, void *data, uint32_t cap)
 {
-	reader_t rd = { 0 };
+	reader_t rd = { .chunk = RVM_SECTOR }; /* its own sectors only */
 	rec_hdr_t h;
 	/* a record still in the buffer is written first */
 	int rc = r->pos + r->len > s->written ? store_flush(s) : 0;
-	const uint8_t *p = rc ? NULL : rec_whole(s, &rd, r->pos, &h);
+	const uint8_t *p = rc || !reader_get(s, &rd, r->pos, r->len)
+		? NULL : rec_whole(s, &rd, r->pos, &h);
 	if (!p || h.pseq != r->pseq) {
 		free(rd.buf);
 		return rc ? rc : QS_EIO;
