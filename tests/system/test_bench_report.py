@@ -4,6 +4,7 @@ QEMU, no guest)."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -24,6 +25,8 @@ SAMPLE = {
     "dtx.cleanup_3node.instr": 6000000,
     "dtx.group.forces_per_commit_node": 0.42,
     "dtx.group.commits_per_s": 1234,
+    "dtx.group_disk.forces_per_commit_node": 0.45,
+    "dtx.group_disk.commits_per_s": 567,
     "zz.new_metric": 7,
 }
 DOC = ("# Benchmarks\n\nText before, kept.\n\n%s\nold table\n| x | y |\n%s\n\n"
@@ -67,7 +70,10 @@ def test_table_from_results(tmp_path):
     assert got["dtx.group.forces_per_commit_node"][1] == "0.42"
     assert got["dtx.group.commits_per_s"][1] == "1,234"
     assert "group commit" in got["dtx.group.forces_per_commit_node"][0]
-    assert "0.5" in got["dtx.group.forces_per_commit_node"][0]
+    assert "emulated disk" in got["dtx.group.forces_per_commit_node"][0]
+    assert got["dtx.group_disk.forces_per_commit_node"][1] == "0.45"
+    assert "0.5" in got["dtx.group_disk.forces_per_commit_node"][0]
+    assert "requests a second" in got["dtx.group_disk.forces_per_commit_node"][0]
     assert "per second" in got["dtx.group.commits_per_s"][0]
     # every metric bench.py writes is described; others are shown, flagged
     assert "round trip" in got["ipc.null_rtt.instr"][0]
@@ -136,8 +142,15 @@ def test_group_commit_rows():
     with open(os.path.join(ROOT, "bench", "bench.py")) as f:
         bench = f.read()
     for key in ("dtx.group.forces_per_commit_node",
-                "dtx.group.commits_per_s"):
+                "dtx.group.commits_per_s",
+                "dtx.group_disk.forces_per_commit_node",
+                "dtx.group_disk.commits_per_s"):
         assert key in report.WHAT, key
         assert '"%s"' % key in bench, key
+    # the slow disks' rate, which both say
+    iops = re.search(r"^DISK_IOPS = (\d+)$", bench, re.M)
+    assert iops, "bench.py's DISK_IOPS"
+    assert ("complete %s requests a second" % iops.group(1)
+            in report.WHAT["dtx.group_disk.forces_per_commit_node"])
     # dtxbench prints the forces x100, bench.py divides them back
     assert "dtx.group.forces_per_commit_node_x100" in bench

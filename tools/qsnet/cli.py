@@ -4,7 +4,7 @@ usage: qsnet VERB [ARGS]
 
 verbs:
   up [-n N] [--conf NAME] [--arg KEY=VALUE]... [--gdb] [--iso PATH] [--timeout S]
-     [--icount] [--key FILE] [--lan star|mesh]
+     [--icount] [--key FILE] [--lan star|mesh] [--disk-iops N]
                         start nodes 0..N-1 and wait until the cluster has
                         formed: every shell prompt is up and every node's
                         CM sees every node up (`nodes`; a configuration
@@ -14,7 +14,10 @@ verbs:
                         counts instructions; idle time still passes in
                         real time), as `make bench` does;
                         --key FILE: the cluster key (below);
-                        --lan: the LAN's shape (below), star by default
+                        --lan: the LAN's shape (below), star by default;
+                        --disk-iops N: each disk completes at most N
+                        requests a second (QEMU's throttling), as a disk
+                        whose writes and syncs take real time
   down                  stop all nodes (QMP quit, then SIGKILL); keeps disks/logs
   status                one line per node: id, running/stopped, QEMU pid
   console NODE          attach to a node's serial console (detach: Ctrl-])
@@ -125,6 +128,9 @@ def build_parser():
                    help="node 0 waits for gdb on :1234 (-s -S)")
     c.add_argument("--iso", help="ISO to boot (default build/qs.iso)")
     c.add_argument("--timeout", type=float, default=120)
+    c.add_argument("--disk-iops", type=int, metavar="N",
+                   help="each node's disk completes at most N requests a "
+                   "second (QEMU throttling.iops-total)")
     c.add_argument("--icount", action="store_true",
                    help="run under -icount shift=0 (rdtsc counts "
                    "instructions)")
@@ -221,7 +227,8 @@ def main(argv=None):
         if a.verb == "up":
             pids = cl.up(a.n, conf=a.conf, gdb=a.gdb, iso=a.iso,
                          timeout=a.timeout, args=parse_args_kv(a.arg),
-                         icount=a.icount, key=a.key, lan=a.lan)
+                         icount=a.icount, key=a.key, lan=a.lan,
+                         disk_iops=a.disk_iops)
             for i, pid in enumerate(pids):
                 state = ("waiting for gdb" if a.gdb and i == 0 else "up")
                 print("node %d %s: pid %d, log %s" % (

@@ -118,6 +118,7 @@ class Cluster:
                          nic=(node, self.lan.hub(node)),
                          daemon=("qemu.pid", "qs-node-%d" % int(node)),
                          gdb=opts.get("gdb"), icount=opts.get("icount"),
+                         disk_iops=opts.get("disk_iops"),
                          key=opts.get("key", self.ensure_key()))
 
     def _next_incarnation(self, node):
@@ -171,7 +172,7 @@ class Cluster:
         return self.pid(node)
 
     def up(self, n=1, conf=None, gdb=False, iso=None, timeout=120, args=None,
-           icount=False, wait=True, key=None, lan="star"):
+           icount=False, wait=True, key=None, lan="star", disk_iops=None):
         """Start nodes 0..n-1 on a LAN of shape LAN (star or mesh, see
         lan.py) and wait until the cluster has formed: every prompt is up
         and every CM sees every node up (not node 0 with gdb, which is
@@ -188,7 +189,7 @@ class Cluster:
         for i in range(n):
             opts = {"iso": iso, "conf": conf, "gdb": bool(gdb and i == 0),
                     "memory": MEMORY_MB, "args": args or {},
-                    "icount": bool(icount)}
+                    "icount": bool(icount), "disk_iops": disk_iops}
             pids.append(self.start_node(i, opts))
         if not wait:
             return pids

@@ -38,7 +38,7 @@ def make_storage(directory, fresh=False):
 
 def qemu_argv(iso, memory=MEMORY_MB, disk=None, pmem=None, console=None,
               qmp=None, boot_args=(), nic=None, daemon=None, gdb=False,
-              icount=False, key=None):
+              icount=False, key=None, disk_iops=None):
     """The command line of one node booting ISO.
 
     disk, pmem: image files for the IDE disk and the persistent memory
@@ -49,11 +49,16 @@ def qemu_argv(iso, memory=MEMORY_MB, disk=None, pmem=None, console=None,
     daemon: (pid file, name) to daemonize; gdb: wait for gdb on :1234;
     icount: -icount shift=0 (rdtsc counts instructions); key: the cluster
     key's file (fw_cfg opt/qs/key: a file, so the key is on no command
-    line)."""
+    line); disk_iops: the disk completes at most that many requests a
+    second (QEMU's throttling.iops-total), as a real disk whose writes and
+    syncs take time (an emulated one's cost next to nothing)."""
     argv = ["qemu-system-i386", "-m", str(memory), "-cdrom", iso,
             "-boot", "d"]
     if disk:
-        argv += ["-drive", "file=%s,format=raw,if=ide,index=0" % disk]
+        throttle = (",throttling.iops-total=%d" % int(disk_iops)
+                    if disk_iops else "")
+        argv += ["-drive", "file=%s,format=raw,if=ide,index=0%s"
+                 % (disk, throttle)]
     if pmem:
         # persistent memory: a host file a killed QEMU leaves as the guest
         # last wrote it (Rio's protected file cache)
