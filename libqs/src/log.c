@@ -82,9 +82,9 @@ qs_log_append(uint32_t handle, uint16_t kind, uint64_t key, const void *data,
 }
 
 int
-qs_log_force(uint32_t handle, uint64_t seq)
+qs_log_force(uint32_t handle, uint64_t seq, uint32_t flags)
 {
-	log_force_t f = { handle, 0, seq };
+	log_force_t f = { handle, flags, seq };
 	return log_call(LOG_OP_FORCE, &f, sizeof(f), NULL, 0, NULL, 0);
 }
 

@@ -162,7 +162,7 @@ node_force(void)
 	rvm_log_t *l = &rvm.log;
 	if (l->broken)
 		return l->broken;
-	int e = qs_log_force(handle, 0);
+	int e = qs_log_force(handle, 0, 0);
 	return e < 0 ? node_failed(e) : RVM_SUCCESS;
 }
 

@@ -29,6 +29,7 @@ static int pids[LOG_OWNERS_MAX]; /* the process each owner is open for */
 
 typedef struct {
 	uint32_t rid;
+	uint32_t lazy; /* a lazy force: when it came (uptime ms, never 0) */
 	uint64_t pseq; /* answered once records below pseq + 1 are durable */
 } waiter_t;
 static waiter_t waiters[LOG_WAITERS_MAX];
@@ -62,6 +63,8 @@ answer_waiters(int err)
 		answer(waiters[i].rid, err, waiters[i].pseq);
 		if (!err)
 			st.stats.forced++;
+		if (!err && waiters[i].lazy)
+			st.stats.lazy++;
 	}
 	n_waiters = k;
 }
@@ -88,6 +91,19 @@ crash_here(const store_io_t *io)
 		qs_sleep(60000);
 }
 
+/* Whether every force waiting is lazy; *oldest: when the first came. */
+static int
+only_lazy(uint32_t *oldest)
+{
+	for (uint32_t i = 0; i < n_waiters; i++) {
+		if (!waiters[i].lazy)
+			return 0;
+		if (!i || (int32_t)(waiters[i].lazy - *oldest) < 0)
+			*oldest = waiters[i].lazy;
+	}
+	return n_waiters > 0;
+}
+
 /*
  * Flushes without the lock, so that appends and forces go on meanwhile:
  * the forces that arrive during a flush share the next one (group
@@ -102,6 +118,15 @@ writer(void *arg)
 	for (;;) {
 		while (!n_waiters)
 			qs_cond_wait(&work, &lock);
+		uint32_t oldest;
+		while (only_lazy(&oldest)) {
+			int32_t left = (int32_t)(oldest + LOG_LAZY_MS - qs_uptime_ms());
+			if (left <= 0) {
+				st.stats.lazy_flushes++;
+				break;
+			}
+			qs_cond_timedwait(&work, &lock, left);
+		}
 		int err = store_flush_take(&st, &io);
 		if (!err && st.flushing && crash.flush && !--crash.flush)
 			crash_here(&io); /* never returns */
@@ -171,7 +196,7 @@ op_open(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 
 /* With the lock: defers the request until records up to pseq are durable. */
 static int32_t
-await_durable(const qs_msg_t *req, qs_msg_t *reply, uint64_t pseq)
+await_durable(const qs_msg_t *req, qs_msg_t *reply, uint64_t pseq, int lazy)
 {
 	log_pos_t pos = { pseq };
 	if (pseq < st.durable) {
@@ -181,7 +206,8 @@ await_durable(const qs_msg_t *req, qs_msg_t *reply, uint64_t pseq)
 	}
 	if (n_waiters == LOG_WAITERS_MAX)
 		return QS_ELIMIT;
-	waiters[n_waiters++] = (waiter_t){ req->hdr.rid, pseq };
+	waiters[n_waiters++] = (waiter_t){ req->hdr.rid,
+					   lazy ? qs_uptime_ms() | 1 : 0, pseq };
 	qs_cond_signal(&work);
 	qs_defer(reply);
 	return 0;
@@ -207,7 +233,7 @@ op_append(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	if (r)
 		return r;
 	if (a->flags & LOG_F_FORCE)
-		return await_durable(req, reply, seq);
+		return await_durable(req, reply, seq, 0);
 	log_pos_t pos = { seq };
 	qs_msg_put(reply, &pos, sizeof(pos));
 	return 0;
@@ -221,9 +247,11 @@ op_force(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	int owner = owner_of(req, f->owner);
 	if (owner < 0)
 		return owner;
+	if (f->flags & ~LOG_FORCE_LAZY)
+		return QS_EINVAL;
 	uint64_t last = st.next_pseq - 1;
-	return await_durable(req, reply, f->seq && f->seq < last ? f->seq
-								  : last);
+	return await_durable(req, reply, f->seq && f->seq < last ? f->seq : last,
+			     f->flags & LOG_FORCE_LAZY);
 }
 
 /* The last record read, for the reads of its next pieces; with the lock. */

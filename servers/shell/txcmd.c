@@ -198,8 +198,9 @@ cmd_log(int argc, char **argv)
 	       "recovered %u\n", (unsigned long long)(s.size / 1024),
 	       (unsigned long long)(s.used / 1024), s.live, s.owners,
 	       s.recovered);
-	printf("log: appends %llu bytes %llu forces %u forced %u releases %u "
-	       "carried %u full %u bad-requests %u\n",
-	       (unsigned long long)s.appends, (unsigned long long)s.bytes,
-	       s.forces, s.forced, s.releases, s.carried, s.full, s.refused);
+	printf("log: appends %llu bytes %llu forces %u forced %u lazy %u "
+	       "lazy-flushes %u releases %u carried %u full %u bad-requests "
+	       "%u\n", (unsigned long long)s.appends,
+	       (unsigned long long)s.bytes, s.forces, s.forced, s.lazy,
+	       s.lazy_flushes, s.releases, s.carried, s.full, s.refused);
 }

@@ -220,15 +220,19 @@ tmlog_force(const tm_log_rec_t *rec)
 }
 
 /* Makes every record appended to the node log so far durable, whoever
- * appended it: the commits that the participants here logged unforced. A
- * failure is fail-stop, as in tmlog_force. */
+ * appended it: the commits that the participants here logged unforced.
+ * While other transactions here are about to force, lazily (qs/log.h):
+ * one of their flushes takes these records too, so a subordinate's commit
+ * costs no sync of its own under load; alone, at once. A failure is
+ * fail-stop, as in tmlog_force. */
 int
 tmlog_sync(uint64_t tx)
 {
 	if (mode != LOG_OK)
 		return mode == NO_LOG ? 0 : QS_EIO;
+	uint32_t flags = rec_forcing_soon(tx) ? LOG_FORCE_LAZY : 0;
 	qs_mutex_unlock(&tm_lock);
-	int r = qs_log_force(owner, 0);
+	int r = qs_log_force(owner, 0, flags);
 	qs_mutex_lock(&tm_lock);
 	if (r < 0) {
 		printf("tm: the node log failed while forcing the commit of %s "

@@ -83,6 +83,33 @@ rec_free(tm_rec_t *r)
 	}
 }
 
+/* Whether r has recoverable work: a commit of it will force. */
+static bool
+recoverable(const tm_rec_t *r)
+{
+	for (uint32_t i = 0; i < r->nparts; i++)
+		if (r->parts[i].cls == QS_TX_RECOVERABLE)
+			return true;
+	for (uint32_t i = 0; i < r->nsubs; i++)
+		if (r->subs[i].flags & TM_SUB_RECOVERABLE)
+			return true;
+	return false;
+}
+
+/* Others likely to force the node log soon: those collecting votes or
+ * preparing (a commit point, a "prepared" to force), and those under way
+ * with recoverable work (their commits to come). A guess: a lazy force
+ * that it misleads waits LOG_LAZY_MS at most. */
+uint32_t
+rec_forcing_soon(uint64_t tx)
+{
+	uint32_t n = 0;
+	for (tm_rec_t *r = recs; r; r = r->next)
+		n += r->tx != tx && (r->state == TM_PREPARING ||
+				     (r->state == TM_ACTIVE && recoverable(r)));
+	return n;
+}
+
 tm_rec_t *
 rec_first(void)
 {

@@ -82,6 +82,8 @@ typedef struct {
 int tmlog_open(void);
 int tmlog_force(const tm_log_rec_t *e); /* durable when it returns */
 int tmlog_sync(uint64_t tx);            /* all appended so far durable */
+/* Transactions other than tx about to force the node log (tm_lock). */
+uint32_t rec_forcing_soon(uint64_t tx);
 void tmlog_end(uint64_t tx);            /* forget it (not forced) */
 uint32_t tmlog_state(uint64_t tx);      /* TM_LOG_*, or 0 */
 uint32_t tmlog_entries(void);

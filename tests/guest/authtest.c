@@ -251,7 +251,7 @@ server_matrix(int priv)
 			      QS_EPERM &&
 		      qs_log_read(0, 0, &rec, data, sizeof(data)) == QS_EPERM &&
 		      qs_log_release(0, 0, ~0ull) == QS_EPERM &&
-		      qs_log_force(0, 0) == QS_EPERM,
+		      qs_log_force(0, 0, 0) == QS_EPERM,
 	      "another owner's records are not to append, read or release");
 }
 

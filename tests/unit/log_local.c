@@ -67,9 +67,9 @@ qs_log_append(uint32_t handle, uint16_t kind, uint64_t key, const void *data,
 }
 
 int
-qs_log_force(uint32_t handle, uint64_t seq)
+qs_log_force(uint32_t handle, uint64_t seq, uint32_t flags)
 {
-	(void)handle, (void)seq;
+	(void)handle, (void)seq, (void)flags;
 	return store_flush(&st);
 }
 

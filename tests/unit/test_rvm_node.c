@@ -261,7 +261,7 @@ crash_prepared(void *arg)
 		return 5;
 	if (qs_log_stats(&st) || st.forces != syncs)
 		return 6; /* nor its outcome */
-	if (how != NO_FORCE && qs_log_force(h, 0)) /* the TM's */
+	if (how != NO_FORCE && qs_log_force(h, 0, 0)) /* the TM's */
 		return 7;
 	return 0;
 }

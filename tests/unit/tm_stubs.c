@@ -12,6 +12,13 @@ qs_mutex_t tm_lock = QS_MUTEX_INIT;
 tm_stats_t tm_stats;
 uint32_t tm_stub_incarnation = 1;
 
+uint32_t
+rec_forcing_soon(uint64_t tx)
+{
+	(void)tx;
+	return 0;
+}
+
 int
 qs_node_info(qs_node_info_t *out)
 {

@@ -75,9 +75,20 @@ typedef struct {
 } log_pos_t;
 
 typedef struct {
-	uint32_t owner, pad;
-	uint64_t seq; /* 0: everything appended so far */
+	uint32_t owner;
+	uint32_t flags; /* LOG_FORCE_LAZY */
+	uint64_t seq;   /* 0: everything appended so far */
 } log_force_t;
+
+/*
+ * A lazy force is answered once its records are durable, like any other,
+ * but starts no flush of its own: it rides on the next flush another
+ * force starts, or, when none comes, on one LOG_LAZY_MS after it arrived.
+ * For what may wait a little but must not be lost: a subordinate TM's
+ * "my participants have committed" before it acknowledges its superior.
+ */
+#define LOG_FORCE_LAZY 0x1
+#define LOG_LAZY_MS 20
 
 typedef struct {
 	uint32_t owner;
@@ -109,6 +120,8 @@ typedef struct {
 	uint32_t releases, full; /* keys released; appends refused, no room */
 	uint32_t owners, refused; /* open owners; bad requests, by the table */
 	uint32_t recovered;      /* records found live at start */
+	uint32_t lazy;           /* lazy forces answered */
+	uint32_t lazy_flushes;   /* flushes only lazy forces waited for */
 } log_stats_t;
 
 /*
@@ -132,8 +145,9 @@ int qs_log_open(const char *owner, uint32_t *handle, uint32_t *records);
 int qs_log_append(uint32_t handle, uint16_t kind, uint64_t key,
 		  const void *data, uint32_t len, uint32_t flags,
 		  uint64_t *seq);
-/* Returns once every record appended up to seq (0: all) is durable. */
-int qs_log_force(uint32_t handle, uint64_t seq);
+/* Returns once every record appended up to seq (0: all) is durable;
+ * flags: LOG_FORCE_LAZY. */
+int qs_log_force(uint32_t handle, uint64_t seq, uint32_t flags);
 /* The owner's next live record after seq `after` (0: the first): its
  * header into *rec and up to cap bytes of data into data; QS_ENOENT when
  * there is none. */
