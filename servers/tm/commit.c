@@ -85,18 +85,6 @@ round_run(tm_rec_t *r, round_t *rd, uint32_t note, uint32_t op,
 	qs_mutex_lock(&tm_lock);
 }
 
-static bool
-any_recoverable(const tm_rec_t *r)
-{
-	for (uint32_t i = 0; i < r->nparts; i++)
-		if (r->parts[i].cls == QS_TX_RECOVERABLE)
-			return true;
-	for (uint32_t i = 0; i < r->nsubs; i++)
-		if (r->subs[i].flags & TM_SUB_RECOVERABLE)
-			return true;
-	return false;
-}
-
 static const char *
 txt(uint64_t tx)
 {
@@ -272,7 +260,7 @@ tm_finish(tm_rec_t *r, bool commit)
 	r->busy = true;
 	if (commit && !r->abort_asked) {
 		rec_set_state(r, TM_PREPARING);
-		if (!any_recoverable(r)) {
+		if (!rec_recoverable(r)) {
 			outcome = QS_TX_COMMITTED; /* one phase: nothing to log */
 			tm_stats.one_phase++;
 		} else if (phase_one(r, qs_uptime_ms() + tm_stats.vote_ms,
@@ -344,18 +332,24 @@ tm_prepare_sub(tm_rec_t *r, uint32_t superior)
 	return QS_VOTE_YES;
 }
 
-void
+int
 tm_end_sub(tm_rec_t *r, int outcome)
 {
 	r->busy = true;
 	rec_set_state(r, outcome == QS_TX_COMMITTED ? TM_COMMITTED : TM_ABORTED);
 	int unacked = phase_two(r, outcome);
 	/* Our superior forgets once we answer: a commit that someone here
-	 * has not taken must survive us. */
+	 * has not taken must survive us. If it cannot be logged (a full
+	 * log), we do not answer: the superior asks again, and so does the
+	 * tree thread here, until it is. */
 	if (outcome == QS_TX_COMMITTED && unacked && r->logged &&
-	    tmlog_state(r->tx) != TM_LOG_COMMITTED)
-		log_force(r, TM_LOG_COMMITTED);
-	else if (outcome == QS_TX_COMMITTED && r->logged &&
+	    tmlog_state(r->tx) != TM_LOG_COMMITTED &&
+	    log_force(r, TM_LOG_COMMITTED) < 0) {
+		r->logged = true; /* its "prepared" entry is still there */
+		r->busy = false;
+		r->since = qs_uptime_ms();
+		return QS_EAGAIN;
+	} else if (outcome == QS_TX_COMMITTED && r->logged &&
 		 tmlog_state(r->tx) == TM_LOG_PREPARED)
 		/* A subordinate: the participants here appended their commits
 		 * to the node log unforced (RVM over it): durable before we
@@ -364,6 +358,7 @@ tm_end_sub(tm_rec_t *r, int outcome)
 	if (r->logged)
 		tm_stall("resolved", r);
 	settle(r, outcome, unacked);
+	return 0;
 }
 
 int

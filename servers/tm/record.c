@@ -83,9 +83,8 @@ rec_free(tm_rec_t *r)
 	}
 }
 
-/* Whether r has recoverable work: a commit of it will force. */
-static bool
-recoverable(const tm_rec_t *r)
+bool
+rec_recoverable(const tm_rec_t *r)
 {
 	for (uint32_t i = 0; i < r->nparts; i++)
 		if (r->parts[i].cls == QS_TX_RECOVERABLE)
@@ -106,7 +105,7 @@ rec_forcing_soon(uint64_t tx)
 	uint32_t n = 0;
 	for (tm_rec_t *r = recs; r; r = r->next)
 		n += r->tx != tx && (r->state == TM_PREPARING ||
-				     (r->state == TM_ACTIVE && recoverable(r)));
+				     (r->state == TM_ACTIVE && rec_recoverable(r)));
 	return n;
 }
 

@@ -84,6 +84,8 @@ int tmlog_force(const tm_log_rec_t *e); /* durable when it returns */
 int tmlog_sync(uint64_t tx);            /* all appended so far durable */
 /* Transactions other than tx about to force the node log (tm_lock). */
 uint32_t rec_forcing_soon(uint64_t tx);
+/* Whether r has recoverable work here or below: its commit forces. */
+bool rec_recoverable(const tm_rec_t *r);
 void tmlog_end(uint64_t tx);            /* forget it (not forced) */
 uint32_t tmlog_state(uint64_t tx);      /* TM_LOG_*, or 0 */
 uint32_t tmlog_entries(void);
@@ -96,7 +98,7 @@ int tm_finish(tm_rec_t *r, bool commit);
 /* A subordinate asked to prepare: its subtree's vote. */
 int tm_prepare_sub(tm_rec_t *r, uint32_t superior);
 /* A subordinate (ACTIVE or PREPARED) told the outcome: tells its subtree. */
-void tm_end_sub(tm_rec_t *r, int outcome);
+int tm_end_sub(tm_rec_t *r, int outcome); /* QS_EAGAIN: ask again */
 /* A root that delegated coordination: prepares here, asks the new one. */
 int tm_finish_delegated(tm_rec_t *r);
 /* Crash tests: stops at `point` if boot argument tm_stall names it (lock

@@ -222,8 +222,9 @@ tree_end(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 			r->abort_asked = true;
 		return e->outcome == QS_TX_ABORTED ? 0 : QS_EAGAIN;
 	}
-	if (r->state == TM_ACTIVE || r->state == TM_PREPARED)
-		tm_end_sub(r, e->outcome);
+	if (r->state == TM_ACTIVE || r->state == TM_PREPARED ||
+	    (r->state == TM_COMMITTED && e->outcome == QS_TX_COMMITTED))
+		return tm_end_sub(r, e->outcome); /* QS_EAGAIN: not yet */
 	return 0;
 }
 

@@ -253,6 +253,11 @@ server_matrix(int priv)
 		      qs_log_release(0, 0, ~0ull) == QS_EPERM &&
 		      qs_log_force(0, 0, 0) == QS_EPERM,
 	      "another owner's records are not to append, read or release");
+	/* a how that is no crash point: refused before it is read, without
+	   the right; read and refused as malformed with it */
+	r = qs_log_crash_at(1, 0);
+	check(r == (want == QS_EPERM ? QS_EPERM : QS_EINVAL),
+	      "the log's crash points are for admin");
 }
 
 int

@@ -8,7 +8,7 @@ import re
 from qsharness import Node, cluster_fixture
 from test_guest import reap, wait_summary, failures
 
-CHECKS = 30
+CHECKS = 31
 
 
 def matrix(node, rights, mode):
