@@ -77,60 +77,46 @@ def run_net(iso):
 DISK_IOPS = 50
 
 
-def run_dtx_group_disk(iso):
-    """Boots the three nodes again, on throttled disks, and runs only
-    dtxbench's group-commit clients (boot argument dtxbench=group)."""
-    state = os.path.join(ROOT, "build", "bench", "dtx-disk")
+def dtx_boot(iso, state, what, **up_args):
+    """Boots three nodes with bench-dtx.conf under -icount shift=0 on a vde
+    LAN, each with a fresh disk in build/bench/STATE, until node 0 says
+    "bench: done" (or an error); returns node 0's figures."""
+    state = os.path.join(ROOT, "build", "bench", state)
     cl = qsnet.Cluster(state, iso)
-    cl.down()
-    shutil.rmtree(state, ignore_errors=True)
+    cl.down()  # what an interrupted run left
+    shutil.rmtree(state, ignore_errors=True)  # fresh disks: comparable runs
     try:
-        cl.up(3, conf="bench-dtx.conf", icount=True, wait=False,
-              args={"dtxbench": "group"}, disk_iops=DISK_IOPS)
+        cl.up(3, conf="bench-dtx.conf", icount=True, wait=False, **up_args)
         try:
             cl.wait_log(0, r"^bench: (done|error: .*)$", timeout=TIMEOUT)
         except qsnet.QsnetError as e:
-            sys.exit("bench: the group-commit run on slow disks did not "
-                     "finish: %s" % e)
+            sys.exit("bench: the %s did not finish: %s" % (what, e))
         out = cl.log(0)
     finally:
         cl.down()
     err = re.search(r"^bench: error: .*$", out, re.M)
     if err or not re.search(r"^bench: done", out, re.M):
-        sys.exit("bench: the group-commit run on slow disks failed: %s"
-                 % (err.group(0) if err else out[-2000:]))
-    raw = {k: int(v) for k, v in LINE.findall(out)}
+        sys.exit("bench: the %s failed: %s\nnode 0's log tail:\n%s"
+                 % (what, err.group(0) if err else "?", out[-2000:]))
+    return {k: int(v) for k, v in LINE.findall(out)}
+
+
+def run_dtx_group_disk(iso):
+    """The three nodes again, on throttled disks, running only dtxbench's
+    group-commit clients (boot argument dtxbench=group)."""
+    raw = dtx_boot(iso, "dtx-disk", "group-commit run on slow disks",
+                   args={"dtxbench": "group"}, disk_iops=DISK_IOPS)
     return {"dtx.group_disk.forces_per_commit_node":
             raw["dtx.group.forces_per_commit_node_x100"] / 100,
             "dtx.group_disk.commits_per_s": raw["dtx.group.commits_per_s"]}
 
 
 def run_dtx(iso):
-    """Boots three nodes with bench-dtx.conf under -icount shift=0 on a vde
-    LAN, each with a fresh disk; dtxbench on node 0 measures the commit of
-    three tree shapes, the clean-up after a kill and group commit (clients
-    on all three nodes at once), and powers node 0 off. Returns node 0's
-    figures, the per-commit averages (printed x100) divided back."""
-    state = os.path.join(ROOT, "build", "bench", "dtx")
-    cl = qsnet.Cluster(state, iso)
-    cl.down()  # what an interrupted run left
-    shutil.rmtree(state, ignore_errors=True)  # fresh disks: comparable runs
-    try:
-        cl.up(3, conf="bench-dtx.conf", icount=True, wait=False)
-        try:
-            cl.wait_log(0, r"^bench: (done|error: .*)$", timeout=TIMEOUT)
-        except qsnet.QsnetError as e:
-            sys.exit("bench: the distributed-transaction benchmark did not "
-                     "finish: %s" % e)
-        out = cl.log(0)
-    finally:
-        cl.down()
-    err = re.search(r"^bench: error: .*$", out, re.M)
-    if err or not re.search(r"^bench: done", out, re.M):
-        sys.exit("bench: the distributed-transaction benchmark failed: %s\n"
-                 "node 0's log tail:\n%s" % (err.group(0) if err else "?",
-                                              out[-2000:]))
-    raw = {k: int(v) for k, v in LINE.findall(out)}
+    """dtxbench on node 0 measures the commit of three tree shapes, the
+    clean-up after a kill and group commit (clients on all three nodes at
+    once), and powers node 0 off. Returns node 0's figures, the per-commit
+    averages (printed x100) divided back."""
+    raw = dtx_boot(iso, "dtx", "distributed-transaction benchmark")
     results = {}
     for shape in ("volatile3", "readonly", "recov3"):
         for m in ("msgs", "forces", "tm_forces"):
