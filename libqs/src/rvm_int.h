@@ -277,7 +277,7 @@ rvm_return_t node_release(uint64_t head);
 rvm_return_t node_release_key(uint64_t key);
 typedef rvm_return_t (*node_fn)(const uint8_t *rec, uint32_t len,
 				uint64_t key, uint64_t seq, void *arg);
-rvm_return_t node_scan(node_fn fn, void *arg, uint64_t *torn);
+rvm_return_t node_scan(node_fn fn, void *arg, uint64_t *torn, int live);
 void node_saw_prep(uint64_t key);
 
 /* rvm_vista.c */

@@ -139,6 +139,9 @@ node_append(uint8_t *rec, uint32_t len, int force, uint64_t *pos,
 		uint16_t kind = (uint16_t)(h.kind | (last ? 0 : NODE_MORE));
 		int e = qs_log_append(handle, kind, key, rec + at, n,
 				      last && force ? LOG_F_FORCE : 0, NULL);
+		if (e == QS_ENOSPC && at) /* no room for the rest: none of it */
+			return node_release_key(key) ? l->broken
+						     : RVM_ELOG_FULL;
 		if (e < 0)
 			return at ? node_failed(QS_EIO) : node_failed(e);
 		at += n;
@@ -174,12 +177,18 @@ node_release(uint64_t head)
 	return e < 0 ? node_failed(e) : RVM_SUCCESS;
 }
 
-/* One record: a PREPARE whose outcome is logged, a torn tail. */
+/* One record: a PREPARE whose outcome is logged, a torn tail, the parts
+ * of one that did not fit. A failure breaks the log whatever it was: a
+ * PREPARE left behind its outcome, once a truncation took the outcome
+ * away, would be in doubt again after a restart, and its values applied
+ * over later commits. */
 rvm_return_t
 node_release_key(uint64_t key)
 {
 	int e = qs_log_release(handle, key, key);
-	return e < 0 ? node_failed(e) : RVM_SUCCESS;
+	if (e < 0 && !rvm.log.broken)
+		rvm.log.broken = RVM_EIO;
+	return e < 0 ? rvm.log.broken : RVM_SUCCESS;
 }
 
 /* Whether rec (len bytes, reassembled) is a sealed record of its kind. */
@@ -213,15 +222,21 @@ damaged(uint64_t seq, uint64_t key, const char *what)
  * together and checked. A record whose last part is missing at the end is
  * a torn tail: skipped (and *torn set to its key, for release); anywhere
  * else, or any record that is not a sealed RVM record, is damage.
+ *
+ * live: a truncation epoch's scan, beside commits that release PREPAREs
+ * (only they: commit records go with epochs). A record released while it
+ * is read is read past: the read fails once (QS_EIO, "released or moved
+ * meanwhile") and the next one starts from the same place; a PREPARE
+ * whose later parts went is dropped, not taken for damage.
  */
 rvm_return_t
-node_scan(node_fn fn, void *arg, uint64_t *torn)
+node_scan(node_fn fn, void *arg, uint64_t *torn, int live)
 {
 	log_rec_t lr;
 	uint8_t *rec = NULL, *piece = malloc(LOG_DATA_MAX);
 	uint32_t have = 0, cap = 0;
 	uint64_t after = 0, key = 0, first_seq = 0;
-	int kind = 0;
+	int kind = 0, retried = 0;
 	rvm_return_t r = piece ? RVM_SUCCESS : RVM_ENO_MEMORY;
 	if (torn)
 		*torn = ~0ull;
@@ -230,12 +245,18 @@ node_scan(node_fn fn, void *arg, uint64_t *torn)
 		int e = qs_log_read(handle, after, &lr, piece, LOG_DATA_MAX);
 		if (e == QS_ENOENT)
 			break;
+		if (e == QS_EIO && live && !retried++)
+			continue; /* released while read: the next from here */
 		if (e < 0) {
 			r = node_err(e);
 			break;
 		}
+		retried = 0;
 		after = lr.seq;
 		int k = lr.kind & ~NODE_MORE;
+		if (have && live && (key & NODE_PREP) &&
+		    (lr.key != key || k != kind))
+			have = 0; /* a PREPARE released between its parts */
 		if (have && (lr.key != key || k != kind)) {
 			r = damaged(first_seq, key, "is missing its last part");
 			break;

@@ -244,7 +244,7 @@ epoch_apply(const epoch_t *e, scache_t *c)
 {
 	if (rvm.node) {
 		node_epoch_t a = { e, c };
-		rvm_return_t r = node_scan(node_apply, &a, NULL);
+		rvm_return_t r = node_scan(node_apply, &a, NULL, 1);
 		return r ? r : scache_write(c);
 	}
 	log_reader_t rd = { 0 };
@@ -345,8 +345,10 @@ epoch_end(const epoch_t *e, rvm_return_t r, uint64_t head,
 		l->untracked = 0; /* it was at most e->end */
 		rvm.stats.truncations++;
 		rvm.stats.trunc_bytes += e->end - e->start;
-		rvm.stats.log_writes++;
-		rvm.stats.log_forces++;
+		if (!rvm.node) { /* the status block's write */
+			rvm.stats.log_writes++;
+			rvm.stats.log_forces++;
+		}
 	} else if (l->untracked < e->end) {
 		/* Its taken bits are lost: the next epoch applies the log. */
 		l->untracked = e->end;
@@ -552,7 +554,7 @@ node_recover(void)
 	rvm_log_t *l = &rvm.log;
 	uint64_t torn;
 	int any = 0;
-	rvm_return_t r = node_scan(node_found, &any, &torn);
+	rvm_return_t r = node_scan(node_found, &any, &torn, 0);
 	if (!r && torn != ~0ull)
 		r = node_release_key(torn);
 	if (!any)

@@ -44,8 +44,9 @@ txn_unlink(rvm_txn_t *t)
 }
 
 /* p's outcome is logged: over the node log, its PREPARE record goes too
- * (rvm_node.c). A failed release leaves it live, and recovery then finds
- * the outcome after it. */
+ * (rvm_node.c). A failed release breaks the log (node_release_key): no
+ * truncation may take the outcome away while the PREPARE stays, and
+ * recovery finds the outcome after it. */
 static void
 prep_done(rvm_prep_t *p)
 {

@@ -83,7 +83,9 @@ crash_here(const store_io_t *io)
 	else if (crash.how == LOG_CRASH_AFTER)
 		store_flush_io(&st, io);
 	qs_mutex_lock(&lock);
-	st.broken = QS_EIO; /* no other write either */
+	st.broken = QS_EIO; /* no other write either: requests get QS_EIO */
+	st.flushing = 0;
+	qs_cond_broadcast(&flushed);
 	printf("log: crash point reached: %s of records up to %llu\n",
 	       what[crash.how], (unsigned long long)io->pseq - 1);
 	qs_mutex_unlock(&lock);
@@ -128,7 +130,9 @@ writer(void *arg)
 			qs_cond_timedwait(&work, &lock, left);
 		}
 		int err = store_flush_take(&st, &io);
-		if (!err && st.flushing && crash.flush && !--crash.flush)
+		if (err == QS_ENOMEM) /* no copy: in place, under the lock */
+			err = store_flush(&st);
+		else if (!err && st.flushing && crash.flush && !--crash.flush)
 			crash_here(&io); /* never returns */
 		if (!err && st.flushing) {
 			qs_mutex_unlock(&lock);

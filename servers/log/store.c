@@ -616,7 +616,7 @@ store_flush_take(store_t *s, store_io_t *io)
 	if (io->n > io->cap) {
 		uint8_t *b = realloc(io->buf, io->n);
 		if (!b)
-			return QS_ENOMEM;
+			return QS_ENOMEM; /* the caller flushes in place instead */
 		io->buf = b;
 		io->cap = io->n;
 	}
@@ -663,15 +663,20 @@ store_flush_done(store_t *s, const store_io_t *io, int err)
 	return 0;
 }
 
+/* In place, from the buffer itself: no allocation can fail, so a record
+ * appended is never reported unlogged for want of memory. */
 int
 store_flush(store_t *s)
 {
-	store_io_t io = { 0 };
-	int r = store_flush_take(s, &io);
-	if (!r && s->flushing)
-		r = store_flush_done(s, &io, store_flush_io(s, &io));
-	free(io.buf);
-	return r;
+	if (s->broken)
+		return s->broken;
+	if (s->tail == s->written)
+		return 0;
+	store_io_t io = { s->buf, SECT_UP(s->buf_len), s->buf_cap,
+			  SECT_DOWN(s->written), s->tail, s->next_pseq };
+	memset(s->buf + s->buf_len, 0, io.n - s->buf_len);
+	s->flushing = 1;
+	return store_flush_done(s, &io, store_flush_io(s, &io));
 }
 
 int

@@ -95,7 +95,8 @@ int store_flush(store_t *s);
  * needed); io (without the lock) writes and syncs io's copy; done (with
  * the lock) makes what io held durable, or the store broken. While
  * flushing, nothing else may flush: a caller first asks
- * store_wants_flush.
+ * store_wants_flush. take's QS_ENOMEM (no room for the copy) changes
+ * nothing: the caller then flushes in place (store_flush).
  */
 typedef struct {
 	uint8_t *buf;     /* the caller's: reused, freed by it */

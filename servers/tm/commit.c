@@ -342,19 +342,23 @@ tm_end_sub(tm_rec_t *r, int outcome)
 	 * has not taken must survive us. If it cannot be logged (a full
 	 * log), we do not answer: the superior asks again, and so does the
 	 * tree thread here, until it is. */
+	bool held = false;
 	if (outcome == QS_TX_COMMITTED && unacked && r->logged &&
-	    tmlog_state(r->tx) != TM_LOG_COMMITTED &&
-	    log_force(r, TM_LOG_COMMITTED) < 0) {
-		r->logged = true; /* its "prepared" entry is still there */
-		r->busy = false;
-		r->since = qs_uptime_ms();
-		return QS_EAGAIN;
+	    tmlog_state(r->tx) != TM_LOG_COMMITTED) {
+		held = log_force(r, TM_LOG_COMMITTED) < 0;
+		r->logged = true; /* its "prepared" entry is there in any case */
 	} else if (outcome == QS_TX_COMMITTED && r->logged &&
-		 tmlog_state(r->tx) == TM_LOG_PREPARED)
+		   tmlog_state(r->tx) == TM_LOG_PREPARED) {
 		/* A subordinate: the participants here appended their commits
 		 * to the node log unforced (RVM over it): durable before we
 		 * answer (R*'s subordinate commit force). */
-		tmlog_sync(r->tx);
+		held = tmlog_sync(r->tx) < 0;
+	}
+	if (held) {
+		r->busy = false;
+		r->since = qs_uptime_ms();
+		return QS_EAGAIN;
+	}
 	if (r->logged)
 		tm_stall("resolved", r);
 	settle(r, outcome, unacked);

@@ -223,8 +223,9 @@ tmlog_force(const tm_log_rec_t *rec)
  * appended it: the commits that the participants here logged unforced.
  * While other transactions here are about to force, lazily (qs/log.h):
  * one of their flushes takes these records too, so a subordinate's commit
- * costs no sync of its own under load; alone, at once. A failure is
- * fail-stop, as in tmlog_force. */
+ * costs no sync of its own under load; alone, at once. A refusal that
+ * leaves nothing done (not_logged) is returned, to try again; a failure
+ * of unknown effect is fail-stop, as in tmlog_force. */
 int
 tmlog_sync(uint64_t tx)
 {
@@ -234,6 +235,11 @@ tmlog_sync(uint64_t tx)
 	qs_mutex_unlock(&tm_lock);
 	int r = qs_log_force(owner, 0, flags);
 	qs_mutex_lock(&tm_lock);
+	if (r < 0 && not_logged(r)) { /* nothing happened: try again later */
+		printf("tm: log: forcing the commit of %s: %s\n",
+		       qs_tx_format(tx, tx_text), qs_strerror(r));
+		return r;
+	}
 	if (r < 0) {
 		printf("tm: the node log failed while forcing the commit of %s "
 		       "(%s): whether its participants' records are durable is "

@@ -33,10 +33,12 @@
 
 static int peer_qid[NODES_MAX]; /* tm@NODE proxies, 0: not looked up */
 static qs_mutex_t peer_lock = QS_MUTEX_INIT;
-/* One lookup at a time, whose answer the others waiting take: the CM lets
- * a client have only a few lookups under way (QS_ELIMIT past them), and
- * the first commits after a start would all look the same node up. */
-static qs_mutex_t lookup_lock = QS_MUTEX_INIT;
+/* One lookup of a node at a time, whose answer the others waiting take:
+ * the CM lets a client have only a few lookups under way (QS_ELIMIT past
+ * them), and the first commits after a start would all look the same
+ * node up. Per node, so that a node that does not answer delays no other
+ * (a zeroed mutex is an unlocked one). */
+static qs_mutex_t lookup_lock[NODES_MAX];
 
 static int
 known_peer(uint32_t node, int stale)
@@ -57,7 +59,7 @@ peer(uint32_t node, int stale)
 	int qid = known_peer(node, stale);
 	if (qid)
 		return qid;
-	qs_mutex_lock(&lookup_lock);
+	qs_mutex_lock(&lookup_lock[node]);
 	if (!(qid = known_peer(node, stale))) {
 		char name[QS_NAME_MAX];
 		snprintf(name, sizeof(name), "%s@%u", TM_QUEUE, node);
@@ -66,7 +68,7 @@ peer(uint32_t node, int stale)
 		peer_qid[node] = qid > 0 ? qid : 0;
 		qs_mutex_unlock(&peer_lock);
 	}
-	qs_mutex_unlock(&lookup_lock);
+	qs_mutex_unlock(&lookup_lock[node]);
 	return qid;
 }
 

@@ -13,6 +13,13 @@
 static store_t st;
 static int open_ok;
 static int fail_next; /* the next forced append's answer, after it */
+static int fail_release; /* the next release's answer, instead of it */
+
+void
+log_local_fail_release(int err)
+{
+	fail_release = err;
+}
 
 void
 log_local_fail_force(int err)
@@ -91,6 +98,11 @@ qs_log_read(uint32_t handle, uint64_t after, log_rec_t *rec, void *data,
 int
 qs_log_release(uint32_t handle, uint64_t key, uint64_t last)
 {
+	if (fail_release) {
+		int r = fail_release;
+		fail_release = 0;
+		return r;
+	}
 	return store_release(&st, (int)handle, key, last);
 }
 

@@ -9,5 +9,7 @@ void log_local_reset(void);
 /* The next forced append is made, but answers err: as a device error
  * after the write, or a log manager that died, would. */
 void log_local_fail_force(int err);
+/* The next release is refused with err, and not made. */
+void log_local_fail_release(int err);
 
 #endif

@@ -333,6 +333,47 @@ test_an_outcome_the_tm_forced_stands(void)
 	}
 }
 
+/* The commit of a prepared transaction whose PREPARE cannot be released
+ * (a full log): the log is broken, so no truncation takes the commit
+ * record away while the PREPARE stays; after a restart the commit is
+ * found after it, applied, and nothing is in doubt. */
+static int
+crash_after_a_failed_release(void *arg)
+{
+	(void)arg;
+	uint8_t *p = start();
+	uint32_t h;
+	rvm_tid_t t;
+	if (!p || change(&t, p, 7000, 200, 'R') ||
+	    rvm_prepare_transaction(&t, 0x77) || qs_log_open("tm", &h, NULL) ||
+	    qs_log_force(h, 0, 0))
+		return 1;
+	log_local_fail_release(QS_ENOSPC);
+	if (rvm_end_transaction(&t, RVM_FLUSH)) /* logged; its PREPARE stays */
+		return 2;
+	if (qs_log_force(h, 0, 0)) /* the TM's */
+		return 3;
+	if (write_tx(p, 7000, 200, 'S', RVM_FLUSH) != RVM_EIO ||
+	    rvm_truncate() != RVM_EIO)
+		return 4; /* broken: no more commits, no truncation */
+	return 0;
+}
+
+static void
+test_a_prepare_that_cannot_go_breaks_the_log(void)
+{
+	fresh();
+	CHECK(rt_child(crash_after_a_failed_release, NULL) == 0);
+	uint8_t *p = start();
+	if (!CHECK(p))
+		return;
+	rvm_options_t q;
+	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.n_in_doubt == 0);
+	CHECK(all(p + 7000, 'R', 200));
+	CHECK(live() == 0);
+	CHECK(stop() == 0);
+}
+
 int
 main(void)
 {
@@ -345,5 +386,6 @@ main(void)
 	RUN(test_a_prepare_the_tm_forced_is_in_doubt);
 	RUN(test_an_unforced_prepare_is_lost_whole);
 	RUN(test_an_outcome_the_tm_forced_stands);
+	RUN(test_a_prepare_that_cannot_go_breaks_the_log);
 	return check_summary();
 }
