@@ -68,6 +68,9 @@ extern struct rt_crash rt_crash;
 rvm_dev_t *rt_crash_open(const char *name);
 void rt_crash_reset(long at);
 
+/* Whether all len bytes at p are c. */
+int rt_all(const uint8_t *p, int c, uint32_t len);
+
 /* xorshift64*: the same sequence on every run. */
 uint32_t rt_rand(uint64_t *state);
 

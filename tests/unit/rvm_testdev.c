@@ -302,3 +302,12 @@ rt_rand(uint64_t *s)
 	*s ^= *s >> 27;
 	return (*s * 0x2545f4914f6cdd1dull) >> 32;
 }
+
+int
+rt_all(const uint8_t *p, int c, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		if (p[i] != c)
+			return 0;
+	return 1;
+}

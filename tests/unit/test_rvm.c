@@ -60,15 +60,6 @@ put(uint8_t *base, uint32_t off, uint32_t len, int c, rvm_mode_t end)
 	return rvm_end_transaction(&t, end);
 }
 
-static int
-all(const uint8_t *p, int c, uint32_t len)
-{
-	for (uint32_t i = 0; i < len; i++)
-		if (p[i] != c)
-			return 0;
-	return 1;
-}
-
 static void
 test_errors_before_init(void)
 {
@@ -101,7 +92,7 @@ test_map_errors(void)
 	uint8_t *p = start(8192);
 	if (!CHECK(p != NULL))
 		return;
-	CHECK(all(p, 0, 8192));
+	CHECK(rt_all(p, 0, 8192));
 	CHECK(rvm_initialize(NULL, &o) == RVM_EINIT);
 	rvm_region_t r = { .data_dev = SEG, .offset = 100, .length = 512 };
 	CHECK(rvm_map(&r, NULL) == RVM_EREGION); /* unaligned offset */
@@ -148,9 +139,9 @@ test_commit_and_abort(void)
 	memset(p + 4200, 0x55, 200);
 	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.n_uncommitted == 1);
 	CHECK(rvm_abort_transaction(&t) == RVM_SUCCESS);
-	CHECK(all(p + 90, 0, 10) && all(p + 100, 0x11, 50) &&
-	      all(p + 150, 0, 50) && all(p + 4000, 0x22, 300) &&
-	      all(p + 4300, 0, 100));
+	CHECK(rt_all(p + 90, 0, 10) && rt_all(p + 100, 0x11, 50) &&
+	      rt_all(p + 150, 0, 50) && rt_all(p + 4000, 0x22, 300) &&
+	      rt_all(p + 4300, 0, 100));
 	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.n_uncommitted == 0 &&
 	      q.stats.aborts == 1 && q.stats.commits_flush == 1 &&
 	      q.stats.commits_noflush == 1);
@@ -194,8 +185,8 @@ test_commit_and_abort(void)
 	p = start(8192);
 	if (!CHECK(p != NULL))
 		return;
-	CHECK(all(p + 90, 0, 10) && all(p + 100, 0x11, 50) &&
-	      all(p + 4000, 0x22, 300) && all(p + 7000, 0x66, 10));
+	CHECK(rt_all(p + 90, 0, 10) && rt_all(p + 100, 0x11, 50) &&
+	      rt_all(p + 4000, 0x22, 300) && rt_all(p + 7000, 0x66, 10));
 	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.log_used == 0);
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 }
@@ -271,8 +262,8 @@ test_noflush_window(void)
 		uint8_t *p = start(8192);
 		if (!CHECK(p != NULL))
 			return;
-		CHECK(all(p, 0x5a, 64));
-		CHECK(all(p + 512, flush ? 0xa5 : 0, 64));
+		CHECK(rt_all(p, 0x5a, 64));
+		CHECK(rt_all(p + 512, flush ? 0xa5 : 0, 64));
 		CHECK(rvm_terminate() == RVM_SUCCESS);
 	}
 }
@@ -318,15 +309,15 @@ test_torn_tail(void)
 		p = start(8192);
 		if (!CHECK(p != NULL))
 			return;
-		CHECK(all(p, 0x10, 200) && all(p + 1000, 0x11, 200));
-		CHECK(all(p + 2000, corrupt ? 0 : 0x12, 200));
+		CHECK(rt_all(p, 0x10, 200) && rt_all(p + 1000, 0x11, 200));
+		CHECK(rt_all(p + 2000, corrupt ? 0 : 0x12, 200));
 		CHECK(rvm_query(&q, NULL) == 0 &&
 		      q.stats.recovered == (corrupt ? 2u : 3u));
 		/* The log goes on past the damage. */
 		CHECK(put(p, 3000, 10, 0x13, RVM_FLUSH) == RVM_SUCCESS);
 		CHECK(rvm_terminate() == RVM_SUCCESS);
 		p = start(8192);
-		CHECK(p && all(p + 3000, 0x13, 10) && all(p + 1000, 0x11, 200));
+		CHECK(p && rt_all(p + 3000, 0x13, 10) && rt_all(p + 1000, 0x11, 200));
 		CHECK(rvm_terminate() == RVM_SUCCESS);
 	}
 }
@@ -358,8 +349,8 @@ test_segments(void)
 	if (!CHECK(p && rvm_map(&r2, NULL) == 0))
 		return;
 	p2 = r2.vmaddr;
-	CHECK(all(p + 4000, 1, 96) && all(p + 4096, 3, 100) &&
-	      all(p + 4196, 0, 100) && all(p2 + 10, 2, 20) && all(p2, 0, 10));
+	CHECK(rt_all(p + 4000, 1, 96) && rt_all(p + 4096, 3, 100) &&
+	      rt_all(p + 4196, 0, 100) && rt_all(p2 + 10, 2, 20) && rt_all(p2, 0, 10));
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 }
 
@@ -399,8 +390,8 @@ child_rewrite(void *arg)
 {
 	(void)arg;
 	uint8_t *p = start(8192);
-	if (!p || !all(p, 0xa1, 100) || !all(p + 1000, 0, 1224) ||
-	    !all(p + 3000, 0, 10))
+	if (!p || !rt_all(p, 0xa1, 100) || !rt_all(p + 1000, 0, 1224) ||
+	    !rt_all(p + 3000, 0, 10))
 		return 2;
 	return put(p, 1000, 1224, 0xb2, RVM_FLUSH) ? 3 : 0;
 }
@@ -414,8 +405,8 @@ test_stale_record_behind_lost_one(void)
 	uint8_t *p = start(8192);
 	if (!CHECK(p != NULL))
 		return;
-	CHECK(all(p, 0xa1, 100) && all(p + 1000, 0xb2, 1224));
-	CHECK(all(p + 3000, 0, 10) && all(p + 4000, 0, 10));
+	CHECK(rt_all(p, 0xa1, 100) && rt_all(p + 1000, 0xb2, 1224));
+	CHECK(rt_all(p + 3000, 0, 10) && rt_all(p + 4000, 0, 10));
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 }
 
@@ -510,7 +501,7 @@ test_log_full(void)
 	memset(p, 9, SEG_SIZE);
 	CHECK(rvm_end_transaction(&t, RVM_FLUSH) == RVM_ELOG_FULL);
 	CHECK(rvm_abort_transaction(&t) == RVM_SUCCESS);
-	CHECK(all(p, 0, SEG_SIZE));
+	CHECK(rt_all(p, 0, SEG_SIZE));
 	/* Many commits fill the log several times over: truncation copes. */
 	for (int i = 0; i < 200; i++)
 		CHECK(put(p, (i * 997) % (SEG_SIZE - 2000), 1500, i,
@@ -520,7 +511,7 @@ test_log_full(void)
 	      q.stats.log_bytes > 3 * q.log_size);
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 	p = start(SEG_SIZE);
-	CHECK(p && all(p + (199 * 997) % (SEG_SIZE - 2000), 199, 1500));
+	CHECK(p && rt_all(p + (199 * 997) % (SEG_SIZE - 2000), 199, 1500));
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 }
 

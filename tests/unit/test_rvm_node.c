@@ -41,15 +41,6 @@ start(void)
 	return rvm_map(&reg, NULL) ? NULL : reg.vmaddr;
 }
 
-static int
-all(const uint8_t *p, int c, uint32_t len)
-{
-	for (uint32_t i = 0; i < len; i++)
-		if (p[i] != c)
-			return 0;
-	return 1;
-}
-
 static rvm_return_t
 change(rvm_tid_t *t, uint8_t *p, uint32_t off, uint32_t len, int c)
 {
@@ -110,8 +101,8 @@ test_flush_commits_survive_a_crash(void)
 	if (!CHECK(p))
 		return;
 	for (int i = 0; i < 20; i++)
-		CHECK(all(p + i * 600, 'a' + i, 500));
-	CHECK(all(p + 30000, 'z', 4000) || all(p + 30000, 0, 4000));
+		CHECK(rt_all(p + i * 600, 'a' + i, 500));
+	CHECK(rt_all(p + 30000, 'z', 4000) || rt_all(p + 30000, 0, 4000));
 	rvm_options_t q;
 	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS);
 	CHECK(q.stats.recovered >= 20);
@@ -142,7 +133,7 @@ test_truncation_releases_and_the_log_wraps(void)
 	if (!CHECK(p))
 		return;
 	for (int i = 1960; i < 2000; i++)
-		CHECK(all(p + (i % 40) * 4096, i & 0xff, 2500));
+		CHECK(rt_all(p + (i % 40) * 4096, i & 0xff, 2500));
 	CHECK(stop() == 0);
 }
 
@@ -165,8 +156,8 @@ test_a_record_longer_than_a_node_record(void)
 	uint8_t *p = start();
 	if (!CHECK(p))
 		return;
-	CHECK(all(p + 1000, 'L', 3 * LOG_DATA_MAX - 5000));
-	CHECK(all(p + 1000 + 3 * LOG_DATA_MAX - 5000, 0, 1000));
+	CHECK(rt_all(p + 1000, 'L', 3 * LOG_DATA_MAX - 5000));
+	CHECK(rt_all(p + 1000 + 3 * LOG_DATA_MAX - 5000, 0, 1000));
 	CHECK(stop() == 0);
 }
 
@@ -198,8 +189,8 @@ test_a_torn_long_record_is_dropped(void)
 	uint8_t *p = start();
 	if (!CHECK(p))
 		return;
-	CHECK(all(p, 'k', 100));
-	CHECK(all(p + 100, 0, 1000));
+	CHECK(rt_all(p, 'k', 100));
+	CHECK(rt_all(p + 100, 0, 1000));
 	CHECK(live() == 0);
 	CHECK(stop() == 0);
 }
@@ -278,7 +269,7 @@ test_a_prepare_the_tm_forced_is_in_doubt(void)
 	rvm_options_t q;
 	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS);
 	CHECK(q.n_in_doubt == 1 && q.in_doubt[0] == 0x1234);
-	CHECK(all(p + 5000, 0, 300)); /* not applied before the outcome */
+	CHECK(rt_all(p + 5000, 0, 300)); /* not applied before the outcome */
 	CHECK(rvm_truncate() == RVM_SUCCESS);
 	CHECK(live() == 1); /* the PREPARE stays across truncations */
 	CHECK(stop() == 0);
@@ -288,7 +279,7 @@ test_a_prepare_the_tm_forced_is_in_doubt(void)
 		return;
 	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.n_in_doubt == 1);
 	CHECK(rvm_resolve(0x1234, 1) == RVM_SUCCESS);
-	CHECK(all(p + 5000, 'P', 300));
+	CHECK(rt_all(p + 5000, 'P', 300));
 	CHECK(rvm_truncate() == RVM_SUCCESS);
 	CHECK(live() == 0);
 	CHECK(stop() == 0);
@@ -296,7 +287,7 @@ test_a_prepare_the_tm_forced_is_in_doubt(void)
 	if (!CHECK(p))
 		return;
 	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.n_in_doubt == 0);
-	CHECK(all(p + 5000, 'P', 300));
+	CHECK(rt_all(p + 5000, 'P', 300));
 	CHECK(stop() == 0);
 }
 
@@ -312,7 +303,7 @@ test_an_unforced_prepare_is_lost_whole(void)
 	rvm_options_t q;
 	/* the TM never forced its "prepared": it presumes abort */
 	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.n_in_doubt == 0);
-	CHECK(all(p + 5000, 0, 300));
+	CHECK(rt_all(p + 5000, 0, 300));
 	CHECK(stop() == 0);
 }
 
@@ -327,7 +318,7 @@ test_an_outcome_the_tm_forced_stands(void)
 			return;
 		rvm_options_t q;
 		CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.n_in_doubt == 0);
-		CHECK(all(p + 5000, how == COMMIT_THEN_FORCE ? 'P' : 0, 300));
+		CHECK(rt_all(p + 5000, how == COMMIT_THEN_FORCE ? 'P' : 0, 300));
 		CHECK(live() == 0); /* the PREPARE went with its outcome */
 		CHECK(stop() == 0);
 	}
@@ -369,7 +360,7 @@ test_a_prepare_that_cannot_go_breaks_the_log(void)
 		return;
 	rvm_options_t q;
 	CHECK(rvm_query(&q, NULL) == RVM_SUCCESS && q.n_in_doubt == 0);
-	CHECK(all(p + 7000, 'R', 200));
+	CHECK(rt_all(p + 7000, 'R', 200));
 	CHECK(live() == 0);
 	CHECK(stop() == 0);
 }

@@ -45,15 +45,6 @@ start(void)
 	return init() ? NULL : map();
 }
 
-static int
-all(const uint8_t *p, int c, uint32_t len)
-{
-	for (uint32_t i = 0; i < len; i++)
-		if (p[i] != c)
-			return 0;
-	return 1;
-}
-
 /* Begins t and writes c over two ranges at off and off + 1000. */
 static rvm_return_t
 change(rvm_tid_t *t, uint8_t *p, uint32_t off, int c)
@@ -73,7 +64,7 @@ change(rvm_tid_t *t, uint8_t *p, uint32_t off, int c)
 static int
 changed(const uint8_t *p, uint32_t off, int c)
 {
-	return all(p + off, c, 100) && all(p + off + 1000, c, 50);
+	return rt_all(p + off, c, 100) && rt_all(p + off + 1000, c, 50);
 }
 
 /* Commits n small transactions at [off, off + 300): the log wraps. */
@@ -242,7 +233,7 @@ test_in_doubt_survives_truncation(void)
 	p = start();
 	if (!CHECK(p != NULL))
 		return;
-	CHECK(in_doubt(11, 12) && changed(p, 0, 0) && all(p + 30000, 99, 300));
+	CHECK(in_doubt(11, 12) && changed(p, 0, 0) && rt_all(p + 30000, 99, 300));
 	CHECK(rvm_resolve(11, 1) == RVM_SUCCESS);
 	CHECK(rvm_resolve(12, 0) == RVM_SUCCESS);
 	CHECK(churn(p, 30000, 100) == RVM_SUCCESS); /* truncates the outcomes */
@@ -279,7 +270,7 @@ test_prepared_open_across_truncation(void)
 		if (!CHECK(p != NULL))
 			return;
 		CHECK(end ? in_doubt(0, 0) : in_doubt(21, 0));
-		CHECK(changed(p, 0, end ? 0x41 : 0) && all(p + 30000, 99, 300));
+		CHECK(changed(p, 0, end ? 0x41 : 0) && rt_all(p + 30000, 99, 300));
 		if (!end)
 			CHECK(rvm_resolve(21, 1) == RVM_SUCCESS &&
 			      changed(p, 0, 0x41));
@@ -332,11 +323,11 @@ test_prepare_larger_than_free_space(void)
 	uint8_t *p = start();
 	if (!CHECK(p != NULL))
 		return;
-	CHECK(in_doubt(31, 0) && all(p + 1000, 0, 100));
-	CHECK(rvm_resolve(31, 1) == RVM_SUCCESS && all(p + 1000, 0x51, 100));
+	CHECK(in_doubt(31, 0) && rt_all(p + 1000, 0, 100));
+	CHECK(rvm_resolve(31, 1) == RVM_SUCCESS && rt_all(p + 1000, 0x51, 100));
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 	p = start();
-	CHECK(p && in_doubt(0, 0) && all(p + 1000, 0x51, 100));
+	CHECK(p && in_doubt(0, 0) && rt_all(p + 1000, 0x51, 100));
 	CHECK(rvm_terminate() == RVM_SUCCESS);
 }
 
