@@ -105,11 +105,15 @@ def tx_of(text):
 
 
 def outcome(node, tx):
-    """`tx outcome TX` on node: committed, aborted or undecided."""
-    out = node.exec("tx outcome %s" % tx).strip()
-    m = re.fullmatch(r"tx %s (committed|aborted|undecided)" % re.escape(tx), out)
-    assert m, out
-    return m.group(1)
+    """`tx outcome TX` on node: committed, aborted or undecided. The
+    console is shared: a program started at boot may print a line of its
+    own among the command's (devtest on a busy host), so the answer is
+    the one line that says it."""
+    out = node.exec("tx outcome %s" % tx)
+    lines = re.findall(r"^tx %s (committed|aborted|undecided)\s*$"
+                       % re.escape(tx), out, re.M)
+    assert len(lines) == 1, out
+    return lines[0]
 
 
 def files(node):
