@@ -230,6 +230,12 @@ void log_free(void);
 rvm_return_t rec_build(int kind, const rvm_txn_t *t, uint64_t gtid,
 		       uint8_t **rec, uint32_t *len);
 void rec_header(const uint8_t *rec, rec_hdr_t *h);
+/* Seals a record as l's next one (seq, incarnation, the crc before it,
+ * what was forced) with its end mark; returns its crc. */
+uint32_t rec_seal(uint8_t *rec, uint32_t len, const rvm_log_t *l);
+/* Whether a record of len bytes (REC_MIN at least) has its end mark and
+ * its crc. */
+int rec_sealed(const uint8_t *rec, uint32_t len);
 void rec_set_kind(uint8_t *rec, int kind);
 int rec_iter_init(rec_iter_t *it, const uint8_t *rec, uint32_t len);
 int rec_next(rec_iter_t *it, rec_item_t *item);

@@ -216,7 +216,7 @@ log_has_work(void)
 	return rvm.log.next_seq - rvm.log.head_seq > rvm.n_preps;
 }
 
-static uint32_t
+uint32_t
 rec_seal(uint8_t *rec, uint32_t len, const rvm_log_t *l)
 {
 	rec_hdr_t h;
@@ -524,7 +524,6 @@ rvm_return_t
 log_record_check(log_reader_t *r, uint64_t pos, rec_hdr_t *h,
 		 const uint8_t **rec)
 {
-	rec_end_t e;
 	const uint8_t *p = log_read(r, pos, sizeof(*h));
 	if (!p)
 		return RVM_EIO;
@@ -535,12 +534,21 @@ log_record_check(log_reader_t *r, uint64_t pos, rec_hdr_t *h,
 	p = log_read(r, pos, h->len);
 	if (!p)
 		return RVM_EIO;
-	memcpy(&e, p + h->len - sizeof(e), sizeof(e));
-	if (e.magic != END_MAGIC || e.seq != h->seq ||
-	    e.crc != qs_crc32c(0, p, h->len - sizeof(e)))
+	if (!rec_sealed(p, h->len))
 		return RVM_ELOG;
 	*rec = p;
 	return RVM_SUCCESS;
+}
+
+int
+rec_sealed(const uint8_t *rec, uint32_t len)
+{
+	rec_hdr_t h;
+	rec_end_t e;
+	memcpy(&h, rec, sizeof(h));
+	memcpy(&e, rec + len - sizeof(e), sizeof(e));
+	return e.magic == END_MAGIC && e.seq == h.seq &&
+	       e.crc == qs_crc32c(0, rec, len - sizeof(e));
 }
 
 /*

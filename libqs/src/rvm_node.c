@@ -37,7 +37,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <qs/crc.h>
 #include <qs/log.h>
 #include "rvm_int.h"
 
@@ -90,24 +89,6 @@ node_open(const char *owner)
 	return RVM_SUCCESS;
 }
 
-static void
-node_seal(uint8_t *rec, uint32_t len)
-{
-	rec_hdr_t h;
-	rec_end_t e;
-	memcpy(&h, rec, sizeof(h));
-	h.seq = rvm.log.next_seq;
-	h.inc = 0;
-	h.prev_crc = 0;
-	h.pad = 0;
-	h.forced = 0;
-	memcpy(rec, &h, sizeof(h));
-	e.magic = END_MAGIC;
-	e.seq = h.seq;
-	e.crc = qs_crc32c(0, rec, len - sizeof(e));
-	memcpy(rec + len - sizeof(e), &e, sizeof(e));
-}
-
 /* A failure whose effect on the log is unknown breaks it, as a device
  * error does: later work is refused, and recovery judges. */
 static rvm_return_t
@@ -132,7 +113,7 @@ node_append(uint8_t *rec, uint32_t len, int force, uint64_t *pos,
 	if (!prep && !log_fits(len))
 		return RVM_ELOG_FULL;
 	uint64_t key = prep ? NODE_PREP | next_prep : l->tail;
-	node_seal(rec, len);
+	rec_seal(rec, len, l); /* its chain fields unused: the node log chains */
 	for (uint32_t at = 0; at < len;) {
 		uint32_t n = len - at < LOG_DATA_MAX ? len - at : LOG_DATA_MAX;
 		int last = at + n == len;
@@ -196,14 +177,11 @@ static int
 node_valid(const uint8_t *rec, uint32_t len, int kind)
 {
 	rec_hdr_t h;
-	rec_end_t e;
 	if (len < REC_MIN)
 		return 0;
-	memcpy(&h, rec, sizeof(h));
-	memcpy(&e, rec + len - sizeof(e), sizeof(e));
+	rec_header(rec, &h);
 	return h.magic == REC_MAGIC && h.len == len && h.kind == kind &&
-	       e.magic == END_MAGIC && e.seq == h.seq &&
-	       e.crc == qs_crc32c(0, rec, len - sizeof(e));
+	       rec_sealed(rec, len);
 }
 
 static rvm_return_t

@@ -15,7 +15,7 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <qs/rvm.h>
+#include "rvm_int.h"
 
 static void
 refuse(const char *who, const char *dev, rvm_return_t r)
@@ -52,7 +52,7 @@ rvm_open_log(const char *who, rvm_options_t *o, uint64_t log_len,
 	rvm_return_t r = rvm_initialize("qs", o);
 	if (r == RVM_SUCCESS)
 		return r;
-	if (!strncmp(o->log_dev, RVM_NODE_LOG, strlen(RVM_NODE_LOG))) {
+	if (node_owner(o->log_dev)) {
 		/* the node log's manager formats it, and says why it cannot */
 		printf("%s: cannot use the node log as %s: %s\n", who,
 		       o->log_dev, rvm_strerror(r));
