@@ -796,9 +796,13 @@ group_bench(void)
 		uint32_t f = node_forces(a, b, n);
 		uint32_t x100 = f * 100 / g.involved[n];
 		printf("dtxbench: group: node %d: %u forces (log %u, fs RVM %u; "
-		       "TM asked %u) in %u commits: %u.%02u a commit\n", n, f,
+		       "TM asked %u; log answered %u forces, %u lazy, %u "
+		       "group; %u flushes for lazy ones alone, %u after a "
+		       "group's wait) in %u commits: %u.%02u a commit\n", n, f,
 		       D(log[n].forces), D(fs[n].log_forces),
-		       D(tm[n].log_forces), g.involved[n], x100 / 100,
+		       D(tm[n].log_forces), D(log[n].forced), D(log[n].lazy),
+		       D(log[n].group), D(log[n].lazy_flushes),
+		       D(log[n].group_flushes), g.involved[n], x100 / 100,
 		       x100 % 100);
 		if (x100 > worst)
 			worst = x100;

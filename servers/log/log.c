@@ -27,9 +27,13 @@ static qs_cond_t flushed = QS_COND_INIT; /* the writer's flush ended */
 static store_t st;
 static int pids[LOG_OWNERS_MAX]; /* the process each owner is open for */
 
+/* How long a force may wait for others to share its flush (qs/log.h). */
+enum { WAIT_NONE, WAIT_GROUP, WAIT_LAZY };
+
 typedef struct {
 	uint32_t rid;
-	uint32_t lazy; /* a lazy force: when it came (uptime ms, never 0) */
+	uint32_t how;  /* WAIT_* */
+	uint32_t due;  /* WAIT_GROUP, WAIT_LAZY: flush by then (uptime ms) */
 	uint64_t pseq; /* answered once records below pseq + 1 are durable */
 } waiter_t;
 static waiter_t waiters[LOG_WAITERS_MAX];
@@ -63,8 +67,10 @@ answer_waiters(int err)
 		answer(waiters[i].rid, err, waiters[i].pseq);
 		if (!err)
 			st.stats.forced++;
-		if (!err && waiters[i].lazy)
+		if (!err && waiters[i].how == WAIT_LAZY)
 			st.stats.lazy++;
+		if (!err && waiters[i].how == WAIT_GROUP)
+			st.stats.group++;
 	}
 	n_waiters = k;
 }
@@ -93,17 +99,26 @@ crash_here(const store_io_t *io)
 		qs_sleep(60000);
 }
 
-/* Whether every force waiting is lazy; *oldest: when the first came. */
-static int
-only_lazy(uint32_t *oldest)
+/* With the lock: how long the writer may still wait before it flushes
+ * for the forces waiting (0: now); *how: why it flushes then, WAIT_NONE
+ * when a plain force waits, else the kind whose time runs out first. */
+static int32_t
+time_left(uint32_t *how)
 {
+	int32_t left = INT32_MAX;
+	uint32_t now = qs_uptime_ms();
 	for (uint32_t i = 0; i < n_waiters; i++) {
-		if (!waiters[i].lazy)
+		if (waiters[i].how == WAIT_NONE) {
+			*how = WAIT_NONE;
 			return 0;
-		if (!i || (int32_t)(waiters[i].lazy - *oldest) < 0)
-			*oldest = waiters[i].lazy;
+		}
+		int32_t l = (int32_t)(waiters[i].due - now);
+		if (l < left) {
+			left = l;
+			*how = waiters[i].how;
+		}
 	}
-	return n_waiters > 0;
+	return left < 0 ? 0 : left;
 }
 
 /*
@@ -120,15 +135,12 @@ writer(void *arg)
 	for (;;) {
 		while (!n_waiters)
 			qs_cond_wait(&work, &lock);
-		uint32_t oldest;
-		while (only_lazy(&oldest)) {
-			int32_t left = (int32_t)(oldest + LOG_LAZY_MS - qs_uptime_ms());
-			if (left <= 0) {
-				st.stats.lazy_flushes++;
-				break;
-			}
+		uint32_t how = WAIT_NONE;
+		int32_t left;
+		while ((left = time_left(&how)) > 0) /* only the writer answers */
 			qs_cond_timedwait(&work, &lock, left);
-		}
+		st.stats.lazy_flushes += how == WAIT_LAZY;
+		st.stats.group_flushes += how == WAIT_GROUP;
 		int err = store_flush_take(&st, &io);
 		if (err == QS_ENOMEM) /* no copy: in place, under the lock */
 			err = store_flush(&st);
@@ -200,8 +212,10 @@ op_open(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 
 /* With the lock: defers the request until records up to pseq are durable. */
 static int32_t
-await_durable(const qs_msg_t *req, qs_msg_t *reply, uint64_t pseq, int lazy)
+await_durable(const qs_msg_t *req, qs_msg_t *reply, uint64_t pseq,
+	      uint32_t how)
 {
+	static const uint32_t wait_ms[] = { 0, LOG_GROUP_MS, LOG_LAZY_MS };
 	log_pos_t pos = { pseq };
 	if (pseq < st.durable) {
 		st.stats.forced++;
@@ -210,10 +224,22 @@ await_durable(const qs_msg_t *req, qs_msg_t *reply, uint64_t pseq, int lazy)
 	}
 	if (n_waiters == LOG_WAITERS_MAX)
 		return QS_ELIMIT;
-	waiters[n_waiters++] = (waiter_t){ req->hdr.rid,
-					   lazy ? qs_uptime_ms() | 1 : 0, pseq };
+	waiters[n_waiters++] = (waiter_t){ req->hdr.rid, how,
+					   qs_uptime_ms() + wait_ms[how], pseq };
 	qs_cond_signal(&work);
 	qs_defer(reply);
+	return 0;
+}
+
+/* Flags: none, LOG_F_FORCE, or LOG_F_FORCE with LOG_F_GROUP. */
+static int32_t
+decode_append(const qs_msg_t *req, void *args)
+{
+	const log_append_t *a = (const void *)req->data;
+	if ((a->flags & ~(LOG_F_FORCE | LOG_F_GROUP)) ||
+	    a->flags == LOG_F_GROUP)
+		return QS_EINVAL;
+	memcpy(args, a, sizeof(*a));
 	return 0;
 }
 
@@ -226,8 +252,6 @@ op_append(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	uint64_t seq;
 	if (owner < 0)
 		return owner;
-	if (a->flags & ~LOG_F_FORCE)
-		return QS_EINVAL;
 	if (store_wants_flush(&st, req->hdr.ool_len, NULL))
 		await_flushed(); /* it compacts first */
 	if ((a->flags & LOG_F_FORCE) && n_waiters == LOG_WAITERS_MAX)
@@ -237,9 +261,22 @@ op_append(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	if (r)
 		return r;
 	if (a->flags & LOG_F_FORCE)
-		return await_durable(req, reply, seq, 0);
+		return await_durable(req, reply, seq, a->flags & LOG_F_GROUP ?
+				     WAIT_GROUP : WAIT_NONE);
 	log_pos_t pos = { seq };
 	qs_msg_put(reply, &pos, sizeof(pos));
+	return 0;
+}
+
+/* Flags: none, LOG_FORCE_LAZY or LOG_FORCE_GROUP, not both. */
+static int32_t
+decode_force(const qs_msg_t *req, void *args)
+{
+	const log_force_t *f = (const void *)req->data;
+	if (f->flags != 0 && f->flags != LOG_FORCE_LAZY &&
+	    f->flags != LOG_FORCE_GROUP)
+		return QS_EINVAL;
+	memcpy(args, f, sizeof(*f));
 	return 0;
 }
 
@@ -251,11 +288,11 @@ op_force(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	int owner = owner_of(req, f->owner);
 	if (owner < 0)
 		return owner;
-	if (f->flags & ~LOG_FORCE_LAZY)
-		return QS_EINVAL;
 	uint64_t last = st.next_pseq - 1;
 	return await_durable(req, reply, f->seq && f->seq < last ? f->seq : last,
-			     f->flags & LOG_FORCE_LAZY);
+			     f->flags == LOG_FORCE_LAZY ? WAIT_LAZY :
+			     f->flags == LOG_FORCE_GROUP ? WAIT_GROUP :
+			     WAIT_NONE);
 }
 
 /* The last record read, for the reads of its next pieces; with the lock. */
@@ -360,10 +397,10 @@ op_refused(const qs_msg_t *req, const void *args, qs_msg_t *reply,
 static const qs_op_t ops[] = {
 	[LOG_OP_OPEN] = { "open", QS_LEN(log_open_t), 0, decode_open,
 			  op_open, L },
-	[LOG_OP_APPEND] = { "append", QS_LEN(log_append_t), LOG_DATA_MAX, NULL,
-			    op_append, L },
-	[LOG_OP_FORCE] = { "force", QS_LEN(log_force_t), 0, NULL, op_force,
-			   L },
+	[LOG_OP_APPEND] = { "append", QS_LEN(log_append_t), LOG_DATA_MAX,
+			    decode_append, op_append, L },
+	[LOG_OP_FORCE] = { "force", QS_LEN(log_force_t), 0, decode_force,
+			   op_force, L },
 	[LOG_OP_READ] = { "read", QS_LEN(log_read_t), 0, NULL, op_read, L },
 	[LOG_OP_RELEASE] = { "release", QS_LEN(log_release_t), 0, NULL,
 			     op_release, L },

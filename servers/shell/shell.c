@@ -310,7 +310,7 @@ static const command_t commands[] = {
 	{ "ps", "", "list processes: pid, parent, name, state, threads, pages, ticks", cmd_ps },
 	{ "sq", "", "list service queues: id, name, owner, offers (idle, busy), pending, completed", cmd_sq },
 	{ "tx", "[stats|abort txid|outcome txid]", "list transactions: id, owner, coordinator, state, superior, subordinates, participants; or the TM's counters; abort one; or say how one ended", cmd_tx },
-	{ "log", "[crash flush before|torn|after]", "the node log manager's counters: size, used, live records, appends, forces (group commit: forced per force; lazy: forces that started no flush, lazy-flushes: flushes only they waited for), releases, records carried, refused; or (admin, for the crash tests) stop its writes at a flush from now", cmd_log },
+	{ "log", "[crash flush before|torn|after]", "the node log manager's counters: size, used, live records, appends, forces (group commit: forced per force; lazy: forces that started no flush, lazy-flushes: flushes only they waited for; group: forces that waited for others, group-flushes: flushes that waited out their time), releases, records carried, refused; or (admin, for the crash tests) stop its writes at a flush from now", cmd_log },
 	{ "win", "[stats]", "list windows: id, transaction, pid, x y w h, title; or the window manager's counters", cmd_win },
 	{ "ls", "[PATH]", "list a directory: type, size, name", cmd_ls },
 	{ "cat", "FILE", "print a file", cmd_cat },

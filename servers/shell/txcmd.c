@@ -199,8 +199,10 @@ cmd_log(int argc, char **argv)
 	       (unsigned long long)(s.used / 1024), s.live, s.owners,
 	       s.recovered);
 	printf("log: appends %llu bytes %llu forces %u forced %u lazy %u "
-	       "lazy-flushes %u releases %u carried %u full %u bad-requests "
-	       "%u\n", (unsigned long long)s.appends,
-	       (unsigned long long)s.bytes, s.forces, s.forced, s.lazy,
-	       s.lazy_flushes, s.releases, s.carried, s.full, s.refused);
+	       "lazy-flushes %u group %u group-flushes %u\n",
+	       (unsigned long long)s.appends, (unsigned long long)s.bytes,
+	       s.forces, s.forced, s.lazy, s.lazy_flushes, s.group,
+	       s.group_flushes);
+	printf("log: releases %u carried %u full %u bad-requests %u\n",
+	       s.releases, s.carried, s.full, s.refused);
 }

@@ -184,7 +184,8 @@ tmlog_open(void)
 
 /* With tm_lock held, which it drops while the force waits for the disk
  * (the record is busy: nobody else changes it), so that concurrent commits
- * share a force. An error means the entry was not logged; a force whose
+ * share a force; while others here are preparing, a group force, which
+ * waits a little for theirs (qs/log.h). An error means the entry was not logged; a force whose
  * fate is unknown (the log's device failed, or the log manager died) stops
  * the TM: telling anyone either outcome could contradict the log. */
 int
@@ -198,9 +199,9 @@ tmlog_force(const tm_log_rec_t *rec)
 	int r = room(); /* so that a durable entry is never left out */
 	if (r < 0)
 		return r;
+	uint32_t flags = LOG_F_FORCE | (rec_preparing(e.tx) ? LOG_F_GROUP : 0);
 	qs_mutex_unlock(&tm_lock);
-	r = qs_log_append(owner, K_ENTRY, e.tx, &e, sizeof(e), LOG_F_FORCE,
-			  NULL);
+	r = qs_log_append(owner, K_ENTRY, e.tx, &e, sizeof(e), flags, NULL);
 	qs_mutex_lock(&tm_lock);
 	if (r < 0 && not_logged(r)) {
 		printf("tm: log: forcing %s: %s\n", qs_tx_format(e.tx, tx_text),

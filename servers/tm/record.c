@@ -109,6 +109,17 @@ rec_forcing_soon(uint64_t tx)
 	return n;
 }
 
+/* Others in the commit protocol here (collecting votes, or preparing),
+ * whose commit point or "prepared" is about to be forced. */
+uint32_t
+rec_preparing(uint64_t tx)
+{
+	uint32_t n = 0;
+	for (tm_rec_t *r = recs; r; r = r->next)
+		n += r->tx != tx && r->state == TM_PREPARING;
+	return n;
+}
+
 tm_rec_t *
 rec_first(void)
 {

@@ -84,6 +84,7 @@ int tmlog_force(const tm_log_rec_t *e); /* durable when it returns */
 int tmlog_sync(uint64_t tx);            /* all appended so far durable */
 /* Transactions other than tx about to force the node log (tm_lock). */
 uint32_t rec_forcing_soon(uint64_t tx);
+uint32_t rec_preparing(uint64_t tx);
 /* Whether r has recoverable work here or below: its commit forces. */
 bool rec_recoverable(const tm_rec_t *r);
 void tmlog_end(uint64_t tx);            /* forget it (not forced) */

@@ -1,13 +1,19 @@
 /*
  * In-guest tests of libqs's RVM: `rvmtest lrvm` on the disk server's regions
  * rvm.log and rvm.seg, `rvmtest vista` on the persistent memory's region
- * pmem.rvm. Each run writes a fresh log. Started by init (rvm.conf), which
- * gives it the persistent memory's grants.
+ * pmem.rvm, `rvmtest node` with its redo records in the node log (log_dev
+ * "node:rvmtest", the log manager's) and its segment on node.seg. Each run
+ * of the first two writes a fresh log; the node log keeps what earlier
+ * runs left, which recovery applies first. Started by init (rvm.conf),
+ * which gives it the persistent memory's grants, and reserves the name
+ * rvmtest (the node log's owner) for the node run. That run also checks
+ * the log manager's force flags as an owner sees them.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <qs/log.h>
 #include <qs/rvm.h>
 #include <qs/sys.h>
 #define CHECK_PREFIX "rvmtest: "
@@ -16,7 +22,7 @@
 #define SEG_LEN (64 * 1024)
 #define UNDO_LEN (256 * 1024)
 
-static bool vista;
+static bool vista, node;
 static const char *log_dev, *seg_dev;
 
 static void
@@ -48,6 +54,56 @@ log_used(void)
 	return query().log_used;
 }
 
+/* The syncs of the log so far: RVM's device's, or the node log's. */
+static uint32_t
+syncs(void)
+{
+	log_stats_t ls;
+	if (!node)
+		return stats().log_forces;
+	return qs_log_stats(&ls) < 0 ? 0 : ls.forces;
+}
+
+/*
+ * The log manager's force flags, as an owner (rvmtest) sees them: a group
+ * force and a lazy one, each with a record to make durable, are answered
+ * with no other force to share their flush, and counted; flags that mean nothing are refused and counted,
+ * before anything is appended.
+ */
+static void
+log_flags(void)
+{
+	uint32_t h;
+	log_stats_t a, b;
+	static const char data[] = "rvmtest: a record of the flags' checks";
+	check(qs_log_open("rvmtest", &h, NULL) >= 0 && qs_log_stats(&a) >= 0,
+	      "the node log: open as rvmtest (as RVM did)");
+	check(qs_log_append(h, 0x7e, 1ull << 62, data, sizeof(data),
+			    LOG_F_FORCE | LOG_F_GROUP, NULL) >= 0 &&
+		      qs_log_append(h, 0x7e, 1ull << 62, data, sizeof(data), 0,
+				    NULL) >= 0 &&
+		      qs_log_force(h, 0, LOG_FORCE_GROUP) >= 0 &&
+		      qs_log_append(h, 0x7e, 1ull << 62, data, sizeof(data), 0,
+				    NULL) >= 0 &&
+		      qs_log_force(h, 0, LOG_FORCE_LAZY) >= 0 &&
+		      qs_log_stats(&b) >= 0 && b.group == a.group + 2 &&
+		      b.lazy == a.lazy + 1 && b.forced == a.forced + 3,
+	      "a group force and a lazy one, alone, are answered");
+	check(qs_log_release(h, 1ull << 62, 1ull << 62) >= 0,
+	      "their records released");
+	qs_log_stats(&a);
+	check(qs_log_append(h, 0x7e, 1ull << 62, data, sizeof(data),
+			    LOG_F_GROUP, NULL) == QS_EINVAL &&
+		      qs_log_append(h, 0x7e, 1ull << 62, data, sizeof(data),
+				    0x4 | LOG_F_FORCE, NULL) == QS_EINVAL &&
+		      qs_log_force(h, 0, LOG_FORCE_LAZY | LOG_FORCE_GROUP) ==
+			      QS_EINVAL &&
+		      qs_log_force(h, 0, 0x80) == QS_EINVAL &&
+		      qs_log_stats(&b) >= 0 && b.appends == a.appends &&
+		      b.refused == a.refused + 4,
+	      "meaningless force flags refused, nothing appended");
+}
+
 /* One committed change: `len` bytes of `v` at p. */
 static rvm_return_t
 change(uint8_t *p, int v, uint32_t len, rvm_mode_t end)
@@ -75,21 +131,28 @@ all(const uint8_t *p, int v, uint32_t len)
 int
 main(int argc, char **argv)
 {
-	vista = argc == 2 && strcmp(argv[1], "vista") == 0;
-	if (argc != 2 || (!vista && strcmp(argv[1], "lrvm") != 0)) {
-		printf("usage: rvmtest lrvm|vista\n");
+	const char *mode = argc == 2 ? argv[1] : "";
+	char summary[32];
+	vista = strcmp(mode, "vista") == 0;
+	node = strcmp(mode, "node") == 0;
+	if (!vista && !node && strcmp(mode, "lrvm") != 0) {
+		printf("usage: rvmtest lrvm|vista|node\n");
 		return 2;
 	}
-	log_dev = vista ? "pmem.rvm" : "rvm.log";
-	seg_dev = vista ? "pmem.rvm" : "rvm.seg";
+	snprintf(summary, sizeof(summary), "rvmtest %s", mode);
+	log_dev = vista ? "pmem.rvm" : node ? RVM_NODE_LOG "rvmtest" : "rvm.log";
+	seg_dev = vista ? "pmem.rvm" : node ? "node.seg" : "rvm.seg";
 	rvm_options_t o;
 	opts(&o);
-	rvm_dev_t *d = rvm_dev_open(log_dev, vista);
-	check(d != NULL, "the log device is there");
-	if (!d)
-		return check_summary(vista ? "rvmtest vista" : "rvmtest lrvm");
-	uint64_t log_len = vista ? UNDO_LEN : d->size;
-	d->close(d);
+	uint64_t log_len = UNDO_LEN; /* Vista's; the node log is its own */
+	if (!node) {
+		rvm_dev_t *d = rvm_dev_open(log_dev, vista);
+		check(d != NULL, "the log device is there");
+		if (!d)
+			return check_summary(summary);
+		log_len = vista ? UNDO_LEN : d->size;
+		d->close(d);
+	}
 
 	check(rvm_set_range(&(rvm_tid_t){ 1 }, &o, 4) != RVM_SUCCESS,
 	      "nothing works before rvm_initialize");
@@ -113,6 +176,7 @@ main(int argc, char **argv)
 	uint8_t *seg = reg.vmaddr;
 
 	rvm_stats_t s0 = stats();
+	uint32_t f0 = syncs();
 	check(change(seg, 0x11, 4096, RVM_FLUSH) == RVM_SUCCESS &&
 		      all(seg, 0x11, 4096),
 	      "a flush commit");
@@ -121,6 +185,9 @@ main(int argc, char **argv)
 	if (vista)
 		check(s1.log_writes == 0 && s1.log_forces == 0 && s1.undo_bytes > 0,
 		      "Vista: no log write, no force, undo kept");
+	else if (node)
+		check(s1.log_forces == 0 && s1.log_writes == 0 && syncs() > f0,
+		      "node log: the commit forced it (no device of RVM's)");
 	else
 		check(s1.log_forces > s0.log_forces && s1.log_writes > s0.log_writes,
 		      "LRVM: the commit forced the log");
@@ -147,16 +214,19 @@ main(int argc, char **argv)
 	if (!vista) {
 		uint64_t before = log_used();
 		rvm_stats_t a = stats();
+		uint32_t fa = syncs();
 		check(change(seg + 8192, 0x22, 128, RVM_NO_FLUSH) == RVM_SUCCESS &&
-			      stats().log_forces == a.log_forces,
+			      syncs() == fa,
 		      "a no-flush commit does not force");
-		check(rvm_flush() == RVM_SUCCESS && stats().log_forces > a.log_forces &&
+		check(rvm_flush() == RVM_SUCCESS && syncs() > fa &&
 			      log_used() > before,
 		      "rvm_flush writes it");
 		check(rvm_truncate() == RVM_SUCCESS && log_used() < before &&
 			      stats().truncations > a.truncations,
 		      "truncation empties the log into the segment");
 		rvm_region_t again = { seg_dev, 0, SEG_LEN, NULL };
+		if (node)
+			log_flags();
 		check(rvm_unmap(&reg) == RVM_SUCCESS && rvm_map(&again, NULL) == RVM_SUCCESS &&
 			      all(again.vmaddr, 0x11, 4096) &&
 			      all((uint8_t *)again.vmaddr + 8192, 0x22, 128),
@@ -191,5 +261,5 @@ main(int argc, char **argv)
 		      all((uint8_t *)back.vmaddr + 300, 0x55, 16),
 	      "after recovery the committed values are there");
 	rvm_terminate();
-	return check_summary(vista ? "rvmtest vista" : "rvmtest lrvm");
+	return check_summary(summary);
 }

@@ -1,6 +1,7 @@
-"""libqs's RVM in the guest, in both modes (the host unit tests crash it at
+"""libqs's RVM in the guest, in each of its modes (the host unit tests crash it at
 every write; here it runs over the real disk server and the real persistent
-memory): rvmtest lrvm and rvmtest vista, started by init from rvm.conf."""
+memory, and over the node's log manager): rvmtest lrvm, vista and node,
+started by init from rvm.conf."""
 
 import pytest
 
@@ -10,7 +11,8 @@ from test_guest import failures
 rvm_cluster = cluster_fixture("test-nodes-rvm", conf="rvm.conf")
 
 
-@pytest.mark.parametrize("mode, checks", [("lrvm", 24), ("vista", 21)])
+@pytest.mark.parametrize("mode, checks",
+                         [("lrvm", 24), ("vista", 21), ("node", 27)])
 def test_rvmtest_in_guest(rvm_cluster, mode, checks):
     node = Node(rvm_cluster, 0)
     m = node.wait_log(r"rvmtest %s: (\d+) passed, (\d+) failed\n" % mode)

@@ -19,6 +19,13 @@ rec_forcing_soon(uint64_t tx)
 	return 0;
 }
 
+uint32_t
+rec_preparing(uint64_t tx)
+{
+	(void)tx;
+	return 0;
+}
+
 int
 qs_node_info(qs_node_info_t *out)
 {

@@ -54,6 +54,7 @@ enum {
 };
 
 #define LOG_F_FORCE 0x1 /* append: answer once the record is durable */
+#define LOG_F_GROUP 0x2 /* with LOG_F_FORCE: a group force (below) */
 
 typedef struct {
 	char name[LOG_NAME_MAX]; /* NUL-terminated */
@@ -76,7 +77,7 @@ typedef struct {
 
 typedef struct {
 	uint32_t owner;
-	uint32_t flags; /* LOG_FORCE_LAZY */
+	uint32_t flags; /* LOG_FORCE_LAZY or LOG_FORCE_GROUP */
 	uint64_t seq;   /* 0: everything appended so far */
 } log_force_t;
 
@@ -89,6 +90,20 @@ typedef struct {
  */
 #define LOG_FORCE_LAZY 0x1
 #define LOG_LAZY_MS 20
+
+/*
+ * A group force (LOG_FORCE_GROUP, or LOG_F_GROUP on a forced append) says
+ * that others are about to force too: its flush waits for them, up to
+ * LOG_GROUP_MS after it arrived, unless a plain force starts one sooner
+ * (group commit's timer, as in IMS Fast Path). The kernel's clock ticks
+ * every 10 ms, so the wait ends at the next tick: every group force that
+ * came meanwhile shares that one flush. For a commit point, or a
+ * "prepared", reached while other transactions on the node are preparing:
+ * a sync for several commits, at the price of at most LOG_GROUP_MS on
+ * each.
+ */
+#define LOG_FORCE_GROUP 0x2
+#define LOG_GROUP_MS 10
 
 typedef struct {
 	uint32_t owner;
@@ -122,6 +137,8 @@ typedef struct {
 	uint32_t recovered;      /* records found live at start */
 	uint32_t lazy;           /* lazy forces answered */
 	uint32_t lazy_flushes;   /* flushes only lazy forces waited for */
+	uint32_t group;          /* group forces answered */
+	uint32_t group_flushes;  /* flushes that waited out a group's time */
 } log_stats_t;
 
 /*
