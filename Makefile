@@ -124,8 +124,8 @@ $(B)/bin/$(1): $(CRT0) $(call obj,$(2)) $(3) $(B)/libqs.a libqs/user.ld
 	$(CC) $(LDFLAGS_BASE) -T libqs/user.ld -o $$@ $(CRT0) $(call obj,$(2)) \
 		$(3) $(B)/libqs.a -lgcc
 endef
-$(eval $(call program,init,servers/init/init.c))
-$(eval $(call program,shell,servers/shell/shell.c servers/shell/parse.c servers/shell/txcmd.c servers/shell/fscmd.c servers/shell/netcmd.c servers/shell/crumbs.c))
+$(eval $(call program,init,servers/init/init.c servers/init/service.c))
+$(eval $(call program,shell,servers/shell/shell.c servers/shell/parse.c servers/shell/txcmd.c servers/shell/fscmd.c servers/shell/netcmd.c servers/shell/crumbs.c servers/shell/svccmd.c))
 $(eval $(call program,echod,servers/echo/echo.c))
 $(eval $(call program,counterd,servers/counterd/counterd.c))
 $(eval $(call program,disk,$(wildcard servers/disk/*.c)))

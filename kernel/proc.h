@@ -12,7 +12,7 @@
 #define USER_HEAP_MAX 0xB0000000u  /* sbrk never crosses into the stack area */
 #define MAX_MMIO_GRANTS 8
 #define MAX_PCI_GRANTS 4
-#define INIT_PID 1
+#define INIT_PID QS_INIT_PID
 
 /* A job: a program a system process started, and every process it starts
  * in turn; they share one set of limits (job.c). */

@@ -14,11 +14,49 @@ count(uint32_t *counter)
 	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
+static int hung; /* QS_OP_HANG came: this process serves no more */
+
+/* Takes every serving thread that comes here, for good. */
+static void
+hang(void)
+{
+	__atomic_store_n(&hung, 1, __ATOMIC_RELAXED);
+	for (;;)
+		qs_sleep(60000);
+}
+
+/* QS_OP_PING and QS_OP_HANG (qs/serve.h). */
+static int32_t
+watched(qs_server_t *srv, const qs_msg_t *req)
+{
+	bool from_init = qs_caller_may(req, QS_WHO_LOCAL) &&
+			 req->hdr.src_pid == QS_INIT_PID;
+	if (req->hdr.opcode == QS_OP_HANG && from_init)
+		hang();
+	if (req->hdr.opcode == QS_OP_HANG || !qs_caller_may(req, QS_WHO_LOCAL)) {
+		count(&srv->stats.bad_caller);
+		return QS_EPERM;
+	}
+	if (req->hdr.len || req->hdr.ool_len) {
+		count(&srv->stats.bad_size);
+		return QS_EINVAL;
+	}
+	if (srv->lock) { /* a thread stuck holding it stops the answer */
+		qs_mutex_lock(srv->lock);
+		qs_mutex_unlock(srv->lock);
+	}
+	return 0;
+}
+
 int32_t
 qs_dispatch(const qs_msg_t *req, qs_msg_t *reply, void *server)
 {
 	qs_server_t *srv = server;
 	uint32_t opcode = req->hdr.opcode;
+	if (__atomic_load_n(&hung, __ATOMIC_RELAXED))
+		hang();
+	if (opcode == QS_OP_PING || opcode == QS_OP_HANG)
+		return watched(srv, req);
 	const qs_op_t *op = opcode < srv->nops ? &srv->ops[opcode] : NULL;
 	if (!op || !op->invoke) {
 		count(&srv->stats.bad_opcode);

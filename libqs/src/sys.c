@@ -158,7 +158,7 @@ qs_strerror(int err)
 }
 
 static const char *const right_names[] = { "halt", "prio", "kill", "kill-any",
-					   "raw-net", "admin", "console" };
+					   "raw-net", "admin", "console", "svc" };
 static const char *const limit_names[QS_LIMIT_COUNT] = {
 	"pages", "threads", "queues", "requests", "kbytes", "procs"
 };

@@ -1,6 +1,7 @@
 /*
  * init: starts the programs its config file lists, hands out their device
- * grants, then reaps orphans for ever and restarts the shell if it ends.
+ * grants, rights and names, watches the services among them (service.c:
+ * restarted when they die or hang), and reaps orphans for ever.
  *
  * Config syntax (a Multiboot module; its name comes from the boot argument
  * "conf", default init.conf):
@@ -9,11 +10,17 @@
  *     grant pci VENDOR:DEVICE BAR         a device's memory BAR, wherever
  *                                         the firmware put it (hex ids)
  *     right RIGHT...                      rights for it: halt prio kill
- *                                         kill-any raw-net admin
+ *                                         kill-any raw-net admin console svc
  *     name QUEUE                          a queue name only it may create
  *     limit pages|threads|queues|requests|kbytes|procs N
  *                                         raise (or lower) one of its limits
  *                                         (docs/security.md)
+ *     watch [QUEUE [MS]]                  it is a service: started again
+ *                                         when it ends; with QUEUE, sent a
+ *                                         keep-alive there every second,
+ *                                         and killed and started again if
+ *                                         one gets no answer in MS (default
+ *                                         3000). The shell is always watched.
  *   await QUEUE [SECONDS]         wait (default 60 s) until the program
  *                                 started just above offers QUEUE, or has
  *                                 ended: what follows needs that queue
@@ -26,54 +33,12 @@
 #include <string.h>
 #include <qs/sq.h>
 #include <qs/sys.h>
+#include "service.h"
 
 #define CONF_MAX 4096
 #define MAX_ARGS 16
 
 static char conf_name[QS_NAME_MAX] = "init.conf";
-static int shell_pid;
-
-/* What the config gave the shell, given again to the one started in its
- * place when it ends. */
-#define SHELL_GRANTS_MAX 16
-static struct {
-	int kind;
-	uint32_t base, len;
-	char name[QS_NAME_MAX];
-} shell_grants[SHELL_GRANTS_MAX];
-static int shell_ngrants;
-
-static int
-grant(int pid, int kind, uint32_t base, uint32_t len)
-{
-	int r = qs_grant(pid, kind, base, len);
-	if (r == 0 && pid == shell_pid && shell_ngrants < SHELL_GRANTS_MAX) {
-		shell_grants[shell_ngrants].kind = kind;
-		shell_grants[shell_ngrants].base = base;
-		shell_grants[shell_ngrants].len = len;
-		if (kind == QS_GRANT_NAME)
-			strlcpy(shell_grants[shell_ngrants].name,
-				(const char *)(uintptr_t)base, QS_NAME_MAX);
-		shell_ngrants++;
-	}
-	return r;
-}
-
-static int
-restart_shell(void)
-{
-	const char *none[] = { NULL };
-	int pid = qs_spawn("shell", none, QS_SPAWN_SUSPENDED);
-	for (int i = 0; pid > 0 && i < shell_ngrants; i++) {
-		uint32_t base = shell_grants[i].kind == QS_GRANT_NAME
-					? (uint32_t)(uintptr_t)shell_grants[i].name
-					: shell_grants[i].base;
-		qs_grant(pid, shell_grants[i].kind, base, shell_grants[i].len);
-	}
-	if (pid > 0)
-		qs_resume(pid);
-	return pid;
-}
 
 static int
 parse_grant_kind(const char *s)
@@ -124,7 +89,7 @@ parse_pci_id(const char *s, uint32_t *out)
 }
 
 static void
-do_grant(int pid, char **argv, int argc, int lineno)
+do_grant(char **argv, int argc, int lineno)
 {
 	uint32_t base = 0, len = 1;
 	int kind = argc >= 2 ? parse_grant_kind(argv[1]) : -1;
@@ -141,7 +106,7 @@ do_grant(int pid, char **argv, int argc, int lineno)
 	}
 	if (kind == QS_GRANT_DMA && argc == 3)
 		len = base; /* "grant dma PAGES" */
-	int r = grant(pid, kind, base, len);
+	int r = svc_grant(kind, base, len);
 	if (r < 0)
 		printf("[init] %s:%d: grant failed: %s\n", conf_name, lineno,
 		       qs_strerror(r));
@@ -149,7 +114,7 @@ do_grant(int pid, char **argv, int argc, int lineno)
 
 /* "right R...", "name QUEUE" or "limit KIND N" for the program above. */
 static void
-do_authority(int pid, char **argv, int argc, int lineno)
+do_authority(char **argv, int argc, int lineno)
 {
 	int r = QS_EINVAL, kind;
 	uint32_t v;
@@ -164,13 +129,13 @@ do_authority(int pid, char **argv, int argc, int lineno)
 			}
 			rights |= bits;
 		}
-		r = grant(pid, QS_GRANT_RIGHTS, rights, 0);
+		r = svc_grant(QS_GRANT_RIGHTS, rights, 0);
 	} else if (strcmp(argv[0], "name") == 0 && argc == 2) {
-		r = grant(pid, QS_GRANT_NAME, (uint32_t)(uintptr_t)argv[1], 0);
+		r = svc_grant(QS_GRANT_NAME, (uint32_t)(uintptr_t)argv[1], 0);
 	} else if (strcmp(argv[0], "limit") == 0 && argc == 3 &&
 		   (kind = qs_limit_parse(argv[1])) >= 0 &&
 		   parse_u32(argv[2], &v) == 0) {
-		r = grant(pid, QS_GRANT_LIMIT, (uint32_t)kind, v);
+		r = svc_grant(QS_GRANT_LIMIT, (uint32_t)kind, v);
 	} else {
 		printf("[init] %s:%d: bad %s line\n", conf_name, lineno, argv[0]);
 		return;
@@ -180,15 +145,19 @@ do_authority(int pid, char **argv, int argc, int lineno)
 		       argv[0], qs_strerror(r));
 }
 
-static int
-start(char **argv, int lineno)
+/* "watch [QUEUE [MS]]" for the program above. */
+static void
+do_watch(char **argv, int argc, int lineno)
 {
-	int pid = qs_spawn(argv[0], (const char *const *)argv + 1,
-			   QS_SPAWN_SUSPENDED);
-	if (pid < 0)
-		printf("[init] %s:%d: cannot start %s: %s\n", conf_name, lineno,
-		       argv[0], qs_strerror(pid));
-	return pid;
+	uint32_t ms = 3000;
+	if (argc > 3 || (argc == 3 && parse_u32(argv[2], &ms) < 0)) {
+		printf("[init] %s:%d: bad watch line\n", conf_name, lineno);
+		return;
+	}
+	int r = svc_watch(argc >= 2 ? argv[1] : NULL, ms);
+	if (r < 0)
+		printf("[init] %s:%d: watch failed: %s\n", conf_name, lineno,
+		       qs_strerror(r));
 }
 
 /* Is there a queue of that name served on this node (not a proxy for one
@@ -220,6 +189,7 @@ await_queue(int pid, const char *name, const char *secs, int lineno)
 		if (pid > 0 && qs_waitpid(pid, &status, QS_WAIT_NOHANG) == pid) {
 			printf("[init] %s:%d: no queue %s: its server ended\n",
 			       conf_name, lineno, name);
+			svc_ended(pid, status);
 			return;
 		}
 		if ((int32_t)(qs_uptime_ms() - deadline) >= 0) {
@@ -251,15 +221,17 @@ run_config(char *text)
 		if (strcmp(argv[0], "start") == 0 && argc >= 2) {
 			if (pid > 0)
 				qs_resume(pid);
-			pid = start(argv + 1, lineno);
+			pid = svc_start(argv + 1, lineno);
 			if (pid > 0 && strcmp(argv[1], "shell") == 0)
-				shell_pid = pid;
+				svc_watch(NULL, 0);
 		} else if (strcmp(argv[0], "grant") == 0 && pid > 0) {
-			do_grant(pid, argv, argc, lineno);
+			do_grant(argv, argc, lineno);
 		} else if ((strcmp(argv[0], "right") == 0 ||
 			    strcmp(argv[0], "name") == 0 ||
 			    strcmp(argv[0], "limit") == 0) && pid > 0) {
-			do_authority(pid, argv, argc, lineno);
+			do_authority(argv, argc, lineno);
+		} else if (strcmp(argv[0], "watch") == 0 && pid > 0) {
+			do_watch(argv, argc, lineno);
 		} else if (strcmp(argv[0], "await") == 0 && (argc == 2 || argc == 3)) {
 			if (pid > 0)
 				qs_resume(pid);
@@ -289,17 +261,15 @@ main(void)
 		n = snprintf(conf, sizeof(conf), "start shell\n  right console\n");
 	}
 	conf[n] = 0;
+	svc_run();
 	run_config(conf);
 
 	for (;;) {
 		int status;
 		int pid = qs_waitpid(-1, &status, 0);
-		if (pid > 0 && pid == shell_pid) {
-			printf("[init] shell ended (status %#x); starting a new one\n",
-			       status);
-			shell_pid = restart_shell();
-		} else if (pid < 0) {
+		if (pid > 0)
+			svc_ended(pid, status);
+		else if (pid < 0)
 			qs_sleep(1000); /* no children at all: nothing to reap */
-		}
 	}
 }

@@ -16,6 +16,7 @@
 #include "netcmd.h"
 #include "crumbs.h"
 #include "txcmd.h"
+#include "svccmd.h"
 
 #define MAX_ARGS 16
 #define MAX_PROCS 64
@@ -324,6 +325,7 @@ static const command_t commands[] = {
 	{ "ping", "NODE [COUNT]", "send ICMP echoes to a node through the CM's lwIP (10.0.0.NODE+1)", cmd_ping },
 	{ "run", "PROG [ARGS...]", "start a program and print its pid (run -r RIGHT,... PROG passes it some of the shell's rights)", cmd_run },
 	{ "kill", "PID", "kill a process", cmd_kill },
+	{ "svc", "[kill name|hang name]", "init's programs and services: state, pid, restarts, hangs found, keep-alive, how each last ended; svc kill NAME or svc hang NAME kills a service or makes it stop answering, to watch init bring it back", cmd_svc },
 	{ "wait", "PID", "wait for a program started here to end (Ctrl-C stops waiting)", cmd_wait },
 	{ "mem", "", "show free and used pages, and calls refused", cmd_mem },
 	{ "limits", "[PID]", "a process's rights, and its limits: used of allowed", cmd_limits },

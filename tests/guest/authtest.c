@@ -19,7 +19,9 @@
 #include <qs/counter.h>
 #include <qs/disk.h>
 #include <qs/log.h>
+#include <qs/serve.h>
 #include <qs/sq.h>
+#include <qs/svc.h>
 #include <qs/sys.h>
 #include <qs/thread.h>
 #include <qs/tm.h>
@@ -258,6 +260,24 @@ server_matrix(int priv)
 	r = qs_log_crash_at(1, 0);
 	check(r == (want == QS_EPERM ? QS_EPERM : QS_EINVAL),
 	      "the log's crash points are for admin");
+
+	/* init's services: anyone may list them; killing or hanging one takes
+	   the right svc, which neither mode passes */
+	static svc_list_t services;
+	check(qs_svc_list(&services) >= 0 && services.n > 0 &&
+		      qs_svc_kill("fs") == QS_EPERM &&
+		      qs_svc_hang("fs") == QS_EPERM,
+	      "init's services: listed for anyone, killed or hung with svc only");
+	/* the opcodes every table answers itself: a keep-alive for anyone
+	   here (through the server's lock, for the log), a hang from init
+	   alone */
+	check(call("fs", QS_OP_PING, NULL, 0) == 0 &&
+		      call(LOG_QUEUE, QS_OP_PING, NULL, 0) == 0 &&
+		      call("fs", QS_OP_PING, "x", 1) == QS_EINVAL &&
+		      call("fs", QS_OP_HANG, NULL, 0) == QS_EPERM &&
+		      call(LOG_QUEUE, QS_OP_HANG, NULL, 0) == QS_EPERM &&
+		      call("fs", QS_OP_PING, NULL, 0) == 0,
+	      "a keep-alive answered; a hang refused to all but init");
 }
 
 int

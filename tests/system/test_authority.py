@@ -8,7 +8,7 @@ import re
 from qsharness import Node, cluster_fixture
 from test_guest import reap, wait_summary, failures
 
-CHECKS = 31
+CHECKS = 33
 
 
 def matrix(node, rights, mode):
@@ -55,7 +55,7 @@ user_cluster = cluster_fixture("test-nodes-user", conf="init.conf")
 
 def test_the_users_shell_kills_programs_but_not_servers(user_cluster):
     user = Node(user_cluster, 0)
-    assert user.exec("limits").startswith("rights: halt prio kill console\n")
+    assert user.exec("limits").startswith("rights: halt prio kill console svc\n")
     tm = [r["pid"] for r in user.ps() if r["name"] == "tm"]
     assert len(tm) == 1
     assert user.exec("kill %d" % tm[0]) == "kill: %d: not permitted\n" % tm[0]

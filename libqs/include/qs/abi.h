@@ -153,7 +153,11 @@ enum {
                                   (e.g. resetting a counter) */
 #define QS_RIGHT_CONSOLE 0x40  /* read the console's input: the user's
                                   keystrokes (the shell) */
-#define QS_RIGHTS_ALL 0x7F
+#define QS_RIGHT_SVC 0x80      /* ask init to kill or hang a service it
+                                  watches (the shell's svc, for its user) */
+#define QS_RIGHTS_ALL 0xFF
+
+#define QS_INIT_PID 1 /* init, the first process */
 
 /*
  * Limits: what one job may hold at once. A job is a program that a system

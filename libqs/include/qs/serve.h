@@ -114,6 +114,21 @@ typedef struct {
 	{ (name), (ops), sizeof(ops) / sizeof((ops)[0]), (lock), (ctx), { 0 } }
 
 /*
+ * Two opcodes every table answers itself, outside any table's range, for
+ * init's watch over its services (servers/init/README.md):
+ *   QS_OP_PING  from a process of this node: answered 0 by a serving
+ *               thread, after taking the server's lock if it has one, so
+ *               an answer says that the server still takes requests (its
+ *               keep-alive);
+ *   QS_OP_HANG  from init only (`svc hang`, to watch a hung server be
+ *               found): the server stops; this request and every later one
+ *               get no answer, until init kills it.
+ * Refused callers are counted as bad_caller, as the table's own.
+ */
+#define QS_OP_PING 0xFFF0u
+#define QS_OP_HANG 0xFFF1u
+
+/*
  * One request through the table: dispatch, sizes, decode, invoke. A
  * qs_handler_t (ctx is the qs_server_t), for servers that look at a request
  * before the table does.

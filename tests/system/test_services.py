@@ -1,0 +1,114 @@
+"""init's watch over the services (issue 19, servers/init/README.md), on one
+node booted with the product's init.conf: a killed or hung service comes
+back, under its name, with what it had committed; a request in flight when
+it dies gets exactly one answer (QS_ESRVDIED); one that keeps dying is
+given up on. Everything is waited for by its event (init's and the
+servers' own lines), with generous deadlines."""
+
+import re
+
+from qsharness import Node, cluster_fixture
+
+svc_cluster = cluster_fixture("test-nodes-svc", conf="init.conf")
+
+# a keep-alive every second, 5 s for echod to answer (init.conf), and the
+# time a restart takes on a busy host
+HANG_FOUND = 60
+
+
+def said(node, cmd):
+    """What the shell printed for cmd, without the lines init and the
+    kernel print on the console meanwhile."""
+    return "".join(line for line in node.exec(cmd).splitlines(True)
+                   if not line.startswith(("[init]", "[kernel]")))
+
+
+def services(node):
+    """`svc` as a dict: name -> (state, pid, restarts, hangs, keep-alive,
+    last end)."""
+    out = said(node, "svc")
+    rows = {}
+    for line in out.splitlines()[1:]:
+        f = line.split()
+        rows[f[0]] = (f[1], int(f[2]), int(f[3]), int(f[4]), f[5], f[6])
+    return rows
+
+
+def back(node, name, start):
+    """Waits until init started `name` again after log offset `start`, and
+    it serves again; returns its line."""
+    return node.wait_log(r"\[init\] %s started again \(pid (\d+), restart "
+                         r"(\d+)\)\n" % re.escape(name), HANG_FOUND,
+                         start=start)
+
+
+def test_the_services_are_listed(svc_cluster):
+    s = services(Node(svc_cluster, 0))
+    for name, ka in (("fs", "fs/10000ms"), ("echod", "echo/5000ms"),
+                     ("wm", "wm/10000ms")):
+        assert s[name][0] == "running" and s[name][4] == ka, s
+    assert s["shell"][0] == "running", s
+    for name in ("disk", "log", "tm", "cm"):
+        assert s[name][0] == "unwatched" and s[name][1] > 0, s
+
+
+def test_a_killed_file_server_comes_back_with_its_files(svc_cluster):
+    node = Node(svc_cluster, 0)
+    assert node.exec("write /svc.kept before the kill") == \
+        "wrote 16 bytes to /svc.kept\n"
+    old = services(node)["fs"]
+    start = node.log_size()
+    assert said(node, "svc kill fs") == "svc: killed fs\n"
+    back(node, "fs", start)
+    node.wait_log(r"fs: serving queue fs", HANG_FOUND, start=start)
+    assert node.exec("cat /svc.kept") == "before the kill\n"
+    new = services(node)["fs"]
+    assert new[0] == "running" and new[1] != old[1], new
+    assert new[2] == old[2] + 1 and new[5] == "killed", new
+    # and it takes new work under its name
+    assert node.exec("write /svc.after after") == \
+        "wrote 6 bytes to /svc.after\n"
+
+
+def test_a_hung_server_is_found_and_its_caller_gets_one_answer(svc_cluster):
+    node = Node(svc_cluster, 0)
+    assert node.exec("run echo warm").startswith("pid ")
+    start = node.log_size()
+    assert said(node, "svc hang echod") == "svc: told to hang echod\n"
+    pid = int(node.exec("run echo in flight").split()[1])
+    # the keep-alive finds it, init kills it: the request in flight gets
+    # QS_ESRVDIED, once
+    node.wait_log(r"\[init\] echod \(pid \d+\) did not answer its "
+                  r"keep-alive in 5000 ms: hung; killing it\n", HANG_FOUND,
+                  start=start)
+    back(node, "echod", start)
+    node.wait_gone(pid, HANG_FOUND)
+    out = node.log(start)
+    assert out.count("echo: server died\n") == 1, out
+    assert "echo: in flight" not in out, out
+    s = services(node)["echod"]
+    assert s[0] == "running" and s[3] == 1 and s[5] == "hung", s
+    # the name leads to the new server
+    start = node.log_size()
+    pid = int(node.exec("run echo again").split()[1])
+    node.wait_gone(pid, HANG_FOUND)
+    assert "echo: again\n" in node.log(start), node.log(start)
+
+
+def test_a_service_that_keeps_dying_is_given_up(svc_cluster):
+    """Last in the module: echod stays down."""
+    node = Node(svc_cluster, 0)
+    kills = 0
+    while services(node)["echod"][0] != "given-up" and kills < 8:
+        start = node.log_size()
+        assert said(node, "svc kill echod") == "svc: killed echod\n"
+        kills += 1
+        m = node.wait_log(r"\[init\] echod (started again|died \d+ times "
+                          r"in 30 s \(last: killed\): given up)", HANG_FOUND,
+                          start=start)
+        if "given up" in m.group(0):
+            break
+    s = services(node)["echod"]
+    assert s[0] == "given-up" and s[1] == 0, s
+    assert said(node, "svc kill echod") == "svc: echod is not running now\n"
+    assert said(node, "svc kill nosuch") == "svc: no service nosuch\n"
