@@ -92,6 +92,15 @@ names_drop(int qid)
 }
 
 void
+names_gone(uint32_t node, uint32_t rqid)
+{
+	for (int i = 0; i < PROXIES_MAX; i++)
+		if (proxies[i].qid && proxies[i].node == node &&
+		    proxies[i].rqid == rqid)
+			names_drop(proxies[i].qid);
+}
+
+void
 names_forget_node(uint32_t node, uint32_t inc)
 {
 	for (int i = 0; i < PROXIES_MAX; i++)

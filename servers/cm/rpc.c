@@ -131,9 +131,11 @@ static bool saturated;
 static held_t *held;
 uint32_t rpc_defer_delay_ms;
 /* Queue ids checked for REQs (queue_check): qids are never reused, so
- * what one was found to be stays true. */
+ * what one was found to be stays true; and the name of one that may be
+ * served, for when its server has made it again (successor). */
 static struct {
 	int32_t qid, verdict;
+	char name[QS_NAME_MAX];
 } qcache[QCACHE];
 static int32_t qmax; /* the highest qid listed so far */
 static qs_sq_info_t qlist[QLIST_MAX];
@@ -516,6 +518,8 @@ rep_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 	 * still gets one answer */
 	if (rpc_answer(o->rid, r) < 0)
 		answer_error(o->rid, QS_EUNREACH);
+	if (m->status == QS_EQGONE || m->status == QS_ESRVDIED)
+		names_gone(node, sent->qid); /* a restarted server's is new */
 	p->out[h->seq % RPC_WINDOW] = NULL;
 	p->nout--;
 	free(o);
@@ -644,11 +648,36 @@ queue_check(uint32_t qid)
 		verdict = qlist[i].node != self || wire_local_only(qlist[i].name)
 				  ? QS_EPERM
 				  : 0;
+		if (!verdict)
+			strlcpy(qcache[slot].name, qlist[i].name,
+				sizeof(qcache[slot].name));
 	}
 	/* absent: gone for good if a later qid exists (and the list was all) */
 	if (verdict != QS_EQGONE || ((int32_t)qid < qmax && n < QLIST_MAX))
 		qcache[slot].qid = (int32_t)qid, qcache[slot].verdict = verdict;
+	if (verdict)
+		qcache[slot].name[0] = 0;
 	return verdict;
+}
+
+/*
+ * A REQ names queue qid, which is gone: the queue its server made again
+ * under the same name (a service init restarted, servers/init), if one
+ * is served here now and may be named from the wire; else 0. The client
+ * looked the queue up by its name, and the request reached no server
+ * (QS_EQGONE means it ran nowhere), so it goes to the name's new queue
+ * once, as a fresh lookup would have sent it.
+ */
+static int32_t
+successor(uint32_t qid)
+{
+	uint32_t slot = qid % QCACHE;
+	qs_sq_info_t q;
+	if (qcache[slot].qid != (int32_t)qid || !qcache[slot].name[0] ||
+	    qs_sq_find(qcache[slot].name, &q) < 0 || q.qid == (int32_t)qid ||
+	    queue_check((uint32_t)q.qid) != 0)
+		return 0;
+	return q.qid;
 }
 
 static void
@@ -714,6 +743,12 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 		tm_edge(m->txid, node, TM_EDGE_IN, 0, p->inc);
 	int rid = qs_syscall(SYS_SQ_INJECT, m->qid, (uint32_t)(uintptr_t)q, 0,
 			     0, 0);
+	int32_t next = rid == QS_ENOENT ? successor(m->qid) : 0;
+	if (next > 0) {
+		st.redirected++;
+		rid = qs_syscall(SYS_SQ_INJECT, (uint32_t)next,
+				 (uint32_t)(uintptr_t)q, 0, 0, 0);
+	}
 	if (rid == QS_EAGAIN || rid == QS_ENOMEM || rid == QS_ELIMIT) {
 		free(e);
 		st.busy++; /* not taken: the sender will try again */

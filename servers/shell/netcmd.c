@@ -103,8 +103,9 @@ cmd_net(int argc, char **argv)
 	       "busy %u unreachable %u udp-bad %u\n", s->retransmits,
 	       s->duplicates, s->late, s->stale, s->bad, s->busy,
 	       s->unreachable, s->udp_bad);
-	printf("net: inflight %u cached %u proxies %u edges %u marks %u\n",
-	       s->inflight, s->cached, s->proxies, s->edges, s->marks);
+	printf("net: inflight %u cached %u proxies %u edges %u marks %u "
+	       "redirected %u\n", s->inflight, s->cached, s->proxies,
+	       s->edges, s->marks, s->redirected);
 	printf("net: refused header %u length %u seq %u floor %u incarnation "
 	       "%u queue %u heartbeat %u seal %u replay %u\n", s->rej_header,
 	       s->rej_length, s->rej_seq, s->rej_floor, s->rej_inc,

@@ -55,7 +55,7 @@ NET_LINES = (
                r"(?P<unreachable>\d+) udp-bad (?P<udp_bad>\d+)\n"),
     re.compile(r"net: inflight (?P<inflight>\d+) cached (?P<cached>\d+) "
                r"proxies (?P<proxies>\d+) edges (?P<edges>\d+) "
-               r"marks (?P<marks>\d+)\n"),
+               r"marks (?P<marks>\d+) redirected (?P<redirected>\d+)\n"),
     re.compile(r"net: refused header (?P<rej_header>\d+) length "
                r"(?P<rej_length>\d+) seq (?P<rej_seq>\d+) floor "
                r"(?P<rej_floor>\d+) incarnation (?P<rej_inc>\d+) queue "

@@ -1,15 +1,15 @@
-"""init's watch over the services (issue 19, servers/init/README.md), on one
-node booted with the product's init.conf: a killed or hung service comes
-back, under its name, with what it had committed; a request in flight when
-it dies gets exactly one answer (QS_ESRVDIED); one that keeps dying is
-given up on. Everything is waited for by its event (init's and the
+"""init's watch over the services (issue 19, servers/init/README.md), on two
+nodes booted with the product's init.conf: a killed or hung service comes
+back, under its name, with what it had committed, and another node's
+clients reach it by that name; a request in flight when it dies gets
+exactly one answer (QS_ESRVDIED); one that keeps dying is given up on. Everything is waited for by its event (init's and the
 servers' own lines), with generous deadlines."""
 
 import re
 
 from qsharness import Node, cluster_fixture
 
-svc_cluster = cluster_fixture("test-nodes-svc", conf="init.conf")
+svc_cluster = cluster_fixture("test-nodes-svc", n=2, conf="init.conf")
 
 # a keep-alive every second, 5 s for echod to answer (init.conf), and the
 # time a restart takes on a busy host
@@ -93,6 +93,32 @@ def test_a_hung_server_is_found_and_its_caller_gets_one_answer(svc_cluster):
     pid = int(node.exec("run echo again").split()[1])
     node.wait_gone(pid, HANG_FOUND)
     assert "echo: again\n" in node.log(start), node.log(start)
+
+
+def echo_from(node, queue, words):
+    """Runs `echo -q queue words` on node; what it printed."""
+    start = node.log_size()
+    pid = int(node.exec("run echo -q %s %s" % (queue, words)).split()[1])
+    node.wait_gone(pid, HANG_FOUND)
+    return re.search(r"echo: .*\n", node.log(start)).group(0)
+
+
+def redirected(node):
+    return int(re.search(r"redirected (\d+)", node.exec("net")).group(1))
+
+
+def test_another_nodes_client_reaches_the_new_server_by_name(svc_cluster):
+    n0, n1 = Node(svc_cluster, 0), Node(svc_cluster, 1)
+    assert echo_from(n1, "echo@0", "before") == "echo: before\n"
+    r0 = redirected(n0)
+    start = n0.log_size()
+    assert said(n0, "svc kill echod") == "svc: killed echod\n"
+    back(n0, "echod", start)
+    # node 1's proxy still names the old queue: node 0's CM takes the
+    # request to the queue the new echod made, once
+    assert echo_from(n1, "echo@0", "after") == "echo: after\n"
+    assert echo_from(n1, "echo@0", "again") == "echo: again\n"
+    assert redirected(n0) >= r0 + 1
 
 
 def test_a_service_that_keeps_dying_is_given_up(svc_cluster):

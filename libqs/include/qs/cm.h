@@ -184,6 +184,9 @@ typedef struct {
 				      was deferred, given when it was */
 	uint32_t lookups_limited;  /* lookups refused: their client had
 				      LOOKUPS_PER_CLIENT under way (names.c) */
+	uint32_t redirected;       /* requests for a queue that was gone,
+				      taken by the queue its server made again
+				      under the same name */
 } cm_rpc_stats_t;
 
 #endif
