@@ -23,7 +23,8 @@ typedef struct crumb {
 /* What this process knows of a transaction it joined. */
 typedef struct part {
 	uint64_t tx;
-	int cls;
+	int cls;     /* QS_TX_VOLATILE or QS_TX_RECOVERABLE */
+	bool aborts; /* joined with QS_TX_DEATH_ABORTS */
 	qs_tx_ops_t ops;
 	crumb_t *crumbs;
 	struct part *next;
@@ -253,10 +254,12 @@ tm_join(uint64_t tx, int cls, int rqid)
 }
 
 int
-qs_tx_join(uint64_t tx, int cls, const qs_tx_ops_t *ops)
+qs_tx_join(uint64_t tx, int how, const qs_tx_ops_t *ops)
 {
-	if (cls < QS_TX_NONE || cls > QS_TX_RECOVERABLE || tx == 0)
+	if (!qs_tx_cls_ok(how) || tx == 0)
 		return QS_EINVAL;
+	int cls = QS_TX_CLASS(how);
+	bool aborts = (how & QS_TX_DEATH_ABORTS) != 0;
 	if (cls == QS_TX_NONE)
 		return tm_join(tx, cls, 0);
 	qs_mutex_lock(&lock);
@@ -266,14 +269,17 @@ qs_tx_join(uint64_t tx, int cls, const qs_tx_ops_t *ops)
 		qs_mutex_unlock(&lock);
 		return rqid;
 	}
-	if (p) { /* joined already: a higher class or new ops take effect */
-		bool raise = cls > p->cls;
+	if (p) { /* joined already: a higher class, the declaration that its
+		    death aborts, or new ops take effect */
+		bool raise = cls > p->cls, told = raise || (aborts && !p->aborts);
 		if (raise)
 			p->cls = cls;
+		p->aborts |= aborts;
 		if (ops && (raise || (!p->ops.prepare && !p->ops.end)))
 			p->ops = *ops;
+		int again = p->cls | (p->aborts ? QS_TX_DEATH_ABORTS : 0);
 		qs_mutex_unlock(&lock);
-		return raise ? tm_join(tx, cls, rqid) : 0;
+		return told ? tm_join(tx, again, rqid) : 0;
 	}
 	if (!(p = calloc(1, sizeof(*p)))) {
 		qs_mutex_unlock(&lock);
@@ -282,11 +288,12 @@ qs_tx_join(uint64_t tx, int cls, const qs_tx_ops_t *ops)
 	/* in the table before the TM hears of it: a notice may follow at once */
 	p->tx = tx;
 	p->cls = cls;
+	p->aborts = aborts;
 	if (ops)
 		p->ops = *ops;
 	*pp = p;
 	qs_mutex_unlock(&lock);
-	int r = tm_join(tx, cls, rqid);
+	int r = tm_join(tx, how, rqid);
 	if (r < 0 && (p = part_take(tx)))
 		part_finish(p, QS_TX_ABORTED); /* nothing there yet but ops.end */
 	return r;

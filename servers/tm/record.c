@@ -161,8 +161,9 @@ rec_drop_parts(tm_rec_t *r)
 
 /* Joining again may raise the class, never lower it. */
 int
-rec_join(tm_rec_t *r, int32_t pid, int32_t cls, int32_t rqid)
+rec_join(tm_rec_t *r, int32_t pid, int32_t how, int32_t rqid)
 {
+	int32_t cls = QS_TX_CLASS(how);
 	tm_part_t *p = part_of(r, pid);
 	if (!p) {
 		if (r->nparts == TM_PARTS_MAX)
@@ -170,6 +171,7 @@ rec_join(tm_rec_t *r, int32_t pid, int32_t cls, int32_t rqid)
 		p = &r->parts[r->nparts++];
 		p->pid = pid;
 		p->cls = QS_TX_NONE;
+		p->aborts = false;
 		tm_stats.participants++;
 		client_joins_add(pid, 1);
 	}
@@ -177,6 +179,7 @@ rec_join(tm_rec_t *r, int32_t pid, int32_t cls, int32_t rqid)
 		p->cls = cls;
 		p->rqid = rqid;
 	}
+	p->aborts |= qs_tx_death_aborts(how) != 0;
 	p->vote = -1;
 	return 0;
 }
@@ -190,8 +193,9 @@ rec_forget_pid(int32_t pid)
 		tm_part_t *p = r->state == TM_ACTIVE ? part_of(r, pid) : NULL;
 		if (!p)
 			continue;
-		/* its uncommitted work is lost: the transaction cannot commit */
-		if (p->cls == QS_TX_RECOVERABLE)
+		/* as it declared (qs/tx.h): a recoverable one's uncommitted
+		   work is lost, so the transaction cannot commit */
+		if (p->aborts)
 			r->abort_asked = true;
 		*p = r->parts[--r->nparts];
 		tm_stats.participants--;

@@ -187,12 +187,12 @@ static int32_t
 decode_join(const qs_msg_t *req, void *args)
 {
 	const tm_join_t *j = (const tm_join_t *)req->data;
-	if (j->cls < QS_TX_NONE || j->cls > QS_TX_RECOVERABLE ||
-	    (j->cls != QS_TX_NONE && j->rqid <= 0))
+	if (!qs_tx_cls_ok(j->cls) ||
+	    (QS_TX_CLASS(j->cls) != QS_TX_NONE && j->rqid <= 0))
 		return QS_EINVAL;
 	tm_join_t *out = args;
 	*out = *j;
-	if (j->cls == QS_TX_NONE)
+	if (QS_TX_CLASS(j->cls) == QS_TX_NONE)
 		out->rqid = 0; /* told nothing: no queue to check */
 	return 0;
 }
@@ -226,7 +226,7 @@ do_join(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	if (r->state != TM_ACTIVE || r->abort_asked)
 		return QS_ENOENT;
 	rc = rec_join(r, pid, j->cls, j->rqid);
-	if (rc == 0 && j->cls == QS_TX_RECOVERABLE && !r->marked &&
+	if (rc == 0 && QS_TX_CLASS(j->cls) == QS_TX_RECOVERABLE && !r->marked &&
 	    (r->superior != TM_NO_NODE || r->owner == 0)) {
 		r->marked = true;
 		qs_mutex_unlock(&tm_lock);

@@ -17,6 +17,7 @@ typedef struct {
 	int32_t rqid; /* its recovery queue; 0 for class none */
 	int32_t cls;
 	int32_t vote; /* QS_VOTE_*, or -1 */
+	bool aborts;  /* its death before it votes aborts (qs_tx_death_aborts) */
 } tm_part_t;
 
 /* A subordinate node: a request of the transaction went there. */

@@ -137,6 +137,18 @@ test_two_phase(void)
 	check(qs_tx_join(tx, 7, &ops) == QS_EINVAL &&
 		      qs_tx_join(0, QS_TX_VOLATILE, &ops) == QS_EINVAL,
 	      "join with a bad class or no transaction is refused");
+	qs_tx_begin(&tx);
+	check(qs_tx_join(tx, QS_TX_RECOVERABLE | QS_TX_DEATH_LEAVES, &ops) ==
+			      QS_EINVAL &&
+		      qs_tx_join(tx, QS_TX_NONE | QS_TX_DEATH_ABORTS, &ops) ==
+			      QS_EINVAL &&
+		      qs_tx_join(tx, QS_TX_VOLATILE | QS_TX_DEATH_ABORTS |
+					     QS_TX_DEATH_LEAVES, &ops) ==
+			      QS_EINVAL &&
+		      qs_tx_join(tx, QS_TX_VOLATILE | 0x400, &ops) == QS_EINVAL &&
+		      qs_tx_commit(tx) == 0,
+	      "a recoverable participant may not leave at its death, nor "
+	      "declare anything without a class or twice");
 }
 
 static void
@@ -434,6 +446,94 @@ test_joins_limit(void)
 }
 
 /*
+ * What a participant's death means, as it declared (qs/tx.h): a child
+ * serving DECLARE_QUEUE joins the transaction of each request as a
+ * volatile participant, with the declaration the request's opcode names,
+ * and is then killed before the commit.
+ */
+#define DECLARE_QUEUE "tmtest.declare"
+enum { DECLARE_LEAVES = 1, DECLARE_ABORTS = 2, DECLARE_DEFAULT = 3 };
+
+static int32_t
+do_declare(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)args, (void)reply, (void)ctx;
+	static const int how[] = { 0, QS_TX_VOLATILE | QS_TX_DEATH_LEAVES,
+				   QS_TX_VOLATILE | QS_TX_DEATH_ABORTS,
+				   QS_TX_VOLATILE };
+	return qs_tx_join(req->hdr.txid, how[req->hdr.opcode], &ops);
+}
+
+static const qs_op_t declare_table[] = {
+	[DECLARE_LEAVES] = { "leaves", 0, 0, 0, NULL, do_declare },
+	[DECLARE_ABORTS] = { "aborts", 0, 0, 0, NULL, do_declare },
+	[DECLARE_DEFAULT] = { "default", 0, 0, 0, NULL, do_declare },
+};
+static qs_server_t declare_server =
+	QS_SERVER("tmtest.declare", declare_table, NULL);
+
+static int
+declarer(void)
+{
+	int qid = qs_sq_create(DECLARE_QUEUE, 0);
+	return qid < 0 || qs_serve_table(qid, &declare_server, 1) < 0;
+}
+
+/* A new declarer joins a transaction of ours as `op` says, and dies
+ * before the commit: what the commit answers. */
+static int
+commit_after_death(uint32_t op)
+{
+	static qs_msg_t req, reply;
+	const char *argv[] = { "declarer", NULL };
+	uint64_t tx;
+	int status, r = QS_EIO;
+	int pid = qs_spawn("tmtest", argv, 0), qid = QS_ENOENT;
+	for (int i = 0; pid > 0 && i < 600 && qid < 0; i++) {
+		qs_sq_info_t q;
+		if (qs_sq_find(DECLARE_QUEUE, &q) > 0 && q.owner == pid &&
+		    q.idle > 0)
+			qid = q.qid;
+		else
+			qs_sleep(50);
+	}
+	if (qid < 0 || qs_tx_begin(&tx) < 0)
+		goto out;
+	qs_msg_init(&req, op);
+	if (qs_call(qid, &req, &reply, sizeof(reply)) != 0) {
+		qs_tx_abort(tx);
+		goto out;
+	}
+	qs_kill(pid);
+	qs_waitpid(pid, &status, 0);
+	pid = 0;
+	/* the TM has the death notice once the participant is gone */
+	if (!wait_until(no_participants, 60000)) {
+		qs_tx_abort(tx);
+		goto out;
+	}
+	r = qs_tx_commit(tx);
+out:
+	if (pid > 0) {
+		qs_kill(pid);
+		qs_waitpid(pid, &status, 0);
+	}
+	return r;
+}
+
+static void
+test_declared_death(void)
+{
+	check(commit_after_death(DECLARE_LEAVES) == 0,
+	      "a volatile participant that declared it leaves dies: the "
+	      "transaction commits without it");
+	check(commit_after_death(DECLARE_DEFAULT) == 0,
+	      "so does one that declared nothing");
+	check(commit_after_death(DECLARE_ABORTS) == QS_EABORTED,
+	      "one that declared its death aborts dies: the commit aborts");
+}
+
+/*
  * TM_UNANSWERED_MAX: a child that joins, recoverably, the transaction of
  * each request on SILENT_QUEUE and never answers a prepare.
  */
@@ -569,6 +669,8 @@ main(int argc, char **argv)
 		return joiner();
 	if (argc == 2 && strcmp(argv[1], "silent") == 0)
 		return silent();
+	if (argc == 2 && strcmp(argv[1], "declarer") == 0)
+		return declarer();
 	check(qs_sq_lookup(TM_QUEUE) >= 0, "the TM's queue exists");
 	if (check_failed)
 		return check_summary("tmtest");
@@ -581,6 +683,7 @@ main(int argc, char **argv)
 	test_own_queue();
 	test_joins_limit();
 	test_silent_participant();
+	test_declared_death();
 	test_bad_requests();
 	return check_summary("tmtest");
 }

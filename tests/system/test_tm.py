@@ -62,7 +62,7 @@ def stop(node, *pids):
 
 
 def test_tmtest_in_guest(node):
-    run_suite(node, "tmtest", 46)
+    run_suite(node, "tmtest", 50)
 
 
 def test_two_phase_commit_yes_and_read_only(node):

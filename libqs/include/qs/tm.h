@@ -114,7 +114,8 @@ enum {
  * anyone else gets QS_EPERM. */
 
 typedef struct {
-	int32_t cls;  /* QS_TX_NONE, QS_TX_VOLATILE, QS_TX_RECOVERABLE */
+	int32_t cls;  /* QS_TX_NONE, QS_TX_VOLATILE, QS_TX_RECOVERABLE, with
+			 QS_TX_DEATH_ABORTS or QS_TX_DEATH_LEAVES (qs/tx.h) */
 	int32_t rqid; /* the participant's recovery queue */
 } tm_join_t;
 

@@ -22,6 +22,43 @@ enum {
 	QS_TX_RECOVERABLE = 2, /* two-phase: prepare vote, then commit or abort */
 };
 
+/*
+ * What a participant's death means (Quicksilver's), OR-ed into qs_tx_join's
+ * class: QS_TX_DEATH_ABORTS, the transaction aborts (always so for a
+ * recoverable participant that has not voted: its uncommitted work is
+ * lost); QS_TX_DEATH_LEAVES, only its participation ends and the
+ * transaction goes on without it (the default for a volatile one; a
+ * recoverable one may not). A death after the participant voted changes
+ * nothing: the outcome is the TM's, and a recoverable server that comes
+ * back asks it (qs_tx_outcome).
+ */
+#define QS_TX_DEATH_ABORTS 0x100
+#define QS_TX_DEATH_LEAVES 0x200
+#define QS_TX_CLASS(cls) ((cls) & 0xFF)
+
+/* Whether qs_tx_join (and the TM) take cls: a class, and at most one
+ * declaration, which a recoverable participant may not make to leave and
+ * class none not at all. */
+static inline int
+qs_tx_cls_ok(int cls)
+{
+	int c = QS_TX_CLASS(cls), death = cls & ~0xFF;
+	return c >= QS_TX_NONE && c <= QS_TX_RECOVERABLE &&
+	       (death == 0 || death == QS_TX_DEATH_ABORTS ||
+		death == QS_TX_DEATH_LEAVES) &&
+	       !(c == QS_TX_RECOVERABLE && death == QS_TX_DEATH_LEAVES) &&
+	       !(c == QS_TX_NONE && death);
+}
+
+/* Whether a participant that joined with cls aborts the transaction when
+ * it dies before voting. */
+static inline int
+qs_tx_death_aborts(int cls)
+{
+	return QS_TX_CLASS(cls) == QS_TX_RECOVERABLE ||
+	       (cls & QS_TX_DEATH_ABORTS);
+}
+
 /* A recoverable participant's vote. */
 enum {
 	QS_VOTE_YES = 0,
@@ -77,10 +114,13 @@ uint64_t qs_tx_current(void);
 
 /*
  * Joins `tx` (normally the request's, req->hdr.txid) with a participation
- * class; the notices arrive as upcalls on this process's recovery queue and
- * run `ops`. Joining again changes nothing. QS_ENOENT: the transaction has
- * already ended (its owner died, say), so whatever was meant to depend on it
- * should be undone at once.
+ * class, and what its death means (QS_TX_DEATH_*, above); the notices arrive
+ * as upcalls on this process's recovery queue and run `ops`. Joining again
+ * changes nothing, but for a higher class or QS_TX_DEATH_ABORTS, which then
+ * take effect. QS_EINVAL: no such class, both declarations, a recoverable
+ * participant that would leave, or a declaration for class none.
+ * QS_ENOENT: the transaction has already ended (its owner died, say), so
+ * whatever was meant to depend on it should be undone at once.
  */
 int qs_tx_join(uint64_t tx, int cls, const qs_tx_ops_t *ops);
 
