@@ -368,6 +368,11 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 		r->hdr.flags = origin.flags & QS_MSG_SRC_MASK; /* as its node
 						stamped it: the CMs carry it */
 	}
+	/* an orphan's: its transaction aborted (the TM's own go on) */
+	if (tx_aborted(r->hdr.txid) && current->proc->pid != sq_tm_pid()) {
+		*err = QS_EABORTED;
+		goto fail;
+	}
 	r->q = to;
 	r->caller = wait ? current : NULL;
 	enqueue(to, r);

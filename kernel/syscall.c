@@ -377,6 +377,7 @@ static const syscall_t syscalls[SYS_COUNT] = {
 	[SYS_NAME_HOLDER] = { sys_name_holder, "name_holder" },
 	[SYS_PCI_READ] = { sys_pci_read, "pci_read" },
 	[SYS_NET_KEY] = { sys_net_key, "net_key" },
+	[SYS_TX_ALIVE] = { sys_tx_alive, "tx_alive" },
 };
 
 static const syscall_t *

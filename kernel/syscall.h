@@ -34,6 +34,7 @@ int sys_tx_set(trap_frame_t *f);
 int sys_tx_begin(trap_frame_t *f);
 int sys_tx_owner(trap_frame_t *f);
 int sys_tx_end(trap_frame_t *f);
+int sys_tx_alive(trap_frame_t *f);
 int sys_sq_admit(trap_frame_t *f);   /* sq_server.c */
 int sys_limits(trap_frame_t *f);     /* authority.c */
 int sys_name_holder(trap_frame_t *f);

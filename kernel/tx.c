@@ -13,6 +13,31 @@
 
 static uint32_t next_counter = 1;
 
+/*
+ * Aborted transactions, as the TM reports them (SYS_TX_END with aborted):
+ * a request stamped with one is refused with QS_EABORTED, so that orphans
+ * (work still running for a transaction that aborted, here or on another
+ * node: the TM of every node in its tree hears of the abort) cannot act
+ * for it. A direct-mapped table: one compare per request, and an abort
+ * pushed out by another of the same slot is forgotten, which only lets an
+ * orphan act again as it could before (its work is undone at the abort
+ * either way).
+ */
+#define ABORTED_SLOTS 1024
+static uint64_t aborted[ABORTED_SLOTS];
+
+static uint32_t
+aborted_slot(uint64_t tx)
+{
+	return ((uint32_t)tx ^ (uint32_t)(tx >> 32)) * 2654435761u >> 22;
+}
+
+bool
+tx_aborted(uint64_t tx)
+{
+	return tx && aborted[aborted_slot(tx)] == tx;
+}
+
 uint64_t
 tx_new_id(void)
 {
@@ -86,10 +111,12 @@ tx_begin(uint32_t user_out)
  * that what it does next is not part of what was aborted.
  */
 static int
-tx_end(uint64_t tx)
+tx_end(uint64_t tx, bool was_aborted)
 {
 	if (!is_tm())
 		return QS_EPERM;
+	if (was_aborted && tx)
+		aborted[aborted_slot(tx)] = tx;
 	proc_t *p = proc_search(tx_owned, tx);
 	if (!p)
 		return QS_ENOENT;
@@ -144,5 +171,12 @@ sys_tx_owner(trap_frame_t *f)
 int
 sys_tx_end(trap_frame_t *f)
 {
-	return tx_end(frame_tx(f));
+	return tx_end(frame_tx(f), f->edx != 0);
+}
+
+int
+sys_tx_alive(trap_frame_t *f)
+{
+	uint64_t tx = frame_tx(f);
+	return tx_aborted(tx ? tx : current->tx) ? QS_EABORTED : 0;
 }

@@ -9,6 +9,7 @@
 #include "proc.h"
 
 bool tx_held(proc_t *p, uint64_t tx);
+bool tx_aborted(uint64_t tx); /* the TM said so, and it is remembered */
 uint64_t tx_new_id(void); /* node, incarnation and the next counter */
 bool sq_serving_tx(const thread_t *t, uint64_t tx);
 

@@ -121,6 +121,12 @@ qs_tx_current(void)
 	return qs_tx_get();
 }
 
+int
+qs_tx_alive(void)
+{
+	return qs_syscall(SYS_TX_ALIVE, 0, 0, 0, 0, 0);
+}
+
 /* ---- participants ------------------------------------------------------ */
 
 static part_t *
@@ -198,6 +204,9 @@ note_end(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	(void)args, (void)reply, (void)ctx;
 	int outcome = req->hdr.opcode == TM_NOTE_COMMIT ? QS_TX_COMMITTED
 							: QS_TX_ABORTED;
+	if (outcome == QS_TX_ABORTED)
+		qs_tx_set(0); /* its requests would be refused: cleaning up
+				 is work of our own */
 	part_t *p = part_take(req->hdr.txid);
 	if (p)
 		part_finish(p, outcome);

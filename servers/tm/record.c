@@ -279,6 +279,11 @@ void
 rec_set_state(tm_rec_t *r, int32_t state)
 {
 	tm_stats.in_doubt += (state == TM_PREPARED) - (r->state == TM_PREPARED);
+	/* orphans stop: the kernel refuses their requests from now on, on
+	   every node of the tree (each TM hears of the abort) */
+	if (state == TM_ABORTED && r->state != TM_ABORTED)
+		qs_syscall(SYS_TX_END, (uint32_t)r->tx, (uint32_t)(r->tx >> 32),
+			   1, 0, 0);
 	r->state = state;
 	r->since = qs_uptime_ms();
 }

@@ -94,7 +94,9 @@ enum {
 	SYS_TX_SET = 40,     /* (low 32 bits, high 32 bits; 0: the default) -> 0 */
 	SYS_TX_BEGIN = 41,   /* (uint64_t *) -> 0: a new transaction, now current */
 	SYS_TX_OWNER = 42,   /* (low, high) -> pid of the live owner */
-	SYS_TX_END = 43,     /* (low, high) -> 0: forget it; the TM only */
+	SYS_TX_END = 43,     /* (low, high, aborted) -> 0: forget it; with
+	                        aborted, also refuse requests stamped with it
+	                        from now on (QS_EABORTED); the TM only */
 	SYS_SQ_DEFER = 44,   /* () -> the next upcall; the request waits for
 	                        SYS_SQ_ANSWER */
 	SYS_SQ_ANSWER = 45,  /* (rid, reply msg) -> 0: answers a deferred one */
@@ -111,7 +113,9 @@ enum {
 	                        the cluster key qsnet gave the node; only the
 	                        process kernel.net is reserved for (the CM);
 	                        QS_ENOENT if the node was given none */
-	SYS_COUNT = 53
+	SYS_TX_ALIVE = 53,   /* (low, high; 0: the caller's current) -> 0, or
+	                        QS_EABORTED: the TM said it aborted */
+	SYS_COUNT = 54
 };
 #define QS_NET_KEY_LEN 32 /* bytes; given as 64 hex digits (fw_cfg opt/qs/key) */
 

@@ -111,6 +111,13 @@ int qs_tx_abort(uint64_t tx);
 int qs_tx_outcome(uint64_t tx);
 /* The calling thread's current transaction. */
 uint64_t qs_tx_current(void);
+/*
+ * Whether the calling thread's transaction is still alive: 0, or
+ * QS_EABORTED once the TM said it aborted (on this node or another: an
+ * orphan). One system call, no message: for a handler's long loop to ask
+ * as it goes. An orphan's requests fail with QS_EABORTED anyway.
+ */
+int qs_tx_alive(void);
 
 /*
  * Joins `tx` (normally the request's, req->hdr.txid) with a participation
