@@ -368,8 +368,11 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 		r->hdr.flags = origin.flags & QS_MSG_SRC_MASK; /* as its node
 						stamped it: the CMs carry it */
 	}
-	/* an orphan's: its transaction aborted (the TM's own go on) */
-	if (tx_aborted(r->hdr.txid) && current->proc->pid != sq_tm_pid()) {
+	/* an orphan's: its transaction aborted. A TM's go on, this node's or
+	   another's (its kernel stamped it; the CM injects it as it came):
+	   they are the protocol ending the transaction, asking and telling
+	   its outcome */
+	if (tx_aborted(r->hdr.txid) && !(r->hdr.flags & QS_MSG_SRC_TM)) {
 		*err = QS_EABORTED;
 		goto fail;
 	}

@@ -1,27 +1,38 @@
 /*
  * The disk server's client calls (qs/disk.h). The queue is looked up once
- * and its qid kept; it is forgotten when the server is gone, so a disk
- * server started again is found by the next call. A WRITE sends the
+ * and its qid kept; it is forgotten when the server is gone. Every call is
+ * idempotent (sectors written again are the same sectors), so one that the
+ * server's death cut short (QS_ESRVDIED, QS_EQGONE) is sent again to the
+ * server init starts in its place (servers/init), for up to
+ * DISK_RESTART_MS: a log manager's force or a file server's read goes on
+ * across a disk server's restart. A WRITE sends the
  * caller's buffer out of line as it is; a READ's data arrives out of line
  * in the one receive buffer, which a mutex guards (the server takes one
  * request at a time in any case).
  */
+#include <stdbool.h>
 #include <string.h>
 #include <qs/disk.h>
 #include <qs/sq.h>
+#include <qs/sys.h>
 #include <qs/thread.h>
+
+#define DISK_RESTART_MS 30000
+#define DISK_RETRY_MS 50
 
 static qs_mutex_t lock = QS_MUTEX_INIT; /* the qid and the buffers */
 static int qid = -1;
+static int served; /* a server answered once: one missing now comes back */
 static qs_msg_t req;
 static union {
 	qs_msg_t msg;
 	uint8_t room[QS_MSG_BUF_SIZE];
 } reply;
 
-/* One request with `len` inline and `ool_len` out-of-line bytes; locked. */
+/* One request, once; locked. */
 static int
-call(uint32_t op, const void *data, size_t len, const void *ool, size_t ool_len)
+call_once(uint32_t op, const void *data, size_t len, const void *ool,
+	  size_t ool_len)
 {
 	if (qid < 0 && (qid = qs_sq_lookup(DISK_QUEUE)) < 0) {
 		int err = qid;
@@ -38,7 +49,25 @@ call(uint32_t op, const void *data, size_t len, const void *ool, size_t ool_len)
 		qid = -1;
 	if (r == 0 && (reply.msg.hdr.flags & QS_MSG_TRUNC))
 		r = QS_EIO; /* never: the buffer has room for any reply */
+	if (r != QS_EQGONE && r != QS_ESRVDIED && r != QS_ENOENT)
+		served = 1;
 	return r;
+}
+
+/* One request with `len` inline and `ool_len` out-of-line bytes, again
+ * while the server is dead or starting again; locked. */
+static int
+call(uint32_t op, const void *data, size_t len, const void *ool, size_t ool_len)
+{
+	uint32_t t0 = qs_uptime_ms();
+	for (;;) {
+		int r = call_once(op, data, len, ool, ool_len);
+		bool gone = r == QS_EQGONE || r == QS_ESRVDIED ||
+			    (r == QS_ENOENT && qid < 0);
+		if (!gone || !served || qs_uptime_ms() - t0 >= DISK_RESTART_MS)
+			return r;
+		qs_sleep(DISK_RETRY_MS);
+	}
 }
 
 /* sectors of data a request may carry: the server says the same. */

@@ -21,6 +21,11 @@
  *                                         and killed and started again if
  *                                         one gets no answer in MS (default
  *                                         3000). The shell is always watched.
+ *     essential                           its death stops the node (the TM,
+ *                                         the CM, the log manager: the
+ *                                         node's recovery state dies with
+ *                                         it); restarted, the node recovers
+ *                                         from its log
  *   await QUEUE [SECONDS]         wait (default 60 s) until the program
  *                                 started just above offers QUEUE, or has
  *                                 ended: what follows needs that queue
@@ -232,6 +237,11 @@ run_config(char *text)
 			do_authority(argv, argc, lineno);
 		} else if (strcmp(argv[0], "watch") == 0 && pid > 0) {
 			do_watch(argv, argc, lineno);
+		} else if (strcmp(argv[0], "essential") == 0 && argc == 1 &&
+			   pid > 0) {
+			if (svc_essential() < 0)
+				printf("[init] %s:%d: essential and watched?\n",
+				       conf_name, lineno);
 		} else if (strcmp(argv[0], "await") == 0 && (argc == 2 || argc == 3)) {
 			if (pid > 0)
 				qs_resume(pid);

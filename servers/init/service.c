@@ -43,6 +43,7 @@ typedef struct {
 	grant_rec_t grants[GRANTS_MAX];
 	int ngrants;
 	bool watched;
+	bool essential;        /* its death stops the node */
 	bool hung;             /* the keep-alive killed it */
 	uint32_t deaths;       /* crashes since window_start */
 	uint32_t window_start;
@@ -185,6 +186,26 @@ died(svc_t *s, bool crash)
 	       s->info.name, s->info.last, wait);
 }
 
+/*
+ * With the lock: an essential server died (the TM, the CM, the log
+ * manager): what the node knew of its transactions, its peers or its log
+ * died with it, and a new one could not tell the others what they hold.
+ * The node stops, as a power cut would stop it; started again (qsnet
+ * restart-node), it recovers from its log in a new incarnation, which
+ * the other nodes see as this node's restart.
+ */
+static void
+stop_node(const svc_t *s)
+{
+	printf("[init] %s died (%s): it holds the node's recovery state, so "
+	       "the node stops; restart it (qsnet restart-node) and it "
+	       "recovers from its log\n", s->info.name, s->info.last);
+	int r = qs_grant(QS_INIT_PID, QS_GRANT_RIGHTS, QS_RIGHT_HALT, 0);
+	if (r == 0)
+		r = qs_halt();
+	printf("[init] cannot stop the node: %s\n", qs_strerror(r));
+}
+
 void
 svc_ended(int pid, int status)
 {
@@ -207,7 +228,9 @@ svc_ended(int pid, int status)
 	else
 		snprintf(s->info.last, sizeof(s->info.last), "exit %d",
 			 status & 0xFF);
-	if (s->watched)
+	if (s->essential)
+		stop_node(s);
+	else if (s->watched)
 		died(s, s->hung || status != 0);
 	else
 		s->info.state = SVC_ENDED;
@@ -318,7 +341,7 @@ svc_watch(const char *queue, uint32_t ping_ms)
 	qs_mutex_lock(&lock);
 	svc_t *s = &svcs[nsvcs - 1];
 	int r = 0;
-	if (s->watched && (s->info.queue[0] || !queue)) {
+	if (s->essential || (s->watched && (s->info.queue[0] || !queue))) {
 		r = QS_EINVAL; /* one watch line (the shell's is implicit) */
 	} else if (queue && (strlen(queue) >= QS_NAME_MAX || !ping_ms ||
 			     ping_ms < PING_MIN_MS || ping_ms > PING_MAX_MS)) {
@@ -341,14 +364,30 @@ svc_watch(const char *queue, uint32_t ping_ms)
 	return r;
 }
 
+int
+svc_essential(void)
+{
+	qs_mutex_lock(&lock);
+	svc_t *s = &svcs[nsvcs - 1];
+	int r = s->watched ? QS_EINVAL : 0; /* stopped, not started again */
+	if (!r) {
+		s->essential = true;
+		if (s->info.state == SVC_UNWATCHED)
+			s->info.state = SVC_ESSENTIAL;
+	}
+	qs_mutex_unlock(&lock);
+	return r;
+}
+
 /* ---- queue "init" ------------------------------------------------------------ */
 
-/* With the lock: the watched service called name. */
+/* With the lock: the watched or essential program called name. */
 static svc_t *
 find(const char *name)
 {
 	for (int i = 0; i < nsvcs; i++)
-		if (svcs[i].watched && strcmp(svcs[i].info.name, name) == 0)
+		if ((svcs[i].watched || svcs[i].essential) &&
+		    strcmp(svcs[i].info.name, name) == 0)
 			return &svcs[i];
 	return NULL;
 }
@@ -383,7 +422,8 @@ op_kill(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	svc_t *s = find(((const svc_name_t *)args)->name);
 	if (!s)
 		return QS_ENOENT;
-	if (s->info.state != SVC_RUNNING || !s->info.pid)
+	if ((s->info.state != SVC_RUNNING && s->info.state != SVC_ESSENTIAL) ||
+	    !s->info.pid)
 		return QS_EAGAIN;
 	printf("[init] %s (pid %d) killed on request of pid %d\n",
 	       s->info.name, s->info.pid, req->hdr.src_pid);

@@ -15,6 +15,9 @@ int svc_grant(int kind, uint32_t base, uint32_t len);
  * queue, also sent a keep-alive every SVC_PING_EVERY_MS that must be
  * answered within ping_ms. */
 int svc_watch(const char *queue, uint32_t ping_ms);
+/* The program last started is essential: when it dies, the node stops
+ * (its recovery state died with it). Not with watch. */
+int svc_essential(void);
 /* After the config: serves queue "init" and starts the watch. */
 void svc_run(void);
 /* A child of init ended (its waitpid). */

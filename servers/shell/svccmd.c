@@ -15,7 +15,7 @@ state_name(uint32_t state)
 {
 	static const char *const names[] = { "unwatched", "running",
 					     "restarting", "given-up",
-					     "ended" };
+					     "ended", "essential" };
 	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }
 

@@ -6,6 +6,7 @@ exactly one answer (QS_ESRVDIED); one that keeps dying is given up on. Everythin
 servers' own lines), with generous deadlines."""
 
 import re
+import time
 
 from qsharness import Node, cluster_fixture
 
@@ -42,14 +43,22 @@ def back(node, name, start):
                          start=start)
 
 
+def echo_from(node, queue, words):
+    """Runs `echo -q queue words` on node; what it printed."""
+    start = node.log_size()
+    pid = int(node.exec("run echo -q %s %s" % (queue, words)).split()[1])
+    node.wait_gone(pid, HANG_FOUND)
+    return re.search(r"echo: .*\n", node.log(start)).group(0)
+
+
 def test_the_services_are_listed(svc_cluster):
     s = services(Node(svc_cluster, 0))
     for name, ka in (("fs", "fs/10000ms"), ("echod", "echo/5000ms"),
-                     ("wm", "wm/10000ms")):
+                     ("wm", "wm/10000ms"), ("disk", "disk/10000ms")):
         assert s[name][0] == "running" and s[name][4] == ka, s
     assert s["shell"][0] == "running", s
-    for name in ("disk", "log", "tm", "cm"):
-        assert s[name][0] == "unwatched" and s[name][1] > 0, s
+    for name in ("log", "tm", "cm"):
+        assert s[name][0] == "essential" and s[name][1] > 0, s
 
 
 def test_a_killed_file_server_comes_back_with_its_files(svc_cluster):
@@ -58,7 +67,7 @@ def test_a_killed_file_server_comes_back_with_its_files(svc_cluster):
         "wrote 16 bytes to /svc.kept\n"
     old = services(node)["fs"]
     start = node.log_size()
-    assert said(node, "svc kill fs") == "svc: killed fs\n"
+    assert "svc: killed fs\n" in said(node, "svc kill fs")
     back(node, "fs", start)
     node.wait_log(r"fs: serving queue fs", HANG_FOUND, start=start)
     assert node.exec("cat /svc.kept") == "before the kill\n"
@@ -72,9 +81,9 @@ def test_a_killed_file_server_comes_back_with_its_files(svc_cluster):
 
 def test_a_hung_server_is_found_and_its_caller_gets_one_answer(svc_cluster):
     node = Node(svc_cluster, 0)
-    assert node.exec("run echo warm").startswith("pid ")
+    assert echo_from(node, "echo", "warm") == "echo: warm\n"
     start = node.log_size()
-    assert said(node, "svc hang echod") == "svc: told to hang echod\n"
+    assert "svc: told to hang echod\n" in said(node, "svc hang echod")
     pid = int(node.exec("run echo in flight").split()[1])
     # the keep-alive finds it, init kills it: the request in flight gets
     # QS_ESRVDIED, once
@@ -95,12 +104,21 @@ def test_a_hung_server_is_found_and_its_caller_gets_one_answer(svc_cluster):
     assert "echo: again\n" in node.log(start), node.log(start)
 
 
-def echo_from(node, queue, words):
-    """Runs `echo -q queue words` on node; what it printed."""
+def test_a_hung_disk_server_is_replaced_under_a_commit(svc_cluster):
+    """The file server's commit forces the node log while the disk server
+    hangs: the log manager's write waits, gets QS_ESRVDIED when init kills
+    the hung server, and goes to the new one (libqs's disk calls are
+    idempotent): the commit completes, once."""
+    node = Node(svc_cluster, 0)
     start = node.log_size()
-    pid = int(node.exec("run echo -q %s %s" % (queue, words)).split()[1])
-    node.wait_gone(pid, HANG_FOUND)
-    return re.search(r"echo: .*\n", node.log(start)).group(0)
+    assert "svc: told to hang disk\n" in said(node, "svc hang disk")
+    # (the new disk server's banner may come in between)
+    assert "wrote 28 bytes to /svc.disk\n" in \
+        said(node, "write /svc.disk written while the disk hung")
+    back(node, "disk", start)
+    assert node.exec("cat /svc.disk") == "written while the disk hung\n"
+    s = services(node)["disk"]
+    assert s[0] == "running" and s[3] == 1 and s[5] == "hung", s
 
 
 def redirected(node):
@@ -112,7 +130,7 @@ def test_another_nodes_client_reaches_the_new_server_by_name(svc_cluster):
     assert echo_from(n1, "echo@0", "before") == "echo: before\n"
     r0 = redirected(n0)
     start = n0.log_size()
-    assert said(n0, "svc kill echod") == "svc: killed echod\n"
+    assert "svc: killed echod\n" in said(n0, "svc kill echod")
     back(n0, "echod", start)
     # node 1's proxy still names the old queue: node 0's CM takes the
     # request to the queue the new echod made, once
@@ -127,7 +145,7 @@ def test_a_service_that_keeps_dying_is_given_up(svc_cluster):
     kills = 0
     while services(node)["echod"][0] != "given-up" and kills < 8:
         start = node.log_size()
-        assert said(node, "svc kill echod") == "svc: killed echod\n"
+        assert "svc: killed echod\n" in said(node, "svc kill echod")
         kills += 1
         m = node.wait_log(r"\[init\] echod (started again|died \d+ times "
                           r"in 30 s \(last: killed\): given up)", HANG_FOUND,
@@ -136,5 +154,25 @@ def test_a_service_that_keeps_dying_is_given_up(svc_cluster):
             break
     s = services(node)["echod"]
     assert s[0] == "given-up" and s[1] == 0, s
-    assert said(node, "svc kill echod") == "svc: echod is not running now\n"
-    assert said(node, "svc kill nosuch") == "svc: no service nosuch\n"
+    assert "svc: echod is not running now\n" in said(node, "svc kill echod")
+    assert "svc: no service nosuch\n" in said(node, "svc kill nosuch")
+
+
+def test_an_essential_servers_death_stops_the_node(svc_cluster):
+    """The TM holds the node's recovery state: when it dies, init stops the
+    node, and the node started again recovers from its log."""
+    n1 = Node(svc_cluster, 1)
+    assert said(n1, "write /svc.node1 kept across the stop") == \
+        "wrote 21 bytes to /svc.node1\n"
+    start = n1.log_size()
+    assert "svc: killed tm\n" in said(n1, "svc kill tm")
+    n1.wait_log(r"\[init\] tm died \(killed\): it holds the node's "
+                r"recovery state, so the node stops", HANG_FOUND, start=start)
+    deadline = time.monotonic() + HANG_FOUND
+    while svc_cluster.is_running(1):  # QEMU exits at the guest's power-off
+        assert time.monotonic() < deadline, "node 1 did not stop"
+        time.sleep(0.2)  # polling the host process, not a synchronisation
+    svc_cluster.restart_node(1, HANG_FOUND)
+    n1 = Node(svc_cluster, 1)
+    assert n1.exec("cat /svc.node1") == "kept across the stop\n"
+    assert services(n1)["tm"][0] == "essential"

@@ -56,5 +56,5 @@ def test_sqtest_in_guest(bare):
     run_suite(bare, "sqtest", 50, rights="prio")
     bare.wait_pids(pids0)
     bare.wait_free(free0)  # every request, queue and helper is gone
-    # only the queues of `sqtest deaths`, which init started (bare.conf)
-    assert set(sq_rows(bare)) == {"kernel.deaths", "sqtest.deaths"}
+    # only init's queue and those of `sqtest deaths`, which init started
+    assert set(sq_rows(bare)) == {"init", "kernel.deaths", "sqtest.deaths"}

@@ -11,10 +11,15 @@
  * SVC_PING_EVERY_MS; one that does not answer within its time is hung:
  * init kills it, and starts it again like any other that died.
  *
+ * A program marked `essential` (the TM, the CM, the log manager) is not
+ * started again: the node's recovery state died with it, so init stops
+ * the node, which recovers from its log when it is started again.
+ *
  * Who may: anyone on the node may list; killing or hanging a service on
  * purpose (to watch it come back) takes QS_RIGHT_SVC, which init.conf
  * gives the shell. Errors: QS_EPERM (no right, or not local), QS_EINVAL
- * (malformed), QS_ENOENT (no watched service of that name), QS_EAGAIN
+ * (malformed), QS_ENOENT (no watched or essential program of that
+ * name), QS_EAGAIN
  * (it is not running now: between a death and its restart, or given up).
  */
 #ifndef QS_SVC_H
@@ -33,7 +38,8 @@
 
 enum {
 	SVC_OP_LIST = 1, /* nothing -> svc_list_t */
-	SVC_OP_KILL = 2, /* svc_name_t -> 0: kills it (init restarts it) */
+	SVC_OP_KILL = 2, /* svc_name_t -> 0: kills it (init restarts it; an
+			    essential one stops the node) */
 	SVC_OP_HANG = 3, /* svc_name_t -> 0: it stops answering (QS_OP_HANG),
 			    until the keep-alive finds it hung; only for a
 			    service watched with a queue */
@@ -45,6 +51,7 @@ enum {
 	SVC_RESTARTING = 2, /* died; starts again at its backoff's end */
 	SVC_GIVEN_UP = 3,   /* died SVC_DEATHS_MAX times in SVC_WINDOW_MS */
 	SVC_ENDED = 4,      /* unwatched, and ended */
+	SVC_ESSENTIAL = 5,  /* running; its death stops the node */
 };
 
 typedef struct {
