@@ -359,6 +359,18 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 		sched_block(&to->space, -1);
 	}
 	qs_msg_hdr_t origin = r->hdr;
+	/* an orphan's: its transaction aborted. A TM's go on, this node's or
+	   another's (its kernel stamped it; the CM injects it as it came):
+	   they are the protocol ending the transaction, asking and telling
+	   its outcome. Checked before the stamp, which charges the sender */
+#ifndef QS_NO_TX_STAMP
+	uint64_t tx = keep_origin ? origin.txid : current->tx;
+	uint32_t src = keep_origin ? origin.flags : current->proc->src_flags;
+	if (tx_aborted(tx) && !(src & QS_MSG_SRC_TM)) {
+		*err = QS_EABORTED;
+		goto fail;
+	}
+#endif
 	req_stamp(r, q, current->proc, current->tx);
 	if (keep_origin) {
 		r->hdr.txid = origin.txid;
@@ -367,14 +379,6 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 		r->hdr.src_rights = 0; /* rights are a node's own */
 		r->hdr.flags = origin.flags & QS_MSG_SRC_MASK; /* as its node
 						stamped it: the CMs carry it */
-	}
-	/* an orphan's: its transaction aborted. A TM's go on, this node's or
-	   another's (its kernel stamped it; the CM injects it as it came):
-	   they are the protocol ending the transaction, asking and telling
-	   its outcome */
-	if (tx_aborted(r->hdr.txid) && !(r->hdr.flags & QS_MSG_SRC_TM)) {
-		*err = QS_EABORTED;
-		goto fail;
 	}
 	r->q = to;
 	r->caller = wait ? current : NULL;
