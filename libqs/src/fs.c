@@ -21,31 +21,25 @@ fs_use_queue(const char *name)
 	return 0;
 }
 
-/* Sends op with `len` bytes of `data` (and `extra` after them); copies up to
- * `cap` bytes of the answer's data to `out`. */
+/* Sends op with `len` bytes of `data` (and `extra` after them) to the
+ * queue fs_use_queue named; copies up to `cap` bytes of the answer's data
+ * to `out` (qs_call_name). */
 static int
 fs_call(uint32_t op, const void *data, size_t len, const void *extra,
 	size_t extra_len, void *out, size_t cap)
 {
-	int qid = qs_sq_lookup(queue);
-	if (qid < 0)
-		return qid;
-	qs_msg_t *req = malloc(sizeof(qs_msg_t));
-	qs_msg_t *reply = malloc(sizeof(qs_msg_t));
-	int r = QS_ENOMEM;
-	if (req && reply) {
-		qs_msg_init(req, op);
-		r = qs_msg_put(req, data, len);
-		if (r >= 0 && extra_len)
-			r = qs_msg_put(req, extra, extra_len);
-		if (r >= 0)
-			r = qs_call(qid, req, reply, sizeof(qs_msg_t));
-		if (r >= 0 && out)
-			memcpy(out, reply->data,
-			       reply->hdr.len < cap ? reply->hdr.len : cap);
-	}
-	free(req);
-	free(reply);
+	if (!extra_len)
+		return qs_call_name(queue, op, data, len, NULL, 0, out, cap);
+	if (len + extra_len > QS_MSG_INLINE)
+		return QS_E2BIG;
+	uint8_t *both = malloc(len + extra_len);
+	if (!both)
+		return QS_ENOMEM;
+	memcpy(both, data, len);
+	memcpy(both + len, extra, extra_len);
+	int r = qs_call_name(queue, op, both, len + extra_len, NULL, 0, out,
+			     cap);
+	free(both);
 	return r;
 }
 

@@ -10,41 +10,12 @@
 #include <qs/log.h>
 #include <qs/sq.h>
 
-/* Sends op with data (len bytes inline) and ool (out of line) to queue;
- * the answer's inline data, up to cap bytes, into out (the rest zeroed). */
-static int
-log_call_at(const char *queue, uint32_t op, const void *data, size_t len,
-	    const void *ool, size_t ool_len, void *out, size_t cap)
-{
-	int qid = qs_sq_lookup(queue);
-	if (qid < 0)
-		return qid;
-	qs_msg_t *req = malloc(sizeof(qs_msg_t));
-	qs_msg_t *reply = malloc(sizeof(qs_msg_t));
-	int r = QS_ENOMEM;
-	if (req && reply) {
-		qs_msg_init(req, op);
-		r = qs_msg_put(req, data, len);
-		qs_msg_set_ool(req, ool, ool_len);
-		if (r >= 0)
-			r = qs_call(qid, req, reply, sizeof(*reply));
-		if (r >= 0 && out) {
-			size_t n = reply->hdr.len < cap ? reply->hdr.len : cap;
-			memcpy(out, reply->data, n);
-			memset((char *)out + n, 0, cap - n);
-		}
-	}
-	free(req);
-	free(reply);
-	return r;
-}
-
-/* The same, on this node's log manager. */
+/* A request on this node's log manager (qs_call_name). */
 static int
 log_call(uint32_t op, const void *data, size_t len, const void *ool,
 	 size_t ool_len, void *out, size_t cap)
 {
-	return log_call_at(LOG_QUEUE, op, data, len, ool, ool_len, out, cap);
+	return qs_call_name(LOG_QUEUE, op, data, len, ool, ool_len, out, cap);
 }
 
 int
@@ -136,7 +107,7 @@ qs_log_release(uint32_t handle, uint64_t key, uint64_t last)
 int
 qs_log_stats_at(const char *queue, log_stats_t *out)
 {
-	return log_call_at(queue, LOG_OP_STATS, NULL, 0, NULL, 0, out,
+	return qs_call_name(queue, LOG_OP_STATS, NULL, 0, NULL, 0, out,
 			   sizeof(*out));
 }
 

@@ -62,6 +62,33 @@ qs_call(int qid, const qs_msg_t *req, qs_msg_t *reply, size_t cap)
 }
 
 int
+qs_call_name(const char *queue, uint32_t op, const void *data, size_t len,
+	     const void *ool, size_t ool_len, void *out, size_t cap)
+{
+	int qid = qs_sq_lookup(queue);
+	if (qid < 0)
+		return qid;
+	qs_msg_t *req = malloc(sizeof(qs_msg_t));
+	qs_msg_t *reply = malloc(sizeof(qs_msg_t));
+	int r = QS_ENOMEM;
+	if (req && reply) {
+		qs_msg_init(req, op);
+		r = qs_msg_put(req, data, len);
+		qs_msg_set_ool(req, ool, ool_len);
+		if (r >= 0)
+			r = qs_call(qid, req, reply, sizeof(*reply));
+		if (r >= 0 && out) {
+			size_t n = reply->hdr.len < cap ? reply->hdr.len : cap;
+			memcpy(out, reply->data, n);
+			memset((char *)out + n, 0, cap - n);
+		}
+	}
+	free(req);
+	free(reply);
+	return r;
+}
+
+int
 qs_send(int qid, const qs_msg_t *req)
 {
 	return qs_syscall(SYS_SQ_SEND, (uint32_t)qid, (uint32_t)req, 0, 0, 0);

@@ -37,6 +37,16 @@ int qs_sq_find(const char *name, qs_sq_info_t *out);
  * handler returned, or QS_ESRVDIED, QS_EQGONE, QS_ENOENT, QS_EFAULT...
  */
 int qs_call(int qid, const qs_msg_t *req, qs_msg_t *reply, size_t cap);
+/*
+ * A synchronous request on the queue called `queue`, looked up now (so a
+ * restarted server is found): opcode op, `len` bytes of data inline and
+ * `ool_len` out of line; up to cap bytes of the answer's inline data into
+ * out (the rest zeroed). Its messages come from the heap, so that threads
+ * of one process may call at once. The answer's status, or the lookup's
+ * error, or QS_ENOMEM.
+ */
+int qs_call_name(const char *queue, uint32_t op, const void *data, size_t len,
+		 const void *ool, size_t ool_len, void *out, size_t cap);
 /* Asynchronous request: returns its request id (> 0) or an error. */
 int qs_send(int qid, const qs_msg_t *req);
 /*
