@@ -4,7 +4,8 @@
  * idempotent (sectors written again are the same sectors), so one that the
  * server's death cut short (QS_ESRVDIED, QS_EQGONE) is sent again to the
  * server init starts in its place (servers/init), for up to
- * DISK_RESTART_MS: a log manager's force or a file server's read goes on
+ * DISK_RESTART_MS after the death was seen (a hung server's may come only
+ * after its keep-alive's time): a log manager's force or a file server's read goes on
  * across a disk server's restart. A WRITE sends the
  * caller's buffer out of line as it is; a READ's data arrives out of line
  * in the one receive buffer, which a mutex guards (the server takes one
@@ -55,17 +56,29 @@ call_once(uint32_t op, const void *data, size_t len, const void *ool,
 }
 
 /* One request with `len` inline and `ool_len` out-of-line bytes, again
- * while the server is dead or starting again; locked. */
+ * while the server is dead or starting again; locked. Under the caller's
+ * own default transaction: the device is shared, its I/O nobody's client
+ * work, so a client's aborted transaction (orphans) cannot fail it. */
 static int
 call(uint32_t op, const void *data, size_t len, const void *ool, size_t ool_len)
 {
-	uint32_t t0 = qs_uptime_ms();
+	uint32_t since = 0; /* the server gone: since when (uptime ms) */
+	bool seen = false;
+	uint64_t was = qs_tx_get();
+	qs_tx_set(0);
 	for (;;) {
 		int r = call_once(op, data, len, ool, ool_len);
 		bool gone = r == QS_EQGONE || r == QS_ESRVDIED ||
 			    (r == QS_ENOENT && qid < 0);
-		if (!gone || !served || qs_uptime_ms() - t0 >= DISK_RESTART_MS)
+		if (gone && !seen) {
+			seen = true;
+			since = qs_uptime_ms();
+		}
+		if (!gone || !served ||
+		    qs_uptime_ms() - since >= DISK_RESTART_MS) {
+			qs_tx_set(was);
 			return r;
+		}
 		qs_sleep(DISK_RETRY_MS);
 	}
 }

@@ -10,12 +10,21 @@
 #include <qs/log.h>
 #include <qs/sq.h>
 
-/* A request on this node's log manager (qs_call_name). */
+/*
+ * A request on this node's log manager (qs_call_name), under the caller's
+ * own default transaction: the log is the owner's own work, never a
+ * client's, so a client's transaction that aborted (whose requests the
+ * kernel refuses, orphans) cannot break it.
+ */
 static int
 log_call(uint32_t op, const void *data, size_t len, const void *ool,
 	 size_t ool_len, void *out, size_t cap)
 {
-	return qs_call_name(LOG_QUEUE, op, data, len, ool, ool_len, out, cap);
+	uint64_t was = qs_tx_get();
+	qs_tx_set(0);
+	int r = qs_call_name(LOG_QUEUE, op, data, len, ool, ool_len, out, cap);
+	qs_tx_set(was);
+	return r;
 }
 
 int

@@ -518,7 +518,7 @@ rep_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 	 * still gets one answer */
 	if (rpc_answer(o->rid, r) < 0)
 		answer_error(o->rid, QS_EUNREACH);
-	if (m->status == QS_EQGONE || m->status == QS_ESRVDIED)
+	if (m->status == QS_EQGONE)
 		names_gone(node, sent->qid); /* a restarted server's is new */
 	p->out[h->seq % RPC_WINDOW] = NULL;
 	p->nout--;
@@ -653,10 +653,11 @@ queue_check(uint32_t qid)
 				sizeof(qcache[slot].name));
 	}
 	/* absent: gone for good if a later qid exists (and the list was all) */
-	if (verdict != QS_EQGONE || ((int32_t)qid < qmax && n < QLIST_MAX))
+	if (verdict != QS_EQGONE || ((int32_t)qid < qmax && n < QLIST_MAX)) {
 		qcache[slot].qid = (int32_t)qid, qcache[slot].verdict = verdict;
-	if (verdict)
-		qcache[slot].name[0] = 0;
+		if (verdict) /* the slot's name is the old entry's */
+			qcache[slot].name[0] = 0;
+	}
 	return verdict;
 }
 

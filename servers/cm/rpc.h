@@ -63,9 +63,9 @@ extern uint32_t names_limited;
 int names_proxy(int qid, uint32_t *node, uint32_t *inc, uint32_t *rqid);
 /* The proxy qid points to a queue that is gone: forget it. */
 void names_drop(int qid);
-/* Node node answered that its queue rqid is gone (QS_EQGONE) or that its
- * server died (QS_ESRVDIED): the proxies to it go, so that the next
- * lookup by name finds the queue a restarted server made. */
+/* Node node answered that its queue rqid is gone (QS_EQGONE): the proxies
+ * to it go, so that the next lookup by name finds the queue a restarted
+ * server made. */
 void names_gone(uint32_t node, uint32_t rqid);
 /* node restarted as incarnation inc: proxies to earlier ones go. */
 void names_forget_node(uint32_t node, uint32_t inc);

@@ -29,6 +29,7 @@
 #define PING_MAX_MS 600000
 #define PING_MIN_MS 100
 #define DEAD_ANSWER_MS 10000   /* for a killed server's unanswered ping */
+#define SVC_QUICK_MS 1000      /* a clean exit sooner than this counts */
 
 typedef struct {
 	int kind;
@@ -46,6 +47,7 @@ typedef struct {
 	bool essential;        /* its death stops the node */
 	bool hung;             /* the keep-alive killed it */
 	uint32_t deaths;       /* crashes since window_start */
+	uint32_t started_at;   /* when it was last started (uptime ms) */
 	uint32_t window_start;
 	uint32_t restart_at;   /* SVC_RESTARTING: when (uptime ms) */
 	int hang_rid;          /* the QS_OP_HANG sent to it, to collect */
@@ -100,6 +102,7 @@ svc_start(char **argv, int lineno)
 		s->info.state = SVC_ENDED;
 	} else {
 		s->info.pid = pid;
+		s->started_at = qs_uptime_ms();
 	}
 	qs_mutex_unlock(&lock);
 	return pid;
@@ -161,6 +164,8 @@ static void
 died(svc_t *s, bool crash)
 {
 	uint32_t now = qs_uptime_ms();
+	if (!crash && now - s->started_at < SVC_QUICK_MS)
+		crash = true; /* ended as it began: a loop to slow down */
 	if (!crash) { /* a clean exit: started again at once, not counted */
 		s->info.state = SVC_RESTARTING;
 		s->restart_at = now;
@@ -256,6 +261,7 @@ restart(svc_t *s)
 		return;
 	}
 	s->info.pid = pid;
+	s->started_at = qs_uptime_ms();
 	regrant(s);
 	qs_resume(pid);
 	s->info.state = SVC_RUNNING;
@@ -283,14 +289,17 @@ restarter(void *arg)
 
 /* ---- keep-alive ------------------------------------------------------------ */
 
-/* The qid of s's queue if s's process serves it here, else negative. */
+/* The qid of s's queue if s's process serves it here, else negative;
+ * *done (if not NULL): the requests it has completed so far. */
 static int
-served_by(const svc_t *s, int pid)
+served_by(const svc_t *s, int pid, uint32_t *done)
 {
 	qs_sq_info_t q;
 	if (!pid || qs_sq_find(s->info.queue, &q) < 0 || q.owner != pid ||
 	    q.node != self_node)
 		return QS_ENOENT;
+	if (done)
+		*done = q.completed;
 	return q.qid;
 }
 
@@ -307,16 +316,25 @@ keepalive(void *arg)
 		qs_sleep(SVC_PING_EVERY_MS);
 		qs_mutex_lock(&lock);
 		int pid = s->info.state == SVC_RUNNING ? s->info.pid : 0;
-		int qid = served_by(s, pid);
+		uint32_t done0 = 0, done1 = 0;
+		int qid = served_by(s, pid, &done0);
 		uint32_t ms = s->info.ping_ms;
 		qs_mutex_unlock(&lock);
 		if (qid < 0)
 			continue; /* not serving (yet): starting, recovering */
 		qs_msg_init(req, QS_OP_PING);
 		int rid = qs_send(qid, req);
-		if (rid < 0 || qs_wait(rid, reply, sizeof(*reply),
-				       (int32_t)ms) == rid)
-			continue; /* answered: it takes requests */
+		if (rid < 0)
+			continue;
+		/* answered: it takes requests; unanswered but others completed
+		   meanwhile: busy, the ping behind them (wait on) */
+		int r;
+		while ((r = qs_wait(rid, reply, sizeof(*reply), (int32_t)ms)) !=
+			       rid &&
+		       served_by(s, pid, &done1) == qid && done1 != done0)
+			done0 = done1;
+		if (r == rid)
+			continue;
 		qs_mutex_lock(&lock);
 		if (s->info.pid == pid) {
 			s->hung = true;
@@ -439,7 +457,7 @@ op_hang(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 		return QS_ENOENT;
 	if (!s->info.queue[0])
 		return QS_EINVAL; /* nothing would notice */
-	int qid = s->info.state == SVC_RUNNING ? served_by(s, s->info.pid)
+	int qid = s->info.state == SVC_RUNNING ? served_by(s, s->info.pid, NULL)
 					       : QS_EAGAIN;
 	if (qid < 0 || s->hang_rid > 0)
 		return QS_EAGAIN; /* not serving now, or already told */

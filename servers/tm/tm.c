@@ -33,10 +33,13 @@ tx_owner(uint64_t tx)
 	return qs_syscall(SYS_TX_OWNER, (uint32_t)tx, (uint32_t)(tx >> 32), 0, 0, 0);
 }
 
+/* Ends tx in the kernel; an aborted one's requests are refused from now
+ * on (orphans, README.md). */
 static void
-tx_forget(uint64_t tx)
+tx_forget(uint64_t tx, bool aborted)
 {
-	qs_syscall(SYS_TX_END, (uint32_t)tx, (uint32_t)(tx >> 32), 0, 0, 0);
+	qs_syscall(SYS_TX_END, (uint32_t)tx, (uint32_t)(tx >> 32), aborted, 0,
+		   0);
 }
 
 /* Whether pid started `owner`, directly or not: the shell that ran it, init. */
@@ -83,7 +86,7 @@ do_begin(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 static int32_t
 end_unrecorded(uint64_t tx, int32_t owner, bool commit)
 {
-	tx_forget(tx);
+	tx_forget(tx, !commit);
 	rec_ended(tx, owner, commit ? QS_TX_COMMITTED : QS_TX_ABORTED);
 	if (commit)
 		tm_stats.committed++;

@@ -12,15 +12,15 @@ from qsharness import Node, cluster_fixture
 
 svc_cluster = cluster_fixture("test-nodes-svc", n=2, conf="init.conf")
 
-# a keep-alive every second, 5 s for echod to answer (init.conf), and the
-# time a restart takes on a busy host
-HANG_FOUND = 60
+# a keep-alive every second, up to 30 s for a service to answer (init.conf),
+# and the time a restart takes on a busy host
+HANG_FOUND = 90
 
 
-def said(node, cmd):
+def said(node, cmd, timeout=60):
     """What the shell printed for cmd, without the lines init and the
     kernel print on the console meanwhile."""
-    return "".join(line for line in node.exec(cmd).splitlines(True)
+    return "".join(line for line in node.exec(cmd, timeout).splitlines(True)
                    if not line.startswith(("[init]", "[kernel]")))
 
 
@@ -54,7 +54,7 @@ def echo_from(node, queue, words):
 def test_the_services_are_listed(svc_cluster):
     s = services(Node(svc_cluster, 0))
     for name, ka in (("fs", "fs/10000ms"), ("echod", "echo/5000ms"),
-                     ("wm", "wm/10000ms"), ("disk", "disk/10000ms")):
+                     ("wm", "wm/10000ms"), ("disk", "disk/30000ms")):
         assert s[name][0] == "running" and s[name][4] == ka, s
     assert s["shell"][0] == "running", s
     for name in ("log", "tm", "cm"):
@@ -114,7 +114,8 @@ def test_a_hung_disk_server_is_replaced_under_a_commit(svc_cluster):
     assert "svc: told to hang disk\n" in said(node, "svc hang disk")
     # (the new disk server's banner may come in between)
     assert "wrote 28 bytes to /svc.disk\n" in \
-        said(node, "write /svc.disk written while the disk hung")
+        said(node, "write /svc.disk written while the disk hung",
+             2 * HANG_FOUND)
     back(node, "disk", start)
     assert node.exec("cat /svc.disk") == "written while the disk hung\n"
     s = services(node)["disk"]
