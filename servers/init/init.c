@@ -194,7 +194,7 @@ await_queue(int pid, const char *name, const char *secs, int lineno)
 		if (pid > 0 && qs_waitpid(pid, &status, QS_WAIT_NOHANG) == pid) {
 			printf("[init] %s:%d: no queue %s: its server ended\n",
 			       conf_name, lineno, name);
-			svc_ended(pid, status);
+			svc_ended(pid, status, true);
 			return;
 		}
 		if ((int32_t)(qs_uptime_ms() - deadline) >= 0) {
@@ -278,7 +278,7 @@ main(void)
 		int status;
 		int pid = qs_waitpid(-1, &status, 0);
 		if (pid > 0)
-			svc_ended(pid, status);
+			svc_ended(pid, status, false);
 		else if (pid < 0)
 			qs_sleep(1000); /* no children at all: nothing to reap */
 	}

@@ -212,7 +212,7 @@ stop_node(const svc_t *s)
 }
 
 void
-svc_ended(int pid, int status)
+svc_ended(int pid, int status, bool starting)
 {
 	qs_mutex_lock(&lock);
 	svc_t *s = NULL;
@@ -233,7 +233,9 @@ svc_ended(int pid, int status)
 	else
 		snprintf(s->info.last, sizeof(s->info.last), "exit %d",
 			 status & 0xFF);
-	if (s->essential)
+	if (starting) /* it never served: no device, say; nothing to redo */
+		s->info.state = SVC_ENDED;
+	else if (s->essential)
 		stop_node(s);
 	else if (s->watched)
 		died(s, s->hung || status != 0);

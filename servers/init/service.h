@@ -3,6 +3,7 @@
 #ifndef INIT_SERVICE_H
 #define INIT_SERVICE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* A program of the config: recorded, then started suspended; its pid, or
@@ -20,7 +21,9 @@ int svc_watch(const char *queue, uint32_t ping_ms);
 int svc_essential(void);
 /* After the config: serves queue "init" and starts the watch. */
 void svc_run(void);
-/* A child of init ended (its waitpid). */
-void svc_ended(int pid, int status);
+/* A child of init ended (its waitpid); starting: before it offered the
+ * queue init awaited (it could not start: neither restarted nor, if
+ * essential, a reason to stop the node). */
+void svc_ended(int pid, int status, bool starting);
 
 #endif
