@@ -115,6 +115,12 @@ qs_tx_outcome(uint64_t tx)
 	return tm_call(TM_OP_OUTCOME, &tx, sizeof(tx));
 }
 
+int
+qs_tx_recovered(void)
+{
+	return tm_call(TM_OP_RECOVERED, NULL, 0);
+}
+
 uint64_t
 qs_tx_current(void)
 {

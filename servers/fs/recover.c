@@ -116,6 +116,17 @@ resolve_known(void)
 	return (int)left;
 }
 
+/* Nothing is in doubt here: the TM lets go of the commits it kept for
+ * this server's earlier incarnations (qs_tx_recovered). */
+static void
+recovered(void)
+{
+	int r = qs_tx_recovered();
+	if (r < 0)
+		printf("fs: telling the TM it has recovered: %s\n",
+		       qs_strerror(r));
+}
+
 /* Resolves the in-doubt transactions in the background, asking the TM
  * every second (a poll of the TM's state: it learns from the coordinator
  * at its own pace), until none is left. */
@@ -131,6 +142,7 @@ in_doubt_thread(void *arg)
 		qs_sleep(1000);
 	}
 	printf("fs: no transaction in doubt any more\n");
+	recovered();
 	return NULL;
 }
 
@@ -212,7 +224,9 @@ fs_recover(uint32_t size)
 		return r;
 	guard_all();
 	int left = resolve_known();
-	if (left != 0) {
+	if (left == 0) {
+		recovered();
+	} else {
 		printf("fs: %d transaction(s) in doubt: serving, with what they"
 		       " changed locked until the TM knows how they ended\n", left);
 		if (!qs_thread_create(in_doubt_thread, NULL)) {

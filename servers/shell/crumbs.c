@@ -41,8 +41,8 @@ cmd_crumbs(int argc, char **argv)
 	(void)argc, (void)argv;
 	const tm_stats_t *t = ask(TM_QUEUE, TM_OP_STATS, sizeof(*t));
 	if (t)
-		printf("tm records %u in-doubt %u heap %u\n", t->records,
-		       t->in_doubt, t->heap);
+		printf("tm records %u in-doubt %u owed %u heap %u\n",
+		       t->records, t->in_doubt, t->log_owed, t->heap);
 	const fs_df_t *f = ask(FS_QUEUE, FS_OP_DF, sizeof(*f));
 	if (f)
 		printf("fs handles %u transactions %u locks %u in-doubt %u "

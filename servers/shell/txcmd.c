@@ -101,9 +101,10 @@ tx_stats(void)
 	       s->records, s->participants, s->begun, s->committed, s->aborted,
 	       s->deaths, s->vote_timeouts, s->notices, s->unanswered,
 	       s->vote_ms);
-	printf("tm: log %s forces %u entries %u recovered-committed %u "
+	printf("tm: log %s forces %u entries %u owed %u recovered-committed %u "
 	       "recovered-in-doubt %u\n", s->logging ? "on" : "off",
-	       s->log_forces, s->log_entries, s->log_committed, s->log_in_doubt);
+	       s->log_forces, s->log_entries, s->log_owed, s->log_committed,
+	       s->log_in_doubt);
 	printf("tm: tree msgs-out %u msgs-in %u one-phase %u two-phase %u "
 	       "read-only %u in-doubt %u orphans %u resolved %u delegated %u\n",
 	       s->msgs_out, s->msgs_in, s->one_phase, s->two_phase, s->read_only,

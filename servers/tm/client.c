@@ -59,6 +59,7 @@ typedef struct client {
 	uint32_t joins;      /* participations in live records */
 	uint32_t unanswered; /* its abandoned notices, not yet reaped */
 	bool dead;
+	uint8_t name;        /* its program (client_name) */
 	uint32_t used;       /* uptime of the last join: the oldest idle goes */
 	held_t *held, **held_tail;
 	struct client *next;
@@ -70,6 +71,11 @@ typedef struct {
 } abandoned_t;
 
 static client_t *clients;
+/* The program names of recoverable participants: a few (fs, ...), kept
+ * for good, so that a record can name a participant that died. */
+#define NAMES_MAX 32
+static char names[NAMES_MAX][QS_NAME_MAX];
+static uint32_t nnames = 1; /* 0: not known */
 static abandoned_t *abandoned;
 static uint32_t nabandoned, abandoned_max, global_max;
 
@@ -179,9 +185,32 @@ client_check_queue(int32_t pid, int32_t rqid)
 		tm_stats.foreign++;
 		return qid == QS_ENOMEM ? QS_ENOMEM : QS_EPERM;
 	}
-	if ((c = client_get(pid))) /* it may have gone meanwhile */
-		c->rqid = rqid;
+	if (!(c = client_get(pid))) /* it may have gone meanwhile */
+		return 0;
+	c->rqid = rqid;
+	if (tm_proc_name(pid, name) < 0)
+		return 0;
+	for (uint32_t i = 1; i < nnames && !c->name; i++)
+		if (strcmp(names[i], name) == 0)
+			c->name = (uint8_t)i;
+	if (!c->name && nnames < NAMES_MAX) {
+		strcpy(names[nnames], name);
+		c->name = (uint8_t)nnames++;
+	}
 	return 0;
+}
+
+uint8_t
+client_name(int32_t pid)
+{
+	client_t *c = client_find(pid);
+	return c ? c->name : 0;
+}
+
+const char *
+client_name_text(uint8_t name)
+{
+	return name && name < nnames ? names[name] : NULL;
 }
 
 int

@@ -167,9 +167,11 @@ phase_two(tm_rec_t *r, int outcome)
 	round_run(r, &rd, op, TM_OP_END, &e, sizeof(e),
 		  qs_uptime_ms() + tm_stats.vote_ms);
 	int unacked = 0;
-	for (uint32_t i = 0; i < r->nparts; i++)
+	for (uint32_t i = 0; i < r->nparts; i++) {
+		r->parts[i].acked = rd.local[i] && rd.lans[i] == 0;
 		unacked += rd.local[i] && r->parts[i].cls == QS_TX_RECOVERABLE &&
 			   rd.lans[i] != 0;
+	}
 	for (uint32_t i = 0; i < r->nsubs; i++) {
 		if (!rd.sub[i])
 			continue;
@@ -191,6 +193,8 @@ log_force(tm_rec_t *r, uint32_t state)
 	for (uint32_t i = 0; i < r->nsubs; i++)
 		if (r->subs[i].vote == QS_VOTE_YES)
 			e.subs[e.nsubs++] = (uint8_t)r->subs[i].node;
+	if (state == TM_LOG_COMMITTED)
+		tmlog_owed(r, &e); /* until they acknowledge */
 	int rc = tmlog_force(&e);
 	r->logged = rc == 0;
 	return rc;
@@ -233,21 +237,21 @@ tm_stall(const char *point, tm_rec_t *r)
 
 /* The end of r here once phase two is done: the log and the record. */
 static void
-settle(tm_rec_t *r, int outcome, int unacked)
+settle(tm_rec_t *r, int outcome)
 {
 	bool pending = false;
 	for (uint32_t i = 0; i < r->nsubs; i++)
 		pending = pending || (outcome == QS_TX_COMMITTED &&
 				      r->subs[i].vote == QS_VOTE_YES &&
 				      !r->subs[i].acked);
+	if (r->logged) /* it goes, or names who here still needs it */
+		tmlog_settle(r, outcome, pending);
 	if (pending) { /* tree.c pushes the commit until they have it */
 		rec_drop_parts(r); /* they have been told */
 		r->busy = false;
 		r->since = qs_uptime_ms();
 		return;
 	}
-	if (r->logged && (unacked == 0 || outcome == QS_TX_ABORTED))
-		tmlog_end(r->tx); /* presumed abort: nobody needs an abort kept */
 	rec_ended(r->tx, r->owner, outcome);
 	rec_free(r);
 }
@@ -280,12 +284,12 @@ tm_finish(tm_rec_t *r, bool commit)
 	rec_set_state(r, outcome == QS_TX_COMMITTED ? TM_COMMITTED : TM_ABORTED);
 	/* decided: its owner goes on under a fresh transaction at once */
 	qs_syscall(SYS_TX_END, (uint32_t)r->tx, (uint32_t)(r->tx >> 32), 0, 0, 0);
-	int unacked = phase_two(r, outcome);
+	phase_two(r, outcome);
 	if (outcome == QS_TX_COMMITTED)
 		tm_stats.committed++;
 	else
 		tm_stats.aborted++;
-	settle(r, outcome, unacked);
+	settle(r, outcome);
 	return outcome == QS_TX_COMMITTED ? QS_OK : QS_EABORTED;
 }
 
@@ -361,7 +365,7 @@ tm_end_sub(tm_rec_t *r, int outcome)
 	}
 	if (r->logged)
 		tm_stall("resolved", r);
-	settle(r, outcome, unacked);
+	settle(r, outcome);
 	return 0;
 }
 

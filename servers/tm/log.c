@@ -23,6 +23,7 @@
  * a log and says so: nothing recoverable can commit durably then. With one
  * whose log is damaged, every force fails, so recoverable work aborts.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ static char tx_text[QS_TX_TEXT]; /* for messages, under tm_lock */
 static uint32_t owner;
 static tm_log_rec_t *entries; /* the live ones; with tm_lock (or at start) */
 static uint32_t n_entries, cap_entries;
+static uint32_t this_boot; /* boot_rec_t.boots of this start */
 
 static tm_log_rec_t *
 entry(uint64_t tx)
@@ -93,6 +95,24 @@ not_logged(int r)
 	       r == QS_EINVAL || r == QS_ENOMEM || r == QS_ENOENT;
 }
 
+/* An entry as read back: one of this size, or of the size before the
+ * owed part (kept for good then, as it was). */
+static bool
+entry_ok(tm_log_rec_t *e, uint32_t len)
+{
+	if (len == offsetof(tm_log_rec_t, boot)) {
+		memset(&e->boot, 0, sizeof(*e) - len);
+		e->unnamed = 1;
+	} else if (len != sizeof(*e)) {
+		return false;
+	}
+	if (e->nsubs > TM_SUBS_MAX || e->unnamed > TM_PARTS_MAX)
+		return false;
+	for (uint32_t i = 0; i < TM_LOG_OWED; i++)
+		e->owed[i].name[QS_NAME_MAX - 1] = '\0';
+	return true;
+}
+
 /* Reads the TM's records back; the boot record into *boot. */
 static int
 read_back(boot_rec_t *boot)
@@ -112,8 +132,8 @@ read_back(boot_rec_t *boot)
 			return r;
 		if (rec.kind == K_BOOT && rec.len == sizeof(u.b))
 			*boot = u.b;
-		else if (rec.kind == K_ENTRY && rec.len == sizeof(u.e) &&
-			 u.e.tx == rec.key && u.e.nsubs <= TM_SUBS_MAX)
+		else if (rec.kind == K_ENTRY && entry_ok(&u.e, rec.len) &&
+			 u.e.tx == rec.key)
 			r = keep(&u.e);
 		else
 			printf("tm: log: skipping a record of kind %u, %u "
@@ -156,6 +176,7 @@ open_log(void)
 		       boot.incarnation);
 	boot.boots++;
 	boot.incarnation = ni.incarnation;
+	this_boot = boot.boots;
 	mode = LOG_OK;
 	/* only for the warning above: a full log does not stop the TM */
 	if ((r = qs_log_release(owner, 0, 0)) < 0 ||
@@ -267,6 +288,124 @@ tmlog_end(uint64_t tx)
 		memmove(e, e + 1, (entries + --n_entries - e) * sizeof(*e));
 }
 
+void
+tmlog_owed(const tm_rec_t *r, tm_log_rec_t *e)
+{
+	uint32_t n = 0;
+	e->boot = this_boot;
+	e->unnamed = 0;
+	memset(e->owed, 0, sizeof(e->owed));
+	for (uint32_t i = 0; i < r->nparts; i++) {
+		const tm_part_t *p = &r->parts[i];
+		if (p->cls != QS_TX_RECOVERABLE || p->vote != QS_VOTE_YES ||
+		    p->acked)
+			continue;
+		const char *name = client_name_text(p->name);
+		if (name && n < TM_LOG_OWED) {
+			e->owed[n].pid = p->pid;
+			strcpy(e->owed[n++].name, name);
+		} else {
+			e->unnamed++;
+		}
+	}
+}
+
+static bool
+owes(const tm_log_rec_t *e)
+{
+	if (e->unnamed)
+		return true;
+	for (uint32_t i = 0; i < TM_LOG_OWED; i++)
+		if (e->owed[i].pid)
+			return true;
+	return false;
+}
+
+/* The changed entry, appended unforced: a crash that loses it leaves the
+ * one before, which owes more (let go at those participants' recovery). */
+static void
+rewrite(const tm_log_rec_t *e)
+{
+	if (mode != LOG_OK)
+		return;
+	int r = qs_log_append(owner, K_ENTRY, e->tx, e, sizeof(*e), 0, NULL);
+	if (r < 0)
+		printf("tm: log: rewriting %s: %s\n",
+		       qs_tx_format(e->tx, tx_text), qs_strerror(r));
+}
+
+void
+tmlog_settle(const tm_rec_t *r, int outcome, bool pending)
+{
+	tm_log_rec_t *e = entry(r->tx);
+	if (!e)
+		return;
+	if (outcome != QS_TX_COMMITTED) {
+		tmlog_end(r->tx); /* presumed abort: nobody needs an abort kept */
+		return;
+	}
+	bool changed = false; /* those that acknowledged are owed nothing */
+	for (uint32_t i = 0; i < r->nparts; i++) {
+		const tm_part_t *p = &r->parts[i];
+		for (uint32_t k = 0; k < TM_LOG_OWED && p->acked; k++) {
+			if (e->owed[k].pid == p->pid) {
+				memset(&e->owed[k], 0, sizeof(e->owed[k]));
+				changed = true;
+			}
+		}
+	}
+	if (!pending && !owes(e)) {
+		tmlog_end(r->tx);
+		return;
+	}
+	if (changed)
+		rewrite(e);
+	if (pending)
+		return;
+	const char *who = NULL;
+	for (uint32_t k = 0; k < TM_LOG_OWED && !who; k++)
+		who = e->owed[k].pid ? e->owed[k].name : NULL;
+	if (e->unnamed)
+		printf("tm: %s committed: kept for good (a participant of no "
+		       "known name did not acknowledge)\n",
+		       qs_tx_format(r->tx, tx_text));
+	else
+		printf("tm: %s committed: kept until %s, which did not "
+		       "acknowledge, recovers\n", qs_tx_format(r->tx, tx_text),
+		       who);
+}
+
+void
+tmlog_recovered(const char *name, int32_t pid)
+{
+	for (tm_rec_t *r = rec_first(); r; r = r->next)
+		for (uint32_t i = 0; i < r->nparts; i++) {
+			tm_part_t *p = &r->parts[i];
+			const char *pn = client_name_text(p->name);
+			if (p->pid != pid && pn && strcmp(pn, name) == 0)
+				p->acked = true; /* a dead incarnation */
+		}
+	for (uint32_t i = 0; i < n_entries;) {
+		tm_log_rec_t *e = &entries[i];
+		bool was = owes(e), changed = false;
+		for (uint32_t k = 0; k < TM_LOG_OWED; k++) {
+			tm_owed_t *o = &e->owed[k];
+			if (o->pid && strcmp(o->name, name) == 0 &&
+			    (o->pid != pid || e->boot != this_boot)) {
+				memset(o, 0, sizeof(*o));
+				changed = true;
+			}
+		}
+		if (changed && was && !owes(e) && !rec_find(e->tx)) {
+			tmlog_end(e->tx); /* moves the ones after down */
+			continue;
+		}
+		if (changed)
+			rewrite(e);
+		i++;
+	}
+}
+
 uint32_t
 tmlog_state(uint64_t tx)
 {
@@ -293,4 +432,14 @@ uint32_t
 tmlog_entries(void)
 {
 	return n_entries;
+}
+
+uint32_t
+tmlog_owing(void)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < n_entries; i++)
+		n += entries[i].state == TM_LOG_COMMITTED && owes(&entries[i]) &&
+		     !rec_find(entries[i].tx);
+	return n;
 }

@@ -181,6 +181,8 @@ rec_join(tm_rec_t *r, int32_t pid, int32_t how, int32_t rqid)
 	}
 	p->aborts |= qs_tx_death_aborts(how) != 0;
 	p->vote = -1;
+	p->acked = false;
+	p->name = client_name(pid);
 	return 0;
 }
 

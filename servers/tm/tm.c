@@ -42,13 +42,28 @@ tx_forget(uint64_t tx, bool aborted)
 		   0);
 }
 
+static qs_proc_info_t procs[PROCS_MAX]; /* under tm_lock */
+
+int
+tm_proc_name(int32_t pid, char name[QS_NAME_MAX])
+{
+	int n = qs_proc_list(procs, PROCS_MAX);
+	for (int i = 0; i < n; i++) {
+		if (procs[i].pid == pid && procs[i].state != QS_PROC_ZOMBIE) {
+			memcpy(name, procs[i].name, QS_NAME_MAX);
+			name[QS_NAME_MAX - 1] = '\0';
+			return 0;
+		}
+	}
+	return QS_ESRCH;
+}
+
 /* Whether pid started `owner`, directly or not: the shell that ran it, init. */
 static bool
 is_ancestor(int32_t pid, int32_t owner)
 {
 	if (pid <= 0)
 		return false; /* the parent of init, and of nothing else */
-	static qs_proc_info_t procs[PROCS_MAX];
 	int n = qs_proc_list(procs, PROCS_MAX);
 	for (int hops = 0; hops < n && owner > 0; hops++) {
 		int32_t parent = 0;
@@ -311,6 +326,21 @@ do_outcome(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	}
 }
 
+/* A recoverable participant has nothing in doubt: the commits owed to
+ * the earlier incarnations of its program go (log.c). */
+static int32_t
+do_recovered(const qs_msg_t *req, const void *args, qs_msg_t *reply,
+	     void *ctx)
+{
+	(void)args, (void)reply, (void)ctx;
+	char name[QS_NAME_MAX];
+	int32_t pid = req->hdr.src_pid;
+	if (tm_proc_name(pid, name) < 0)
+		return QS_ESRCH;
+	tmlog_recovered(name, pid);
+	return 0;
+}
+
 /* LIST's argument, the first record to list, may be left out (0). */
 static int32_t
 decode_list(const qs_msg_t *req, void *args)
@@ -341,6 +371,7 @@ do_stats(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 {
 	(void)req, (void)args, (void)ctx;
 	tm_stats.log_entries = tmlog_entries();
+	tm_stats.log_owed = tmlog_owing();
 	tm_stats.heap = (uint32_t)qs_heap_in_use();
 	tm_stats.bad = refused();
 	return qs_msg_put(reply, &tm_stats, sizeof(tm_stats));
@@ -385,6 +416,8 @@ static const qs_op_t tm_ops[] = {
 	[TM_OP_STATS] = { "stats", 0, 0, 0, NULL, do_stats },
 	[TM_OP_OUTCOME] = { "outcome", QS_LEN(uint64_t), 0, NULL, do_outcome,
 			    QS_WHO_SYSTEM },
+	[TM_OP_RECOVERED] = { "recovered", 0, 0, 0, NULL, do_recovered,
+			      QS_WHO_LOCAL | QS_WHO_SYSTEM },
 	[TM_OP_PREPARE] = { "prepare", QS_LEN(uint64_t), 0, NULL, tree_prepare,
 			    TREE },
 	[TM_OP_END] = { "end", QS_LEN(tm_end_t), 0, tree_decode_end, tree_end,

@@ -18,6 +18,8 @@ typedef struct {
 	int32_t cls;
 	int32_t vote; /* QS_VOTE_*, or -1 */
 	bool aborts;  /* its death before it votes aborts (qs_tx_death_aborts) */
+	bool acked;   /* it answered the outcome's notice */
+	uint8_t name; /* its program (client_name), 0: not known */
 } tm_part_t;
 
 /* A subordinate node: a request of the transaction went there. */
@@ -73,12 +75,26 @@ int rec_outcome(uint64_t tx, int32_t *owner); /* QS_TX_*, or 0 */
 
 /* log.c: the commit points on disk */
 enum { TM_LOG_PREPARED = 1, TM_LOG_COMMITTED = 2 };
+/* A recoverable participant here owed a commit it has not acknowledged:
+ * it lets go when a later incarnation of the same program says it has
+ * nothing in doubt (TM_OP_RECOVERED). */
+#define TM_LOG_OWED 4
+typedef struct {
+	int32_t pid;  /* 0: the slot is free */
+	char name[QS_NAME_MAX];
+} tm_owed_t;
+
 typedef struct {
 	uint64_t tx;
 	uint32_t state;    /* TM_LOG_* */
 	uint32_t superior; /* PREPARED: whom to ask; else TM_NO_NODE */
 	uint32_t nsubs;    /* subordinates that voted yes */
 	uint8_t subs[TM_SUBS_MAX];
+	/* COMMITTED: who here has not acknowledged it yet */
+	uint32_t boot;     /* the TM's start (log.c) when written */
+	uint32_t unnamed;  /* owed to participants of no known name (more
+			      than TM_LOG_OWED): kept for good */
+	tm_owed_t owed[TM_LOG_OWED];
 } tm_log_rec_t;
 int tmlog_open(void);
 int tmlog_force(const tm_log_rec_t *e); /* durable when it returns */
@@ -89,8 +105,19 @@ uint32_t rec_preparing(uint64_t tx);
 /* Whether r has recoverable work here or below: its commit forces. */
 bool rec_recoverable(const tm_rec_t *r);
 void tmlog_end(uint64_t tx);            /* forget it (not forced) */
+/* r ended as outcome: its entry goes, unless it committed and a
+ * participant here did not acknowledge (tm_part_t.acked), whom it names
+ * then (unforced); pending: subordinates still to be told (it stays). */
+void tmlog_settle(const tm_rec_t *r, int outcome, bool pending);
+/* Fills e's owed part from r's yes-voters that did not acknowledge. */
+void tmlog_owed(const tm_rec_t *r, tm_log_rec_t *e);
+/* Program `name`, now pid, has nothing in doubt: what its earlier
+ * incarnations were owed goes (TM_OP_RECOVERED). */
+void tmlog_recovered(const char *name, int32_t pid);
 uint32_t tmlog_state(uint64_t tx);      /* TM_LOG_*, or 0 */
 uint32_t tmlog_entries(void);
+/* Committed entries kept only for participants that did not acknowledge. */
+uint32_t tmlog_owing(void);
 /* The entries of earlier boots that still need work, one by one from i. */
 int tmlog_pending(uint32_t *i, tm_log_rec_t *out);
 
@@ -120,6 +147,13 @@ int client_check_queue(int32_t pid, int32_t rqid);
 int client_may_join(int32_t pid, bool new_part);
 void client_joins_add(int32_t pid, int delta); /* participations */
 void client_died(int32_t pid);
+/* pid's program name, as an index (0: not known), learnt at its first
+ * join with a recovery queue; and the name of an index. */
+uint8_t client_name(int32_t pid);
+const char *client_name_text(uint8_t name);
+
+/* tm.c: the program name of live process pid (QS_ESRCH: none) */
+int tm_proc_name(int32_t pid, char name[QS_NAME_MAX]);
 /* Sends notice op (TM_NOTE_*) under tx to participant p: a rid to await; or
  * QS_ELIMIT if p is at its limit (a commit or abort waits in the TM, to go
  * when it catches up), or the send's error. Not under the lock. */

@@ -39,7 +39,7 @@ def test_with_rights_the_same_calls_succeed(node):
 def test_the_shell_passes_on_only_what_it_holds(node):
     out = node.exec("limits")
     assert out.startswith(
-        "rights: halt prio kill kill-any raw-net admin console\n"), out
+        "rights: halt prio kill kill-any raw-net admin console svc\n"), out
     pid = node.run("-r admin spin")
     assert "rights: admin\n" in node.exec("limits %d" % pid)
     node.kill(pid)

@@ -2,13 +2,21 @@
 nodes booted with the product's init.conf: a killed or hung service comes
 back, under its name, with what it had committed, and another node's
 clients reach it by that name; a request in flight when it dies gets
-exactly one answer (QS_ESRVDIED); one that keeps dying is given up on. Everything is waited for by its event (init's and the
+exactly one answer (QS_ESRVDIED); one that keeps dying is given up on.
+Killed at the worst moments: the file server between its vote and the
+commit (the transaction commits, and the new one learns it from the TM,
+which then lets the decision go), with a handle and a lock open (the
+transaction aborts: its write is gone), the window manager with a window
+open (it starts with none; the transaction commits without it), echod
+during a call. Everything is waited for by its event (init's and the
 servers' own lines), with generous deadlines."""
 
 import re
 import time
 
-from qsharness import Node, cluster_fixture
+from qsharness import BOOT_TIMEOUT, Node, cluster_fixture
+from test_dtx import crumbs, no_breadcrumbs
+from test_sq import sq_rows
 
 svc_cluster = cluster_fixture("test-nodes-svc", n=2, conf="init.conf")
 
@@ -120,6 +128,103 @@ def test_a_hung_disk_server_is_replaced_under_a_commit(svc_cluster):
     assert node.exec("cat /svc.disk") == "written while the disk hung\n"
     s = services(node)["disk"]
     assert s[0] == "running" and s[3] == 1 and s[5] == "hung", s
+
+
+def test_echod_killed_during_a_call_gives_one_answer(svc_cluster):
+    node = Node(svc_cluster, 0)
+    start = node.log_size()
+    assert "svc: told to hang echod\n" in said(node, "svc hang echod")
+    pid = int(node.exec("run echo cut short").split()[1])
+    # in echod's hands (the hang holds one of its threads): in flight
+    node.poll("the call to reach echod", lambda: (lambda q: (
+        q["busy"] + q["pending"] >= 2, q))(sq_rows(node)["echo"]))
+    assert "svc: killed echod\n" in said(node, "svc kill echod")
+    back(node, "echod", start)
+    node.wait_gone(pid, HANG_FOUND)
+    out = node.log(start)
+    assert out.count("echo: server died\n") == 1, out
+    assert "echo: cut short" not in out, out
+    assert echo_from(node, "echo", "next") == "echo: next\n"
+
+
+def test_a_file_server_killed_with_a_handle_and_a_lock(svc_cluster):
+    """fsclient holds /svc.held open, written and locked under its
+    transaction, when the file server dies: the new one has no handle, no
+    lock and no such file, and the transaction, which the file server
+    declared aborts at its death, leaves nothing once its owner goes."""
+    node = Node(svc_cluster, 0)
+    start = node.log_size()
+    holder = node.run("fsclient hold /svc.held uncommitted")
+    node.wait_log(r"fsclient: wrote /svc.held under \S+, holding: success",
+                  start=start)
+    c = crumbs(node)
+    assert c["fs.handles"] == 1 and c["fs.locks"] >= 1, c
+    assert "svc: killed fs\n" in said(node, "svc kill fs")
+    back(node, "fs", start)
+    node.wait_log(r"fs: serving queue fs", HANG_FOUND, start=start)
+    assert "no such entry" in node.exec("cat /svc.held")
+    c = crumbs(node)
+    assert (c["fs.handles"], c["fs.locks"], c["fs.transactions"]) == \
+        (0, 0, 0), c
+    node.kill(holder)
+    no_breadcrumbs([node])
+    assert "no such entry" in node.exec("cat /svc.held")
+
+
+def test_a_window_manager_killed_with_a_window_open(svc_cluster):
+    """chain's transaction has a log window open on node 0's window manager
+    when it dies: the new one starts with no window, and the transaction,
+    in which the window manager only leaves at its death (volatile),
+    commits its file."""
+    node = Node(svc_cluster, 0)
+    start = node.log_size()
+    node.run("chain -f fs -w wm -n 2 -wait 20000 /svc.chain")
+    tx = node.wait_log(r"chain: waiting tx (\S+)\n", start=start).group(1)
+    assert crumbs(node)["wm.windows"] == 1
+    assert "svc: killed wm\n" in said(node, "svc kill wm")
+    back(node, "wm", start)
+    assert crumbs(node)["wm.windows"] == 0
+    m = node.wait_log(r"chain: tx %s (\w+)" % re.escape(tx), HANG_FOUND,
+                      start=start)
+    out = node.log(start)
+    # the scenario: the commit came after the death
+    assert out.index("[init] wm started again") < m.start(), out
+    assert m.group(1) == "committed", out
+    assert node.exec("cat /svc.chain/%s" % tx) == \
+        "tx %s op 1\ntx %s op 2\n" % (tx, tx)
+    no_breadcrumbs([node])
+
+
+def test_a_file_server_killed_between_its_vote_and_the_commit(svc_cluster):
+    """Node 1's TM stops after the votes, before its commit point, for
+    20 s (boot argument tm_stall, this start only); meanwhile the file
+    server, which voted yes, is killed and started again. It finds the
+    transaction in doubt and asks the TM, which commits: the participant's
+    death after its vote does not abort. The TM keeps the decision for it
+    (it could not acknowledge), until the new file server has resolved it
+    and says it has nothing in doubt: then no entry is owed."""
+    svc_cluster.kill_node(1)
+    svc_cluster.restart_node(1, BOOT_TIMEOUT, once_args={
+        "tm_stall": "voted", "tm_stall_ms": "20000"})
+    n1 = Node(svc_cluster, 1)
+    start = n1.log_size()
+    n1.run("fsclient commit /svc.2pc voted-then-killed")
+    n1.wait_log(r"tm: stalled voted: ", HANG_FOUND, start=start)
+    assert "svc: killed fs\n" in said(n1, "svc kill fs")
+    back(n1, "fs", start)
+    m = n1.wait_log(r"fsclient: commit \S+: (.*)\n", HANG_FOUND, start=start)
+    assert m.group(1) == "success", n1.log(start)
+    n1.wait_log(r"fs: in-doubt transaction \S+ committed\n", HANG_FOUND,
+                start=start)
+    out = n1.log(start)
+    # the scenario: the kill came before the TM went on
+    assert out.index("[init] fs started again") < \
+        out.index("tm: going on after voted"), out
+    assert re.search(r"tm: \S+ committed: kept until fs, which did not "
+                     r"acknowledge, recovers\n", out), out
+    assert n1.exec("cat /svc.2pc") == "voted-then-killed"
+    no_breadcrumbs([n1])  # includes the TM's owed entries: 0
+    assert crumbs(n1)["tm.owed"] == 0
 
 
 def redirected(node):

@@ -5,7 +5,9 @@
  * every one comes back in its state, none is taken for aborted, and those
  * released stay gone. The old TM log kept 1,024 slots and overwrote
  * entries of earlier boots. A log that live entries fill pushes back: the
- * force fails, and every entry forced before is kept.
+ * force fails, and every entry forced before is kept. A commit a
+ * participant did not acknowledge (it died) is kept, across a crash, until
+ * a later incarnation of its program says it has recovered.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,11 +16,13 @@
 #include "rvm_test.h"
 #include "log_local.h"
 #include <qs/log.h>
+#include <qs/tx.h>
 #include "../../servers/tm/tm.h"
 
 #define ENTRIES 1100
 
 extern uint32_t tm_stub_incarnation;
+extern tm_rec_t *tm_stub_recs;
 
 static tm_log_rec_t
 entry_of(uint64_t tx)
@@ -137,6 +141,83 @@ test_a_force_of_unknown_fate_stops_the_tm(void)
 	CHECK(tmlog_open() == 0 && tmlog_state(2) == TM_LOG_COMMITTED);
 }
 
+/* tx 7 commits here with two recoverable participants, fs (pid 20) and
+ * wm (pid 21); wm acknowledges, fs has died; then the TM crashes. */
+static int
+owed_boot(void *arg)
+{
+	(void)arg;
+	if (tmlog_open() != 0)
+		return -1;
+	static tm_rec_t r;
+	memset(&r, 0, sizeof(r));
+	r.tx = 7;
+	r.nparts = 3;
+	r.parts[0] = (tm_part_t){ .pid = 20, .cls = QS_TX_RECOVERABLE,
+				  .vote = QS_VOTE_YES, .name = 1 };
+	r.parts[1] = (tm_part_t){ .pid = 21, .cls = QS_TX_RECOVERABLE,
+				  .vote = QS_VOTE_YES, .name = 2 };
+	r.parts[2] = (tm_part_t){ .pid = 22, .cls = QS_TX_VOLATILE, .name = 2 };
+	tm_log_rec_t e;
+	memset(&e, 0, sizeof(e));
+	e.tx = r.tx;
+	e.state = TM_LOG_COMMITTED;
+	e.superior = TM_NO_NODE;
+	qs_mutex_lock(&tm_lock);
+	tm_stub_recs = &r;
+	tmlog_owed(&r, &e); /* the commit point: nobody has it yet */
+	int bad = tmlog_force(&e) != 0 || e.owed[0].pid != 20 ||
+		  e.owed[1].pid != 21 || e.owed[2].pid != 0 || e.unnamed;
+	r.parts[1].acked = true; /* phase two */
+	tmlog_settle(&r, QS_TX_COMMITTED, false);
+	tm_stub_recs = NULL; /* the record goes */
+	bad |= (tmlog_state(7) != TM_LOG_COMMITTED || tmlog_owing() != 1) << 1;
+	/* the same process of the same boot is not a later incarnation */
+	tmlog_recovered("fs", 20);
+	bad |= (tmlog_state(7) != TM_LOG_COMMITTED) << 2;
+	qs_mutex_unlock(&tm_lock);
+	return bad;
+}
+
+static void
+test_a_commit_owed_to_a_dead_participant_goes_at_its_recovery(void)
+{
+	rt_file(LOG_LOCAL_DEV, 64 * 1024);
+	log_local_reset();
+	tm_stub_incarnation = 6;
+	CHECK(rt_child(owed_boot, NULL) == 0);
+	tm_stub_incarnation = 7;
+	log_local_reset();
+	CHECK(tmlog_open() == 0);
+	/* kept; wm's acknowledgement was not forced, so it may be owed too */
+	CHECK(tmlog_state(7) == TM_LOG_COMMITTED && tmlog_owing() == 1);
+	qs_mutex_lock(&tm_lock);
+	tmlog_recovered("wm", 40);
+	CHECK(tmlog_state(7) == TM_LOG_COMMITTED); /* fs still needs it */
+	tmlog_recovered("fs", 20); /* a new boot's fs, though the same pid */
+	CHECK(tmlog_state(7) == 0 && tmlog_owing() == 0);
+	/* one of no known name is kept for good */
+	static tm_rec_t r;
+	memset(&r, 0, sizeof(r));
+	r.tx = 8;
+	r.nparts = 1;
+	r.parts[0] = (tm_part_t){ .pid = 50, .cls = QS_TX_RECOVERABLE,
+				  .vote = QS_VOTE_YES };
+	tm_log_rec_t e;
+	memset(&e, 0, sizeof(e));
+	e.tx = r.tx;
+	e.state = TM_LOG_COMMITTED;
+	tmlog_owed(&r, &e);
+	CHECK(e.unnamed == 1 && tmlog_force(&e) == 0);
+	tmlog_settle(&r, QS_TX_COMMITTED, false);
+	tmlog_recovered("fs", 60);
+	CHECK(tmlog_state(8) == TM_LOG_COMMITTED && tmlog_owing() == 1);
+	/* an abort is never kept */
+	tmlog_settle(&r, QS_TX_ABORTED, false);
+	CHECK(tmlog_state(8) == 0);
+	qs_mutex_unlock(&tm_lock);
+}
+
 int
 main(void)
 {
@@ -144,6 +225,7 @@ main(void)
 	RUN(test_1100_entries_survive_a_crash);
 	RUN(test_a_full_log_refuses_the_force_and_keeps_the_rest);
 	RUN(test_a_force_of_unknown_fate_stops_the_tm);
+	RUN(test_a_commit_owed_to_a_dead_participant_goes_at_its_recovery);
 	log_local_reset();
 	return check_summary();
 }

@@ -1,7 +1,8 @@
 /*
  * What the TM's log (servers/tm/log.c) takes from the rest of the TM and
  * from the kernel, for test_tmlog: its lock and counters, the node's
- * incarnation (tm_stub_incarnation), error names, and exit.
+ * incarnation (tm_stub_incarnation), the live records (tm_stub_recs),
+ * participants' program names (1 "fs", 2 "wm"), error names, and exit.
  */
 #include <stdio.h>
 #include <qs/sys.h>
@@ -11,6 +12,28 @@
 qs_mutex_t tm_lock = QS_MUTEX_INIT;
 tm_stats_t tm_stats;
 uint32_t tm_stub_incarnation = 1;
+tm_rec_t *tm_stub_recs;
+
+tm_rec_t *
+rec_first(void)
+{
+	return tm_stub_recs;
+}
+
+tm_rec_t *
+rec_find(uint64_t tx)
+{
+	for (tm_rec_t *r = tm_stub_recs; r; r = r->next)
+		if (r->tx == tx)
+			return r;
+	return NULL;
+}
+
+const char *
+client_name_text(uint8_t name)
+{
+	return name == 1 ? "fs" : name == 2 ? "wm" : NULL;
+}
 
 uint32_t
 rec_forcing_soon(uint64_t tx)

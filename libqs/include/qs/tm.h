@@ -41,7 +41,8 @@
  * Who may send what (the TM's table, docs/security.md "Across nodes"):
  * BEGIN, COMMIT, ABORT, JOIN and DELEGATE only a process of the TM's own
  * node; LIST only a system server of its node (the shell); OUTCOME only a
- * system server (a TM, a recovering participant, the shell); PREPARE, END
+ * system server (a TM, a recovering participant, the shell); RECOVERED only
+ * a system server of its node; PREPARE, END
  * and TAKEOVER only another node's TM, as its kernel stamped it
  * (QS_MSG_SRC_TM). Anyone else gets QS_EPERM, counted (tm_stats_t.bad).
  */
@@ -105,6 +106,12 @@ enum {
 	                        or _READONLY: this subtree's) -> outcome
 	                        (QS_TX_*): decided there; QS_EPERM (not the
 	                        record's superior) */
+	TM_OP_RECOVERED = 14, /* no data, from a recoverable participant of
+	                         this node that has nothing left in doubt: the
+	                         commits its earlier incarnations (of the same
+	                         program, dead) did not acknowledge are
+	                         resolved there, so the TM lets their log
+	                         entries go -> 0 */
 	TM_NOTE_PREPARE = 16,
 	TM_NOTE_COMMIT = 17,
 	TM_NOTE_ABORT = 18,
@@ -199,6 +206,8 @@ typedef struct {
 	uint32_t logging;      /* 1 if the TM has its log on disk */
 	uint32_t log_forces;   /* forced log writes */
 	uint32_t log_entries;  /* committed or prepared entries in the log */
+	uint32_t log_owed;     /* committed entries kept only for participants
+				  that died before they acknowledged */
 	uint32_t log_committed, log_in_doubt; /* found in the log at start */
 	/* the tree */
 	uint32_t msgs_out, msgs_in;  /* TM-to-TM requests sent and served */

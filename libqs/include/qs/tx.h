@@ -109,6 +109,14 @@ int qs_tx_abort(uint64_t tx);
  * while it is still being decided.
  */
 int qs_tx_outcome(uint64_t tx);
+/*
+ * A recovering participant says it has nothing left in doubt: everything
+ * its earlier incarnations prepared is resolved (durably) here. The TM
+ * keeps a commit decision for a participant that died before it heard it
+ * (its answer, asked with qs_tx_outcome, must not become "presumed
+ * aborted"); this lets those entries go. A system server of the node only.
+ */
+int qs_tx_recovered(void);
 /* The calling thread's current transaction. */
 uint64_t qs_tx_current(void);
 /*
