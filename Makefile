@@ -204,7 +204,8 @@ test: all $(UNIT_TESTS)
 # increments over 300 s of faults (make test: 10,000 over 60 s); the
 # syscall fuzzer at 1,000,000 calls over ten seeds (make test makes
 # 150,000); the wire fuzzer at 100,000 packets (make test sends 10,000);
-# the node log's crash points torn too.
+# the node log's crash points torn too; the random campaign at 300 kills
+# (make test: 100).
 stress: all
 	QS_STRESS=1 $(PY) -m pytest -q tests/system/test_crashpoints.py
 	QS_STRESS_INCREMENTS=10000 $(PY) -m pytest -q tests/system/test_remote.py \
@@ -215,6 +216,7 @@ stress: all
 		tests/system/test_wire.py -k fuzzer
 	QS_FUZZ_SEEDS=101,102,103,104,105,106,107,108,109,110 QS_FUZZ_CALLS=100000 \
 		$(PY) -m pytest -q tests/system/test_fuzz.py
+	QS_RANDOM_KILLS=300 $(PY) -m pytest -q tests/system/test_campaign.py
 
 clean:
 	rm -rf $(B)/obj $(B)/bin $(B)/gen $(B)/iso $(B)/iso-nostamp $(B)/unit $(B)/bench \

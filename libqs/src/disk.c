@@ -2,7 +2,8 @@
  * The disk server's client calls (qs/disk.h). The queue is looked up once
  * and its qid kept; it is forgotten when the server is gone. Every call is
  * idempotent (sectors written again are the same sectors), so one that the
- * server's death cut short (QS_ESRVDIED, QS_EQGONE) is sent again to the
+ * server's death cut short (QS_ESRVDIED, QS_EQGONE), or that found its
+ * queue gone (QS_ENOENT from the kernel), is sent again to the
  * server init starts in its place (servers/init), for up to
  * DISK_RESTART_MS after the death was seen (a hung server's may come only
  * after its keep-alive's time): a log manager's force or a file server's read goes on
@@ -46,6 +47,10 @@ call_once(uint32_t op, const void *data, size_t len, const void *ool,
 		return r;
 	qs_msg_set_ool(&req, ool, ool_len);
 	r = qs_call(qid, &req, &reply.msg, sizeof(reply));
+	if (r == QS_ENOENT && qs_sq_lookup(DISK_QUEUE) != qid)
+		r = QS_EQGONE; /* the kept qid's server went before this call:
+				  the kernel's "no such queue", not the
+				  server's "no such region" */
 	if (r == QS_EQGONE || r == QS_ESRVDIED)
 		qid = -1;
 	if (r == 0 && (reply.msg.hdr.flags & QS_MSG_TRUNC))

@@ -227,6 +227,21 @@ def test_a_file_server_killed_between_its_vote_and_the_commit(svc_cluster):
     assert crumbs(n1)["tm.owed"] == 0
 
 
+def test_a_killed_disk_server_is_replaced_between_writes(svc_cluster):
+    """The disk server dies while nobody uses it: the log manager's next
+    write finds the queue it kept gone (the kernel's QS_ENOENT) and goes to
+    the new server, so the node log goes on (it took that error for the
+    disk's and failed for good)."""
+    node = Node(svc_cluster, 0)
+    assert node.exec("write /svc.d1 before") == "wrote 7 bytes to /svc.d1\n"
+    start = node.log_size()
+    assert "svc: killed disk\n" in said(node, "svc kill disk")
+    back(node, "disk", start)
+    node.wait_log(r"disk: serving queue disk", HANG_FOUND, start=start)
+    assert "wrote 6 bytes to /svc.d2\n" in said(node, "write /svc.d2 after")
+    assert node.exec("cat /svc.d2") == "after\n"
+
+
 def redirected(node):
     return int(re.search(r"redirected (\d+)", node.exec("net")).group(1))
 
