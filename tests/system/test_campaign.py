@@ -162,11 +162,21 @@ class Counting:
         slot.quota = slot.recorded() + RUN_N
         slot.launch()
 
+    @staticmethod
+    def harvest(s):
+        """The run that ended: its history, and its exit (0: every request
+        answered), reaped at once (a restart of its node forgets it)."""
+        s.harvest()
+        for pid in s.reap:
+            verdict = reap(s.node, pid)
+            assert verdict.endswith("exited with status 0"), verdict
+        s.reap = []
+
     def tend(self):
         """Harvests the runs that ended and starts the next."""
         for s in self.slots.values():
             if s.running() and s.ended():
-                s.harvest()
+                self.harvest(s)
             if not s.running():
                 self.launch(s)
 
@@ -193,12 +203,8 @@ class Counting:
             assert time.monotonic() < deadline, "count clients still running"
             for s in self.slots.values():
                 if s.running() and s.ended():
-                    s.harvest()
+                    self.harvest(s)
             time.sleep(0.5)  # polling the consoles, not a synchronisation
-        for s in self.slots.values():
-            for pid in s.reap:
-                verdict = reap(s.node, pid)
-                assert verdict.endswith("exited with status 0"), verdict
         return [c for s in self.slots.values() for c in s.runs]
 
 
