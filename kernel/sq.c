@@ -391,6 +391,53 @@ fail:
 	return NULL;
 }
 
+/* A call's request under a transaction that has aborted since it was
+ * sent (a TM's own go on: they end it). */
+static bool
+orphan_call(const sq_req_t *r)
+{
+#ifndef QS_NO_TX_STAMP
+	return tx_aborted(r->hdr.txid) && !(r->hdr.flags & QS_MSG_SRC_TM);
+#else
+	(void)r;
+	return false;
+#endif
+}
+
+/* The caller gives up r: still queued, it goes; taken by a server, its
+ * answer is discarded when it comes (as a dead client's). */
+static void
+req_abandon(sq_req_t *r)
+{
+	req_unlink(r);
+	r->client = NULL;
+	r->caller = NULL;
+	if (r->state == RQ_QUEUED) {
+		list_del(&r->qlink);
+		r->q->npending--;
+		sched_wake_all(&r->q->space);
+		req_free(r);
+	}
+}
+
+/* Wakes p's threads blocked in a call under aborted transaction tx. */
+static bool
+wake_orphan_callers(proc_t *p, uint64_t tx)
+{
+	for (list_t *l = p->sq_reqs.next; l != &p->sq_reqs; l = l->next) {
+		sq_req_t *r = list_entry(l, sq_req_t, clink);
+		if (r->caller && r->state != RQ_DONE && r->hdr.txid == tx)
+			sched_wake(r->caller, 0);
+	}
+	return false; /* every process */
+}
+
+void
+sq_tx_aborted(uint64_t tx)
+{
+	proc_search(wake_orphan_callers, tx);
+}
+
 int
 sys_sq_call(trap_frame_t *f)
 {
@@ -403,8 +450,15 @@ sys_sq_call(trap_frame_t *f)
 	sq_req_t *r = send_common(qid, umsg, true, false, &err);
 	if (!r)
 		return err;
-	while (r->state != RQ_DONE)
+	while (r->state != RQ_DONE) {
 		sched_block(&current->proc->sq_done, -1);
+		if (r->state != RQ_DONE && orphan_call(r)) {
+			/* the TM said its transaction aborted: an orphan is
+			   told at once, whatever the server does with it */
+			req_abandon(r);
+			return QS_EABORTED;
+		}
+	}
 	int32_t status = r->rhdr.status;
 	if (msg_copy_out(ubuf, cap, &r->rhdr, r->rdata, r->rool) < 0)
 		status = QS_EFAULT; /* another thread unmapped it meanwhile */

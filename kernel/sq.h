@@ -62,6 +62,8 @@ int sq_name_from_user(char name[QS_NAME_MAX], uint32_t uname);
 int sq_make(const char *name, uint32_t depth, int owner, sq_t **out);
 void sq_complete(sq_req_t *r, int32_t status);
 void sq_fail(sq_req_t *r, int32_t err);
+/* tx aborted: a thread blocked in a call under it returns QS_EABORTED. */
+void sq_tx_aborted(uint64_t tx);
 void sq_reply_charged(sq_req_t *r, uint8_t *data, uint8_t *ool);
 /*
  * The server's answer to r, its header in r->rhdr, its data taken. Data is

@@ -8,6 +8,7 @@
 #include "kernel.h"
 #include "boot.h"
 #include "proc.h"
+#include "sq.h"
 #include "syscall.h"
 #include "tx.h"
 
@@ -115,8 +116,10 @@ tx_end(uint64_t tx, bool was_aborted)
 {
 	if (!is_tm())
 		return QS_EPERM;
-	if (was_aborted && tx)
+	if (was_aborted && tx) {
 		aborted[aborted_slot(tx)] = tx;
+		sq_tx_aborted(tx); /* its callers waiting for answers */
+	}
 	proc_t *p = proc_search(tx_owned, tx);
 	if (!p)
 		return QS_ENOENT;

@@ -8,10 +8,14 @@
  *                       a call says that the transaction aborted (or
  *                       LOOP_MS passed); then it prints what stopped it:
  *                       "orphan: stopped after N calls: alive: E; call: E"
- *   orphan call QUEUE   begins a transaction, sends one request to QUEUE
- *                       under it ("orphan: sent under tx T"), and waits to
- *                       be killed: its transaction aborts then, on every
- *                       node it reached
+ *                       Or (op 2, "block") calls queue "orphan.sink",
+ *                       which nobody serves, and prints what ended the
+ *                       call: "orphan: blocked call ended: E"
+ *   orphan call QUEUE [block]
+ *                       begins a transaction, sends one request (op 1, or
+ *                       2) to QUEUE under it ("orphan: sent under tx T"),
+ *                       and waits to be killed: its transaction aborts
+ *                       then, on every node it reached
  */
 #include <stdio.h>
 #include <string.h>
@@ -52,13 +56,30 @@ do_loop(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	return 0;
 }
 
+static int sink = -1; /* a queue nobody serves */
+
+static int32_t
+do_block(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)args, (void)reply, (void)ctx;
+	static qs_msg_t m, r;
+	char txt[QS_TX_TEXT];
+	printf("orphan: blocking under tx %s\n",
+	       qs_tx_format(req->hdr.txid, txt));
+	qs_msg_init(&m, 1);
+	int call = qs_call(sink, &m, &r, sizeof(r));
+	printf("orphan: blocked call ended: %s\n", qs_strerror(call));
+	return 0;
+}
+
 static const qs_op_t ops[] = {
 	[1] = { "loop", 0, 0, 0, NULL, do_loop },
+	[2] = { "block", 0, 0, 0, NULL, do_block },
 };
 static qs_server_t server = QS_SERVER(QUEUE, ops, NULL);
 
 static int
-caller(const char *queue)
+caller(const char *queue, uint32_t op)
 {
 	static qs_msg_t m;
 	char txt[QS_TX_TEXT];
@@ -68,7 +89,7 @@ caller(const char *queue)
 		printf("orphan: no queue %s, or no transaction\n", queue);
 		return 1;
 	}
-	qs_msg_init(&m, 1);
+	qs_msg_init(&m, op);
 	int rid = qs_send(qid, &m);
 	if (rid < 0) {
 		printf("orphan: send: %s\n", qs_strerror(rid));
@@ -82,13 +103,16 @@ caller(const char *queue)
 int
 main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "call") == 0)
-		return caller(argv[2]);
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "call") == 0 &&
+	    (argc == 3 || strcmp(argv[3], "block") == 0))
+		return caller(argv[2], argc == 4 ? 2 : 1);
 	if (argc != 2 || strcmp(argv[1], "serve") != 0) {
-		printf("usage: orphan serve | call QUEUE\n");
+		printf("usage: orphan serve | call QUEUE [block]\n");
 		return 2;
 	}
 	int qid = qs_sq_create(QUEUE, 0);
+	if (qid >= 0 && (sink = qs_sq_create(QUEUE ".sink", 0)) < 0)
+		qid = sink;
 	if (qid < 0) {
 		printf("orphan: cannot create %s: %s\n", QUEUE,
 		       qs_strerror(qid));
