@@ -96,7 +96,8 @@ enum {
 	SYS_TX_OWNER = 42,   /* (low, high) -> pid of the live owner */
 	SYS_TX_END = 43,     /* (low, high, aborted) -> 0: forget it; with
 	                        aborted, also refuse requests stamped with it
-	                        from now on (QS_EABORTED); the TM only */
+	                        from now on (QS_EABORTED), and end the calls
+	                        waiting under it with QS_EABORTED; the TM only */
 	SYS_SQ_DEFER = 44,   /* () -> the next upcall; the request waits for
 	                        SYS_SQ_ANSWER */
 	SYS_SQ_ANSWER = 45,  /* (rid, reply msg) -> 0: answers a deferred one */
