@@ -125,6 +125,7 @@ def run_dtx(iso):
         key = "dtx.%s.commit_instr" % shape
         results[key] = raw[key]
     results["dtx.cleanup_3node.instr"] = raw["dtx.cleanup_3node.instr"]
+    results["dtx.orphan_stop.ms"] = raw["dtx.orphan_stop.ms"]
     results["dtx.group.forces_per_commit_node"] = \
         raw["dtx.group.forces_per_commit_node_x100"] / 100
     results["dtx.group.commits_per_s"] = raw["dtx.group.commits_per_s"]
@@ -248,6 +249,8 @@ def main():
         ]
     rows.append(("dtx.cleanup_3node.instr",
                  "kill to fs@1, wm@2 clean (with polls)", "instructions"))
+    rows.append(("dtx.orphan_stop.ms",
+                 "abort to an orphan's loop on node 1 stopped", "ms"))
     rows += [
         ("dtx.group.forces_per_commit_node",
          "group commit, 8 clients/node: worst node's", "forces/commit"),

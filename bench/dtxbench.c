@@ -37,6 +37,14 @@
  *                             took part in, x100: the worst node's
  *   dtx.group.commits_per_s   commits of all nodes over the run's time on
  *                             node 0's clock (qs_uptime_ms)
+ * Then an orphan: node 0 begins a transaction and sends GC_OP_SPIN under
+ * it to node 1, whose handler loops, asking qs_tx_alive each turn, until
+ * the transaction is dead; node 0 aborts it (as a killed client's TM
+ * would) and prints
+ *   dtx.orphan_stop.ms        from the abort until the loop's answer came
+ *                             back (median of ORPHANS): the abort reaching
+ *                             node 1's TM and kernel, the loop noticing,
+ *                             and its answer's trip
  * Then it powers node 0 off. Any failure, or a tree that did not take the
  * shape it should, prints "bench: error: ..." and powers off without
  * "bench: done", so make bench fails. On the other nodes dtxbench serves
@@ -425,7 +433,7 @@ one_kill(void)
 #define GC_QUEUE "dtxbench"
 #define GC_WAIT_MS (30 * 60 * 1000) /* nodes 1, 2: for node 0's word */
 
-enum { GC_OP_RUN = 1, GC_OP_BYE = 2 };
+enum { GC_OP_RUN = 1, GC_OP_BYE = 2, GC_OP_SPIN = 3 };
 
 typedef struct {
 	uint32_t rounds; /* commits per client */
@@ -620,16 +628,39 @@ op_bye(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
 	return 0;
 }
 
+#define SPIN_MAX_MS 60000
+
+typedef struct {
+	uint32_t turns; /* of the loop */
+	int32_t why;    /* what stopped it: qs_tx_alive's answer */
+} spun_t;
+
+/* Loops under the request's transaction until it is dead (an orphan);
+ * answers how many turns it made. */
+static int32_t
+op_spin(const qs_msg_t *req, const void *args, qs_msg_t *reply, void *ctx)
+{
+	(void)req, (void)args, (void)ctx;
+	spun_t out = { 0, 0 };
+	uint32_t t0 = qs_uptime_ms();
+	while ((out.why = qs_tx_alive()) == 0 && qs_uptime_ms() - t0 < SPIN_MAX_MS)
+		out.turns++;
+	qs_msg_put(reply, &out, sizeof(out));
+	return 0;
+}
+
 static const qs_op_t gc_ops[] = {
 	[GC_OP_RUN] = { "run", QS_LEN(gc_run_t), 0, NULL, op_run, 0 },
 	[GC_OP_BYE] = { "bye", 0, 0, 0, NULL, op_bye, 0 },
+	[GC_OP_SPIN] = { "spin", 0, 0, 0, NULL, op_spin, 0 },
 };
 static qs_server_t gc_server = QS_SERVER(GC_QUEUE, gc_ops, NULL);
 
 static void *
 gc_serve(void *arg)
 {
-	return (void *)qs_serve_table((int)(uintptr_t)arg, &gc_server, 1);
+	/* two threads: an orphan's spin and node 0's bye */
+	return (void *)qs_serve_table((int)(uintptr_t)arg, &gc_server, 2);
 }
 
 /*
@@ -816,6 +847,51 @@ group_bench(void)
 
 #undef D
 
+/* ---- node 0: an orphan's end ------------------------------------------------ */
+
+#define ORPHANS 5
+#define SPIN_START_MS 200 /* the scenario: node 1 spins before the abort */
+
+/* One orphan: ms from the abort to the spin's answer; 0 if the request
+ * was refused before it ran (the abort came first: try again). */
+static uint32_t
+one_orphan(void)
+{
+	uint64_t tx, was = qs_tx_get();
+	check(qs_tx_begin(&tx), "begin", "tm");
+	int qid = qs_sq_lookup(gc_q[1]);
+	check(qid, "lookup", gc_q[1]);
+	qs_msg_init(&req, GC_OP_SPIN);
+	int rid = qs_send(qid, &req);
+	check(rid, "send", gc_q[1]);
+	qs_tx_set(was); /* the abort and the wait are not the orphan's */
+	qs_sleep(SPIN_START_MS);
+	uint32_t t0 = qs_uptime_ms();
+	check(qs_tx_abort(tx), "abort", "tm");
+	int r = qs_wait(rid, &reply, sizeof(reply), SPIN_MAX_MS * 2);
+	uint32_t t1 = qs_uptime_ms();
+	check(r, "wait for the spin", gc_q[1]);
+	const spun_t *out = QS_MSG_AS(&reply, spun_t);
+	if (reply.hdr.status == QS_EABORTED)
+		return 0; /* refused before it ran */
+	if (reply.hdr.status != 0 || !out || out->why != QS_EABORTED)
+		fail("the orphan on node 1 ended with %s, not \"transaction "
+		     "aborted\"", qs_strerror(out && !reply.hdr.status ? out->why
+					       : reply.hdr.status));
+	return out->turns ? t1 - t0 : 0;
+}
+
+static void
+orphan_bench(void)
+{
+	for (int i = 0; i < ORPHANS;) {
+		uint32_t ms = one_orphan();
+		if (ms)
+			samples[i++] = ms;
+	}
+	printf("bench: dtx.orphan_stop.ms %u\n", median(samples, ORPHANS));
+}
+
 int
 main(void)
 {
@@ -839,6 +915,7 @@ main(void)
 	for (int i = 0; i < KILLS; i++)
 		samples[i] = one_kill();
 	printf("bench: dtx.cleanup_3node.instr %u\n", median(samples, KILLS));
+	orphan_bench();
 	group_bench();
 	printf("bench: done\n");
 	bench_halt();
