@@ -102,6 +102,10 @@ METRICS += [
     ("dtx.cleanup_3node.instr",
      "from the kill of a `chain -hold` to `fs@1` and `wm@2` clean, "
      "polls included (median of 5)"),
+    ("dtx.orphan_stop.ms",
+     "an orphan: node 1 loops for node 0's transaction, asking "
+     "`qs_tx_alive` each turn; from node 0's abort until the loop's answer "
+     "is back (median of 5; node 0's clock; target: within 1 s)"),
     ("dtx.group.forces_per_commit_node",
      "group commit: 8 clients on each of 3 nodes, each commit writing on "
      "its own node's fs and one other's; for each node, its forced log "
