@@ -884,7 +884,11 @@ one_orphan(void)
 static void
 orphan_bench(void)
 {
+	int tries = 0;
 	for (int i = 0; i < ORPHANS;) {
+		if (++tries > 10 * ORPHANS)
+			fail("the abort came before node 1 began to spin, %d "
+			     "times", tries - 1 - i);
 		uint32_t ms = one_orphan();
 		if (ms)
 			samples[i++] = ms;

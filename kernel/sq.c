@@ -381,6 +381,7 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 						stamped it: the CMs carry it */
 	}
 	r->q = to;
+	r->to_owner = to->owner;
 	r->caller = wait ? current : NULL;
 	enqueue(to, r);
 	return r;
@@ -392,12 +393,15 @@ fail:
 }
 
 /* A call's request under a transaction that has aborted since it was
- * sent (a TM's own go on: they end it). */
+ * sent. The TM's own go on, and so do calls to the TM: they end it (an
+ * owner's commit or abort is sent under the transaction, and waits for
+ * the abort's phase two). */
 static bool
 orphan_call(const sq_req_t *r)
 {
 #ifndef QS_NO_TX_STAMP
-	return tx_aborted(r->hdr.txid) && !(r->hdr.flags & QS_MSG_SRC_TM);
+	return tx_aborted(r->hdr.txid) && !(r->hdr.flags & QS_MSG_SRC_TM) &&
+	       r->to_owner != sq_tm_pid();
 #else
 	(void)r;
 	return false;
@@ -426,7 +430,8 @@ wake_orphan_callers(proc_t *p, uint64_t tx)
 {
 	for (list_t *l = p->sq_reqs.next; l != &p->sq_reqs; l = l->next) {
 		sq_req_t *r = list_entry(l, sq_req_t, clink);
-		if (r->caller && r->state != RQ_DONE && r->hdr.txid == tx)
+		if (r->caller && r->state != RQ_DONE && r->hdr.txid == tx &&
+		    orphan_call(r))
 			sched_wake(r->caller, 0);
 	}
 	return false; /* every process */

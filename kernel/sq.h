@@ -50,6 +50,7 @@ typedef struct sq_req {
 	proc_t *client;   /* NULL: the client died, or the kernel sent it */
 	uint32_t charge;  /* bytes counted against the client's limit */
 	thread_t *caller; /* the client thread blocked for it, if any */
+	int to_owner;     /* the owner of the queue it was sent to */
 	thread_t *server;
 	list_t qlink;     /* in q's pending list, or the server's deferred list */
 	list_t clink;     /* in the client's request list */

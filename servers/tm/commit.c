@@ -168,7 +168,9 @@ phase_two(tm_rec_t *r, int outcome)
 		  qs_uptime_ms() + tm_stats.vote_ms);
 	int unacked = 0;
 	for (uint32_t i = 0; i < r->nparts; i++) {
-		r->parts[i].acked = rd.local[i] && rd.lans[i] == 0;
+		/* (or a later incarnation said it recovered: tmlog_recovered) */
+		r->parts[i].acked = r->parts[i].acked ||
+				    (rd.local[i] && rd.lans[i] == 0);
 		unacked += rd.local[i] && r->parts[i].cls == QS_TX_RECOVERABLE &&
 			   rd.lans[i] != 0;
 	}
@@ -193,8 +195,7 @@ log_force(tm_rec_t *r, uint32_t state)
 	for (uint32_t i = 0; i < r->nsubs; i++)
 		if (r->subs[i].vote == QS_VOTE_YES)
 			e.subs[e.nsubs++] = (uint8_t)r->subs[i].node;
-	if (state == TM_LOG_COMMITTED)
-		tmlog_owed(r, &e); /* until they acknowledge */
+	tmlog_owed(r, &e); /* who here must hear the commit */
 	int rc = tmlog_force(&e);
 	r->logged = rc == 0;
 	return rc;
@@ -347,8 +348,8 @@ tm_end_sub(tm_rec_t *r, int outcome)
 	 * log), we do not answer: the superior asks again, and so does the
 	 * tree thread here, until it is. */
 	bool held = false;
-	if (outcome == QS_TX_COMMITTED && unacked && r->logged &&
-	    tmlog_state(r->tx) != TM_LOG_COMMITTED) {
+	if (outcome == QS_TX_COMMITTED && (unacked || tmlog_owes(r)) &&
+	    r->logged && tmlog_state(r->tx) != TM_LOG_COMMITTED) {
 		held = log_force(r, TM_LOG_COMMITTED) < 0;
 		r->logged = true; /* its "prepared" entry is there in any case */
 	} else if (outcome == QS_TX_COMMITTED && r->logged &&

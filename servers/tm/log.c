@@ -100,9 +100,10 @@ not_logged(int r)
 static bool
 entry_ok(tm_log_rec_t *e, uint32_t len)
 {
-	if (len == offsetof(tm_log_rec_t, boot)) {
-		memset(&e->boot, 0, sizeof(*e) - len);
-		e->unnamed = 1;
+	if (len == offsetof(tm_log_rec_t, unnamed)) {
+		memset(&e->unnamed, 0, sizeof(*e) - len);
+		/* a commit kept for whoever did not acknowledge */
+		e->unnamed = e->state == TM_LOG_COMMITTED;
 	} else if (len != sizeof(*e)) {
 		return false;
 	}
@@ -288,26 +289,55 @@ tmlog_end(uint64_t tx)
 		memmove(e, e + 1, (entries + --n_entries - e) * sizeof(*e));
 }
 
+/* Whether owed o is a participant of r that has acknowledged. */
+static bool
+acked_in(const tm_rec_t *r, const tm_owed_t *o)
+{
+	for (uint32_t i = 0; i < r->nparts; i++)
+		if (r->parts[i].pid == o->pid && r->parts[i].acked &&
+		    o->boot == this_boot)
+			return true;
+	return false;
+}
+
 void
 tmlog_owed(const tm_rec_t *r, tm_log_rec_t *e)
 {
-	uint32_t n = 0;
-	e->boot = this_boot;
-	e->unnamed = 0;
-	memset(e->owed, 0, sizeof(e->owed));
+	/* those its entry already names (a record restored after a restart
+	   has no participants: only its entry knows them), less those that
+	   acknowledged since, and its yes-voters that have not */
+	tm_owed_t list[TM_LOG_OWED];
+	uint32_t n = 0, unnamed = 0;
+	memset(list, 0, sizeof(list));
+	const tm_log_rec_t *old = entry(r->tx);
+	if (old) {
+		unnamed = old->unnamed;
+		for (uint32_t k = 0; k < TM_LOG_OWED; k++)
+			if (old->owed[k].pid && !acked_in(r, &old->owed[k]))
+				list[n++] = old->owed[k];
+	}
 	for (uint32_t i = 0; i < r->nparts; i++) {
 		const tm_part_t *p = &r->parts[i];
 		if (p->cls != QS_TX_RECOVERABLE || p->vote != QS_VOTE_YES ||
 		    p->acked)
 			continue;
+		bool named = false;
+		for (uint32_t k = 0; k < n; k++)
+			named = named || (list[k].pid == p->pid &&
+					  list[k].boot == this_boot);
 		const char *name = client_name_text(p->name);
+		if (named)
+			continue;
 		if (name && n < TM_LOG_OWED) {
-			e->owed[n].pid = p->pid;
-			strcpy(e->owed[n++].name, name);
+			list[n].pid = p->pid;
+			list[n].boot = this_boot;
+			strcpy(list[n++].name, name);
 		} else {
-			e->unnamed++;
+			unnamed++;
 		}
 	}
+	e->unnamed = unnamed;
+	memcpy(e->owed, list, sizeof(list));
 }
 
 static bool
@@ -334,6 +364,14 @@ rewrite(const tm_log_rec_t *e)
 		       qs_tx_format(e->tx, tx_text), qs_strerror(r));
 }
 
+bool
+tmlog_owes(const tm_rec_t *r)
+{
+	tm_log_rec_t e;
+	tmlog_owed(r, &e);
+	return owes(&e);
+}
+
 void
 tmlog_settle(const tm_rec_t *r, int outcome, bool pending)
 {
@@ -344,16 +382,10 @@ tmlog_settle(const tm_rec_t *r, int outcome, bool pending)
 		tmlog_end(r->tx); /* presumed abort: nobody needs an abort kept */
 		return;
 	}
-	bool changed = false; /* those that acknowledged are owed nothing */
-	for (uint32_t i = 0; i < r->nparts; i++) {
-		const tm_part_t *p = &r->parts[i];
-		for (uint32_t k = 0; k < TM_LOG_OWED && p->acked; k++) {
-			if (e->owed[k].pid == p->pid) {
-				memset(&e->owed[k], 0, sizeof(e->owed[k]));
-				changed = true;
-			}
-		}
-	}
+	tm_log_rec_t now = *e; /* those that acknowledged are owed nothing */
+	tmlog_owed(r, &now);
+	bool changed = memcmp(&now, e, sizeof(now)) != 0;
+	*e = now;
 	if (!pending && !owes(e)) {
 		tmlog_end(r->tx);
 		return;
@@ -391,12 +423,13 @@ tmlog_recovered(const char *name, int32_t pid)
 		for (uint32_t k = 0; k < TM_LOG_OWED; k++) {
 			tm_owed_t *o = &e->owed[k];
 			if (o->pid && strcmp(o->name, name) == 0 &&
-			    (o->pid != pid || e->boot != this_boot)) {
+			    (o->pid != pid || o->boot != this_boot)) {
 				memset(o, 0, sizeof(*o));
 				changed = true;
 			}
 		}
-		if (changed && was && !owes(e) && !rec_find(e->tx)) {
+		if (changed && was && !owes(e) && !rec_find(e->tx) &&
+		    e->state == TM_LOG_COMMITTED) {
 			tmlog_end(e->tx); /* moves the ones after down */
 			continue;
 		}

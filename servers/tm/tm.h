@@ -80,7 +80,8 @@ enum { TM_LOG_PREPARED = 1, TM_LOG_COMMITTED = 2 };
  * nothing in doubt (TM_OP_RECOVERED). */
 #define TM_LOG_OWED 4
 typedef struct {
-	int32_t pid;  /* 0: the slot is free */
+	int32_t pid;   /* 0: the slot is free */
+	uint32_t boot; /* the TM's start (log.c) when pid was named */
 	char name[QS_NAME_MAX];
 } tm_owed_t;
 
@@ -90,10 +91,10 @@ typedef struct {
 	uint32_t superior; /* PREPARED: whom to ask; else TM_NO_NODE */
 	uint32_t nsubs;    /* subordinates that voted yes */
 	uint8_t subs[TM_SUBS_MAX];
-	/* COMMITTED: who here has not acknowledged it yet */
-	uint32_t boot;     /* the TM's start (log.c) when written */
+	/* who here voted yes and has not acknowledged the commit yet (a
+	   PREPARED entry names them too: after a restart only it knows) */
 	uint32_t unnamed;  /* owed to participants of no known name (more
-			      than TM_LOG_OWED): kept for good */
+			      than TM_LOG_OWED): a commit kept for good */
 	tm_owed_t owed[TM_LOG_OWED];
 } tm_log_rec_t;
 int tmlog_open(void);
@@ -109,8 +110,11 @@ void tmlog_end(uint64_t tx);            /* forget it (not forced) */
  * participant here did not acknowledge (tm_part_t.acked), whom it names
  * then (unforced); pending: subordinates still to be told (it stays). */
 void tmlog_settle(const tm_rec_t *r, int outcome, bool pending);
-/* Fills e's owed part from r's yes-voters that did not acknowledge. */
+/* Fills e's owed part: those r's entry names and r's yes-voters, less
+ * those that acknowledged. */
 void tmlog_owed(const tm_rec_t *r, tm_log_rec_t *e);
+/* Whether a commit of r would be owed to anyone here. */
+bool tmlog_owes(const tm_rec_t *r);
 /* Program `name`, now pid, has nothing in doubt: what its earlier
  * incarnations were owed goes (TM_OP_RECOVERED). */
 void tmlog_recovered(const char *name, int32_t pid);

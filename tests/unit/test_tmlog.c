@@ -196,6 +196,33 @@ test_a_commit_owed_to_a_dead_participant_goes_at_its_recovery(void)
 	CHECK(tmlog_state(7) == TM_LOG_COMMITTED); /* fs still needs it */
 	tmlog_recovered("fs", 20); /* a new boot's fs, though the same pid */
 	CHECK(tmlog_state(7) == 0 && tmlog_owing() == 0);
+	/* a subordinate's "prepared" names its yes-voters too: after a
+	   restart its record has no participants, and only the entry can say
+	   that the commit, when it comes, is owed here */
+	static tm_rec_t p, restored;
+	memset(&p, 0, sizeof(p));
+	p.tx = 9;
+	p.nparts = 1;
+	p.parts[0] = (tm_part_t){ .pid = 20, .cls = QS_TX_RECOVERABLE,
+				  .vote = QS_VOTE_YES, .name = 1 };
+	tm_log_rec_t pe;
+	memset(&pe, 0, sizeof(pe));
+	pe.tx = p.tx;
+	pe.state = TM_LOG_PREPARED;
+	tmlog_owed(&p, &pe);
+	CHECK(tmlog_force(&pe) == 0 && pe.owed[0].pid == 20);
+	qs_mutex_unlock(&tm_lock);
+	tm_stub_incarnation = 8;
+	log_local_reset();
+	CHECK(tmlog_open() == 0 && tmlog_state(9) == TM_LOG_PREPARED);
+	qs_mutex_lock(&tm_lock);
+	memset(&restored, 0, sizeof(restored));
+	restored.tx = 9;
+	CHECK(tmlog_owes(&restored));
+	tmlog_recovered("fs", 20); /* (it cannot while 9 is in doubt) */
+	CHECK(!tmlog_owes(&restored) && tmlog_state(9) == TM_LOG_PREPARED);
+	tmlog_settle(&restored, QS_TX_COMMITTED, false);
+	CHECK(tmlog_state(9) == 0);
 	/* one of no known name is kept for good */
 	static tm_rec_t r;
 	memset(&r, 0, sizeof(r));
