@@ -408,8 +408,9 @@ orphan_call(const sq_req_t *r)
 #endif
 }
 
-/* The caller gives up r: still queued, it goes; taken by a server, its
- * answer is discarded when it comes (as a dead client's). */
+/* The client gives up r (it died, or the call is an orphan's): still
+ * queued or answered, it goes; taken by a server, its answer is discarded
+ * when it comes. */
 static void
 req_abandon(sq_req_t *r)
 {
@@ -421,7 +422,9 @@ req_abandon(sq_req_t *r)
 		r->q->npending--;
 		sched_wake_all(&r->q->space);
 		req_free(r);
-	}
+	} else if (r->state == RQ_DONE) {
+		req_free(r);
+	} /* ASSIGNED or BUSY: sq_complete frees it */
 }
 
 /* Wakes p's threads blocked in a call under aborted transaction tx. */
@@ -678,20 +681,8 @@ sys_sq_list(trap_frame_t *f)
 static void
 drop_client_requests(proc_t *p)
 {
-	while (!list_empty(&p->sq_reqs)) {
-		sq_req_t *r = list_entry(p->sq_reqs.next, sq_req_t, clink);
-		req_unlink(r);
-		r->client = NULL;
-		r->caller = NULL;
-		if (r->state == RQ_QUEUED) {
-			list_del(&r->qlink);
-			r->q->npending--;
-			sched_wake_all(&r->q->space);
-			req_free(r);
-		} else if (r->state == RQ_DONE) {
-			req_free(r);
-		} /* ASSIGNED or BUSY: the server's answer is discarded */
-	}
+	while (!list_empty(&p->sq_reqs))
+		req_abandon(list_entry(p->sq_reqs.next, sq_req_t, clink));
 }
 
 int
