@@ -75,7 +75,7 @@ SLOTS = 8
 CHAIN = "chain -also fs@2 -n %d -r 100000 -slots %d %s" % (OPS, SLOTS, DIR)
 TX = r"\d+\.\d+\.\d+"
 COUNT_NODES = (0, 1)
-RUN_N, RATE = 400, 10  # a count run: RUN_N increments, RATE a second
+RUN_N, RATE = 200, 10  # a count run: RUN_N increments, RATE a second
 SERVICES = ((1, "fs"), (2, "fs"), (2, "wm"), (1, "disk"), (2, "disk"),
             (0, "echod"), (1, "echod"), (2, "echod"))
 WATCHED = ("disk", "fs", "echod", "wm", "shell")
