@@ -7,7 +7,8 @@ RESULTS_JSON (default build/bench/results.json) is what bench/bench.py
 writes: one flat object, metric name -> value. The table replaces whatever
 is between the two marker lines of DOC (default docs/bench.md); the rest of
 DOC is left as it is, so the analysis around the table is written by hand
-and the figures never are. bench.py runs this at the end of a whole run.
+and the figures never are. The table says when the run was (RESULTS_JSON's
+modification time, UTC). bench.py runs this at the end of a whole run.
 
 A row is metric, what, value. What a metric means is said here, once
 (METRICS); a metric bench.py measured but this list does not describe still
@@ -15,6 +16,7 @@ gets its row, and a warning, so that nothing measured goes unshown."""
 import json
 import os
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEGIN = "<!-- bench table: begin -->"
@@ -146,17 +148,20 @@ def table(results):
     return lines
 
 
-def rewrite(doc_text, results, source):
-    """DOC_TEXT with the lines between the markers replaced by the table.
-    Raises ValueError if the markers are missing or out of order."""
+def rewrite(doc_text, results, source, when):
+    """DOC_TEXT with the lines between the markers replaced by the table of
+    the run of WHEN (seconds since the epoch). Raises ValueError if the
+    markers are missing or out of order."""
     lines = doc_text.split("\n")
     try:
         b = lines.index(BEGIN)
         e = lines.index(END, b + 1)
     except ValueError:
         raise ValueError("no %r line followed by a %r line" % (BEGIN, END))
-    body = ["", "Written by `make bench` (`bench/report.py`) from `%s`."
-            % source, ""] + table(results) + [""]
+    body = ["", "Written by `make bench` (`bench/report.py`) from `%s`, "
+            "of the run of %s." % (source, time.strftime(
+                "%Y-%m-%d %H:%M UTC", time.gmtime(when))), ""] + \
+        table(results) + [""]
     return "\n".join(lines[:b + 1] + body + lines[e:])
 
 
@@ -175,6 +180,7 @@ def main(argv):
     try:
         with open(results_path) as f:
             results = json.load(f)
+        when = os.path.getmtime(results_path)  # the run that wrote it
         with open(doc) as f:
             text = f.read()
     except (OSError, ValueError) as e:
@@ -189,7 +195,7 @@ def main(argv):
             print("report: %s has no description in bench/report.py" % k,
                   file=sys.stderr)
     try:
-        new = rewrite(text, results, shown(results_path))
+        new = rewrite(text, results, shown(results_path), when)
     except ValueError as e:
         sys.exit("report: %s: %s" % (doc, e))
     if new != text:

@@ -29,6 +29,7 @@ SAMPLE = {
     "dtx.group_disk.commits_per_s": 567,
     "zz.new_metric": 7,
 }
+RUN_AT = 1796644800  # 2026-12-07 12:00 UTC: when the sample "ran"
 DOC = ("# Benchmarks\n\nText before, kept.\n\n%s\nold table\n| x | y |\n%s\n\n"
        "Text after, kept.\n" % (BEGIN, END))
 
@@ -37,6 +38,7 @@ def run(tmp_path, results=SAMPLE, doc=DOC):
     res = tmp_path / "results.json"
     res.write_text(json.dumps(results) if isinstance(results, dict)
                    else results)
+    os.utime(res, (RUN_AT, RUN_AT))
     md = tmp_path / "bench.md"
     md.write_text(doc)
     r = subprocess.run([sys.executable, REPORT, str(res), str(md)],
@@ -59,6 +61,7 @@ def test_table_from_results(tmp_path):
     r, text = run(tmp_path)
     assert r.returncode == 0, r.stderr
     assert "| metric | what | value |" in text
+    assert "of the run of 2026-12-07 12:00 UTC." in text
     got = rows(text)
     assert set(got) == set(SAMPLE)
     assert got["ipc.null_rtt.instr"][1] == "2,000"
