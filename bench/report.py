@@ -8,7 +8,9 @@ writes: one flat object, metric name -> value. The table replaces whatever
 is between the two marker lines of DOC (default docs/bench.md); the rest of
 DOC is left as it is, so the analysis around the table is written by hand
 and the figures never are. The table says when the run was (RESULTS_JSON's
-modification time, UTC). bench.py runs this at the end of a whole run.
+modification time, UTC), and, from spread.json beside RESULTS_JSON if there
+is one (metric -> [min, max]), the range over make bench's runs of each
+figure that differed between them. bench.py runs this at the end of a whole run.
 
 A row is metric, what, value. What a metric means is said here, once
 (METRICS); a metric bench.py measured but this list does not describe still
@@ -136,19 +138,25 @@ def value(v):
     return "{:,}".format(round(v, 4))
 
 
-def table(results):
+def table(results, spread=None):
     """The markdown table of RESULTS (metric -> value), described metrics
-    first in METRICS's order, then any others by name."""
+    first in METRICS's order, then any others by name; SPREAD (metric ->
+    [min, max] over the runs) adds the range where the runs differed."""
+    spread = spread or {}
     keys = [k for k, _ in METRICS if k in results]
     keys += sorted(k for k in results if k not in WHAT)
-    lines = ["| metric | what | value |", "| --- | --- | ---: |"]
+    lines = ["| metric | what | value | runs' range |",
+             "| --- | --- | ---: | ---: |"]
     for k in keys:
         what = WHAT.get(k, "(not described in `bench/report.py`)")
-        lines.append("| `%s` | %s | %s |" % (k, what, value(results[k])))
+        rng = spread.get(k)
+        lines.append("| `%s` | %s | %s | %s |" % (
+            k, what, value(results[k]),
+            "%s to %s" % (value(rng[0]), value(rng[1])) if rng else ""))
     return lines
 
 
-def rewrite(doc_text, results, source, when):
+def rewrite(doc_text, results, source, when, spread=None):
     """DOC_TEXT with the lines between the markers replaced by the table of
     the run of WHEN (seconds since the epoch). Raises ValueError if the
     markers are missing or out of order."""
@@ -161,7 +169,7 @@ def rewrite(doc_text, results, source, when):
     body = ["", "Written by `make bench` (`bench/report.py`) from `%s`, "
             "of the run of %s." % (source, time.strftime(
                 "%Y-%m-%d %H:%M UTC", time.gmtime(when))), ""] + \
-        table(results) + [""]
+        table(results, spread) + [""]
     return "\n".join(lines[:b + 1] + body + lines[e:])
 
 
@@ -181,6 +189,12 @@ def main(argv):
         with open(results_path) as f:
             results = json.load(f)
         when = os.path.getmtime(results_path)  # the run that wrote it
+        spread_path = os.path.join(os.path.dirname(results_path),
+                                   "spread.json")
+        spread = {}
+        if os.path.exists(spread_path):
+            with open(spread_path) as f:
+                spread = json.load(f)
         with open(doc) as f:
             text = f.read()
     except (OSError, ValueError) as e:
@@ -190,12 +204,18 @@ def main(argv):
             for v in results.values()):
         sys.exit("report: %s is not an object of metric -> number"
                  % results_path)
+    if not isinstance(spread, dict) or not all(
+            isinstance(v, list) and len(v) == 2 and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool)
+                for x in v) for v in spread.values()):
+        sys.exit("report: %s is not an object of metric -> [min, max]"
+                 % spread_path)
     for k in sorted(results):
         if k not in WHAT:
             print("report: %s has no description in bench/report.py" % k,
                   file=sys.stderr)
     try:
-        new = rewrite(text, results, shown(results_path), when)
+        new = rewrite(text, results, shown(results_path), when, spread)
     except ValueError as e:
         sys.exit("report: %s: %s" % (doc, e))
     if new != text:

@@ -46,14 +46,15 @@ def run(tmp_path, results=SAMPLE, doc=DOC):
     return r, md.read_text()
 
 
-def rows(text):
-    """{metric: (what, value)} of the table between the markers."""
+def rows(text, with_range=False):
+    """{metric: (what, value)} of the table between the markers (and the
+    runs' range, with_range)."""
     inside = text[text.index(BEGIN):text.index(END)]
     out = {}
     for line in inside.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and cells[0].startswith("`"):
-            out[cells[0].strip("`")] = (cells[1], cells[2])
+        if len(cells) == 4 and cells[0].startswith("`"):
+            out[cells[0].strip("`")] = tuple(cells[1:4 if with_range else 3])
     return out
 
 
@@ -156,3 +157,25 @@ def test_group_commit_rows(tmp_path):
             in what["dtx.group_disk.forces_per_commit_node"])
     # dtxbench prints the forces x100, bench.py divides them back
     assert "dtx.group.forces_per_commit_node_x100" in bench
+
+
+def test_the_runs_range_where_they_differed(tmp_path):
+    """spread.json beside results.json: [min, max] of a figure over make
+    bench's runs, shown where they differed; the others' cell is empty."""
+    (tmp_path / "spread.json").write_text(json.dumps({
+        "dtx.group.commits_per_s": [1100, 1302],
+        "dtx.readonly.forces": [4.25, 4.5]}))
+    r, text = run(tmp_path)
+    assert r.returncode == 0, r.stderr
+    got = rows(text, with_range=True)
+    assert got["dtx.group.commits_per_s"][1:] == ("1,234", "1,100 to 1,302")
+    assert got["dtx.readonly.forces"][1:] == ("4.5", "4.25 to 4.5")
+    assert got["ipc.null_rtt.instr"][2] == ""
+    assert "| metric | what | value | runs' range |" in text
+
+
+def test_a_bad_spread_file_is_refused(tmp_path):
+    (tmp_path / "spread.json").write_text(json.dumps({"a.b": [1]}))
+    r, text = run(tmp_path)
+    assert r.returncode != 0 and "[min, max]" in r.stderr
+    assert text == DOC  # left as it was
