@@ -74,6 +74,13 @@ METRICS = [
      "sectors it read and wrote, per KiB of log"),
     ("rvm.flush_over_vista.ratio",
      "flush commit over Vista, instructions per transaction"),
+    ("rvm.flush_disk.instr_per_tx",
+     "flush commit again, on a disk that completes 200 requests a second "
+     "(QEMU's throttling: 5 ms a request, about 10 ms a commit, as a "
+     "7,200 rpm disk), instructions per transaction (the wait included)"),
+    ("rvm.flush_over_vista_disk.ratio",
+     "that flush commit over Vista (Rio Vista: about 2,000 times less "
+     "than RVM on a disk)"),
     ("net.remote_rtt.instr",
      "null remote round trip, `qs_call` on `echo@1` (median of 2,000)"),
     ("net.udp_echo_rtt.instr",
