@@ -24,6 +24,9 @@ static uint32_t out_head, out_tail; /* head: next write; tail: next sent */
 static wq_t writers = WQ_INIT(writers);
 static uint32_t dropped;
 
+_Static_assert(2 * CONSOLE_WRITE_MAX <= OUTPUT_SIZE,
+	       "a process's write must fit the output buffer whole");
+
 static uint32_t
 out_room(void)
 {
@@ -70,7 +73,9 @@ console_write_user(uint32_t ubuf, uint32_t len)
 	uint32_t n = 0;
 	if (len > CONSOLE_WRITE_MAX)
 		len = CONSOLE_WRITE_MAX;
-	while (out_room() < 2 && len)
+	/* whole or not at all (room for every byte as CR LF): another
+	   writer's output never lands inside a line */
+	while (out_room() < 2 * len)
 		sched_block(&writers, -1);
 	/* checked after the wait: another thread may have unmapped it */
 	if (!user_ok(ubuf, len, false))

@@ -18,8 +18,9 @@ void vga_putc(char c);
 /* The kernel's own output: never blocks; dropped (and counted) if the
    output buffer is full. */
 void console_write(const char *s, size_t len);
-/* A process's output: blocks until there is room for at least one byte;
-   returns how many it took (at most CONSOLE_WRITE_MAX) or QS_EFAULT. */
+/* A process's output: blocks until there is room for all of it (at most
+   CONSOLE_WRITE_MAX bytes, a newline taking two), so that writes never
+   interleave; returns how many it took or QS_EFAULT. */
 #define CONSOLE_WRITE_MAX 4096
 int console_write_user(uint32_t ubuf, uint32_t len);
 /* Moves buffered output to the UART while it takes it (its interrupt). */

@@ -161,6 +161,16 @@ def test_more_runs_than_requests_are_caught(good):
                verdict(emit("a", recs, 1000), (top, top, 0)))
 
 
+def test_a_line_after_typed_echo_still_counts(good):
+    """A test typing into the same console: the shell's echo of `kill 12`
+    comes before a history line on its console line; the line is whole
+    (the kernel takes a write whole), so it counts."""
+    recs, value = good
+    log = emit("a", recs, 1000).split("\n")
+    log[3] = "kill 12" + log[3]
+    assert verdict("\n".join(log), (value, value, 0)) == []
+
+
 def test_a_lost_or_mangled_line_is_caught(good):
     recs, value = good
     log = emit("a", recs, 1000).split("\n")
