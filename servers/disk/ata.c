@@ -1,8 +1,15 @@
 /*
  * ATA PIO on the primary IDE channel's master disk (ports 0x1f0-0x1f7 and
- * the control port 0x3f6, both granted by init). The driver polls: it sets
- * nIEN so the disk never raises IRQ 14, and waits on the alternate status
- * register, which does not disturb the device, yielding the CPU meanwhile.
+ * the control port 0x3f6, both granted by init). If init also granted the
+ * channel's interrupt (IRQ 14), the driver sleeps on it while the disk is
+ * busy: it reads the status register, which clears the disk's interrupt,
+ * and waits for the next (SYS_IRQ_WAIT), at most IRQ_WAIT_MS before it
+ * looks again, so a lost interrupt costs time, never a request. The CPU is
+ * free meanwhile, for other work or to halt (under icount the clock then
+ * runs on in real time, so a slow disk's wait shows in guest time, as a
+ * real one's would). Without the grant it polls: it sets nIEN so the disk
+ * never raises the interrupt, and waits on the alternate status register,
+ * which does not disturb the device, yielding the CPU meanwhile.
  * Every wait has a deadline, so a disk that stays busy costs one request
  * QS_EIO (and a channel reset), never a hung server.
  *
@@ -52,6 +59,12 @@ enum {
  * took (READ/WRITE MULTIPLE). */
 static uint32_t mult = 1;
 
+#define ATA_IRQ 14
+#define IRQ_WAIT_MS 10 /* one clock tick: then the status is read again */
+static bool use_irq; /* init granted IRQ 14: sleep on it, not spin */
+static uint8_t ctl = CTL_NIEN; /* the device control bits: nIEN unless
+				  use_irq */
+
 /* The spec's 400 ns for the status to become valid: four port reads. */
 static void
 delay400(void)
@@ -71,12 +84,17 @@ wait_ready(void)
 	uint32_t deadline = qs_uptime_ms() + TIMEOUT_MS;
 	for (;;) {
 		bool late = (int32_t)(qs_uptime_ms() - deadline) >= 0;
-		uint8_t st = qs_inb(ATA_CONTROL);
+		/* the status register clears the disk's interrupt, so the next
+		   one is an edge the interrupt controller sees */
+		uint8_t st = qs_inb(use_irq ? ATA_STATUS : ATA_CONTROL);
 		if (!(st & ST_BSY))
 			return st;
 		if (late)
 			return QS_ETIMEDOUT;
-		qs_yield();
+		if (use_irq)
+			qs_irq_wait(ATA_IRQ, IRQ_WAIT_MS);
+		else
+			qs_yield();
 	}
 }
 
@@ -93,9 +111,9 @@ reset(void)
 {
 	qs_outb(ATA_DEVICE, DEV_LBA_MASTER);
 	delay400();
-	qs_outb(ATA_CONTROL, CTL_NIEN | CTL_SRST);
+	qs_outb(ATA_CONTROL, ctl | CTL_SRST);
 	delay400();
-	qs_outb(ATA_CONTROL, CTL_NIEN);
+	qs_outb(ATA_CONTROL, ctl);
 	delay400();
 	int st = wait_ready();
 	qs_outb(ATA_DEVICE, DEV_LBA_MASTER);
@@ -241,7 +259,8 @@ print_model(const uint16_t *id, uint32_t sectors)
 	while (n > 0 && model[n - 1] == ' ')
 		n--;
 	model[n] = 0;
-	printf("disk: %s, %u sectors (%u MiB)\n", model, sectors, sectors >> 11);
+	printf("disk: %s, %u sectors (%u MiB), %s\n", model, sectors,
+	       sectors >> 11, use_irq ? "waits on IRQ 14" : "polled");
 }
 
 int
@@ -253,6 +272,9 @@ ata_init(uint32_t *sectors)
 		printf("disk: no IDE controller at 0x1f0 (the bus floats)\n");
 		return QS_ENOENT;
 	}
+	/* the interrupt is ours if init granted it (else QS_EPERM) */
+	use_irq = qs_irq_wait(ATA_IRQ, 0) != QS_EPERM;
+	ctl = use_irq ? 0 : CTL_NIEN;
 	int r = reset();
 	if (r == 0)
 		r = command(CMD_IDENTIFY, 0, 0);
