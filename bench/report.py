@@ -66,7 +66,7 @@ METRICS = [
     ("rvm.vista.disk_writes_per_tx", "disk writes per Vista transaction"),
     ("rvm.truncate.instr_per_kb",
      "truncation of the no-flush run's log, instructions per KiB of it "
-     "(with the disk server polling during QEMU's host I/O)"),
+     "(with the disk server waiting for QEMU's host I/O)"),
     ("rvm.truncate.disk_ios_per_kb",
      "disk requests (reads, writes, cache flushes) of that truncation, "
      "per KiB of log"),
