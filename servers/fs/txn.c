@@ -182,14 +182,24 @@ fs_tx_room(uint64_t tx, fs_client_t client)
 	return QS_ELIMIT;
 }
 
+/* The transaction ended lately: its notices came already, so nothing it
+ * takes now would ever be let go. */
+static bool
+tx_ended(uint64_t tx)
+{
+	for (int i = 0; i < ENDED_MAX; i++)
+		if (ended[i] == tx)
+			return true;
+	return false;
+}
+
 int
 fs_tx_get(uint64_t tx, fs_client_t client, fs_tx_t **out)
 {
 	fs_tx_t *t = tx_find(tx);
 	if (!t) {
-		for (int i = 0; i < ENDED_MAX; i++)
-			if (ended[i] == tx)
-				return QS_EABORTED;
+		if (tx_ended(tx))
+			return QS_EABORTED;
 		int r = fs_tx_room(tx, client);
 		if (r < 0)
 			return r;
@@ -229,6 +239,10 @@ fs_lock_write(uint64_t tx, uint32_t ino)
 {
 	if (ino >= ninodes || (lock_owner[ino] && lock_owner[ino] != tx))
 		return QS_EBUSY;
+	/* A request that joined before its transaction ended, and got here
+	 * after: a lock taken now would outlive the transaction. */
+	if (!tx_find(tx) && tx_ended(tx))
+		return QS_EABORTED;
 	lock_owner[ino] = tx;
 	return 0;
 }

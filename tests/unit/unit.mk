@@ -27,7 +27,7 @@ UNIT_TESTS := $(UNIT_OUT)/test_libc $(UNIT_OUT)/test_malloc \
 	$(UNIT_OUT)/test_rvm_undo $(UNIT_OUT)/test_rvm_open \
 	$(UNIT_OUT)/test_rvm_node \
 	$(UNIT_OUT)/test_lwip $(UNIT_OUT)/test_seal $(UNIT_OUT)/test_logstore \
-	$(UNIT_OUT)/test_tmlog
+	$(UNIT_OUT)/test_tmlog $(UNIT_OUT)/test_fstxn
 
 UNIT_SRCS_test_libc := $(UNIT_DIR)/test_libc.c libqs/src/string.c \
 	libqs/src/printf.c libqs/src/stdlib.c
@@ -109,8 +109,11 @@ UNIT_SRCS_test_logstore := $(UNIT_DIR)/test_logstore.c $(RVM_HOST_SRCS) \
 UNIT_SRCS_test_tmlog := $(UNIT_DIR)/test_tmlog.c $(RVM_HOST_SRCS) \
 	$(UNIT_DIR)/tm_stubs.c servers/tm/log.c libqs/src/printf.c \
 	$(RVM_LIB_SRCS)
+# The file server's transactions and locks, RVM and the TM stubbed by the test.
+UNIT_SRCS_test_fstxn := $(UNIT_DIR)/test_fstxn.c $(UNIT_DIR)/rvm_host.c \
+	servers/fs/txn.c libqs/src/string.c
 RVM_TESTS := $(filter $(UNIT_OUT)/test_rvm% $(UNIT_OUT)/test_logstore \
-	$(UNIT_OUT)/test_tmlog,$(UNIT_TESTS))
+	$(UNIT_OUT)/test_tmlog $(UNIT_OUT)/test_fstxn,$(UNIT_TESTS))
 RVM_HOST_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(RVM_HOST_SRCS) \
 	$(foreach t,$(notdir $(RVM_TESTS)),$(UNIT_DIR)/$(t).c))
 
