@@ -29,7 +29,8 @@ def run_unit(binary):
 
 
 def run_pytest():
-    cmd = ["/usr/bin/python3", "-m", "pytest", "-q", "-rfE", "tests/system"]
+    cmd = ["/usr/bin/python3", "-m", "pytest", "-q", "-rfE", "--durations=25",
+           "tests/system"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     last = ""
     for line in proc.stdout:
