@@ -5,6 +5,10 @@
  * trip crosses the kernel and two address spaces both ways. Prints
  * "bench: METRIC VALUE" lines, runs tmbench (the TM's benchmarks), then
  * powers the node off.
+ *
+ * "bench profile" (bench-profile.conf, booted by tools/bin/qsprof) makes
+ * one null round trip and one of 4 KiB, each between prof_begin and
+ * prof_end, which the profiler steps through instruction by instruction.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +65,44 @@ async_per_request(int qid)
 	return (uint32_t)((qs_rdtsc() - t0) / ASYNC_REQUESTS);
 }
 
+/* For tools/bin/qsprof: it breaks at prof_begin where prof_magic holds
+ * PROF_MAGIC (in this program, not another at the same address), steps to
+ * prof_end, and tells the windows apart by prof_len. */
+#define PROF_MAGIC 0x51505246u
+volatile uint32_t prof_magic;
+volatile uint32_t prof_len;
+
+__attribute__((noinline)) void
+prof_begin(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void
+prof_end(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static void
+profile(int qid)
+{
+	static const uint32_t lens[] = { 0, 4096 };
+	qs_msg_init(&req, 1);
+	for (int i = 0; i < 100; i++) /* warm up, as median_rtt does */
+		qs_call(qid, &req, &reply, sizeof(reply));
+	prof_magic = PROF_MAGIC;
+	for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		req.hdr.len = lens[i];
+		qs_call(qid, &req, &reply, sizeof(reply)); /* warm for this size */
+		prof_len = lens[i];
+		prof_begin();
+		qs_call(qid, &req, &reply, sizeof(reply));
+		prof_end();
+	}
+	prof_magic = 0;
+}
+
 static int
 serve(void)
 {
@@ -86,6 +128,12 @@ main(int argc, char **argv)
 	if (server < 0) {
 		printf("bench: cannot start the server: %s\n", qs_strerror(server));
 		return 1;
+	}
+	if (argc > 1 && strcmp(argv[1], "profile") == 0) {
+		profile(qid);
+		qs_kill(server);
+		printf("bench: done\n");
+		bench_halt();
 	}
 	printf("bench: ipc.null_rtt.instr %u\n", median_rtt(qid, 0));
 	printf("bench: ipc.async.instr_per_req %u\n", async_per_request(qid));

@@ -1,0 +1,130 @@
+"""qsprof: where the instructions of one IPC round trip go.
+
+Boots the ISO with bench/bench-profile.conf under -icount shift=0 and
+QEMU's gdb stub (on 127.0.0.1 only), where `bench profile` makes one null
+round trip and one of 4 KiB between prof_begin and prof_end. gdb
+(gdb_trace.py) single-steps each window, every instruction of the client,
+the kernel and the server in order; this module names each instruction's
+function from the kernel's and the program's symbols, and reports per
+window: the total, the instructions per function, and the path, the
+functions in the order the round trip ran through them.
+
+    tools/bin/qsprof [--iso build/qs.iso] [--kernel build/kernel.elf]
+                     [--out build/profile]
+
+The total is exact (-icount counts what a trace holds: one per iteration
+of a rep-prefixed instruction); it is a little more than `make bench`'s
+ipc.null_rtt.instr, which is the median of rdtsc-timed calls, because a
+window also holds prof_begin's return and the call to prof_end."""
+import bisect
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections import Counter
+
+from qsnet.qemu import qemu_argv
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+USER_BASE = 0x40000000  # libqs/user.ld: programs load here, the kernel below
+TIMEOUT = 900  # seconds; TCG on a busy machine is slow
+NAMES = {0: "null round trip", 4096: "4 KiB round trip"}
+
+
+class Symbols:
+    """Function names by address, from an ELF's symbol table (nm)."""
+
+    def __init__(self, elf, tag):
+        out = subprocess.run(["nm", "-n", "--defined-only", elf],
+                             capture_output=True, text=True, check=True).stdout
+        self.addrs, self.names = [], []
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) == 3 and f[1] in "Tt":
+                self.addrs.append(int(f[0], 16))
+                self.names.append("%s:%s" % (tag, f[2]))
+
+    def name(self, pc):
+        i = bisect.bisect_right(self.addrs, pc) - 1
+        return self.names[i] if i >= 0 else "?"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def trace(iso, program, out):
+    """Boots, steps through the windows; returns gdb_trace's windows."""
+    port = free_port()
+    argv = qemu_argv(iso, boot_args=[("conf", "bench-profile.conf")],
+                     icount=True)
+    argv += ["-gdb", "tcp:127.0.0.1:%d" % port, "-S"]
+    log = open(os.path.join(out, "console.log"), "w")
+    qemu = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    raw = os.path.join(out, "trace.json")
+    env = dict(os.environ, QSPROF_STUB="127.0.0.1:%d" % port,
+               QSPROF_OUT=raw, QSPROF_WINDOWS=str(len(NAMES)))
+    try:
+        gdb = subprocess.run(
+            ["gdb", "-nx", "-batch", "-x",
+             os.path.join(ROOT, "tools", "qsprof", "gdb_trace.py"), program],
+            env=env, capture_output=True, text=True, timeout=TIMEOUT)
+        if gdb.returncode != 0 or not os.path.exists(raw):
+            sys.exit("qsprof: gdb failed:\n%s%s" % (gdb.stdout[-2000:],
+                                                     gdb.stderr[-2000:]))
+    finally:
+        qemu.kill()
+        qemu.wait()
+        log.close()
+    with open(raw) as f:
+        return json.load(f)["windows"]
+
+
+def report(window, kernel, user):
+    """The text for one window."""
+    pcs = window["pcs"]
+    names = [kernel.name(pc) if pc < USER_BASE else user.name(pc)
+             for pc in pcs]
+    title = NAMES.get(window["len"], "%d-byte round trip" % window["len"])
+    lines = ["## %s: %d instructions (%d in the kernel)"
+             % (title, len(pcs), sum(pc < USER_BASE for pc in pcs)), "",
+             "%8s %6s  %s" % ("instr", "share", "function")]
+    for name, n in Counter(names).most_common():
+        lines.append("%8d %5.1f%%  %s" % (n, 100.0 * n / len(pcs), name))
+    lines += ["", "path (each function in turn, with its instructions):"]
+    runs = []
+    for name in names:
+        if runs and runs[-1][0] == name:
+            runs[-1][1] += 1
+        else:
+            runs.append([name, 1])
+    lines += ["  %-40s %5d" % (name, n) for name, n in runs]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    import argparse
+    p = argparse.ArgumentParser(prog="qsprof", description=__doc__.split(
+        "\n\n")[0])
+    p.add_argument("--iso", default=os.path.join(ROOT, "build", "qs.iso"))
+    p.add_argument("--kernel", default=os.path.join(ROOT, "build",
+                                                    "kernel.elf"),
+                   help="the ISO's kernel, for its symbols")
+    p.add_argument("--out", default=os.path.join(ROOT, "build", "profile"))
+    a = p.parse_args(argv)
+    os.makedirs(a.out, exist_ok=True)
+    program = os.path.join(ROOT, "build", "bin", "bench")
+    kernel = Symbols(a.kernel, "kernel")
+    user = Symbols(program, "bench")
+    text = "".join(report(w, kernel, user) + "\n"
+                   for w in trace(a.iso, program, a.out))
+    with open(os.path.join(a.out, "ipc.txt"), "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+    print("(written to %s)" % os.path.join(a.out, "ipc.txt"))
+    return 0
