@@ -47,6 +47,7 @@ typedef struct proc {
 	} mmio[MAX_MMIO_GRANTS];
 	int nmmio;
 	uint32_t mmio_next;
+	uint32_t unmaps;   /* counts sbrk's shrinks: what recv_buf_ok knew */
 	uint32_t dma_quota, dma_used, dma_next;
 	struct {
 		uint32_t id;  /* vendor << 16 | device */
@@ -152,6 +153,11 @@ int sq_tm_pid(void); /* the owner of QS_DEATH_QUEUE: the transaction manager */
 bool user_ok(uint32_t va, uint32_t len, bool write);
 int copy_from_user(void *dst, uint32_t src, uint32_t len);
 int copy_to_user(uint32_t dst, const void *src, uint32_t len);
+/* len bytes from src (kernel memory, or the current process's, checked) to
+ * dst in address space pd; QS_EFAULT at a page that is not the process's
+ * to write, or (in another space) a frame the kernel's identity map does
+ * not reach; what came before it may be written. */
+int copy_to_space(uint32_t pd, uint32_t dst, const void *src, uint32_t len);
 int copy_str_from_user(char *dst, uint32_t src, uint32_t max);
 
 #endif

@@ -18,12 +18,15 @@ void sched_reap(void);
 thread_t *current;
 static thread_t idle_thread;
 static list_t ready[QS_PRIO_MAX + 1];
+/* A bit per priority whose ready list may hold a thread: set as one is
+ * added, cleared when higher_ready finds the list empty. */
+static uint32_t ready_mask;
 static list_t sleepers = LIST_INIT(sleepers);
 static list_t dead = LIST_INIT(dead); /* threads whose stack is still in use */
 static list_t all_threads = LIST_INIT(all_threads);
 static int next_tid = 1;
 static int quantum;
-static bool resched;
+bool sched_resched; /* a switch is due on the way out of the kernel */
 
 void
 sched_init(void)
@@ -122,8 +125,9 @@ sched_ready(thread_t *t)
 {
 	t->state = T_READY;
 	list_add_tail(&ready[t->priority], &t->run_link);
+	ready_mask |= 1u << t->priority;
 	if (t->priority > current->priority)
-		resched = true;
+		sched_resched = true;
 }
 
 static thread_t *
@@ -139,19 +143,12 @@ pick_next(void)
 	return &idle_thread;
 }
 
-/* The current thread has already been queued, blocked or killed. */
-void
-schedule(void)
+/* Runs next, which is not the current thread and is on no list. */
+static void
+switch_to(thread_t *next)
 {
 	thread_t *prev = current;
-	thread_t *next = pick_next();
 
-	resched = false;
-	quantum = QUANTUM_TICKS;
-	if (next == prev) {
-		prev->state = T_RUNNING;
-		return;
-	}
 	next->state = T_RUNNING;
 	current = next;
 	if (next->proc) {
@@ -160,7 +157,23 @@ schedule(void)
 		tss_set_kernel_stack(next->kstack + KSTACK_PAGES * PAGE_SIZE);
 	}
 	switch_context(&prev->esp, next->esp);
-	sched_reap();
+	if (!list_empty(&dead))
+		sched_reap();
+}
+
+/* The current thread has already been queued, blocked or killed. */
+void
+schedule(void)
+{
+	thread_t *next = pick_next();
+
+	sched_resched = false;
+	quantum = QUANTUM_TICKS;
+	if (next == current) {
+		current->state = T_RUNNING;
+		return;
+	}
+	switch_to(next);
 }
 
 void
@@ -185,6 +198,45 @@ sched_block(wq_t *wq, int32_t timeout_ms)
 		list_add_tail(&sleepers, &current->sleep_link);
 	}
 	schedule();
+	return current->wait_result;
+}
+
+/* Is a thread of priority above prio ready? */
+static bool
+higher_ready(int prio)
+{
+	for (uint32_t m = ready_mask & ~((2u << prio) - 1); m; m &= m - 1) {
+		int p = __builtin_ctz(m);
+		if (!list_empty(&ready[p]))
+			return true;
+		ready_mask &= ~(1u << p);
+	}
+	return false;
+}
+
+int
+sched_block_to(wq_t *wq, thread_t *next)
+{
+	if (!next)
+		return sched_block(wq, -1);
+	current->state = T_BLOCKED;
+	current->wq = wq;
+	current->wait_result = 0;
+	if (wq)
+		list_add_tail(&wq->waiters, &current->run_link);
+	if (next->state == T_BLOCKED) { /* woken here */
+		sched_remove(next);
+		next->wait_result = 0;
+	} else {
+		list_del(&next->run_link); /* off its ready queue */
+	}
+	if (higher_ready(next->priority)) {
+		sched_ready(next);
+		schedule();
+	} else {
+		sched_resched = quantum <= 0; /* nothing higher is ready: the tick's */
+		switch_to(next);
+	}
 	return current->wait_result;
 }
 
@@ -229,14 +281,9 @@ sched_tick(void)
 			sched_wake(t, QS_ETIMEDOUT);
 	}
 	if (--quantum <= 0)
-		resched = true;
+		sched_resched = true;
 }
 
-bool
-sched_need_resched(void)
-{
-	return resched;
-}
 
 void
 sched_set_priority(thread_t *t, int priority)
@@ -248,7 +295,7 @@ sched_set_priority(thread_t *t, int priority)
 	} else {
 		t->priority = priority;
 	}
-	resched = true;
+	sched_resched = true;
 }
 
 /* The boot context becomes the idle thread. */

@@ -39,6 +39,9 @@ typedef struct thread {
 	uint32_t sq_entry, sq_stack, sq_buf, sq_cap;
 	struct sq_req *sq_req;
 	uint64_t sq_saved_tx; /* the thread's own transaction during an upcall */
+	/* the receive buffer its last call's check found writable, while its
+	 * process has unmapped nothing since (recv_buf_ok) */
+	uint32_t rbuf, rbuf_cap, rbuf_unmaps;
 	list_t sq_idle_link;  /* in the queue's idle list */
 	list_t sq_member_link; /* in the queue's list of offering threads */
 } thread_t;
@@ -55,12 +58,23 @@ void sched_yield(void);
 void schedule(void);
 /* Blocks the current thread; returns 0 when woken, QS_ETIMEDOUT on timeout. */
 int sched_block(wq_t *wq, int32_t timeout_ms);
+/* As sched_block(wq, -1), but wakes next if it is blocked, and runs it at
+ * once unless a thread of higher priority is ready: a direct hand-off (the
+ * IPC fast path), in the time slice of the thread that blocks. next must be
+ * ready or blocked; with next NULL, as sched_block. */
+int sched_block_to(wq_t *wq, thread_t *next);
 void sched_wake(thread_t *t, int result);
 int sched_wake_all(wq_t *wq);
 void sched_remove(thread_t *t); /* take a thread off every queue */
 void sched_tick(void);
 void sched_set_priority(thread_t *t, int priority);
-bool sched_need_resched(void);
+extern bool sched_resched;
+/* Is a switch due (the tick's, or a wake-up that outranks the thread)? */
+static inline bool
+sched_need_resched(void)
+{
+	return sched_resched;
+}
 thread_t *thread_find(int tid);
 
 #endif

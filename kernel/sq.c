@@ -22,6 +22,7 @@
 #include "sq.h"
 #include "syscall.h"
 #include "tx.h"
+#include "vmm.h"
 
 #define SQ_BUCKETS 64 /* qids are handed out in order: one per bucket */
 
@@ -61,6 +62,42 @@ sq_find_name(const char *name)
 
 /* ---- requests ---------------------------------------------------------- */
 
+/*
+ * Requests that clients send come from a pool first, and from the heap
+ * only when it is used up: most live for one round trip, and a free list
+ * costs less than the allocator. (Requests the kernel makes itself come
+ * from the heap; req_free tells the two apart by address.)
+ */
+#define REQ_POOL 64
+static sq_req_t req_pool[REQ_POOL];
+static uint32_t req_pool_used; /* entries ever taken; those below are */
+static sq_req_t *req_spare;    /* ... free on this list, or in use */
+
+static sq_req_t *
+req_alloc(void)
+{
+	sq_req_t *r = req_spare;
+	if (r) {
+		req_spare = r->spare;
+		return r;
+	}
+	if (req_pool_used < REQ_POOL)
+		return &req_pool[req_pool_used++];
+	return kmalloc(sizeof(*r));
+}
+
+/* Gives r's memory back (its data is the caller's business). */
+static void
+req_release(sq_req_t *r)
+{
+	if (r >= req_pool && r < req_pool + REQ_POOL) {
+		r->spare = req_spare;
+		req_spare = r;
+	} else {
+		kfree(r);
+	}
+}
+
 /* The client no longer holds the request (answered and reaped, or dead). */
 static void
 req_unlink(sq_req_t *r)
@@ -76,29 +113,46 @@ void
 req_free(sq_req_t *r)
 {
 	req_unlink(r);
-	if (r->data) /* most requests and replies carry no data */
-		kfree(r->data);
-	if (r->ool)
+	/* most requests and replies carry no data in the kernel */
+	if ((uintptr_t)r->data | (uintptr_t)r->ool | (uintptr_t)r->rdata |
+	    (uintptr_t)r->rool) {
+		kfree(r->data); /* kfree(NULL) does nothing */
 		kfree(r->ool);
-	if (r->rdata)
 		kfree(r->rdata);
-	if (r->rool)
 		kfree(r->rool);
-	kfree(r);
+	}
+	req_release(r);
 }
 
-/* Copies the data a message header describes into the kernel. */
 int
-msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data, uint8_t **ool)
+msg_check(uint32_t umsg, const qs_msg_hdr_t *hdr)
+{
+	uint32_t len = hdr->len, ool_len = hdr->ool_len;
+	if (len > QS_MSG_INLINE || ool_len > QS_MSG_OOL_MAX)
+		return QS_E2BIG;
+	if ((len && !user_ok(umsg + sizeof(*hdr), len, false)) ||
+	    (ool_len && !user_ok(hdr->ool, ool_len, false)))
+		return QS_EFAULT;
+	return 0;
+}
+
+/* A message's header from user space, checked (msg_check). */
+int
+msg_header_in(uint32_t umsg, qs_msg_hdr_t *hdr)
+{
+	_Static_assert(sizeof(*hdr) % 4 == 0, "a header is whole words");
+	if (!user_header(umsg))
+		return QS_EFAULT;
+	copy_words(hdr, (const void *)umsg, sizeof(*hdr) / 4);
+	return msg_check(umsg, hdr);
+}
+
+/* Copies the data a checked header describes into the kernel. */
+int
+msg_data_in(uint32_t umsg, const qs_msg_hdr_t *hdr, uint8_t **data,
+	    uint8_t **ool)
 {
 	*data = *ool = NULL;
-	if (copy_from_user(hdr, umsg, sizeof(*hdr)) < 0)
-		return QS_EFAULT;
-	if (hdr->len > QS_MSG_INLINE || hdr->ool_len > QS_MSG_OOL_MAX)
-		return QS_E2BIG;
-	if ((hdr->len && !user_ok(umsg + sizeof(*hdr), hdr->len, false)) ||
-	    (hdr->ool_len && !user_ok(hdr->ool, hdr->ool_len, false)))
-		return QS_EFAULT;
 	if ((hdr->len || hdr->ool_len) &&
 	    !authority_pages_free((hdr->len + hdr->ool_len) / PAGE_SIZE + 2))
 		return QS_ENOMEM;
@@ -106,6 +160,7 @@ msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data, uint8_t **ool)
 		return QS_ENOMEM;
 	if (hdr->ool_len && !(*ool = kmalloc(hdr->ool_len))) {
 		kfree(*data);
+		*data = NULL;
 		return QS_ENOMEM;
 	}
 	if (hdr->len)
@@ -115,15 +170,27 @@ msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data, uint8_t **ool)
 	return 0;
 }
 
+int
+msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data, uint8_t **ool)
+{
+	*data = *ool = NULL;
+	int err = msg_header_in(umsg, hdr);
+	return err < 0 ? err : msg_data_in(umsg, hdr, data, ool);
+}
+
 /*
- * Copies a message into a receive buffer of `cap` bytes: inline data after
- * the header, out-of-line data after a whole qs_msg_t. What does not fit is
- * cut and flagged. Only the bytes written are checked, so a big buffer
- * costs nothing per message beyond what the message fills.
+ * Copies a message into a receive buffer of `cap` bytes in address space
+ * pd: inline data after the header, out-of-line data after a whole
+ * qs_msg_t. What does not fit is cut and flagged. Only the bytes written
+ * are checked, so a big buffer costs nothing per message beyond what the
+ * message fills. src, data and ool are kernel memory, or the current
+ * process's (checked): the fast path copies from one process straight to
+ * another. reply_to: the header is a server's reply to that request, to
+ * be stamped (sq_reply_stamp) on its way.
  */
 int
-msg_copy_out(uint32_t ubuf, uint32_t cap, const qs_msg_hdr_t *src,
-	     const uint8_t *data, const uint8_t *ool)
+msg_copy_out(uint32_t pd, uint32_t ubuf, uint32_t cap, const qs_msg_hdr_t *src,
+	     const void *data, const void *ool, const sq_req_t *reply_to)
 {
 	uint32_t len = src->len, ool_len = src->ool_len, flags = 0;
 	uint32_t ool_room = cap > sizeof(qs_msg_t) ? cap - sizeof(qs_msg_t) : 0;
@@ -136,20 +203,22 @@ msg_copy_out(uint32_t ubuf, uint32_t cap, const qs_msg_hdr_t *src,
 		ool_len = ool_room;
 		flags |= QS_MSG_TRUNC;
 	}
-	uint32_t ool_at = ool_len ? ubuf + sizeof(qs_msg_t) : 0;
-	if (!user_ok(ubuf, sizeof(*src) + len, true) ||
-	    (ool_len && !user_ok(ool_at, ool_len, true)))
-		return QS_EFAULT;
-	qs_msg_hdr_t *h = (qs_msg_hdr_t *)ubuf;
-	memcpy(h, src, sizeof(*h));
+	/* the header in place if it lies in one page (most do), else built
+	   here and copied page by page */
+	qs_msg_hdr_t tmp, *h = vmm_user_ptr(pd, ubuf, sizeof(*h), true);
+	if (!h)
+		h = &tmp;
+	copy_words(h, src, sizeof(*h) / 4);
 	h->len = len;
 	h->ool_len = ool_len;
-	h->ool = ool_at;
+	h->ool = ool_len ? ubuf + sizeof(qs_msg_t) : 0;
 	h->flags = (src->flags & QS_MSG_SRC_MASK) | flags;
-	if (len)
-		memcpy(h + 1, data, len);
-	if (ool_len)
-		memcpy((void *)ool_at, ool, ool_len);
+	if (reply_to) /* its own flags were kept: none are for a reply */
+		sq_reply_stamp(reply_to, h, src->status);
+	if ((h == &tmp && copy_to_space(pd, ubuf, h, sizeof(*h)) < 0) ||
+	    (len && copy_to_space(pd, ubuf + sizeof(*h), data, len) < 0) ||
+	    (ool_len && copy_to_space(pd, h->ool, ool, ool_len) < 0))
+		return QS_EFAULT;
 	return 0;
 }
 
@@ -161,14 +230,32 @@ recv_cap_ok(uint32_t cap)
 }
 
 bool
-recv_buf_ok(uint32_t ubuf, uint32_t cap)
+recv_buf_check(uint32_t ubuf, uint32_t cap)
 {
-	return recv_cap_ok(cap) && user_ok(ubuf, cap, true);
+	thread_t *t = current;
+	if (!recv_cap_ok(cap) || !user_ok(ubuf, cap, true))
+		return false;
+	t->rbuf = ubuf;
+	t->rbuf_cap = cap;
+	t->rbuf_unmaps = t->proc->unmaps;
+	return true;
 }
 
-/* The one way a request gets its answer. */
+/* A reply's header h to r as its client gets it: what the server cannot
+ * choose. */
 void
-sq_complete(sq_req_t *r, int32_t status)
+sq_reply_stamp(const sq_req_t *r, qs_msg_hdr_t *h, int32_t status)
+{
+	h->rid = r->hdr.rid;
+	h->qid = r->hdr.qid;
+	h->txid = r->hdr.txid;
+	h->status = status;
+	h->flags &= ~QS_MSG_SRC_MASK; /* who sent it is for requests */
+}
+
+/* r is answered: DONE, its reply's header stamped; nobody woken yet. */
+void
+sq_done(sq_req_t *r, int32_t status)
 {
 	if (r->q) {
 		r->q->completed++;
@@ -176,11 +263,14 @@ sq_complete(sq_req_t *r, int32_t status)
 	}
 	r->state = RQ_DONE;
 	r->server = NULL;
-	r->rhdr.rid = r->hdr.rid;
-	r->rhdr.qid = r->hdr.qid;
-	r->rhdr.txid = r->hdr.txid;
-	r->rhdr.status = status;
-	r->rhdr.flags &= ~QS_MSG_SRC_MASK; /* who sent it is for requests */
+	sq_reply_stamp(r, &r->rhdr, status);
+}
+
+/* The one way a request gets its answer (the fast path's: sq_fast.c). */
+void
+sq_complete(sq_req_t *r, int32_t status)
+{
+	sq_done(r, status);
 	if (!r->client) {
 		req_free(r);
 		return;
@@ -231,6 +321,8 @@ req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid)
 	r->rdata = r->rool = NULL;
 	r->caller = NULL;
 	r->server = NULL;
+	r->ubuf = r->ucap = 0;
+	r->delivered = false;
 	r->hdr.rid = next_rid++;
 	if (next_rid == 0)
 		next_rid = 1;
@@ -252,8 +344,8 @@ req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid)
 	list_init(&r->clink);
 	if (client) {
 		list_add_tail(&client->sq_reqs, &r->clink);
-		r->charge = r->hdr.len + r->hdr.ool_len;
-		client->job->kbytes += r->charge;
+		if ((r->charge = r->hdr.len + r->hdr.ool_len))
+			client->job->kbytes += r->charge;
 	}
 }
 
@@ -326,15 +418,16 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 	/* copied afresh after a wait for room: a sender killed while it waits
 	 * holds nothing, since nobody else would know to free it */
 	for (bool waited = false;; waited = true) {
-		if (!(r = kmalloc(sizeof(*r)))) {
+		if (!(r = req_alloc())) {
 			*err = QS_ENOMEM;
 			return NULL;
 		}
-		*err = msg_copy_in(umsg, &r->hdr, &r->data, &r->ool);
+		*err = msg_header_in(umsg, &r->hdr);
 		if (*err < 0) {
-			kfree(r);
+			req_release(r);
 			return NULL;
 		}
+		r->data = r->ool = NULL; /* copied once the request goes */
 		*err = req_within_limits(current->proc,
 					 r->hdr.len + r->hdr.ool_len, !wait);
 		if (*err < 0)
@@ -353,42 +446,47 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 			*err = QS_EAGAIN;
 			goto fail;
 		}
-		kfree(r->data);
-		kfree(r->ool);
-		kfree(r);
+		req_release(r);
 		sched_block(&to->space, -1);
 	}
-	qs_msg_hdr_t origin = r->hdr;
 	/* an orphan's: its transaction aborted. A TM's go on, this node's or
 	   another's (its kernel stamped it; the CM injects it as it came):
 	   they are the protocol ending the transaction, asking and telling
 	   its outcome. Checked before the stamp, which charges the sender */
 #ifndef QS_NO_TX_STAMP
-	uint64_t tx = keep_origin ? origin.txid : current->tx;
-	uint32_t src = keep_origin ? origin.flags : current->proc->src_flags;
+	uint64_t tx = keep_origin ? r->hdr.txid : current->tx;
+	uint32_t src = keep_origin ? r->hdr.flags : current->proc->src_flags;
 	if (tx_aborted(tx) && !(src & QS_MSG_SRC_TM)) {
 		*err = QS_EABORTED;
 		goto fail;
 	}
 #endif
-	req_stamp(r, q, current->proc, current->tx);
 	if (keep_origin) {
-		r->hdr.txid = origin.txid;
-		r->hdr.src_node = origin.src_node;
-		r->hdr.src_pid = origin.src_pid;
+		uint32_t node = r->hdr.src_node, flags = r->hdr.flags;
+		int32_t pid = r->hdr.src_pid;
+		req_stamp(r, q, current->proc, r->hdr.txid);
+		r->hdr.src_node = node;
+		r->hdr.src_pid = pid;
 		r->hdr.src_rights = 0; /* rights are a node's own */
-		r->hdr.flags = origin.flags & QS_MSG_SRC_MASK; /* as its node
+		r->hdr.flags = flags & QS_MSG_SRC_MASK; /* as its node
 						stamped it: the CMs carry it */
+	} else {
+		req_stamp(r, q, current->proc, current->tx);
 	}
 	r->q = to;
 	r->to_owner = to->owner;
 	r->caller = wait ? current : NULL;
+	/* a call to a thread that waits for it: straight there (sq_fast.c) */
+	if (wait && !keep_origin && sq_fast_call(r, to, umsg))
+		return r;
+	if ((*err = msg_data_in(umsg, &r->hdr, &r->data, &r->ool)) < 0) {
+		req_free(r);
+		return NULL;
+	}
 	enqueue(to, r);
 	return r;
 fail:
-	kfree(r->data);
-	kfree(r->ool);
-	kfree(r);
+	req_release(r);
 	return NULL;
 }
 
@@ -458,8 +556,13 @@ sys_sq_call(trap_frame_t *f)
 	sq_req_t *r = send_common(qid, umsg, true, false, &err);
 	if (!r)
 		return err;
+	r->ubuf = ubuf; /* where the fast path may put the reply */
+	r->ucap = cap;
+	/* the fast path started the server's upcall: it runs now */
+	thread_t *next = r->state == RQ_BUSY ? r->server : NULL;
 	while (r->state != RQ_DONE) {
-		sched_block(&current->proc->sq_done, -1);
+		sched_block_to(NULL, next); /* r->caller names us */
+		next = NULL;
 		if (r->state != RQ_DONE && orphan_call(r)) {
 			/* the TM said its transaction aborted: an orphan is
 			   told at once, whatever the server does with it */
@@ -468,7 +571,8 @@ sys_sq_call(trap_frame_t *f)
 		}
 	}
 	int32_t status = r->rhdr.status;
-	if (msg_copy_out(ubuf, cap, &r->rhdr, r->rdata, r->rool) < 0)
+	if (!r->delivered && msg_copy_out(current->proc->pd, ubuf, cap,
+					  &r->rhdr, r->rdata, r->rool, NULL) < 0)
 		status = QS_EFAULT; /* another thread unmapped it meanwhile */
 	req_free(r);
 	return status;
@@ -520,7 +624,8 @@ sys_sq_wait(trap_frame_t *f)
 		sq_req_t *r = find_done(p, rid, &mine);
 		if (r) {
 			int id = (int)r->hdr.rid;
-			int err = msg_copy_out(ubuf, cap, &r->rhdr, r->rdata, r->rool);
+			int err = msg_copy_out(p->pd, ubuf, cap, &r->rhdr,
+					       r->rdata, r->rool, NULL);
 			req_async(p, -1);
 			req_free(r);
 			return err < 0 ? err : id;

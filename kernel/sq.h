@@ -8,6 +8,7 @@
 
 #include "kernel.h"
 #include "proc.h"
+#include "vmm.h"
 
 /*
  * A request's life: QUEUED on a queue, ASSIGNED to an idle offered thread,
@@ -52,6 +53,9 @@ typedef struct sq_req {
 	thread_t *caller; /* the client thread blocked for it, if any */
 	int to_owner;     /* the owner of the queue it was sent to */
 	thread_t *server;
+	uint32_t ubuf, ucap; /* a call's: the caller's receive buffer */
+	bool delivered;   /* the reply is in it already (the fast path) */
+	struct sq_req *spare; /* in the pool's free list (sq.c) */
 	list_t qlink;     /* in q's pending list, or the server's deferred list */
 	list_t clink;     /* in the client's request list */
 } sq_req_t;
@@ -61,6 +65,7 @@ sq_t *sq_find(int qid);
 sq_t *sq_find_name(const char *name);
 int sq_name_from_user(char name[QS_NAME_MAX], uint32_t uname);
 int sq_make(const char *name, uint32_t depth, int owner, sq_t **out);
+void sq_done(sq_req_t *r, int32_t status);
 void sq_complete(sq_req_t *r, int32_t status);
 void sq_fail(sq_req_t *r, int32_t err);
 /* tx aborted: a thread blocked in a call under it returns QS_EABORTED. */
@@ -89,16 +94,54 @@ void sq_dispatch(sq_t *q);
 void req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid);
 void req_free(sq_req_t *r);
 void enqueue(sq_t *q, sq_req_t *r);
+/* Is the header at umsg the current process's to read? */
+static inline bool
+user_header(uint32_t umsg)
+{
+	return vmm_one_user_page(umsg, sizeof(qs_msg_hdr_t))
+		       ? vmm_user_pte(current->proc->pd, umsg, false) != 0
+		       : user_ok(umsg, sizeof(qs_msg_hdr_t), false);
+}
+/* The header (of a message at umsg) is sane: its sizes, and the data it
+ * describes is the sender's to read. */
+int msg_check(uint32_t umsg, const qs_msg_hdr_t *hdr);
+int msg_header_in(uint32_t umsg, qs_msg_hdr_t *hdr);
+int msg_data_in(uint32_t umsg, const qs_msg_hdr_t *hdr, uint8_t **data,
+		uint8_t **ool);
 int msg_copy_in(uint32_t umsg, qs_msg_hdr_t *hdr, uint8_t **data,
 		uint8_t **ool);
-int msg_copy_out(uint32_t ubuf, uint32_t cap, const qs_msg_hdr_t *src,
-		 const uint8_t *data, const uint8_t *ool);
-bool recv_buf_ok(uint32_t ubuf, uint32_t cap);
+int msg_copy_out(uint32_t pd, uint32_t ubuf, uint32_t cap,
+		 const qs_msg_hdr_t *src, const void *data, const void *ool,
+		 const sq_req_t *reply_to);
+void sq_reply_stamp(const sq_req_t *r, qs_msg_hdr_t *h, int32_t status);
+/* A receive buffer of cap bytes at ubuf is sane and writable now: checked
+ * page by page (recv_buf_check), unless it is the one the thread's last
+ * check found good and its process has unmapped nothing since. */
+bool recv_buf_check(uint32_t ubuf, uint32_t cap);
+static inline bool
+recv_buf_ok(uint32_t ubuf, uint32_t cap)
+{
+	const thread_t *t = current;
+	if (ubuf == t->rbuf && cap == t->rbuf_cap && ubuf &&
+	    t->proc->unmaps == t->rbuf_unmaps)
+		return true; /* a client calls with the same buffer each time */
+	return recv_buf_check(ubuf, cap);
+}
 sq_req_t *send_common(int qid, uint32_t umsg, bool wait, bool keep_origin,
 		      int *err);
 
 /* sq_server.c */
 void sq_kill_members(sq_t *q, int32_t err);
+/* Starts t's upcall for r (ASSIGNED to it, or by the fast path): the
+ * message into t's buffer from data and ool (kernel memory, or the current
+ * process's), t's user frame set to enter it; QS_EFAULT, and nothing
+ * changed, if t's buffer or stack cannot take it. */
+int sq_upcall_start(thread_t *t, sq_req_t *r, const void *data,
+		    const void *ool);
+
+/* sq_fast.c */
+bool sq_fast_call(sq_req_t *r, sq_t *q, uint32_t umsg);
+thread_t *sq_fast_reply(sq_req_t *r, uint32_t umsg);
 void sq_fail_deferred(proc_t *p, int32_t err);
 
 /* sq_net.c */

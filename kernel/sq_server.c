@@ -14,6 +14,7 @@
 #include "sq.h"
 #include "syscall.h"
 #include "tx.h"
+#include "vmm.h"
 
 /* Is tx the transaction of the request thread t is serving? */
 bool
@@ -22,31 +23,53 @@ sq_serving_tx(const thread_t *t, uint64_t tx)
 	return t->sq_state == SQT_BUSY && t->sq_req && t->sq_req->hdr.txid == tx;
 }
 
-/* Starts the upcall for the thread's assigned request on the way out. */
-static int
-upcall(trap_frame_t *f)
+/* The user frame t entered the kernel with: at the top of its stack. */
+static trap_frame_t *
+user_frame(const thread_t *t)
 {
-	thread_t *t = current;
-	sq_req_t *r = t->sq_req;
-	uint32_t frame[2] = { 0, t->sq_buf }; /* return address, argument */
-	uint32_t sp = (t->sq_stack & ~15u) - sizeof(frame);
+	return (trap_frame_t *)(t->kstack + KSTACK_PAGES * PAGE_SIZE) - 1;
+}
 
-	if (copy_to_user(sp, frame, sizeof(frame)) < 0 ||
-	    msg_copy_out(t->sq_buf, t->sq_cap, &r->hdr, r->data, r->ool) < 0) {
-		/* the server broke its own offer: it cannot take the request */
-		t->sq_req = NULL;
-		sq_fail(r, QS_ESRVDIED);
+int
+sq_upcall_start(thread_t *t, sq_req_t *r, const void *data, const void *ool)
+{
+	uint32_t sp = (t->sq_stack & ~15u) - 8; /* in one page */
+	uint32_t pd = t->proc->pd;
+	uint32_t *frame = vmm_user_ptr(pd, sp, 8, true);
+
+	if (!frame ||
+	    msg_copy_out(pd, t->sq_buf, t->sq_cap, &r->hdr, data, ool, NULL) < 0)
 		return QS_EFAULT;
-	}
+	frame[0] = 0;         /* the entry's return address: none */
+	frame[1] = t->sq_buf; /* its argument, the request */
 	r->state = RQ_BUSY;
+	r->server = t;
+	t->sq_req = r;
 	t->sq_state = SQT_BUSY;
 #ifndef QS_NO_TX_STAMP
 	t->sq_saved_tx = t->tx;
 	t->tx = r->hdr.txid;
 	tx_hold(t->proc, r->hdr.txid);
 #endif
+	trap_frame_t *f = user_frame(t);
 	f->eip = t->sq_entry;
 	f->user_esp = sp;
+	return 0;
+}
+
+/* Starts the upcall for the thread's assigned request on the way out. */
+static int
+upcall(void)
+{
+	thread_t *t = current;
+	sq_req_t *r = t->sq_req;
+
+	if (sq_upcall_start(t, r, r->data, r->ool) < 0) {
+		/* the server broke its own offer: it cannot take the request */
+		t->sq_req = NULL;
+		sq_fail(r, QS_ESRVDIED);
+		return QS_EFAULT;
+	}
 	return 0;
 }
 
@@ -67,9 +90,14 @@ offer_leave(thread_t *t)
 	t->sq_req = NULL;
 }
 
-/* Idle until a request comes (then upcall) or the queue goes (error). */
+/*
+ * Idle until a request comes (then upcall) or the queue goes (error).
+ * next: a client this thread just answered and has yet to wake, which runs
+ * at once if this thread has nothing more to do (the fast path's hand-off
+ * back).
+ */
 static int
-idle_wait(trap_frame_t *f)
+idle_wait(thread_t *next)
 {
 	thread_t *t = current;
 	sq_t *q = t->sq_q;
@@ -77,14 +105,24 @@ idle_wait(trap_frame_t *f)
 	t->sq_state = SQT_IDLE;
 	list_add_tail(&q->idle, &t->sq_idle_link);
 	q->nidle++;
-	sq_dispatch(q);
-	while (t->sq_state == SQT_IDLE && t->sq_q)
-		sched_block(NULL, -1);
+	if (q->npending)
+		sq_dispatch(q);
+	if (t->sq_state != SQT_IDLE || !t->sq_q) {
+		if (next)
+			sched_wake(next, 0); /* we go on: it waits its turn */
+	} else {
+		do {
+			sched_block_to(NULL, next);
+			next = NULL;
+		} while (t->sq_state == SQT_IDLE && t->sq_q);
+	}
+	if (t->sq_state == SQT_BUSY)
+		return 0; /* a caller's fast path started the upcall */
 	if (!t->sq_req) {
 		offer_leave(t);
 		return QS_EQGONE;
 	}
-	int r = upcall(f);
+	int r = upcall();
 	if (r < 0)
 		offer_leave(t);
 	return r;
@@ -154,19 +192,22 @@ sys_sq_offer(trap_frame_t *f)
 	t->sq_cap = cap;
 	list_add_tail(&q->members, &t->sq_member_link);
 	q->nmembers++;
-	return idle_wait(f);
+	return idle_wait(NULL);
 }
 
-/* The thread is done with its upcall: idle again, or out if its queue went. */
+/* The thread is done with its upcall: idle again, or out if its queue went.
+ * next: as for idle_wait. */
 static int
-upcall_end(trap_frame_t *f, int err)
+upcall_end(int err, thread_t *next)
 {
 	thread_t *t = current;
 	if (err < 0 || !t->sq_q) {
+		if (next)
+			sched_wake(next, 0);
 		offer_leave(t);
 		return err < 0 ? err : QS_EQGONE;
 	}
-	return idle_wait(f);
+	return idle_wait(next);
 }
 
 int
@@ -183,6 +224,11 @@ sys_sq_reply(trap_frame_t *f)
 #ifndef QS_NO_TX_STAMP
 	t->tx = t->sq_saved_tx;
 #endif
+	thread_t *client;
+	if (r && (client = sq_fast_reply(r, umsg))) {
+		t->sq_req = NULL;
+		return upcall_end(0, client);
+	}
 	int err = msg_copy_in(umsg, r ? &r->rhdr : &scratch, &data, &ool);
 	if (r) {
 		t->sq_req = NULL;
@@ -197,12 +243,13 @@ sys_sq_reply(trap_frame_t *f)
 		kfree(data);
 	if (ool)
 		kfree(ool);
-	return upcall_end(f, err);
+	return upcall_end(err, NULL);
 }
 
 int
 sys_sq_defer(trap_frame_t *f)
 {
+	(void)f;
 	thread_t *t = current;
 	sq_req_t *r = t->sq_req;
 
@@ -219,7 +266,7 @@ sys_sq_defer(trap_frame_t *f)
 		r->state = RQ_DEFERRED;
 		list_add_tail(&t->proc->sq_deferred, &r->qlink);
 	}
-	return upcall_end(f, 0);
+	return upcall_end(0, NULL);
 }
 
 int

@@ -389,10 +389,12 @@ syscall_entry(uint32_t nr)
 }
 
 void
-syscall_dispatch(trap_frame_t *f)
+syscall_trap(trap_frame_t *f)
 {
 	const syscall_t *s = syscall_entry(f->eax);
 	f->eax = s ? (uint32_t)s->fn(f) : (uint32_t)QS_ENOSYS;
+	if (sched_need_resched())
+		sched_yield(); /* the tick asked, or a wake-up outranks us */
 }
 
 const char *

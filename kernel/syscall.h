@@ -11,7 +11,9 @@
 
 #include "cpu.h"
 
-void syscall_dispatch(trap_frame_t *f);
+/* The syscall trap (int 0x80) from isr.S: the handler the number in eax
+ * names, its result in eax; then a switch if one is due. */
+void syscall_trap(trap_frame_t *f);
 /* Names the syscall a user frame asked for, or NULL: for the fault report. */
 const char *syscall_name(const trap_frame_t *f);
 

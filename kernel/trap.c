@@ -1,7 +1,7 @@
 /*
- * The IDT and the one C entry point for every trap: exceptions (a user fault
- * kills the process, a kernel fault panics), IRQs and syscalls. On the way
- * out, the tick may ask for a switch.
+ * The IDT and the C entry point for every trap but the syscall's
+ * (syscall_trap): exceptions (a user fault kills the process, a kernel
+ * fault panics) and IRQs. On the way out, the tick may ask for a switch.
  */
 #include "kernel.h"
 #include "console.h"
@@ -105,8 +105,6 @@ trap_dispatch(trap_frame_t *f)
 		proc_fault(f);
 	} else if (f->trapno < IRQ_BASE + 16) {
 		irq_dispatch((int)f->trapno - IRQ_BASE);
-	} else if (f->trapno == TRAP_SYSCALL) {
-		syscall_dispatch(f);
 	}
 	if (sched_need_resched())
 		sched_yield();

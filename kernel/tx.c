@@ -24,20 +24,7 @@ static uint32_t next_counter = 1;
  * orphan act again as it could before (its work is undone at the abort
  * either way).
  */
-#define ABORTED_SLOTS 1024
-static uint64_t aborted[ABORTED_SLOTS];
-
-static uint32_t
-aborted_slot(uint64_t tx)
-{
-	return ((uint32_t)tx ^ (uint32_t)(tx >> 32)) * 2654435761u >> 22;
-}
-
-bool
-tx_aborted(uint64_t tx)
-{
-	return tx && aborted[aborted_slot(tx)] == tx;
-}
+uint64_t tx_aborted_ids[TX_ABORTED_SLOTS];
 
 uint64_t
 tx_new_id(void)
@@ -117,7 +104,7 @@ tx_end(uint64_t tx, bool was_aborted)
 	if (!is_tm())
 		return QS_EPERM;
 	if (was_aborted && tx) {
-		aborted[aborted_slot(tx)] = tx;
+		tx_aborted_ids[tx_aborted_slot(tx)] = tx;
 		sq_tx_aborted(tx); /* its callers waiting for answers */
 	}
 	proc_t *p = proc_search(tx_owned, tx);

@@ -9,7 +9,23 @@
 #include "proc.h"
 
 bool tx_held(proc_t *p, uint64_t tx);
-bool tx_aborted(uint64_t tx); /* the TM said so, and it is remembered */
+/* Aborted transactions, as the TM reported them (tx.c): a direct-mapped
+ * table, looked at on every request's way. */
+#define TX_ABORTED_SLOTS 1024
+extern uint64_t tx_aborted_ids[TX_ABORTED_SLOTS];
+
+static inline uint32_t
+tx_aborted_slot(uint64_t tx)
+{
+	return ((uint32_t)tx ^ (uint32_t)(tx >> 32)) * 2654435761u >> 22;
+}
+
+/* The TM said so, and it is remembered. */
+static inline bool
+tx_aborted(uint64_t tx)
+{
+	return tx && tx_aborted_ids[tx_aborted_slot(tx)] == tx;
+}
 uint64_t tx_new_id(void); /* node, incarnation and the next counter */
 bool sq_serving_tx(const thread_t *t, uint64_t tx);
 

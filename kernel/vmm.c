@@ -166,18 +166,20 @@ vmm_lookup(uint32_t pd, uint32_t va)
 bool
 vmm_user_ok(uint32_t pd, uint32_t va, uint32_t len, bool write)
 {
-	uint32_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
-	const uint32_t *dir = (const uint32_t *)pd;
-
 	if (va < QS_USER_BASE || va >= QS_USER_TOP || len > QS_USER_TOP - va)
 		return false;
-	for (uint32_t p = PAGE_ROUND_DOWN(va); p < va + len; p += PAGE_SIZE) {
-		uint32_t pde = dir[PD_INDEX(p)];
-		if (!(pde & PTE_P))
+	for (uint32_t p = PAGE_ROUND_DOWN(va); p < va + len; p += PAGE_SIZE)
+		if (!vmm_user_pte(pd, p, write))
 			return false;
-		uint32_t pte = ((const uint32_t *)FRAME_OF(pde))[PT_INDEX(p)];
-		if ((pte & need) != need)
-			return false;
-	}
 	return true;
+}
+
+uint32_t
+vmm_user_frame(uint32_t pd, uint32_t va, bool write)
+{
+	if (va < QS_USER_BASE || va >= QS_USER_TOP)
+		return 0;
+	uint32_t frame = vmm_user_pte(pd, va, write) & ~0xFFFu;
+	/* the kernel reaches a frame through its identity map, or not at all */
+	return frame < KERNEL_SPACE_END ? frame : 0;
 }

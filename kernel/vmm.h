@@ -2,8 +2,7 @@
 #ifndef KERNEL_VMM_H
 #define KERNEL_VMM_H
 
-#include <stdbool.h>
-#include <stdint.h>
+#include "kernel.h"
 
 #define PTE_P 0x001
 #define PTE_W 0x002
@@ -26,6 +25,44 @@ void vmm_free_range(uint32_t pd, uint32_t va, uint32_t len, int *pages);
 uint32_t vmm_lookup(uint32_t pd, uint32_t va); /* the PTE, 0 if unmapped */
 /* Is [va, va+len) user memory of this space, writable if `write`? */
 bool vmm_user_ok(uint32_t pd, uint32_t va, uint32_t len, bool write);
+/* The frame of user page va in this space (writable if `write`), if the
+ * kernel's identity map reaches it; else 0. */
+uint32_t vmm_user_frame(uint32_t pd, uint32_t va, bool write);
+
+/* Does [va, va+len) lie in one page of the user half? */
+static inline bool
+vmm_one_user_page(uint32_t va, uint32_t len)
+{
+	return va >= QS_USER_BASE && va < QS_USER_TOP &&
+	       len <= PAGE_SIZE - (va & (PAGE_SIZE - 1));
+}
+
+/* The PTE of page va (in the user half) of space pd, if it is present,
+ * the user's, and writable if `write`; else 0. */
+static inline uint32_t
+vmm_user_pte(uint32_t pd, uint32_t va, bool write)
+{
+	uint32_t pde = ((const uint32_t *)pd)[va >> 22];
+	if (!(pde & PTE_P))
+		return 0;
+	uint32_t pte = ((const uint32_t *)(pde & ~0xFFFu))[(va >> 12) & 0x3FF];
+	uint32_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
+	return (pte & need) == need ? pte : 0;
+}
+
+/* Where the kernel reaches [va, va+len) of space pd, if it lies in one
+ * user page that grants the access and the identity map reaches: the IPC
+ * path's headers, in one step. NULL: go page by page (copy_to_space). */
+static inline void *
+vmm_user_ptr(uint32_t pd, uint32_t va, uint32_t len, bool write)
+{
+	if (!vmm_one_user_page(va, len))
+		return NULL;
+	uint32_t frame = vmm_user_pte(pd, va, write) & ~0xFFFu;
+	if (!frame || frame >= KERNEL_SPACE_END)
+		return NULL;
+	return (void *)(frame | (va & 0xFFF));
+}
 void vmm_switch(uint32_t pd);
 
 #endif

@@ -5,8 +5,16 @@
 void
 qs_msg_init(qs_msg_t *m, uint32_t opcode)
 {
-	memset(&m->hdr, 0, sizeof(m->hdr));
-	m->hdr.opcode = opcode;
+	/* every field, one store each: on every request's and reply's way */
+	_Static_assert(sizeof(qs_msg_hdr_t) == 52, "a new field is set here");
+	qs_msg_hdr_t *h = &m->hdr;
+	h->rid = h->qid = 0;
+	h->txid = 0;
+	h->src_node = 0;
+	h->src_pid = 0;
+	h->opcode = opcode;
+	h->status = 0;
+	h->len = h->ool_len = h->ool = h->flags = h->src_rights = 0;
 }
 
 int

@@ -251,6 +251,62 @@ test_async(int qid)
 		      reply.hdr.status == 7, "and the answer still comes once");
 }
 
+/* A call into a receive buffer that went while it was served. */
+typedef struct {
+	int qid;
+	qs_msg_t *buf;
+	int result;
+} gone_call_t;
+
+static void *
+call_into(void *arg)
+{
+	gone_call_t *c = arg;
+	static qs_msg_t m;
+	qs_msg_init(&m, OP_HANG);
+	c->result = qs_call(c->qid, &m, c->buf, sizeof(qs_msg_t));
+	return NULL;
+}
+
+/*
+ * The kernel writes a reply straight into the caller's receive buffer (the
+ * fast path) and remembers a buffer it found good. A buffer unmapped while
+ * its call is served gets QS_EFAULT, once; the next call with it is
+ * refused before its request runs.
+ */
+static void
+test_buffer_gone_during_a_call(int qid)
+{
+	uint32_t grow = 4 * 4096 + sizeof(qs_msg_t);
+	int old = qs_syscall(SYS_SBRK, grow, 0, 0, 0, 0);
+	check(!QS_IS_ERR(old), "sbrk grows");
+	if (QS_IS_ERR(old))
+		return;
+	gone_call_t c = { qid, (qs_msg_t *)(((uint32_t)old + 4095) & ~4095u), 1 };
+	qs_msg_init(&req, OP_INFO);
+	check(qs_call(qid, &req, c.buf, sizeof(qs_msg_t)) == 0 &&
+		      c.buf->hdr.rid != 0, "a call into fresh pages");
+
+	release = 0;
+	uint32_t runs = hang_runs;
+	qs_thread_t *t = qs_thread_create(call_into, &c);
+	while (hang_runs == runs)
+		qs_yield(); /* until the server runs the call */
+	check(qs_syscall(SYS_SBRK, (uint32_t)-(int32_t)grow, 0, 0, 0, 0) == old +
+		      (int)grow, "sbrk shrinks, unmapping the buffer");
+	release = 1;
+	qs_futex_wake(&release, 100);
+	qs_thread_join(t);
+	check(c.result == QS_EFAULT, "the reply finds its buffer gone: QS_EFAULT");
+
+	uint32_t key = 3, before = counts[key];
+	qs_msg_init(&req, OP_COUNT);
+	qs_msg_put(&req, &key, sizeof(key));
+	check(qs_call(qid, &req, c.buf, sizeof(qs_msg_t)) == QS_EFAULT &&
+		      counts[key] == before,
+	      "the next call with it is refused before it runs");
+}
+
 /* One thread takes three requests by deferring each; another answers. */
 static void
 test_defer_and_answer(void)
@@ -832,6 +888,7 @@ main(int argc, char **argv)
 	local_serve(&local, qid, 2);
 	await_offers(qid, 2, 0);
 	test_calls_and_stamps(qid);
+	test_buffer_gone_during_a_call(qid);
 	test_async(qid);
 	test_defer_and_answer();
 	test_flow_control();

@@ -53,7 +53,7 @@ def test_sq_lists_the_echo_queue(node):
 
 def test_sqtest_in_guest(bare):
     free0, pids0 = bare.mem_free(), bare.ps_pids()
-    run_suite(bare, "sqtest", 50, rights="prio")
+    run_suite(bare, "sqtest", 55, rights="prio")
     bare.wait_pids(pids0)
     bare.wait_free(free0)  # every request, queue and helper is gone
     # only init's queue and those of `sqtest deaths`, which init started
