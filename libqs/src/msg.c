@@ -1,4 +1,5 @@
 /* Filling and reading service-queue messages; pure, so unit-tested on the host. */
+#include <stddef.h>
 #include <string.h>
 #include <qs/sq.h>
 
@@ -6,7 +7,11 @@ void
 qs_msg_init(qs_msg_t *m, uint32_t opcode)
 {
 	/* every field, one store each: on every request's and reply's way */
-	_Static_assert(sizeof(qs_msg_hdr_t) == 52, "a new field is set here");
+	_Static_assert(sizeof(qs_msg_hdr_t) ==
+			       ((offsetof(qs_msg_hdr_t, src_rights) + 4 +
+				 _Alignof(qs_msg_hdr_t) - 1) &
+				~(_Alignof(qs_msg_hdr_t) - 1)),
+		       "src_rights is the last field: set a new one here");
 	qs_msg_hdr_t *h = &m->hdr;
 	h->rid = h->qid = 0;
 	h->txid = 0;
