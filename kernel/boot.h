@@ -16,7 +16,14 @@ int module_read(const char *name, uint32_t offset, uint32_t user_buf,
 
 /* fw_cfg "opt/qs/KEY" from the host tool, else KEY=VALUE on the command line */
 int boot_arg(const char *key, char *buf, uint32_t len);
-uint32_t boot_node_id(void);
+/* This node's id (boot argument "node"), read once. */
+extern int32_t boot_node;
+uint32_t boot_node_id_read(void);
+static inline uint32_t
+boot_node_id(void)
+{
+	return boot_node >= 0 ? (uint32_t)boot_node : boot_node_id_read();
+}
 uint32_t boot_incarnation(void);
 void fwcfg_init(void);
 int fwcfg_read_file(const char *name, char *buf, uint32_t len);

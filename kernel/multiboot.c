@@ -159,13 +159,13 @@ boot_number(const char *key, uint32_t max)
 	return (uint32_t)v;
 }
 
+int32_t boot_node = -1;
+
 uint32_t
-boot_node_id(void)
+boot_node_id_read(void)
 {
-	static int32_t id = -1;
-	if (id < 0)
-		id = (int32_t)boot_number("node", 255);
-	return (uint32_t)id;
+	boot_node = (int32_t)boot_number("node", 255);
+	return (uint32_t)boot_node;
 }
 
 uint32_t

@@ -439,7 +439,6 @@ proc_sbrk(int32_t incr)
 			return QS_EINVAL;
 		uint32_t end = PAGE_ROUND_UP(old + incr);
 		vmm_free_range(p->pd, end, mapped_end - end, &p->pages);
-		p->unmaps++;
 	}
 	p->brk = old + incr;
 	return (int)old;

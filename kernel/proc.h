@@ -47,7 +47,6 @@ typedef struct proc {
 	} mmio[MAX_MMIO_GRANTS];
 	int nmmio;
 	uint32_t mmio_next;
-	uint32_t unmaps;   /* counts sbrk's shrinks: what recv_buf_ok knew */
 	uint32_t dma_quota, dma_used, dma_next;
 	struct {
 		uint32_t id;  /* vendor << 16 | device */

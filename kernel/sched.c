@@ -19,7 +19,7 @@ thread_t *current;
 static thread_t idle_thread;
 static list_t ready[QS_PRIO_MAX + 1];
 /* A bit per priority whose ready list may hold a thread: set as one is
- * added, cleared when higher_ready finds the list empty. */
+ * added, cleared when the list is found or left empty. */
 static uint32_t ready_mask;
 static list_t sleepers = LIST_INIT(sleepers);
 static list_t dead = LIST_INIT(dead); /* threads whose stack is still in use */
@@ -130,15 +130,25 @@ sched_ready(thread_t *t)
 		sched_resched = true;
 }
 
+/* Takes t off its ready queue (it is on one). */
+static inline void
+unready(thread_t *t)
+{
+	list_del(&t->run_link);
+	if (list_empty(&ready[t->priority]))
+		ready_mask &= ~(1u << t->priority);
+}
+
 static thread_t *
 pick_next(void)
 {
 	for (int p = QS_PRIO_MAX; p >= 0; p--) {
 		if (!list_empty(&ready[p])) {
 			thread_t *t = list_entry(ready[p].next, thread_t, run_link);
-			list_del(&t->run_link);
+			unready(t);
 			return t;
 		}
+		ready_mask &= ~(1u << p);
 	}
 	return &idle_thread;
 }
@@ -202,7 +212,7 @@ sched_block(wq_t *wq, int32_t timeout_ms)
 }
 
 /* Is a thread of priority above prio ready? */
-static bool
+static inline __attribute__((always_inline)) bool
 higher_ready(int prio)
 {
 	for (uint32_t m = ready_mask & ~((2u << prio) - 1); m; m &= m - 1) {
@@ -212,6 +222,12 @@ higher_ready(int prio)
 		ready_mask &= ~(1u << p);
 	}
 	return false;
+}
+
+bool
+sched_runs_next(const thread_t *t)
+{
+	return !higher_ready(t->priority);
 }
 
 int
@@ -228,7 +244,7 @@ sched_block_to(wq_t *wq, thread_t *next)
 		sched_remove(next);
 		next->wait_result = 0;
 	} else {
-		list_del(&next->run_link); /* off its ready queue */
+		unready(next);
 	}
 	if (higher_ready(next->priority)) {
 		sched_ready(next);
@@ -243,8 +259,10 @@ sched_block_to(wq_t *wq, thread_t *next)
 void
 sched_remove(thread_t *t)
 {
-	list_del(&t->run_link);
-	list_del(&t->sleep_link);
+	if (!list_empty(&t->run_link)) /* a ready or wait queue */
+		list_del(&t->run_link);
+	if (!list_empty(&t->sleep_link)) /* the timeout list */
+		list_del(&t->sleep_link);
 	t->wq = NULL;
 }
 
@@ -298,14 +316,29 @@ sched_set_priority(thread_t *t, int priority)
 	sched_resched = true;
 }
 
-/* The boot context becomes the idle thread. */
+/* The boot context becomes the idle thread. It halts until an interrupt;
+ * sched_idle_end, as the interrupt's handling starts, counts how long. */
+uint64_t sched_idle_tsc;
+static uint64_t idle_since;
+
+void
+sched_idle_end(void)
+{
+	if (idle_since) {
+		sched_idle_tsc += qs_rdtsc() - idle_since;
+		idle_since = 0;
+	}
+}
+
 void
 sched_start(void)
 {
 	for (;;) {
 		schedule();
+		idle_since = qs_rdtsc();
 		sti();
 		hlt();
 		cli();
+		sched_idle_end(); /* woken without an interrupt's handling */
 	}
 }

@@ -33,14 +33,18 @@ typedef struct thread {
 	int wait_result;
 	uint32_t wait_key; /* what the thread waits for, meaning set by the waiter */
 	uint64_t tx;       /* current transaction, stamped on every request */
+	bool tx_dead;      /* tx aborted, as the TM said: its requests are
+	                      refused (tx.c keeps it; one look per request) */
 	/* service queues (sq.c): the thread's offer and the request it serves */
 	struct sq *sq_q;
 	int sq_state;
 	uint32_t sq_entry, sq_stack, sq_buf, sq_cap;
 	struct sq_req *sq_req;
 	uint64_t sq_saved_tx; /* the thread's own transaction during an upcall */
-	/* the receive buffer its last call's check found writable, while its
-	 * process has unmapped nothing since (recv_buf_ok) */
+	bool sq_saved_dead;   /* ... and whether it aborted */
+	uint32_t sq_upcall_sp; /* the upcall's stack, once started */
+	/* the receive buffer its last call's check found writable, while no
+	 * memory has been unmapped since (recv_buf_ok, vmm_unmaps) */
 	uint32_t rbuf, rbuf_cap, rbuf_unmaps;
 	list_t sq_idle_link;  /* in the queue's idle list */
 	list_t sq_member_link; /* in the queue's list of offering threads */
@@ -63,10 +67,15 @@ int sched_block(wq_t *wq, int32_t timeout_ms);
  * IPC fast path), in the time slice of the thread that blocks. next must be
  * ready or blocked; with next NULL, as sched_block. */
 int sched_block_to(wq_t *wq, thread_t *next);
+/* Would sched_block_to(..., t) run t at once (no higher thread ready)? */
+bool sched_runs_next(const thread_t *t);
 void sched_wake(thread_t *t, int result);
 int sched_wake_all(wq_t *wq);
 void sched_remove(thread_t *t); /* take a thread off every queue */
 void sched_tick(void);
+/* Halted time so far (rdtsc ticks), for qs_node_info. */
+extern uint64_t sched_idle_tsc;
+void sched_idle_end(void); /* an interrupt ends the idle halt, if any */
 void sched_set_priority(thread_t *t, int priority);
 extern bool sched_resched;
 /* Is a switch due (the tick's, or a wake-up that outranks the thread)? */

@@ -102,8 +102,7 @@ req_release(sq_req_t *r)
 static void
 req_unlink(sq_req_t *r)
 {
-	list_del(&r->clink);
-	list_init(&r->clink);
+	list_del(&r->clink); /* (which leaves it empty) */
 	if (r->client)
 		r->client->job->kbytes -= r->charge;
 	r->charge = 0;
@@ -125,7 +124,7 @@ req_free(sq_req_t *r)
 }
 
 int
-msg_check(uint32_t umsg, const qs_msg_hdr_t *hdr)
+msg_check_data(uint32_t umsg, const qs_msg_hdr_t *hdr)
 {
 	uint32_t len = hdr->len, ool_len = hdr->ool_len;
 	if (len > QS_MSG_INLINE || ool_len > QS_MSG_OOL_MAX)
@@ -237,7 +236,7 @@ recv_buf_check(uint32_t ubuf, uint32_t cap)
 		return false;
 	t->rbuf = ubuf;
 	t->rbuf_cap = cap;
-	t->rbuf_unmaps = t->proc->unmaps;
+	t->rbuf_unmaps = vmm_unmaps;
 	return true;
 }
 
@@ -341,11 +340,12 @@ req_stamp(sq_req_t *r, sq_t *q, proc_t *client, uint64_t txid)
 	r->client = client;
 	r->charge = 0;
 	list_init(&r->qlink);
-	list_init(&r->clink);
 	if (client) {
 		list_add_tail(&client->sq_reqs, &r->clink);
 		if ((r->charge = r->hdr.len + r->hdr.ool_len))
 			client->job->kbytes += r->charge;
+	} else {
+		list_init(&r->clink);
 	}
 }
 
@@ -454,9 +454,10 @@ send_common(int qid, uint32_t umsg, bool wait, bool keep_origin, int *err)
 	   they are the protocol ending the transaction, asking and telling
 	   its outcome. Checked before the stamp, which charges the sender */
 #ifndef QS_NO_TX_STAMP
-	uint64_t tx = keep_origin ? r->hdr.txid : current->tx;
-	uint32_t src = keep_origin ? r->hdr.flags : current->proc->src_flags;
-	if (tx_aborted(tx) && !(src & QS_MSG_SRC_TM)) {
+	if ((keep_origin ? tx_aborted(r->hdr.txid) &&
+				   !(r->hdr.flags & QS_MSG_SRC_TM)
+			 : current->tx_dead &&
+				   !(current->proc->src_flags & QS_MSG_SRC_TM))) {
 		*err = QS_EABORTED;
 		goto fail;
 	}

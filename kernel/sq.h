@@ -103,8 +103,13 @@ user_header(uint32_t umsg)
 		       : user_ok(umsg, sizeof(qs_msg_hdr_t), false);
 }
 /* The header (of a message at umsg) is sane: its sizes, and the data it
- * describes is the sender's to read. */
-int msg_check(uint32_t umsg, const qs_msg_hdr_t *hdr);
+ * describes is the sender's to read. Most messages carry none. */
+int msg_check_data(uint32_t umsg, const qs_msg_hdr_t *hdr);
+static inline int
+msg_check(uint32_t umsg, const qs_msg_hdr_t *hdr)
+{
+	return hdr->len | hdr->ool_len ? msg_check_data(umsg, hdr) : 0;
+}
 int msg_header_in(uint32_t umsg, qs_msg_hdr_t *hdr);
 int msg_data_in(uint32_t umsg, const qs_msg_hdr_t *hdr, uint8_t **data,
 		uint8_t **ool);
@@ -116,14 +121,14 @@ int msg_copy_out(uint32_t pd, uint32_t ubuf, uint32_t cap,
 void sq_reply_stamp(const sq_req_t *r, qs_msg_hdr_t *h, int32_t status);
 /* A receive buffer of cap bytes at ubuf is sane and writable now: checked
  * page by page (recv_buf_check), unless it is the one the thread's last
- * check found good and its process has unmapped nothing since. */
+ * check found good and nothing has been unmapped since. */
 bool recv_buf_check(uint32_t ubuf, uint32_t cap);
 static inline bool
 recv_buf_ok(uint32_t ubuf, uint32_t cap)
 {
 	const thread_t *t = current;
 	if (ubuf == t->rbuf && cap == t->rbuf_cap && ubuf &&
-	    t->proc->unmaps == t->rbuf_unmaps)
+	    vmm_unmaps == t->rbuf_unmaps)
 		return true; /* a client calls with the same buffer each time */
 	return recv_buf_check(ubuf, cap);
 }
@@ -134,10 +139,12 @@ sq_req_t *send_common(int qid, uint32_t umsg, bool wait, bool keep_origin,
 void sq_kill_members(sq_t *q, int32_t err);
 /* Starts t's upcall for r (ASSIGNED to it, or by the fast path): the
  * message into t's buffer from data and ool (kernel memory, or the current
- * process's), t's user frame set to enter it; QS_EFAULT, and nothing
- * changed, if t's buffer or stack cannot take it. */
+ * process's), r BUSY with t; t enters it when it next leaves the kernel,
+ * if r is still its own then. live: r's transaction is known not to have
+ * aborted (its sender's was checked just now), else the table is asked. QS_EFAULT, and nothing changed (but t's
+ * buffer), if t's buffer or stack cannot take it. */
 int sq_upcall_start(thread_t *t, sq_req_t *r, const void *data,
-		    const void *ool);
+		    const void *ool, bool live);
 
 /* sq_fast.c */
 bool sq_fast_call(sq_req_t *r, sq_t *q, uint32_t umsg);

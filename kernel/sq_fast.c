@@ -14,24 +14,31 @@
  *     queues, unless a thread of higher priority is ready.
  *
  * Anything else goes the general way: requests waiting on the queue (they
- * are older), no idle thread, a proxy, a receiver's buffer that cannot take
- * the message (the general path then reports it as it always did), a reply
- * that no thread is blocked for.
+ * are older), no idle thread, a thread of higher priority ready (the
+ * server would not run at once), a receiver's buffer that cannot take the
+ * message (the general path then reports it as it always did), a reply
+ * that no thread is blocked for. A call to a queue on another node goes
+ * to the network agent's queue (kernel.net), and fast if one of its
+ * threads waits.
  */
 #include "kernel.h"
 #include "sq.h"
 
-/* From send_common: r, stamped, to queue q, its data still in the sending
+/* From send_common: r, stamped, to queue q (served here: a proxy's
+ * requests come to the agent's queue), its data still in the sending
  * process at umsg. True if r went straight into an idle thread's upcall
- * (r BUSY and r->server its thread, still blocked: the caller runs it). */
+ * (r BUSY and r->server its thread, still blocked: the caller runs it at
+ * once, so nothing can come between). */
 bool
 sq_fast_call(sq_req_t *r, sq_t *q, uint32_t umsg)
 {
-	if (q->proxy || !q->nidle || q->npending)
+	if (!q->nidle || q->npending)
 		return false;
 	thread_t *t = list_entry(q->idle.next, thread_t, sq_idle_link);
+	if (!sched_runs_next(t))
+		return false;
 	if (sq_upcall_start(t, r, (const void *)(umsg + sizeof(r->hdr)),
-			    (const void *)r->hdr.ool) < 0)
+			    (const void *)r->hdr.ool, true) < 0)
 		return false; /* its own upcall will fail, as it always did */
 	list_del(&t->sq_idle_link);
 	q->nidle--;
@@ -55,7 +62,9 @@ sq_fast_reply(sq_req_t *r, uint32_t umsg)
 	if (!caller || !r->client || !r->ubuf)
 		return NULL;
 	/* the header straight from the server's memory: the kernel runs
-	   nothing else meanwhile, so it reads what it checked */
+	   nothing else meanwhile, so it reads what it checked (only a device
+	   could write it between, and a process with DMA can write any
+	   memory anyway) */
 	const qs_msg_hdr_t *h = (const qs_msg_hdr_t *)umsg;
 	if (!user_header(umsg) || msg_check(umsg, h) < 0)
 		return NULL; /* the general path tells the client what was bad */
@@ -65,6 +74,7 @@ sq_fast_reply(sq_req_t *r, uint32_t umsg)
 			 r) < 0)
 		return NULL; /* its buffer went: the client learns it itself */
 	r->delivered = true;
+	r->rhdr.len = r->rhdr.ool_len = 0; /* nothing of it held here */
 	sq_done(r, status); /* as sq_complete, but the waking is left */
 	return caller;
 }

@@ -23,37 +23,51 @@ sq_serving_tx(const thread_t *t, uint64_t tx)
 	return t->sq_state == SQT_BUSY && t->sq_req && t->sq_req->hdr.txid == tx;
 }
 
-/* The user frame t entered the kernel with: at the top of its stack. */
-static trap_frame_t *
-user_frame(const thread_t *t)
-{
-	return (trap_frame_t *)(t->kstack + KSTACK_PAGES * PAGE_SIZE) - 1;
-}
-
 int
-sq_upcall_start(thread_t *t, sq_req_t *r, const void *data, const void *ool)
+sq_upcall_start(thread_t *t, sq_req_t *r, const void *data, const void *ool,
+		bool live)
 {
 	uint32_t sp = (t->sq_stack & ~15u) - 8; /* in one page */
 	uint32_t pd = t->proc->pd;
 	uint32_t *frame = vmm_user_ptr(pd, sp, 8, true);
+	uint32_t entry[2] = { 0, t->sq_buf }; /* return address, argument */
 
-	if (!frame ||
-	    msg_copy_out(pd, t->sq_buf, t->sq_cap, &r->hdr, data, ool, NULL) < 0)
+	if (frame) {
+		frame[0] = entry[0];
+		frame[1] = entry[1];
+	} else if (copy_to_space(pd, sp, entry, sizeof(entry)) < 0) {
+		return QS_EFAULT; /* (a stack the identity map does not reach
+				     is written through the thread's own space) */
+	}
+	if (msg_copy_out(pd, t->sq_buf, t->sq_cap, &r->hdr, data, ool, NULL) < 0)
 		return QS_EFAULT;
-	frame[0] = 0;         /* the entry's return address: none */
-	frame[1] = t->sq_buf; /* its argument, the request */
 	r->state = RQ_BUSY;
 	r->server = t;
 	t->sq_req = r;
 	t->sq_state = SQT_BUSY;
 #ifndef QS_NO_TX_STAMP
 	t->sq_saved_tx = t->tx;
+	t->sq_saved_dead = t->tx_dead;
 	t->tx = r->hdr.txid;
+	t->tx_dead = !live && tx_aborted(r->hdr.txid);
 	tx_hold(t->proc, r->hdr.txid);
+#else
+	(void)live;
 #endif
-	trap_frame_t *f = user_frame(t);
+	t->sq_upcall_sp = sp;
+	return 0;
+}
+
+/* The current thread leaves the kernel into its upcall (sq_upcall_start). */
+static int
+upcall_enter(void)
+{
+	thread_t *t = current;
+	/* the user frame it entered the kernel with, at its stack's top */
+	trap_frame_t *f =
+		(trap_frame_t *)(t->kstack + KSTACK_PAGES * PAGE_SIZE) - 1;
 	f->eip = t->sq_entry;
-	f->user_esp = sp;
+	f->user_esp = t->sq_upcall_sp;
 	return 0;
 }
 
@@ -64,13 +78,13 @@ upcall(void)
 	thread_t *t = current;
 	sq_req_t *r = t->sq_req;
 
-	if (sq_upcall_start(t, r, r->data, r->ool) < 0) {
+	if (sq_upcall_start(t, r, r->data, r->ool, false) < 0) {
 		/* the server broke its own offer: it cannot take the request */
 		t->sq_req = NULL;
 		sq_fail(r, QS_ESRVDIED);
 		return QS_EFAULT;
 	}
-	return 0;
+	return upcall_enter();
 }
 
 static void
@@ -116,9 +130,9 @@ idle_wait(thread_t *next)
 			next = NULL;
 		} while (t->sq_state == SQT_IDLE && t->sq_q);
 	}
-	if (t->sq_state == SQT_BUSY)
-		return 0; /* a caller's fast path started the upcall */
-	if (!t->sq_req) {
+	if (t->sq_state == SQT_BUSY && t->sq_req)
+		return upcall_enter(); /* a caller's fast path started it */
+	if (!t->sq_req) { /* its queue went, and its request was answered */
 		offer_leave(t);
 		return QS_EQGONE;
 	}
@@ -223,6 +237,7 @@ sys_sq_reply(trap_frame_t *f)
 		return QS_EINVAL;
 #ifndef QS_NO_TX_STAMP
 	t->tx = t->sq_saved_tx;
+	t->tx_dead = t->sq_saved_dead;
 #endif
 	thread_t *client;
 	if (r && (client = sq_fast_reply(r, umsg))) {
@@ -257,6 +272,7 @@ sys_sq_defer(trap_frame_t *f)
 		return QS_EINVAL;
 #ifndef QS_NO_TX_STAMP
 	t->tx = t->sq_saved_tx;
+	t->tx_dead = t->sq_saved_dead;
 #endif
 	if (r) { /* else its queue went and it was answered */
 		t->sq_req = NULL;

@@ -212,7 +212,8 @@ sys_mem_info(trap_frame_t *f)
 static int
 sys_node_info(trap_frame_t *f)
 {
-	qs_node_info_t info = { boot_node_id(), boot_incarnation(), TIMER_HZ };
+	qs_node_info_t info = { boot_node_id(), boot_incarnation(), TIMER_HZ,
+				sched_idle_tsc };
 	return copy_to_user(f->ebx, &info, sizeof(info));
 }
 

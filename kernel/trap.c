@@ -104,6 +104,7 @@ trap_dispatch(trap_frame_t *f)
 			kernel_fault(f);
 		proc_fault(f);
 	} else if (f->trapno < IRQ_BASE + 16) {
+		sched_idle_end();
 		irq_dispatch((int)f->trapno - IRQ_BASE);
 	}
 	if (sched_need_resched())

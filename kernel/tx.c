@@ -72,6 +72,7 @@ tx_set(uint64_t tx)
 	    !is_tm())
 		return QS_EPERM;
 	current->tx = tx;
+	current->tx_dead = tx_aborted(tx);
 	return 0;
 }
 
@@ -88,6 +89,7 @@ tx_begin(uint32_t user_out)
 			return r;
 		p->own_tx[i] = tx;
 		current->tx = tx;
+		current->tx_dead = false;
 		return 0;
 	}
 	return QS_EAGAIN; /* too many open transactions */
@@ -98,6 +100,21 @@ tx_begin(uint32_t user_out)
  * and if it was the owner's default, the owner gets a fresh default, so
  * that what it does next is not part of what was aborted.
  */
+/* Every thread of p under tx (or back to it after an upcall) is under an
+ * aborted transaction: its requests are refused from now on. */
+static bool
+mark_aborted(proc_t *p, uint64_t tx)
+{
+	for (list_t *l = p->threads.next; l != &p->threads; l = l->next) {
+		thread_t *t = list_entry(l, thread_t, proc_link);
+		if (t->tx == tx)
+			t->tx_dead = true;
+		if (t->sq_saved_tx == tx)
+			t->sq_saved_dead = true;
+	}
+	return false; /* every process */
+}
+
 static int
 tx_end(uint64_t tx, bool was_aborted)
 {
@@ -105,6 +122,7 @@ tx_end(uint64_t tx, bool was_aborted)
 		return QS_EPERM;
 	if (was_aborted && tx) {
 		tx_aborted_ids[tx_aborted_slot(tx)] = tx;
+		proc_search(mark_aborted, tx);
 		sq_tx_aborted(tx); /* its callers waiting for answers */
 	}
 	proc_t *p = proc_search(tx_owned, tx);
@@ -118,10 +136,14 @@ tx_end(uint64_t tx, bool was_aborted)
 	/* its threads under it go back to the default */
 	for (list_t *l = p->threads.next; l != &p->threads; l = l->next) {
 		thread_t *t = list_entry(l, thread_t, proc_link);
-		if (t->tx == tx)
+		if (t->tx == tx) {
 			t->tx = p->default_tx;
-		if (t->sq_saved_tx == tx)
+			t->tx_dead = false;
+		}
+		if (t->sq_saved_tx == tx) {
 			t->sq_saved_tx = p->default_tx;
+			t->sq_saved_dead = false;
+		}
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
 #define FRAME_OF(e) ((e) & ~0xFFFu)
 
 static uint32_t kernel_pd;
+uint32_t vmm_unmaps;
 static uint32_t current_pd;
 
 void
@@ -141,6 +142,7 @@ vmm_alloc_range(uint32_t pd, uint32_t va, uint32_t len, uint32_t flags,
 void
 vmm_free_range(uint32_t pd, uint32_t va, uint32_t len, int *pages)
 {
+	vmm_unmaps++;
 	for (uint32_t off = 0; off < len; off += PAGE_SIZE) {
 		uint32_t *pte = pte_slot(pd, va + off, false, pages);
 		if (!pte || !(*pte & PTE_P))
@@ -179,7 +181,9 @@ vmm_user_frame(uint32_t pd, uint32_t va, bool write)
 {
 	if (va < QS_USER_BASE || va >= QS_USER_TOP)
 		return 0;
-	uint32_t frame = vmm_user_pte(pd, va, write) & ~0xFFFu;
-	/* the kernel reaches a frame through its identity map, or not at all */
-	return frame < KERNEL_SPACE_END ? frame : 0;
+	uint32_t pte = vmm_user_pte(pd, va, write);
+	uint32_t frame = pte & ~0xFFFu;
+	/* the kernel reaches a frame through its identity map, or not at all;
+	   a device's only through the process's own (uncached) mapping */
+	return frame < KERNEL_SPACE_END && !(pte & PTE_DEVICE) ? frame : 0;
 }

@@ -22,11 +22,14 @@ int vmm_map(uint32_t pd, uint32_t va, uint32_t pa, uint32_t flags, int *pages);
 int vmm_alloc_range(uint32_t pd, uint32_t va, uint32_t len, uint32_t flags,
 		    int *pages);
 void vmm_free_range(uint32_t pd, uint32_t va, uint32_t len, int *pages);
+/* Counts vmm_free_range's calls, in any space: what a check that user
+ * memory was mapped knew (recv_buf_ok) holds while this stays. */
+extern uint32_t vmm_unmaps;
 uint32_t vmm_lookup(uint32_t pd, uint32_t va); /* the PTE, 0 if unmapped */
 /* Is [va, va+len) user memory of this space, writable if `write`? */
 bool vmm_user_ok(uint32_t pd, uint32_t va, uint32_t len, bool write);
-/* The frame of user page va in this space (writable if `write`), if the
- * kernel's identity map reaches it; else 0. */
+/* The frame of user page va in this space (writable if `write`), if it is
+ * memory (not a device's) the kernel's identity map reaches; else 0. */
 uint32_t vmm_user_frame(uint32_t pd, uint32_t va, bool write);
 
 /* Does [va, va+len) lie in one page of the user half? */
@@ -51,16 +54,18 @@ vmm_user_pte(uint32_t pd, uint32_t va, bool write)
 }
 
 /* Where the kernel reaches [va, va+len) of space pd, if it lies in one
- * user page that grants the access and the identity map reaches: the IPC
- * path's headers, in one step. NULL: go page by page (copy_to_space). */
+ * user page that grants the access, is memory (not a device's) and the
+ * identity map reaches: the IPC path's headers, in one step. NULL: go
+ * page by page (copy_to_space). */
 static inline void *
 vmm_user_ptr(uint32_t pd, uint32_t va, uint32_t len, bool write)
 {
 	if (!vmm_one_user_page(va, len))
 		return NULL;
-	uint32_t frame = vmm_user_pte(pd, va, write) & ~0xFFFu;
-	if (!frame || frame >= KERNEL_SPACE_END)
-		return NULL;
+	uint32_t pte = vmm_user_pte(pd, va, write);
+	uint32_t frame = pte & ~0xFFFu;
+	if (!frame || frame >= KERNEL_SPACE_END || (pte & PTE_DEVICE))
+		return NULL; /* device memory: only through its own mapping */
 	return (void *)(frame | (va & 0xFFF));
 }
 void vmm_switch(uint32_t pd);
