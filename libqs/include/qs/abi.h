@@ -235,6 +235,11 @@ typedef struct {
 	uint32_t incarnation; /* how many times this node has started (boot
 	                         argument "incarnation"; tools/bin/qsnet counts) */
 	uint32_t hz;          /* timer frequency */
+	uint64_t idle_tsc;    /* time-stamp counter ticks spent halted with
+	                         nothing to run: under -icount (make bench),
+	                         where rdtsc counts instructions while the CPU
+	                         runs, the node's instructions executed are
+	                         rdtsc minus this */
 } qs_node_info_t;
 
 /*
