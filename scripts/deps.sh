@@ -24,6 +24,7 @@ PACKAGES=(
     console-setup-linux     # the WM's font (Lat15-Terminus16.psf.gz): Debian's
                             # kbd ships no fonts, its console fonts are in here
     dpkg-dev                # dpkg-source, needed by fetch-debsrc.sh
+    gdb                     # tools/bin/qsprof steps through QEMU's gdb stub
     gcc                     # host tools built during the build
     make
 )
