@@ -1,4 +1,14 @@
-"""qsprof: where the instructions of one IPC round trip go.
+"""qsprof: where the instructions go.
+
+    tools/bin/qsprof [ipc] [--iso ...] [--kernel ...] [--out build/profile]
+    tools/bin/qsprof sample --node N [--seconds 20] [--hz 200]
+
+`ipc` (the default) counts every instruction of one IPC round trip, below.
+`sample` samples a running node of a qsnet cluster (QSNET_STATE, as
+tools/bin/qsnet) through its QEMU monitor: where its busy time goes while
+a workload runs (sample.py). Both write to build/profile.
+
+qsprof ipc:
 
 Boots the ISO with bench/bench-profile.conf under -icount shift=0 and
 QEMU's gdb stub (on 127.0.0.1 only), where `bench profile` makes one null
@@ -49,6 +59,11 @@ class Symbols:
     def name(self, pc):
         i = bisect.bisect_right(self.addrs, pc) - 1
         return self.names[i] if i >= 0 else "?"
+
+    def start(self, pc):
+        """The address of the function pc is in."""
+        i = bisect.bisect_right(self.addrs, pc) - 1
+        return self.addrs[i] if i >= 0 else 0
 
 
 def free_port():
@@ -107,8 +122,42 @@ def report(window, kernel, user):
     return "\n".join(lines) + "\n"
 
 
+def main_sample(argv):
+    import argparse
+    from qsnet.cluster import DEFAULT_STATE
+    from . import sample
+    p = argparse.ArgumentParser(prog="qsprof sample",
+                                description=sample.__doc__.split("\n\n")[0])
+    p.add_argument("--node", type=int, required=True)
+    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--hz", type=float, default=200)
+    p.add_argument("--out", default=os.path.join(ROOT, "build", "profile"))
+    a = p.parse_args(argv)
+    state = os.path.join(ROOT, os.environ.get("QSNET_STATE") or DEFAULT_STATE)
+    sock = os.path.join(state, str(a.node), "qmp.sock")
+    if not os.path.exists(sock):
+        raise SystemExit("qsprof: node %d is not running (no %s)"
+                         % (a.node, sock))
+    counts, n = sample.sample(sock, a.seconds, a.hz,
+                              os.path.join(ROOT, "build", "kernel.elf"),
+                              Symbols)
+    text = sample.report(counts, n, a.node)
+    os.makedirs(a.out, exist_ok=True)
+    path = os.path.join(a.out, "sample-node%d.txt" % a.node)
+    with open(path, "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+    print("(written to %s)" % path)
+    return 0
+
+
 def main(argv=None):
     import argparse
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sample"]:
+        return main_sample(argv[1:])
+    if argv[:1] == ["ipc"]:
+        argv = argv[1:]
     p = argparse.ArgumentParser(prog="qsprof", description=__doc__.split(
         "\n\n")[0])
     p.add_argument("--iso", default=os.path.join(ROOT, "build", "qs.iso"))
