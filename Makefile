@@ -112,8 +112,9 @@ $(B)/liblwip.a: $(LWIP_OBJS) $(LWIP_PORT_OBJS)
 include crypto/tomcrypt.mk
 TOMCRYPT_OBJS := $(patsubst $(TOMCRYPT_DIR)/src/%.c,$(B)/obj/tomcrypt/%.o,\
 	$(TOMCRYPT_SRCS))
-# As lwIP: its code gets our flags but not -Werror.
-$(B)/obj/tomcrypt/%.o: $(TOMCRYPT_DIR)/src/%.c | deps
+# As lwIP: its code gets our flags but not -Werror; tomcrypt.mk's flags
+# changing rebuilds it.
+$(B)/obj/tomcrypt/%.o: $(TOMCRYPT_DIR)/src/%.c crypto/tomcrypt.mk | deps
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -Werror,$(USER_CFLAGS)) $(TOMCRYPT_INC) -c -o $@ $<
 $(B)/libtomcrypt.a: $(TOMCRYPT_OBJS)

@@ -52,21 +52,28 @@ static cm_node_t peers[CM_NODES_MAX];
 static uint32_t hb_last[CM_NODES_MAX]; /* the last heartbeat's sequence */
 static uint32_t bad_packets;
 
+/* Node i's state as of now, from how long it has been quiet; its going
+ * down is told (once). */
+static void
+peer_state(int i, uint32_t now)
+{
+	cm_node_t *p = &peers[i];
+	if (!p->state || i == (int)self)
+		return;
+	uint32_t quiet = now - p->last_ms, was = p->state;
+	p->state = quiet >= CM_DOWN_MS      ? CM_NODE_DOWN
+		   : quiet >= CM_SUSPECT_MS ? CM_NODE_SUSPECT
+					    : CM_NODE_UP;
+	if (p->state == CM_NODE_DOWN && was != CM_NODE_DOWN)
+		rpc_node_event((uint32_t)i, TM_NODE_DOWN, p->incarnation);
+}
+
 static void
 peer_states(void)
 {
 	uint32_t now = qs_uptime_ms();
-	for (int i = 0; i < CM_NODES_MAX; i++) {
-		cm_node_t *p = &peers[i];
-		if (!p->state || i == (int)self)
-			continue;
-		uint32_t quiet = now - p->last_ms, was = p->state;
-		p->state = quiet >= CM_DOWN_MS      ? CM_NODE_DOWN
-			   : quiet >= CM_SUSPECT_MS ? CM_NODE_SUSPECT
-						    : CM_NODE_UP;
-		if (p->state == CM_NODE_DOWN && was != CM_NODE_DOWN)
-			rpc_node_event((uint32_t)i, TM_NODE_DOWN, p->incarnation);
-	}
+	for (int i = 0; i < CM_NODES_MAX; i++)
+		peer_state(i, now);
 }
 
 static void
@@ -214,7 +221,7 @@ member_state(uint32_t node, uint32_t *incarnation)
 {
 	if (node >= CM_NODES_MAX || node == self || !peers[node].state)
 		return 0;
-	peer_states();
+	peer_state((int)node, qs_uptime_ms()); /* on every packet's way */
 	*incarnation = peers[node].incarnation;
 	return peers[node].state;
 }

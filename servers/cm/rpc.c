@@ -110,6 +110,9 @@ typedef struct held {
 static struct udp_pcb *pcb;
 static uint32_t self, self_inc, ticks;
 static peer_t *peers[CM_NODES_MAX];
+/* One past the highest node that has a peer entry: the loops over peers,
+ * some on every packet's way (rpc_busy, rpc_completed), stop there. */
+static uint32_t peers_top;
 static uint32_t async_out;
 static cm_rpc_stats_t st;
 static struct {
@@ -198,8 +201,9 @@ wire_send(uint32_t node, uint8_t type, uint32_t dst_inc, uint32_t seq,
 static peer_t *
 peer_get(uint32_t node)
 {
-	if (!peers[node])
-		peers[node] = calloc(1, sizeof(peer_t));
+	if (!peers[node] && (peers[node] = calloc(1, sizeof(peer_t))) &&
+	    node >= peers_top)
+		peers_top = node + 1;
 	return peers[node];
 }
 
@@ -772,7 +776,7 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 void
 rpc_completed(int rid, const qs_msg_t *reply)
 {
-	for (uint32_t n = 0; n < CM_NODES_MAX; n++) {
+	for (uint32_t n = 0; n < peers_top; n++) {
 		peer_t *p = peers[n];
 		for (uint32_t i = 0; p && p->nin && i < RPC_WINDOW; i++) {
 			if (p->in[i] && p->in[i]->rid == rid) {
@@ -916,7 +920,7 @@ tick(void *arg)
 	(void)arg;
 	uint32_t now = qs_uptime_ms();
 	ticks++;
-	for (uint32_t n = 0; n < CM_NODES_MAX; n++) {
+	for (uint32_t n = 0; n < peers_top; n++) {
 		peer_t *p = peers[n];
 		if (!p || (!p->nout && !p->backlog && !p->ack_rounds))
 			continue;
@@ -974,7 +978,7 @@ rpc_busy(void)
 {
 	if (held)
 		return true;
-	for (uint32_t n = 0; n < CM_NODES_MAX; n++)
+	for (uint32_t n = 0; n < peers_top; n++)
 		if (peers[n] && (peers[n]->nout || peers[n]->backlog))
 			return true;
 	return false;
@@ -998,7 +1002,7 @@ rpc_stats(cm_rpc_stats_t *s)
 {
 	*s = st;
 	s->inflight = s->cached = 0;
-	for (uint32_t n = 0; n < CM_NODES_MAX; n++) {
+	for (uint32_t n = 0; n < peers_top; n++) {
 		const peer_t *p = peers[n];
 		for (out_t *o = p ? p->backlog : NULL; o; o = o->next)
 			s->inflight++;

@@ -69,7 +69,7 @@ $(TOMCRYPT_TEST_SRCS):
 UNIT_SRCS_test_seal := $(SEAL_UNIT_SRCS) libqs/src/string.c libqs/src/stdlib.c
 SEAL_UNIT_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(SEAL_UNIT_SRCS))
 $(SEAL_UNIT_OBJS): UNIT_CFLAGS += $(filter-out -DLTC_NO_TEST,$(TOMCRYPT_INC))
-$(SEAL_UNIT_OBJS): | $(TOMCRYPT_FETCHED)
+$(SEAL_UNIT_OBJS): crypto/tomcrypt.mk | $(TOMCRYPT_FETCHED)
 $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(TOMCRYPT_SRCS) $(TOMCRYPT_TEST_SRCS)): \
 	UNIT_CFLAGS += -Wno-error
 

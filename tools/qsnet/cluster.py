@@ -117,7 +117,8 @@ class Cluster:
                          boot_args=fw_cfg + sorted(boot_args.items()),
                          nic=(node, self.lan.hub(node)),
                          daemon=("qemu.pid", "qs-node-%d" % int(node)),
-                         gdb=opts.get("gdb"), icount=opts.get("icount"),
+                         gdb=opts.get("gdb"), gdb_sock="gdb.sock",
+                         icount=opts.get("icount"),
                          disk_iops=opts.get("disk_iops"),
                          key=opts.get("key", self.ensure_key()))
 
@@ -136,7 +137,7 @@ class Cluster:
         return n + 1
 
     def _clean(self, node):
-        for name in ("console.sock", "qmp.sock", "qemu.pid"):
+        for name in ("console.sock", "qmp.sock", "gdb.sock", "qemu.pid"):
             try:
                 os.unlink(self.path(node, name))
             except FileNotFoundError:

@@ -38,7 +38,7 @@ def make_storage(directory, fresh=False):
 
 def qemu_argv(iso, memory=MEMORY_MB, disk=None, pmem=None, console=None,
               qmp=None, boot_args=(), nic=None, daemon=None, gdb=False,
-              icount=False, key=None, disk_iops=None):
+              icount=False, key=None, disk_iops=None, gdb_sock=None):
     """The command line of one node booting ISO.
 
     disk, pmem: image files for the IDE disk and the persistent memory
@@ -51,7 +51,9 @@ def qemu_argv(iso, memory=MEMORY_MB, disk=None, pmem=None, console=None,
     key's file (fw_cfg opt/qs/key: a file, so the key is on no command
     line); disk_iops: the disk completes at most that many requests a
     second (QEMU's throttling.iops-total), as a real disk whose writes and
-    syncs take time (an emulated one's cost next to nothing)."""
+    syncs take time (an emulated one's cost next to nothing); gdb_sock: a
+    gdb stub on that unix socket, not waited for (tools/bin/qsprof busy
+    attaches to it)."""
     argv = ["qemu-system-i386", "-m", str(memory), "-cdrom", iso,
             "-boot", "d"]
     if disk:
@@ -87,6 +89,8 @@ def qemu_argv(iso, memory=MEMORY_MB, disk=None, pmem=None, console=None,
         argv += ["-daemonize", "-pidfile", pidfile, "-name", name]
     if gdb:
         argv += ["-s", "-S"]
+    elif gdb_sock:
+        argv += ["-gdb", "unix:%s,server=on,wait=off" % gdb_sock]
     if icount:
         argv += ["-icount", "shift=0"]
     return argv

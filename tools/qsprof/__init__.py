@@ -1,12 +1,17 @@
 """qsprof: where the instructions go.
 
     tools/bin/qsprof [ipc] [--iso ...] [--kernel ...] [--out build/profile]
+    tools/bin/qsprof busy --node N [--at vec43] [--windows 3] [--pause 0,2]
     tools/bin/qsprof sample --node N [--seconds 20] [--hz 200]
 
 `ipc` (the default) counts every instruction of one IPC round trip, below.
-`sample` samples a running node of a qsnet cluster (QSNET_STATE, as
-tools/bin/qsnet) through its QEMU monitor: where its busy time goes while
-a workload runs (sample.py). Both write to build/profile.
+`busy` attaches to a running node of a qsnet cluster (QSNET_STATE, as
+tools/bin/qsnet; every node has a gdb stub on gdb.sock in its directory)
+and counts every instruction of the node's next busy periods, from an
+event (a kernel symbol: vec43 is the e1000's interrupt, IRQ 11) until
+the node is idle again (gdb_busy.py). `sample` samples a running node
+through its QEMU monitor: where its busy time goes while a workload runs
+(sample.py). All write to build/profile.
 
 qsprof ipc:
 
@@ -106,6 +111,11 @@ def report(window, kernel, user):
     names = [kernel.name(pc) if pc < USER_BASE else user.name(pc)
              for pc in pcs]
     title = NAMES.get(window["len"], "%d-byte round trip" % window["len"])
+    return report_names(title, pcs, names)
+
+
+def report_names(title, pcs, names):
+    """The text for a window: its instructions' addresses and names."""
     lines = ["## %s: %d instructions (%d in the kernel)"
              % (title, len(pcs), sum(pc < USER_BASE for pc in pcs)), "",
              "%8s %6s  %s" % ("instr", "share", "function")]
@@ -120,6 +130,76 @@ def report(window, kernel, user):
             runs.append([name, 1])
     lines += ["  %-40s %5d" % (name, n) for name, n in runs]
     return "\n".join(lines) + "\n"
+
+
+def main_busy(argv):
+    import argparse
+    from qsnet.cluster import DEFAULT_STATE
+    from . import sample
+    p = argparse.ArgumentParser(prog="qsprof busy")
+    p.add_argument("--node", type=int, required=True)
+    p.add_argument("--at", default="vec43",
+                   help="the kernel symbol that starts a period")
+    p.add_argument("--windows", type=int, default=3)
+    p.add_argument("--pause", default="",
+                   help="other nodes (1,2) stopped while a period is stepped")
+    p.add_argument("--out", default=os.path.join(ROOT, "build", "profile"))
+    a = p.parse_args(argv)
+    state = os.path.join(ROOT, os.environ.get("QSNET_STATE") or DEFAULT_STATE)
+    stub = os.path.join(state, str(a.node), "gdb.sock")
+    pause = [os.path.join(state, n.strip(), "qmp.sock")
+             for n in a.pause.split(",") if n.strip()]
+    if not os.path.exists(stub):
+        raise SystemExit("qsprof: node %d has no gdb stub (%s)" % (a.node,
+                                                                 stub))
+    kelf = os.path.join(ROOT, "build", "kernel.elf")
+    kernel = Symbols(kelf, "kernel")
+    try:
+        at = kernel.addrs[kernel.names.index("kernel:" + a.at)]
+    except ValueError:
+        raise SystemExit("qsprof: no kernel symbol %s" % a.at)
+    halts = sorted(h for h in sample.halts(kelf) if h + 1 in
+                   sample.halts(kelf))  # the hlt itself, not the next
+    os.makedirs(a.out, exist_ok=True)
+    raw = os.path.join(a.out, "busy-trace.json")
+    env = dict(os.environ, QSPROF_STUB=stub, QSPROF_OUT=raw,
+               QSPROF_AT=str(at), QSPROF_WINDOWS=str(a.windows),
+               QSPROF_HALTS=",".join(map(str, halts)),
+               QSPROF_PAUSE=",".join(pause))
+    g = subprocess.run(["gdb", "-nx", "-batch", "-x",
+                        os.path.join(ROOT, "tools", "qsprof", "gdb_busy.py"),
+                        kelf], env=env, capture_output=True, text=True,
+                       timeout=TIMEOUT * 4)
+    if not os.path.exists(raw):
+        raise SystemExit("qsprof: gdb failed:\n%s%s" % (g.stdout[-2000:],
+                                                       g.stderr[-2000:]))
+    with open(raw) as f:
+        windows = json.load(f)["windows"]
+    programs = {}
+    text = ""
+    for i, w in enumerate(windows):
+        names, prog = [], "?"
+        progs = {int(k): v for k, v in w["progs"].items()}
+        for j, pc in enumerate(w["pcs"]):
+            if j in progs:
+                prog = progs[j]
+            if pc < USER_BASE:
+                names.append(kernel.name(pc))
+                continue
+            if prog not in programs:
+                elf = os.path.join(ROOT, "build", "bin", prog)
+                programs[prog] = (Symbols(elf, prog) if os.path.exists(elf)
+                                  else None)
+            syms = programs[prog]
+            names.append(syms.name(pc) if syms else prog + ":?")
+        text += report_names("node %d, busy period %d from %s" % (
+            a.node, i + 1, a.at), w["pcs"], names) + "\n"
+    path = os.path.join(a.out, "busy-node%d.txt" % a.node)
+    with open(path, "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+    print("(written to %s)" % path)
+    return 0
 
 
 def main_sample(argv):
@@ -156,6 +236,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sample"]:
         return main_sample(argv[1:])
+    if argv[:1] == ["busy"]:
+        return main_busy(argv[1:])
     if argv[:1] == ["ipc"]:
         argv = argv[1:]
     p = argparse.ArgumentParser(prog="qsprof", description=__doc__.split(
