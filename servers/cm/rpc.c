@@ -113,6 +113,13 @@ static peer_t *peers[CM_NODES_MAX];
 /* One past the highest node that has a peer entry: the loops over peers,
  * some on every packet's way (rpc_busy, rpc_completed), stop there. */
 static uint32_t peers_top;
+/* Where each injected request's entry is, by its rid (rpc_completed looks
+ * here first; an entry overwritten since sends it to the search). */
+#define BY_RID 256
+static struct by_rid {
+	int rid;
+	uint32_t node, slot;
+} by_rid[BY_RID];
 static uint32_t async_out;
 static cm_rpc_stats_t st;
 static struct {
@@ -156,10 +163,18 @@ static void in_forget(peer_t *p);
 static uint32_t
 out_floor(const peer_t *p)
 {
-	uint32_t floor = p->last_seq;
-	for (int i = 0; i < RPC_WINDOW; i++)
-		if (p->out[i] && p->out[i]->seq <= floor)
-			floor = p->out[i]->seq - 1;
+	/* below the oldest request still out: they are among the last
+	   RPC_WINDOW sent, each in its seq's slot, so look back from the
+	   newest until all nout are found (on every packet's way) */
+	uint32_t floor = p->last_seq, found = 0;
+	for (uint32_t s = p->last_seq; found < p->nout &&
+	     p->last_seq - s < RPC_WINDOW; s--) {
+		const out_t *o = p->out[s % RPC_WINDOW];
+		if (o && o->seq == s) {
+			found++;
+			floor = s - 1;
+		}
+	}
 	return floor;
 }
 
@@ -554,10 +569,16 @@ in_floor(peer_t *p, uint32_t floor)
 {
 	if (floor <= p->floor)
 		return;
+	/* only those the floor passes now: one it passed before is running
+	   still, and in_reply frees it when answered */
+	uint32_t from = floor - p->floor > RPC_WINDOW ? floor - RPC_WINDOW
+						      : p->floor;
 	p->floor = floor;
-	for (uint32_t i = 0; i < RPC_WINDOW; i++)
-		if (p->in[i] && p->in[i]->seq <= floor && !p->in[i]->rid)
+	for (uint32_t s = from + 1; s <= floor && s != 0; s++) {
+		uint32_t i = s % RPC_WINDOW;
+		if (p->in[i] && p->in[i]->seq == s && !p->in[i]->rid)
 			in_free(p, i);
+	}
 }
 
 /*
@@ -765,6 +786,7 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 	if (rid > 0) {
 		e->rid = rid;
 		async_out++;
+		by_rid[(uint32_t)rid % BY_RID] = (struct by_rid){ rid, node, slot };
 		return;
 	}
 	/* not delivered at all: that answer is as final as any other */
@@ -776,11 +798,20 @@ req_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 void
 rpc_completed(int rid, const qs_msg_t *reply)
 {
-	for (uint32_t n = 0; n < peers_top; n++) {
+	/* where the injection left it, most likely */
+	uint32_t n = by_rid[(uint32_t)rid % BY_RID].node;
+	uint32_t i = by_rid[(uint32_t)rid % BY_RID].slot;
+	peer_t *q = n < CM_NODES_MAX ? peers[n] : NULL;
+	if (by_rid[(uint32_t)rid % BY_RID].rid == rid && q && q->in[i] &&
+	    q->in[i]->rid == rid) {
+		in_reply(n, q, q->in[i], reply);
+		return;
+	}
+	for (n = 0; n < peers_top; n++) {
 		peer_t *p = peers[n];
-		for (uint32_t i = 0; p && p->nin && i < RPC_WINDOW; i++) {
-			if (p->in[i] && p->in[i]->rid == rid) {
-				in_reply(n, p, p->in[i], reply);
+		for (uint32_t j = 0; p && p->nin && j < RPC_WINDOW; j++) {
+			if (p->in[j] && p->in[j]->rid == rid) {
+				in_reply(n, p, p->in[j], reply);
 				return;
 			}
 		}
