@@ -88,6 +88,7 @@ typedef struct {
 	uint32_t nout;
 	out_t *backlog, *backlog_tail;
 	uint32_t ack_rounds;
+	bool ack_soon;     /* the first ACK goes at the next tick */
 	uint32_t floor;    /* its requests to us */
 	uint32_t forgot;   /* its requests up to here whose answers we dropped */
 	uint32_t max_seen; /* the highest seq of its requests taken */
@@ -543,8 +544,11 @@ rep_input(uint32_t node, peer_t *p, const wire_hdr_t *h, const wire_msg_t *m)
 	p->nout--;
 	free(o);
 	out_pump(node, p);
-	if (!p->nout && !p->backlog) { /* nothing will carry the floor */
-		wire_send(node, PK_ACK, p->inc, 0, NULL, 0);
+	if (!p->nout && !p->backlog) {
+		/* nothing carries the floor now: an ACK at the next tick,
+		 * unless a new request (a client calling in a loop) carries
+		 * it first */
+		p->ack_soon = true;
 		p->ack_rounds = RPC_ACK_ROUNDS;
 	}
 }
@@ -852,6 +856,7 @@ rpc_restarted(uint32_t node, uint32_t inc)
 		p->prev.floor = floor, p->prev.max_seen = seen;
 	p->inc = inc;
 	p->ack_rounds = 0;
+	p->ack_soon = false;
 }
 
 /* A packet passed the common checks: by type, with incarnations checked. */
@@ -968,8 +973,14 @@ tick(void *arg)
 							     : o->rto * 2;
 			out_send(n, o);
 		}
-		if (p->ack_rounds && !p->nout && ticks % (500 / RPC_TICK_MS) == 0) {
-			p->ack_rounds--;
+		if (p->nout) {
+			p->ack_soon = false; /* a request carries it */
+		} else if (p->ack_soon || (p->ack_rounds &&
+					   ticks % (500 / RPC_TICK_MS) == 0)) {
+			if (p->ack_soon)
+				p->ack_soon = false;
+			else
+				p->ack_rounds--;
 			wire_send(n, PK_ACK, p->inc, 0, NULL, 0);
 		}
 	}
