@@ -2,7 +2,11 @@
  * A page that holds small objects of one size class starts with a slab
  * header; a large allocation is a run of pages starting with a big header.
  * A slab page goes back to the page allocator as soon as its last object is
- * freed, so that a dead process's kernel objects return every page.
+ * freed, so that a dead process's kernel objects return every page. A new
+ * slab hands out its objects from the page's end down (carve) before any
+ * freed one comes back, so that making one costs the same whatever its
+ * class: an object alone in its class (a request's few bytes of data)
+ * makes and frees a slab each time.
  */
 #include "kernel.h"
 #include "heap.h"
@@ -20,6 +24,7 @@ typedef struct slab {
 	uint32_t used;
 	void *free; /* singly linked through the first word of each object */
 	list_t link; /* in its class's list while it has room */
+	uint32_t carve; /* the next object never handed out, from the end */
 } slab_t;
 
 typedef struct {
@@ -58,14 +63,23 @@ slab_new(uint32_t size)
 	s->size = size;
 	s->used = 0;
 	s->free = NULL;
-	uint32_t first = size < HDR_SIZE ? HDR_SIZE : size;
-	for (uint32_t off = PAGE_SIZE - size; off >= first; off -= size) {
-		void **obj = (void **)((char *)s + off);
-		*obj = s->free;
-		s->free = obj;
-	}
+	s->carve = PAGE_SIZE - size;
 	list_init(&s->link);
 	return s;
+}
+
+/* The lowest offset an object of s's class may have: past the header. */
+static uint32_t
+slab_first(const slab_t *s)
+{
+	return s->size < HDR_SIZE ? HDR_SIZE : s->size;
+}
+
+/* Has s no object left to hand out (and so is on no list)? */
+static bool
+slab_full(const slab_t *s)
+{
+	return !s->free && s->carve < slab_first(s);
 }
 
 static void *
@@ -101,9 +115,14 @@ kmalloc(size_t size)
 		s = list_entry(partial[c].next, slab_t, link);
 	}
 	void **obj = s->free;
-	s->free = *obj;
+	if (obj) {
+		s->free = *obj;
+	} else {
+		obj = (void **)((char *)s + s->carve);
+		s->carve -= csize; /* carve >= slab_first >= csize: no wrap */
+	}
 	s->used++;
-	if (!s->free)
+	if (slab_full(s))
 		list_del(&s->link);
 	bytes_used += csize;
 	return obj;
@@ -134,7 +153,7 @@ kfree(void *p)
 	slab_t *s = (slab_t *)page;
 	if (s->magic != SLAB_MAGIC)
 		panic("kfree: bad pointer %p", p);
-	if (!s->free)
+	if (slab_full(s))
 		list_add_tail(&partial[size_class(s->size)], &s->link);
 	*(void **)p = s->free;
 	s->free = p;
