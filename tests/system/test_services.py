@@ -43,12 +43,27 @@ def services(node):
     return rows
 
 
+def serving(node, pid):
+    """Does process pid own a queue with a thread offered on it (`sq`)?
+    Lines the console mixed in are skipped."""
+    for line in node.exec("sq").splitlines()[1:]:
+        f = line.split()
+        if len(f) >= 9 and f[3] == str(pid) and f[4].isdigit() and \
+                int(f[4]) > 0:
+            return True
+    return False
+
+
 def back(node, name, start):
     """Waits until init started `name` again after log offset `start`, and
-    it serves again; returns its line."""
-    return node.wait_log(r"\[init\] %s started again \(pid (\d+), restart "
-                         r"(\d+)\)\n" % re.escape(name), HANG_FOUND,
-                         start=start)
+    it serves again (init says it started it as soon as it runs, before
+    its queue is there); returns its line."""
+    m = node.wait_log(r"\[init\] %s started again \(pid (\d+), restart "
+                      r"(\d+)\)\n" % re.escape(name), HANG_FOUND,
+                      start=start)
+    node.poll("%s serving" % name,
+              lambda: (serving(node, int(m.group(1))), None), HANG_FOUND)
+    return m
 
 
 def echo_from(node, queue, words):
