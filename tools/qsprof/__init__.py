@@ -132,6 +132,17 @@ def report_names(title, pcs, names):
     return "\n".join(lines) + "\n"
 
 
+def publish(out, name, text):
+    """Writes a report to OUT/NAME and shows it; the exit status."""
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, name)
+    with open(path, "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+    print("(written to %s)" % path)
+    return 0
+
+
 def main_busy(argv):
     import argparse
     from qsnet.cluster import DEFAULT_STATE
@@ -194,12 +205,7 @@ def main_busy(argv):
             names.append(syms.name(pc) if syms else prog + ":?")
         text += report_names("node %d, busy period %d from %s" % (
             a.node, i + 1, a.at), w["pcs"], names) + "\n"
-    path = os.path.join(a.out, "busy-node%d.txt" % a.node)
-    with open(path, "w") as f:
-        f.write(text)
-    sys.stdout.write(text)
-    print("(written to %s)" % path)
-    return 0
+    return publish(a.out, "busy-node%d.txt" % a.node, text)
 
 
 def main_sample(argv):
@@ -221,14 +227,8 @@ def main_sample(argv):
     counts, n = sample.sample(sock, a.seconds, a.hz,
                               os.path.join(ROOT, "build", "kernel.elf"),
                               Symbols)
-    text = sample.report(counts, n, a.node)
-    os.makedirs(a.out, exist_ok=True)
-    path = os.path.join(a.out, "sample-node%d.txt" % a.node)
-    with open(path, "w") as f:
-        f.write(text)
-    sys.stdout.write(text)
-    print("(written to %s)" % path)
-    return 0
+    return publish(a.out, "sample-node%d.txt" % a.node,
+                   sample.report(counts, n, a.node))
 
 
 def main(argv=None):
@@ -252,10 +252,6 @@ def main(argv=None):
     program = os.path.join(ROOT, "build", "bin", "bench")
     kernel = Symbols(a.kernel, "kernel")
     user = Symbols(program, "bench")
-    text = "".join(report(w, kernel, user) + "\n"
-                   for w in trace(a.iso, program, a.out))
-    with open(os.path.join(a.out, "ipc.txt"), "w") as f:
-        f.write(text)
-    sys.stdout.write(text)
-    print("(written to %s)" % os.path.join(a.out, "ipc.txt"))
-    return 0
+    return publish(a.out, "ipc.txt", "".join(
+        report(w, kernel, user) + "\n"
+        for w in trace(a.iso, program, a.out)))
