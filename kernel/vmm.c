@@ -175,15 +175,3 @@ vmm_user_ok(uint32_t pd, uint32_t va, uint32_t len, bool write)
 			return false;
 	return true;
 }
-
-uint32_t
-vmm_user_frame(uint32_t pd, uint32_t va, bool write)
-{
-	if (va < QS_USER_BASE || va >= QS_USER_TOP)
-		return 0;
-	uint32_t pte = vmm_user_pte(pd, va, write);
-	uint32_t frame = pte & ~0xFFFu;
-	/* the kernel reaches a frame through its identity map, or not at all;
-	   a device's only through the process's own (uncached) mapping */
-	return frame < KERNEL_SPACE_END && !(pte & PTE_DEVICE) ? frame : 0;
-}

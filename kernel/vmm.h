@@ -28,9 +28,6 @@ extern uint32_t vmm_unmaps;
 uint32_t vmm_lookup(uint32_t pd, uint32_t va); /* the PTE, 0 if unmapped */
 /* Is [va, va+len) user memory of this space, writable if `write`? */
 bool vmm_user_ok(uint32_t pd, uint32_t va, uint32_t len, bool write);
-/* The frame of user page va in this space (writable if `write`), if it is
- * memory (not a device's) the kernel's identity map reaches; else 0. */
-uint32_t vmm_user_frame(uint32_t pd, uint32_t va, bool write);
 
 /* Does [va, va+len) lie in one page of the user half? */
 static inline bool
@@ -53,6 +50,20 @@ vmm_user_pte(uint32_t pd, uint32_t va, bool write)
 	return (pte & need) == need ? pte : 0;
 }
 
+/* The frame of user page va of space pd, writable if `write`, if it is
+ * memory (not a device's: only through the process's own uncached
+ * mapping) the kernel's identity map reaches; else 0. */
+static inline uint32_t
+vmm_user_frame(uint32_t pd, uint32_t va, bool write)
+{
+	if (va < QS_USER_BASE || va >= QS_USER_TOP)
+		return 0;
+	uint32_t pte = vmm_user_pte(pd, va, write);
+	uint32_t frame = pte & ~0xFFFu;
+	return frame && frame < KERNEL_SPACE_END && !(pte & PTE_DEVICE) ? frame
+									 : 0;
+}
+
 /* Where the kernel reaches [va, va+len) of space pd, if it lies in one
  * user page that grants the access, is memory (not a device's) and the
  * identity map reaches: the IPC path's headers, in one step. NULL: go
@@ -60,13 +71,10 @@ vmm_user_pte(uint32_t pd, uint32_t va, bool write)
 static inline void *
 vmm_user_ptr(uint32_t pd, uint32_t va, uint32_t len, bool write)
 {
-	if (!vmm_one_user_page(va, len))
-		return NULL;
-	uint32_t pte = vmm_user_pte(pd, va, write);
-	uint32_t frame = pte & ~0xFFFu;
-	if (!frame || frame >= KERNEL_SPACE_END || (pte & PTE_DEVICE))
-		return NULL; /* device memory: only through its own mapping */
-	return (void *)(frame | (va & 0xFFF));
+	if (len > PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+		return NULL; /* more than one page */
+	uint32_t frame = vmm_user_frame(pd, va, write);
+	return frame ? (void *)(frame | (va & 0xFFF)) : NULL;
 }
 void vmm_switch(uint32_t pd);
 

@@ -169,8 +169,7 @@ def main_busy(argv):
         at = kernel.addrs[kernel.names.index("kernel:" + a.at)]
     except ValueError:
         raise SystemExit("qsprof: no kernel symbol %s" % a.at)
-    halts = sorted(h for h in sample.halts(kelf) if h + 1 in
-                   sample.halts(kelf))  # the hlt itself, not the next
+    halts = sorted(sample.halts(kelf))
     os.makedirs(a.out, exist_ok=True)
     raw = os.path.join(a.out, "busy-trace.json")
     env = dict(os.environ, QSPROF_STUB=stub, QSPROF_OUT=raw,

@@ -103,14 +103,11 @@ def program_of(mon, layout, cr3):
 
 
 def halts(kernel_elf):
-    """The addresses of the kernel's hlt instructions, and of the
-    instructions after them (where a halted CPU's EIP points)."""
+    """The addresses of the kernel's hlt instructions."""
     out = subprocess.run(["objdump", "-d", kernel_elf], capture_output=True,
                          text=True, check=True).stdout
-    at = set()
-    for m in re.finditer(r"^\s*([0-9a-f]+):\s+f4\s+hlt", out, re.M):
-        at |= {int(m.group(1), 16), int(m.group(1), 16) + 1}
-    return at
+    return {int(m.group(1), 16) for m in
+            re.finditer(r"^\s*([0-9a-f]+):\s+f4\s+hlt", out, re.M)}
 
 
 def sample(sock_path, seconds, hz, kernel_elf, symbols_of):
@@ -119,7 +116,8 @@ def sample(sock_path, seconds, hz, kernel_elf, symbols_of):
     mon = Monitor(sock_path)
     layout = kernel_layout(kernel_elf)
     kernel = symbols_of(kernel_elf, "kernel")
-    idle = halts(kernel_elf)
+    # a halted CPU's EIP is past its hlt (or at it, if just woken)
+    idle = {a + d for a in halts(kernel_elf) for d in (0, 1)}
     procs, programs, counts = {}, {}, collections.Counter()
     n = 0
     end = time.monotonic() + seconds
