@@ -205,6 +205,8 @@ wait_stats(bool (*done)(const wm_stats_t *s, const wm_stats_t *s0),
 	return false;
 }
 
+#define HOG_SAID "wmtest.hog"
+
 static bool
 hog_refused(const wm_stats_t *s, const wm_stats_t *s0)
 {
@@ -232,6 +234,10 @@ test_hog(void)
 	int32_t id = create("served");
 	check(id > 0 && op_id(WM_OP_CLOSE, id) == 0,
 	      "another client is served meanwhile");
+	/* the WM counts the refusal before the hog hears it: wait for its
+	 * line (its queue says it was printed) before killing it */
+	for (int i = 0; i < 100000 && qs_sq_lookup(HOG_SAID) < 0; i++)
+		qs_yield();
 	check(pid > 0 && qs_kill(pid) == 0 && qs_waitpid(pid, &status, 0) == pid &&
 		      wait_stats(hog_gone, &s0, &s),
 	      "the client killed, its windows are gone");
@@ -245,6 +251,7 @@ hog(void)
 	while (n <= WM_CLIENT_WINDOWS && (r = create("hog")) > 0)
 		n++;
 	printf("wmtest: hog: %d windows, then %s\n", n, qs_strerror(r));
+	qs_sq_create(HOG_SAID, 0); /* said it: the test may kill us */
 	for (;;)
 		qs_sleep(60000); /* until the test kills us */
 	return 0;
